@@ -1,0 +1,157 @@
+#include "core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/status.h"
+#include "core/strings.h"
+
+namespace ferry::core {
+namespace {
+
+absl::Status Bad(std::string_view key, std::string_view what) {
+  return absl::InvalidArgumentError(Cat("config.yaml: ", key, ": ", what));
+}
+
+absl::Status CheckKeys(const YAML::Node& map, std::string_view prefix,
+                       const std::set<std::string>& allowed) {
+  for (const auto& kv : map) {
+    std::string key = kv.first.as<std::string>();
+    if (!allowed.contains(key)) {
+      return Bad(Cat(prefix, key), "unknown key");
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status ReadScalar(const YAML::Node& map, const char* key, std::string_view full_key,
+                        std::string_view type_name, T& out) {
+  YAML::Node node = map[key];
+  if (!node) return absl::OkStatus();
+  if (!node.IsScalar()) return Bad(full_key, Cat("expected ", type_name));
+  try {
+    out = node.as<T>();
+  } catch (const YAML::Exception&) {
+    return Bad(full_key, Cat("expected ", type_name, ", got \"", node.Scalar(), "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
+  WorkspaceConfig config;
+  if (!root || root.IsNull()) return config;
+  if (!root.IsMap()) return Bad("(top level)", "expected a mapping");
+  RETURN_IF_ERROR(CheckKeys(root, "", {"version", "metadata", "log", "server"}));
+  RETURN_IF_ERROR(ReadScalar(root, "version", "version", "an integer", config.version));
+  if (config.version != 1) return Bad("version", "only version 1 is known to this ferry");
+  RETURN_IF_ERROR(ReadScalar(root, "metadata", "metadata", "a string", config.metadata));
+  if (config.metadata != "sqlite") {
+    return Bad("metadata", Cat("\"", config.metadata,
+                                        "\" is not supported by this build; use \"sqlite\""));
+  }
+  if (YAML::Node log = root["log"]) {
+    if (!log.IsMap()) return Bad("log", "expected a mapping");
+    RETURN_IF_ERROR(CheckKeys(log, "log.", {"level"}));
+    RETURN_IF_ERROR(ReadScalar(log, "level", "log.level", "a string", config.log_level));
+    static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+    if (!kLevels.contains(config.log_level)) {
+      return Bad("log.level", "expected one of trace, debug, info, warn, error, off");
+    }
+  }
+  if (YAML::Node server = root["server"]) {
+    if (!server.IsMap()) return Bad("server", "expected a mapping");
+    ServerConfig& s = config.server;
+    RETURN_IF_ERROR(CheckKeys(server, "server.",
+                              {"listen", "threads", "max_body_bytes", "max_header_bytes",
+                               "request_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
+                               "access_log"}));
+    RETURN_IF_ERROR(ReadScalar(server, "listen", "server.listen", "HOST:PORT", s.listen));
+    RETURN_IF_ERROR(ParseHostPort(s.listen).status());
+    RETURN_IF_ERROR(ReadScalar(server, "threads", "server.threads", "an integer", s.threads));
+    if (s.threads < 0 || s.threads > 256) return Bad("server.threads", "expected 0..256");
+    RETURN_IF_ERROR(ReadScalar(server, "max_body_bytes", "server.max_body_bytes", "an integer",
+                               s.max_body_bytes));
+    RETURN_IF_ERROR(ReadScalar(server, "max_header_bytes", "server.max_header_bytes",
+                               "an integer", s.max_header_bytes));
+    if (s.max_header_bytes < 1024) return Bad("server.max_header_bytes", "expected >= 1024");
+    RETURN_IF_ERROR(ReadScalar(server, "request_timeout_ms", "server.request_timeout_ms",
+                               "an integer", s.request_timeout_ms));
+    RETURN_IF_ERROR(ReadScalar(server, "idle_timeout_ms", "server.idle_timeout_ms", "an integer",
+                               s.idle_timeout_ms));
+    RETURN_IF_ERROR(ReadScalar(server, "shutdown_grace_ms", "server.shutdown_grace_ms",
+                               "an integer", s.shutdown_grace_ms));
+    if (s.request_timeout_ms <= 0 || s.idle_timeout_ms <= 0 || s.shutdown_grace_ms < 0) {
+      return Bad("server", "timeouts must be positive");
+    }
+    RETURN_IF_ERROR(
+        ReadScalar(server, "access_log", "server.access_log", "true or false", s.access_log));
+  }
+  return config;
+}
+
+}  // namespace
+
+absl::StatusOr<WorkspaceConfig> WorkspaceConfig::Parse(std::string_view yaml) {
+  // yaml-cpp reports errors by throwing; they stop here.
+  try {
+    return ParseNode(YAML::Load(std::string(yaml)));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(Cat("config.yaml: ", e.what()));
+  }
+}
+
+std::string WorkspaceConfig::ToYaml() const {
+  return fmt::format(
+      "# ferry workspace configuration (see README.md, \"Configuration reference\")\n"
+      "version: {}\n"
+      "# where metadata lives: sqlite (embedded, .ferry/metadata.db)\n"
+      "metadata: {}\n"
+      "log:\n"
+      "  level: {}\n"
+      "server:\n"
+      "  listen: \"{}\"\n"
+      "  threads: {}            # 0 = one per core\n"
+      "  max_body_bytes: {}\n"
+      "  max_header_bytes: {}\n"
+      "  request_timeout_ms: {}\n"
+      "  idle_timeout_ms: {}\n"
+      "  shutdown_grace_ms: {}\n"
+      "  access_log: {}\n",
+      version, metadata, log_level, server.listen, server.threads, server.max_body_bytes,
+      server.max_header_bytes, server.request_timeout_ms, server.idle_timeout_ms,
+      server.shutdown_grace_ms, server.access_log ? "true" : "false");
+}
+
+absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {
+  HostPort out;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return absl::InvalidArgumentError(Cat("expected [HOST]:PORT, got \"", text, "\""));
+    }
+    out.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return absl::InvalidArgumentError(Cat("expected HOST:PORT, got \"", text, "\""));
+    }
+    out.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535) {
+    return absl::InvalidArgumentError(Cat("bad port in \"", text, "\""));
+  }
+  out.port = static_cast<uint16_t>(port);
+  return out;
+}
+
+}  // namespace ferry::core

@@ -1,0 +1,50 @@
+#pragma once
+
+// WorkspaceConfig: the contents of `.ferry/config.yaml`, the one configuration file
+// of a workspace. Parsing is strict: an unknown key or a value of the wrong type is
+// an InvalidArgument error naming the key, so a typo never silently falls back to a
+// default. The full reference is in README.md ("Configuration reference").
+//
+// Thread-safety: a value type; copy freely.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace ferry::core {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  int threads = 0;                        // 0: one per core
+  uint64_t max_body_bytes = 64ull << 20;  // larger requests get 413
+  uint64_t max_header_bytes = 64ull << 10;
+  int request_timeout_ms = 30'000;  // reading one request, headers and body
+  int idle_timeout_ms = 60'000;     // keep-alive connection with no request
+  int shutdown_grace_ms = 10'000;   // in-flight requests get this long on SIGTERM
+  bool access_log = true;
+};
+
+struct WorkspaceConfig {
+  int version = 1;
+  // "sqlite" (the embedded default, `.ferry/metadata.db`); other stores later.
+  std::string metadata = "sqlite";
+  std::string log_level = "info";
+  ServerConfig server;
+
+  // InvalidArgument naming the key (e.g. "config.yaml: server.threads: expected an
+  // integer") when the YAML is malformed or a value is out of range.
+  static absl::StatusOr<WorkspaceConfig> Parse(std::string_view yaml);
+  // A commented YAML document that Parse reads back to an equal config.
+  std::string ToYaml() const;
+};
+
+// Splits "HOST:PORT" ("[::1]:8080" for IPv6); InvalidArgument when malformed.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+absl::StatusOr<HostPort> ParseHostPort(std::string_view text);
+
+}  // namespace ferry::core

@@ -1,0 +1,43 @@
+#pragma once
+
+// Cat: concatenates strings and numbers into a std::string, like absl::StrCat.
+// Debian's Abseil is built with its own absl::string_view (not std::string_view),
+// so absl::StrCat does not take std::string_view; this small variadic helper over
+// fmt takes both, and absl::Status messages are built from its std::string result.
+
+#include <fmt/format.h>
+
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "absl/strings/string_view.h"
+
+namespace ferry::core {
+namespace strings_internal {
+
+template <typename T>
+void Append(std::string& out, const T& value) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    out.append(std::string_view(value));
+  } else if constexpr (std::is_same_v<T, absl::string_view>) {
+    out.append(value.data(), value.size());
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", value);
+  }
+}
+
+}  // namespace strings_internal
+
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  std::string out;
+  (strings_internal::Append(out, args), ...);
+  return out;
+}
+
+// absl::string_view (e.g. Status::message()) as a std::string_view.
+inline std::string_view View(absl::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace ferry::core

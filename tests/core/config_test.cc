@@ -1,0 +1,71 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace ferry::core {
+namespace {
+
+TEST(WorkspaceConfigTest, EmptyDocumentGivesDefaults) {
+  auto config = WorkspaceConfig::Parse("");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metadata, "sqlite");
+  EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
+}
+
+TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
+  WorkspaceConfig config;
+  config.server.listen = "[::1]:9000";
+  config.server.threads = 3;
+  config.server.access_log = false;
+  config.log_level = "debug";
+  auto parsed = WorkspaceConfig::Parse(config.ToYaml());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->server.listen, "[::1]:9000");
+  EXPECT_EQ(parsed->server.threads, 3);
+  EXPECT_FALSE(parsed->server.access_log);
+  EXPECT_EQ(parsed->log_level, "debug");
+}
+
+TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
+  struct Case {
+    std::string yaml;
+    std::string expected_fragment;
+  };
+  const Case cases[] = {
+      {"servr: {}", "servr: unknown key"},
+      {"server: {thread: 2}", "server.thread: unknown key"},
+      {"server: {threads: many}", "server.threads: expected an integer"},
+      {"server: {threads: -1}", "server.threads"},
+      {"server: {listen: nowhere}", "HOST:PORT"},
+      {"server: {listen: \"h:99999\"}", "bad port"},
+      {"log: {level: loud}", "log.level"},
+      {"metadata: mysql://x", "metadata"},
+      {"version: 7", "version"},
+      {"server: [1, 2", "config.yaml"},
+      {"- a\n- b", "expected a mapping"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = WorkspaceConfig::Parse(c.yaml);
+    ASSERT_FALSE(parsed.ok()) << c.yaml;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.yaml;
+    EXPECT_NE(parsed.status().message().find(c.expected_fragment), std::string::npos)
+        << c.yaml << " -> " << parsed.status().message();
+  }
+}
+
+TEST(HostPortTest, ParsesIpv4Ipv6AndNames) {
+  auto a = ParseHostPort("127.0.0.1:8080");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 8080);
+  auto b = ParseHostPort("[::1]:0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, 0);
+  EXPECT_FALSE(ParseHostPort(":80").ok());
+  EXPECT_FALSE(ParseHostPort("host:").ok());
+  EXPECT_FALSE(ParseHostPort("host:80x").ok());
+}
+
+}  // namespace
+}  // namespace ferry::core

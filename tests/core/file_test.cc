@@ -1,0 +1,74 @@
+#include "core/file.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace ferry::core {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("ferry_file_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  size_t EntriesIn(const fs::path& dir) {
+    return std::distance(fs::directory_iterator(dir), fs::directory_iterator());
+  }
+  fs::path dir_;
+};
+
+TEST_F(FileTest, WriteFileAtomicallyReplacesContents) {
+  fs::path p = dir_ / "a.txt";
+  ASSERT_TRUE(WriteFileAtomically(p, "one").ok());
+  ASSERT_TRUE(WriteFileAtomically(p, "two").ok());
+  auto read = ReadFileToString(p, 100);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(*read, "two");
+  EXPECT_EQ(EntriesIn(dir_), 1u);  // no temporary file left behind
+}
+
+TEST_F(FileTest, UncommittedAtomicFileLeavesNothing) {
+  fs::path p = dir_ / "b.txt";
+  {
+    auto file = AtomicFile::Create(p);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE(file->Append("partial").ok());
+    EXPECT_TRUE(fs::exists(file->temp_path()));
+  }
+  EXPECT_FALSE(fs::exists(p));
+  EXPECT_EQ(EntriesIn(dir_), 0u);
+}
+
+TEST_F(FileTest, CommitNoReplaceKeepsExistingFile) {
+  fs::path p = dir_ / "c.txt";
+  ASSERT_TRUE(WriteFileAtomically(p, "original").ok());
+  auto file = AtomicFile::Create(p);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(file->Append("other").ok());
+  EXPECT_EQ(file->CommitNoReplace().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(*ReadFileToString(p, 100), "original");
+}
+
+TEST_F(FileTest, ReadFileToStringEnforcesLimitAndReportsMissing) {
+  fs::path p = dir_ / "d.txt";
+  ASSERT_TRUE(WriteFileAtomically(p, std::string(200, 'x')).ok());
+  EXPECT_EQ(ReadFileToString(p, 100).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReadFileToString(dir_ / "missing", 100).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(FileTest, CreateInMissingFolderIsNotFound) {
+  EXPECT_EQ(AtomicFile::Create(dir_ / "no" / "such" / "file").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace ferry::core
