@@ -123,6 +123,10 @@ class MetadataStore {
   // Runs `fn` in a read-only transaction that sees one consistent snapshot. Readers
   // do not block writers or each other. Writing inside it fails (PermissionDenied).
   virtual absl::Status Read(const TransactionFn& fn) = 0;
+
+  // Checks the engine's own structures (pages, indexes). DataLoss listing what is
+  // wrong when damaged.
+  virtual absl::Status CheckIntegrity() = 0;
 };
 
 using MetadataStorePtr = std::unique_ptr<MetadataStore>;

@@ -273,4 +273,19 @@ absl::Status SqliteMetadataStore::Read(const TransactionFn& fn) {
   return status;
 }
 
+absl::Status SqliteMetadataStore::CheckIntegrity() {
+  std::string problems;
+  RETURN_IF_ERROR(Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Query("PRAGMA integrity_check(20)", {}));
+    for (const Row& row : rows) {
+      if (row.Text(0) != "ok") problems += (problems.empty() ? "" : "; ") + row.Text(0);
+    }
+    return absl::OkStatus();
+  }));
+  if (!problems.empty()) {
+    return absl::DataLossError(core::Cat("metadata store ", path_.string(), " is damaged: ", problems));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace ferry::store

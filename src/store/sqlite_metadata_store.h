@@ -44,6 +44,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Dialect dialect() const override { return Dialect::kSqlite; }
   absl::Status Write(const TransactionFn& fn) override;
   absl::Status Read(const TransactionFn& fn) override;
+  absl::Status CheckIntegrity() override;
 
  private:
   SqliteMetadataStore(std::filesystem::path path, Options options,
