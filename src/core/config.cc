@@ -71,7 +71,9 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
                                "request_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
                                "access_log"}));
     RETURN_IF_ERROR(ReadScalar(server, "listen", "server.listen", "HOST:PORT", s.listen));
-    RETURN_IF_ERROR(ParseHostPort(s.listen).status());
+    if (auto hp = ParseHostPort(s.listen); !hp.ok()) {
+      return Bad("server.listen", std::string(hp.status().message()));
+    }
     RETURN_IF_ERROR(ReadScalar(server, "threads", "server.threads", "an integer", s.threads));
     if (s.threads < 0 || s.threads > 256) return Bad("server.threads", "expected 0..256");
     RETURN_IF_ERROR(ReadScalar(server, "max_body_bytes", "server.max_body_bytes", "an integer",

@@ -1,0 +1,19 @@
+#pragma once
+
+// Each command adds itself to the CLI11 app. Its callback runs the command and
+// stores the outcome in `*result`; the dispatcher reports it.
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/status.h"
+#include "cli/cli.h"
+
+namespace ferry::cli {
+
+void AddInitCommand(CLI::App& app, CliContext& context, absl::Status* result);
+void AddVersionCommand(CLI::App& app, CliContext& context, absl::Status* result);
+void AddServerCommand(CLI::App& app, CliContext& context, absl::Status* result);
+void AddFsckCommand(CLI::App& app, CliContext& context, absl::Status* result);
+void AddDemoCommand(CLI::App& app, CliContext& context, absl::Status* result);
+
+}  // namespace ferry::cli

@@ -1,0 +1,62 @@
+#include "cli/http_client.h"
+
+#include "server/asio.h"  // first: the Boost 1.74 include-order fix
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/strings.h"
+
+namespace ferry::cli {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::string_view method,
+                                   std::string_view target, std::string_view body,
+                                   std::chrono::milliseconds timeout) {
+  try {
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    boost::system::error_code ec;
+    asio::ip::address address = asio::ip::make_address(std::string(host), ec);
+    if (ec) return absl::InvalidArgumentError(core::Cat("not an IP address: ", host));
+    stream.expires_after(timeout);
+    stream.connect(asio::ip::tcp::endpoint(address, port), ec);
+    if (ec) {
+      return absl::UnavailableError(
+          core::Cat("cannot connect to ", host, ":", port, ": ", ec.message()));
+    }
+    http::request<http::string_body> request;
+    request.method_string(beast::string_view(method.data(), method.size()));
+    request.target(beast::string_view(target.data(), target.size()));
+    request.version(11);
+    request.set(http::field::host, core::Cat(host, ":", port));
+    request.set(http::field::connection, "close");
+    if (!body.empty()) {
+      request.set(http::field::content_type, "application/json");
+      request.body() = std::string(body);
+    }
+    request.prepare_payload();
+    http::write(stream, request, ec);
+    if (ec) return absl::UnavailableError(core::Cat("sending to ", host, ":", port, ": ", ec.message()));
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(stream, buffer, parser, ec);
+    if (ec == beast::error::timeout) {
+      return absl::DeadlineExceededError(core::Cat("no answer from ", host, ":", port));
+    }
+    if (ec) return absl::UnavailableError(core::Cat("reading from ", host, ":", port, ": ", ec.message()));
+    HttpReply reply;
+    reply.status = static_cast<int>(parser.get().result_int());
+    reply.content_type = std::string(parser.get()[http::field::content_type]);
+    reply.body = std::move(parser.get().body());
+    return reply;
+  } catch (const std::exception& e) {  // Asio may throw on resource exhaustion
+    return absl::InternalError(core::Cat("HTTP client: ", e.what()));
+  }
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,29 @@
+#pragma once
+
+// A blocking HTTP/1.1 client for commands that talk to a ferry server (the demo
+// replays traffic with it). One request per call, over a fresh connection; a
+// timeout bounds every call.
+//
+// Thread-safety: stateless; call from any thread.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace ferry::cli {
+
+struct HttpReply {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// Sends METHOD TARGET to HOST:PORT with `body` (JSON when not empty). Errors:
+// Unavailable when the server cannot be reached, DeadlineExceeded after `timeout`.
+absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::string_view method,
+                                   std::string_view target, std::string_view body = {},
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+}  // namespace ferry::cli

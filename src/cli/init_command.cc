@@ -1,0 +1,44 @@
+// `ferry init [DIR]`: creates a workspace.
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+
+#include "cli/commands.h"
+#include "core/status.h"
+
+namespace ferry::cli {
+
+void AddInitCommand(CLI::App& app, CliContext& context, absl::Status* result) {
+  CLI::App* cmd = app.add_subcommand(
+      "init", "Create a ferry workspace (.ferry/) in DIR, --workspace DIR or the current folder");
+  auto dir = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("DIR", *dir, "Folder to create the workspace in (created if missing)");
+  cmd->add_flag("--json", *json, "Print the result as JSON");
+  cmd->callback([&context, result, dir, json] {
+    std::filesystem::path root = context.env().current_dir;
+    if (!dir->empty()) {
+      root = root / *dir;
+    } else if (context.workspace_flag) {
+      root = root / *context.workspace_flag;
+    }
+    auto workspace = store::Workspace::Init(root, context.env().clock);
+    if (!workspace.ok()) {
+      *result = workspace.status();
+      return;
+    }
+    const store::Workspace& ws = **workspace;
+    if (*json) {
+      context.out() << nlohmann::json{{"root", ws.root().string()},
+                                      {"ferry_dir", ws.ferry_dir().string()},
+                                      {"workspace_id", ws.id()}}
+                           .dump()
+                    << "\n";
+    } else {
+      context.out() << "Initialized empty ferry workspace in " << ws.ferry_dir().string() << "\n";
+    }
+  });
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,29 @@
+#include "cli/server_routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/build_info.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "server/health_routes.h"
+
+namespace ferry::cli {
+
+absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
+    const store::Workspace& workspace, std::shared_ptr<std::atomic<bool>> ready) {
+  auto router = std::make_shared<server::Router>();
+  RETURN_IF_ERROR(server::AddHealthRoutes(*router, [ready] { return ready->load(); }));
+  // Fixed for the life of the server: computed once.
+  const std::string info = nlohmann::json{
+      {"workspace_id", workspace.id()},
+      {"created_at", core::FormatTimestamp(workspace.created_at_micros())},
+      {"ferry_version", core::kFerryVersion},
+      {"metadata", workspace.config().metadata},
+  }.dump();
+  RETURN_IF_ERROR(router->Get("/api/v1/workspace", [info](server::Request&) {
+    return absl::StatusOr<server::Response>(server::JsonTextResponse(info));
+  }));
+  return router;
+}
+
+}  // namespace ferry::cli

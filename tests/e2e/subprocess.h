@@ -1,0 +1,69 @@
+#pragma once
+
+// Test helpers for end-to-end tests: run the real `ferry` binary as a child
+// process (with its own environment and folder) and talk HTTP to a server it
+// started. Loopback only.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ferry::e2e {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` to completion in `cwd` with `env` added to a minimal environment
+// (PATH and HOME kept, FERRY_HOME removed unless given), and stdin closed.
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                         const std::map<std::string, std::string>& env = {});
+
+// A child process left running (e.g. `ferry server`); its stdout is readable
+// line by line. The destructor kills it (SIGKILL) if it is still running.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+        const std::map<std::string, std::string>& env = {});
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Reads stdout until a line contains `needle` or the timeout passes; returns the
+  // line, or "" on timeout or end of output.
+  std::string WaitForLine(const std::string& needle, std::chrono::milliseconds timeout);
+  void Signal(int signal_number);
+  // Waits for exit; returns the exit code, or -1 on timeout, 128+N if killed by signal N.
+  int Wait(std::chrono::milliseconds timeout);
+  pid_t pid() const { return pid_; }
+  // Everything the child wrote to stderr so far (available after Wait).
+  std::string Stderr();
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string pending_;
+  std::string err_;
+  bool exited_ = false;
+};
+
+struct HttpResult {
+  int status = 0;  // 0 when the connection failed
+  std::string headers;
+  std::string body;
+};
+
+// One HTTP/1.1 request with "Connection: close" to 127.0.0.1:port.
+HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
+                       const std::string& body = "");
+
+std::filesystem::path MakeTempDir(const std::string& name);
+
+}  // namespace ferry::e2e

@@ -1,0 +1,110 @@
+#include "store/workspace.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/file.h"
+
+namespace ferry::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class WorkspaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("ferry_ws_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    clock_ = std::make_shared<core::ManualClock>(1'700'000'000'000'000);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+  std::shared_ptr<core::ManualClock> clock_;
+};
+
+TEST_F(WorkspaceTest, InitCreatesTheLayoutAndOpens) {
+  auto ws = Workspace::Init(dir_ / "project", clock_);
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "project/.ferry/config.yaml"));
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "project/.ferry/metadata.db"));
+  EXPECT_TRUE(fs::is_directory(dir_ / "project/.ferry/objects"));
+  EXPECT_EQ((*ws)->id().size(), 32u);
+  EXPECT_EQ((*ws)->created_at_micros(), 1'700'000'000'000'000);
+  EXPECT_EQ((*ws)->config().server.listen, "127.0.0.1:8080");
+  // Nothing of the temporary build folder is left.
+  for (const auto& entry : fs::directory_iterator(dir_ / "project")) {
+    EXPECT_EQ(entry.path().filename(), ".ferry");
+  }
+  auto reopened = Workspace::Open(dir_ / "project", clock_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->id(), (*ws)->id());
+}
+
+TEST_F(WorkspaceTest, InitTwiceFailsAndKeepsTheFirst) {
+  auto first = Workspace::Init(dir_, clock_);
+  ASSERT_TRUE(first.ok());
+  std::string id = (*first)->id();
+  first->reset();
+  auto second = Workspace::Init(dir_, clock_);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
+  auto reopened = Workspace::Open(dir_, clock_);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->id(), id);
+}
+
+TEST_F(WorkspaceTest, LocatesLikeGit) {
+  ASSERT_TRUE(Workspace::Init(dir_ / "root", clock_).ok());
+  fs::create_directories(dir_ / "root/a/b/c");
+  fs::create_directories(dir_ / "elsewhere");
+
+  struct Case {
+    std::string name;
+    LocateOptions options;
+    bool found;
+  };
+  std::vector<Case> cases = {
+      {"current folder", {std::nullopt, std::nullopt, dir_ / "root"}, true},
+      {"deep subfolder", {std::nullopt, std::nullopt, dir_ / "root/a/b/c"}, true},
+      {"outside", {std::nullopt, std::nullopt, dir_ / "elsewhere"}, false},
+      {"FERRY_HOME", {std::nullopt, dir_ / "root", dir_ / "elsewhere"}, true},
+      {"FERRY_HOME at .ferry", {std::nullopt, dir_ / "root/.ferry", dir_ / "elsewhere"}, true},
+      {"bad FERRY_HOME", {std::nullopt, dir_ / "elsewhere", dir_ / "root"}, false},
+      {"flag wins over FERRY_HOME", {dir_ / "root", dir_ / "elsewhere", dir_}, true},
+      {"bad flag", {dir_ / "elsewhere", dir_ / "root", dir_ / "root"}, false},
+  };
+  for (const Case& c : cases) {
+    auto root = LocateWorkspace(c.options);
+    if (c.found) {
+      ASSERT_TRUE(root.ok()) << c.name << ": " << root.status();
+      EXPECT_EQ(*root, dir_ / "root") << c.name;
+    } else {
+      ASSERT_FALSE(root.ok()) << c.name;
+      EXPECT_EQ(root.status().code(), absl::StatusCode::kNotFound) << c.name;
+      EXPECT_NE(std::string(root.status().message()).find("no ferry workspace here"),
+                std::string::npos);
+      EXPECT_NE(std::string(root.status().message()).find("run `ferry init`"), std::string::npos);
+    }
+  }
+}
+
+TEST_F(WorkspaceTest, BadConfigNamesTheKeyAndIsLeftAlone) {
+  ASSERT_TRUE(Workspace::Init(dir_, clock_).ok());
+  const std::string bad = "server:\n  threads: lots\n";
+  ASSERT_TRUE(core::WriteFileAtomically(dir_ / ".ferry/config.yaml", bad).ok());
+  auto ws = Workspace::Open(dir_, clock_);
+  EXPECT_EQ(ws.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(ws.status().message()).find("server.threads"), std::string::npos);
+  EXPECT_EQ(*core::ReadFileToString(dir_ / ".ferry/config.yaml", 1000), bad);
+}
+
+TEST_F(WorkspaceTest, OpenWithoutWorkspaceIsNotFound) {
+  EXPECT_EQ(Workspace::Open(dir_, clock_).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace ferry::store
