@@ -115,5 +115,30 @@ TEST_F(ServerE2eTest, DemoRunsEndToEnd) {
   EXPECT_EQ(report["objects_checked"], 1);
 }
 
+TEST_F(ServerE2eTest, FsckFindsAFlippedByteInAStoredObject) {
+  ASSERT_EQ(RunCommand({FERRY_BINARY, "-C", "ws", "demo", "--rows", "5000"}, dir_).exit_code, 0);
+  fs::path object;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "ws/.ferry/objects")) {
+    if (entry.is_regular_file() && entry.path().filename().string().size() == 64) {
+      object = entry.path();
+    }
+  }
+  ASSERT_FALSE(object.empty());
+  {
+    std::FILE* f = std::fopen(object.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, -10, SEEK_END);
+    int c = std::fgetc(f);
+    std::fseek(f, -10, SEEK_END);
+    std::fputc(c ^ 0x5a, f);
+    std::fclose(f);
+  }
+  CommandResult fsck = RunCommand({FERRY_BINARY, "-C", "ws", "fsck"}, dir_);
+  EXPECT_EQ(fsck.exit_code, 5) << fsck.out << fsck.err;
+  EXPECT_NE(fsck.out.find("1 damaged"), std::string::npos) << fsck.out;
+  EXPECT_NE(fsck.out.find(object.filename().string()), std::string::npos) << fsck.out;
+  EXPECT_NE(fsck.err.find("ferry: error: the workspace is damaged"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ferry::e2e
