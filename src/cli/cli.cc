@@ -26,9 +26,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   // Logs go to stderr; commands may raise the level from the workspace config.
   core::SetLogLevel("warn").IgnoreError();
 
-  CLI::App app{"ferry: data versioning, features, training, registry, serving and monitoring "
-               "in one binary",
-               "ferry"};
+  CLI::App app{"ferry: carries ML models from data to production, in one binary", "ferry"};
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option_function<std::string>(
