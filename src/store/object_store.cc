@@ -1,0 +1,246 @@
+// ObjectStore: opening, naming, headers, inspection, deletion, listing and cleanup.
+// Puts are in object_store_put.cc, reads in object_store_get.cc; the format they share
+// is docs/object-format.md.
+
+#include "store/object_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "core/strings.h"
+
+namespace ferry::store {
+namespace {
+
+namespace fs = std::filesystem;
+using core::Cat;
+using core::Digest;
+
+constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'Y', 'O', 'B', 'J'};
+constexpr uint16_t kFormatVersion = 1;
+constexpr uint8_t kCodecZstd = 1;
+constexpr size_t kCheckOffset = 56;  // header bytes covered by the header check
+constexpr char kTempDirName[] = "tmp";
+// A temporary file younger than this is never removed: it may belong to a put that
+// has created it but not yet taken its flock (a window of microseconds).
+constexpr auto kTempGrace = std::chrono::seconds(1);
+
+void PutLittleEndian(char* out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+uint64_t GetLittleEndian(const char* in, int bytes) {
+  uint64_t value = 0;
+  for (int i = bytes - 1; i >= 0; --i) value = value << 8 | static_cast<uint8_t>(in[i]);
+  return value;
+}
+
+// The first 8 bytes of SHA-256 over the header's first 56 bytes.
+void HeaderCheck(const char* header, char* out) {
+  Digest check = core::Sha256::Of(std::string_view(header, kCheckOffset));
+  std::memcpy(out, check.bytes().data(), 8);
+}
+
+bool IsLowerHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+absl::Status MakeDirectory(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return core::ErrnoToStatus(ec.value(), Cat("create folder ", dir.string()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ObjectStore::ObjectStore(fs::path root, const Options& options)
+    : root_(std::move(root)),
+      tmp_dir_(root_ / kTempDirName),
+      options_(options),
+      threads_(options.threads > 0
+                   ? options.threads
+                   : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
+                                kMaxThreads)) {}
+
+ObjectStore::~ObjectStore() = default;
+
+absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(const fs::path& root,
+                                                               const Options& options) {
+  if (options.compression_level < kMinCompressionLevel ||
+      options.compression_level > kMaxCompressionLevel) {
+    return absl::InvalidArgumentError(Cat("object store compression level must be in [",
+                                          kMinCompressionLevel, ", ", kMaxCompressionLevel,
+                                          "], got ", options.compression_level));
+  }
+  if (options.threads < 0 || options.threads > kMaxThreads) {
+    return absl::InvalidArgumentError(Cat("object store threads must be in [0, ", kMaxThreads,
+                                          "], got ", options.threads));
+  }
+  std::unique_ptr<ObjectStore> store(new ObjectStore(root, options));
+  const bool tmp_existed = fs::is_directory(store->tmp_dir_);
+  RETURN_IF_ERROR(MakeDirectory(store->tmp_dir_));
+  if (!tmp_existed) RETURN_IF_ERROR(core::FsyncDirectory(store->root_));
+  RETURN_IF_ERROR(store->CleanTemporaryFiles().status());
+  return store;
+}
+
+fs::path ObjectStore::PathOf(const Digest& digest) const {
+  std::string hex = digest.ToHex();
+  return root_ / hex.substr(0, 2) / hex;
+}
+
+std::string ObjectStore::EncodeHeader(const Digest& digest, uint64_t size) {
+  std::string header(kHeaderSize, '\0');
+  char* h = header.data();
+  std::memcpy(h, kMagic, sizeof(kMagic));
+  PutLittleEndian(h + 8, kFormatVersion, 2);
+  h[10] = static_cast<char>(kCodecZstd);
+  // h[11] flags and h[12..16) reserved stay zero.
+  PutLittleEndian(h + 16, size, 8);
+  std::memcpy(h + 24, digest.bytes().data(), Digest::kSize);
+  HeaderCheck(h, h + kCheckOffset);
+  return header;
+}
+
+absl::StatusOr<ObjectStore::OpenedObject> ObjectStore::OpenObject(const Digest& digest) const {
+  const fs::path path = PathOf(digest);
+  const std::string hex = digest.ToHex();
+  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(Cat("object ", hex, " not found in ", root_.string()));
+    }
+    return core::ErrnoToStatus(errno, Cat("open object ", path.string()));
+  }
+  auto damaged = [&](std::string_view why) {
+    return absl::DataLossError(Cat("object ", hex, " (", path.string(), ") is damaged: ", why));
+  };
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return core::ErrnoToStatus(errno, Cat("stat ", path.string()));
+  if (!S_ISREG(st.st_mode)) return damaged("not a regular file");
+  char h[kHeaderSize];
+  ASSIGN_OR_RETURN(size_t got, core::ReadFull(fd.get(), h, kHeaderSize));
+  if (got < kHeaderSize) {
+    return damaged(Cat("the file has ", got, " bytes, fewer than its ", kHeaderSize,
+                       "-byte header"));
+  }
+  if (std::memcmp(h, kMagic, sizeof(kMagic)) != 0) return damaged("bad magic");
+  char check[8];
+  HeaderCheck(h, check);
+  if (std::memcmp(check, h + kCheckOffset, sizeof(check)) != 0) {
+    return damaged("header check mismatch");
+  }
+  // The check passed, so a version we do not know was written on purpose, by a newer
+  // ferry: not damage.
+  const uint64_t version = GetLittleEndian(h + 8, 2);
+  if (version != kFormatVersion) {
+    return absl::FailedPreconditionError(Cat("object ", hex, " has format version ", version,
+                                             "; this ferry reads version ", kFormatVersion));
+  }
+  if (static_cast<uint8_t>(h[10]) != kCodecZstd) {
+    return damaged(Cat("unknown codec ", static_cast<int>(static_cast<uint8_t>(h[10]))));
+  }
+  if (h[11] != 0 || GetLittleEndian(h + 12, 4) != 0) return damaged("reserved bits set");
+  const uint64_t size = GetLittleEndian(h + 16, 8);
+  if (size > kMaxObjectSize) {
+    return damaged(Cat("header claims ", size, " bytes, over the limit of ", kMaxObjectSize));
+  }
+  if (std::memcmp(h + 24, digest.bytes().data(), Digest::kSize) != 0) {
+    return damaged("its header names another object");
+  }
+  return OpenedObject{std::move(fd), ObjectInfo{size, static_cast<uint64_t>(st.st_size)}};
+}
+
+absl::StatusOr<bool> ObjectStore::Exists(const Digest& digest) const {
+  struct stat st {};
+  const fs::path path = PathOf(digest);
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  return core::ErrnoToStatus(errno, Cat("stat ", path.string()));
+}
+
+absl::StatusOr<ObjectInfo> ObjectStore::Stat(const Digest& digest) const {
+  ASSIGN_OR_RETURN(OpenedObject object, OpenObject(digest));
+  return object.info;
+}
+
+absl::Status ObjectStore::Delete(const Digest& digest) {
+  const fs::path path = PathOf(digest);
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(
+          Cat("object ", digest.ToHex(), " not found in ", root_.string()));
+    }
+    return core::ErrnoToStatus(errno, Cat("delete ", path.string()));
+  }
+  return core::FsyncDirectory(path.parent_path());
+}
+
+absl::Status ObjectStore::ForEachObject(
+    const std::function<absl::Status(const Digest&)>& visit) const {
+  auto list = [](const fs::path& dir, auto keep) -> absl::StatusOr<std::vector<std::string>> {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (keep(name, *it)) names.push_back(std::move(name));
+    }
+    if (ec) return core::ErrnoToStatus(ec.value(), Cat("list ", dir.string()));
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  ASSIGN_OR_RETURN(std::vector<std::string> shards,
+                   list(root_, [](const std::string& name, const fs::directory_entry& entry) {
+                     std::error_code ec;
+                     return name.size() == 2 && IsLowerHex(name) && entry.is_directory(ec);
+                   }));
+  for (const std::string& shard : shards) {
+    ASSIGN_OR_RETURN(
+        std::vector<std::string> names,
+        list(root_ / shard, [&](const std::string& name, const fs::directory_entry&) {
+          return name.size() == 2 * Digest::kSize && name.compare(0, 2, shard) == 0 &&
+                 IsLowerHex(name);
+        }));
+    for (const std::string& name : names) {
+      ASSIGN_OR_RETURN(Digest digest, Digest::FromHex(name));
+      RETURN_IF_ERROR(visit(digest));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> ObjectStore::CleanTemporaryFiles() {
+  size_t removed = 0;
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  for (fs::directory_iterator it(tmp_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path path = it->path();
+    core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) continue;  // vanished, or not ours to open: leave it
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    std::error_code time_ec;
+    const auto modified = fs::last_write_time(path, time_ec);
+    if (time_ec || now - modified < kTempGrace) continue;
+    // A live put holds LOCK_EX on its file until it publishes or gives up; the kernel
+    // drops the lock when the process dies, however it dies.
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    if (::unlink(path.c_str()) == 0) ++removed;
+  }
+  if (ec) return core::ErrnoToStatus(ec.value(), Cat("list ", tmp_dir_.string()));
+  return removed;
+}
+
+}  // namespace ferry::store
