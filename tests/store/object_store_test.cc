@@ -489,6 +489,28 @@ TEST_F(ObjectStoreTest, MissingObjectIsNotFound) {
   EXPECT_FALSE(*store_->Exists(missing));
 }
 
+TEST_F(ObjectStoreTest, SinkErrorStopsTheReadAndIsReturned) {
+  class FailingSink : public ByteSink {
+   public:
+    absl::Status Write(std::string_view data) override {
+      taken_ += data.size();
+      return taken_ > kMiB ? absl::ResourceExhaustedError("disk full") : absl::OkStatus();
+    }
+
+   private:
+    size_t taken_ = 0;
+  };
+  // Decoded on the calling thread, and on a helper thread.
+  for (size_t size : {2 * kMiB, 40 * kMiB}) {
+    SCOPED_TRACE(size);
+    auto put = store_->PutBytes(Pattern(size, size));
+    ASSERT_TRUE(put.ok()) << put.status();
+    FailingSink sink;
+    absl::Status got = store_->Get(put->digest, sink);
+    EXPECT_EQ(got.code(), absl::StatusCode::kResourceExhausted) << got;
+  }
+}
+
 TEST_F(ObjectStoreTest, DeleteRemovesTheObject) {
   auto put = store_->PutBytes("short-lived");
   ASSERT_TRUE(put.ok());
