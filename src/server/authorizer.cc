@@ -1,0 +1,9 @@
+#include "server/authorizer.h"
+
+namespace ferry::server {
+
+absl::Status AllowAllAuthorizer::Authorize(const Request& /*request*/, const RouteInfo& /*route*/) {
+  return absl::OkStatus();
+}
+
+}  // namespace ferry::server

@@ -1,0 +1,310 @@
+#include "server/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "core/strings.h"
+#include "server/response_head.h"
+
+namespace ferry::server {
+namespace {
+
+constexpr size_t kInitialBufferBytes = 4096;
+// Bodies larger than this are not kept around for the next request on the connection.
+constexpr size_t kKeptBodyCapacity = 64 << 10;
+// How long a closing connection drains what the client still sends (at most), and
+// how long once the server is shutting down (so lingering does not delay it).
+constexpr std::chrono::milliseconds kMaxLinger{2000};
+constexpr std::chrono::milliseconds kShutdownLinger{100};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string FormatPeer(const tcp::socket& socket) {
+  ErrorCode ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return "-";
+  if (peer.address().is_v6()) return core::Cat("[", peer.address().to_string(), "]:", peer.port());
+  return core::Cat(peer.address().to_string(), ":", peer.port());
+}
+
+void ReleaseIfLarge(std::string& text) {
+  if (text.capacity() > kKeptBodyCapacity) std::string().swap(text);
+}
+
+}  // namespace
+
+Connection::Connection(Worker& worker, tcp::socket socket)
+    : worker_(worker),
+      socket_(std::move(socket)),
+      buffer_(new char[kInitialBufferBytes]),
+      capacity_(kInitialBufferBytes) {
+  worker_.AddConnection(this);
+}
+
+Connection::~Connection() { worker_.RemoveConnection(this); }
+
+void Connection::Start() {
+  request_.SetRemoteAddress(FormatPeer(socket_));
+  ErrorCode ignored;
+  socket_.non_blocking(true, ignored);  // for the inline write in WriteResponse
+  state_ = State::kIdle;
+  deadline_ = Clock::now() + worker_.context().idle_timeout;
+  ReadMore();
+}
+
+void Connection::CloseIfExpired(Clock::time_point now) {
+  if (state_ != State::kClosed && now >= deadline_) Close();
+}
+
+void Connection::OnShutdown() {
+  // Busy connections see Stopping() when they next decide on keep-alive.
+  if (state_ == State::kIdle) {
+    Close();
+  } else if (state_ == State::kLingering) {
+    deadline_ = std::min(deadline_, Clock::now() + kShutdownLinger);
+  }
+}
+
+bool Connection::Stopping() const {
+  return worker_.context().stopping.load(std::memory_order_relaxed);
+}
+
+void Connection::Close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  ErrorCode ignored;
+  socket_.close(ignored);
+}
+
+bool Connection::MakeRoom() {
+  if (begin_ == end_) begin_ = end_ = 0;
+  if (end_ < capacity_) return true;
+  if (begin_ > 0) {
+    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    return true;
+  }
+  size_t max = worker_.context().max_read_buffer;
+  if (capacity_ >= max) return false;
+  size_t grown = std::min(capacity_ * 2, max);
+  auto bigger = std::make_unique<char[]>(grown);
+  std::memcpy(bigger.get(), buffer_.get(), end_);
+  buffer_ = std::move(bigger);
+  capacity_ = grown;
+  return true;
+}
+
+void Connection::ReadMore() {
+  if (!MakeRoom()) {
+    // Only a header can fill the buffer (a body is consumed as it arrives), and Beast
+    // reports header_limit before that; this is the backstop.
+    Reject(431, "header_too_large", "request header is larger than the server's limit");
+    return;
+  }
+  socket_.async_read_some(
+      asio::buffer(buffer_.get() + end_, capacity_ - end_),
+      [self = shared_from_this()](const ErrorCode& ec, size_t bytes) { self->OnRead(ec, bytes); });
+}
+
+void Connection::OnRead(const ErrorCode& ec, size_t bytes) {
+  if (state_ == State::kClosed) return;
+  if (ec) {
+    // End of stream or a reset: there is no one left to answer. A request cut short
+    // mid-way is dropped with the connection.
+    if (state_ == State::kReading) {
+      spdlog::debug("{}: connection ended mid-request: {}", request_.remote_address(),
+                    ec.message());
+    }
+    Close();
+    return;
+  }
+  if (state_ == State::kLingering) {
+    begin_ = end_ = 0;  // discard
+    ReadMore();
+    return;
+  }
+  end_ += bytes;
+  if (state_ == State::kIdle) BeginRequest(Clock::now());
+  ParseBuffered();
+}
+
+void Connection::BeginRequest(Clock::time_point now) {
+  state_ = State::kReading;
+  request_start_ = now;
+  deadline_ = now + worker_.context().request_timeout;
+  request_.Reset();
+  const ServerContext& context = worker_.context();
+  parser_.emplace(request_, context.config.max_body_bytes, context.header_limit);
+  continue_sent_ = false;
+}
+
+void Connection::ParseBuffered() {
+  while (begin_ < end_) {
+    ErrorCode ec;
+    size_t used = parser_->put(asio::const_buffer(buffer_.get() + begin_, end_ - begin_), ec);
+    begin_ += used;
+    if (ec == beast::http::error::need_more) break;
+    if (ec == beast::http::error::header_limit) {
+      Reject(431, "header_too_large", "request header is larger than the server's limit");
+      return;
+    }
+    if (ec == beast::http::error::body_limit) {
+      Reject(413, "payload_too_large",
+             core::Cat("request body is larger than the server's limit of ",
+                       worker_.context().config.max_body_bytes, " bytes"));
+      return;
+    }
+    if (ec) {
+      Reject(400, "invalid_argument", core::Cat("malformed request: ", ec.message()));
+      return;
+    }
+    if (parser_->is_done()) {
+      HandleRequest();
+      return;
+    }
+    if (used == 0) break;
+  }
+  if (parser_->is_header_done() && parser_->expects_continue() && !continue_sent_ &&
+      request_.http_version() >= 11) {
+    WriteContinue();
+    return;
+  }
+  ReadMore();
+}
+
+void Connection::WriteContinue() {
+  continue_sent_ = true;
+  asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                    [self = shared_from_this()](const ErrorCode& ec, size_t) {
+                      if (self->state_ == State::kClosed) return;
+                      if (ec) {
+                        self->Close();
+                        return;
+                      }
+                      self->ReadMore();
+                    });
+}
+
+void Connection::HandleRequest() {
+  bool client_keeps_alive = parser_->keep_alive();
+  parser_.reset();
+  const ServerContext& context = worker_.context();
+  response_ = context.router->Dispatch(request_, *context.authorizer);
+  // Decided after the handler: a shutdown that began while it ran closes the connection.
+  keep_alive_ = client_keeps_alive && !Stopping();
+  WriteResponse();
+}
+
+void Connection::Reject(int http_status, std::string_view code, std::string_view message) {
+  spdlog::debug("{}: rejecting request with {}: {}", request_.remote_address(), http_status,
+                message);
+  parser_.reset();
+  keep_alive_ = false;
+  response_ = ErrorResponse(http_status, code, message);
+  WriteResponse();
+}
+
+void Connection::WriteResponse() {
+  head_.clear();
+  body_bytes_ = AppendResponseHead(
+      response_, HeadOptions{.keep_alive = keep_alive_, .request_version = request_.http_version()},
+      head_);
+  size_t body_to_send = request_.method() == Method::kHead ? 0 : body_bytes_;
+  state_ = State::kWriting;
+  deadline_ = Clock::now() + worker_.context().request_timeout;
+
+  // Try the write here first: a small response almost always fits the socket buffer,
+  // and finishing it inline saves queueing a completion (and the extra reactor poll
+  // that costs) on every request.
+  std::array<asio::const_buffer, 2> buffers = {
+      asio::buffer(head_), asio::const_buffer(response_.body.data(), body_to_send)};
+  ErrorCode ec;
+  size_t written = socket_.write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    written = 0;
+  }
+  if (ec) {
+    Close();
+    return;
+  }
+  if (written == head_.size() + body_to_send) {
+    OnWritten(ErrorCode(), Completion::kInline);
+    return;
+  }
+  // The rest waits for the socket to drain.
+  if (written < head_.size()) {
+    buffers[0] = asio::buffer(head_) + written;
+  } else {
+    buffers[0] = asio::const_buffer();
+    buffers[1] = buffers[1] + (written - head_.size());
+  }
+  asio::async_write(socket_, buffers, [self = shared_from_this()](const ErrorCode& ec, size_t) {
+    self->OnWritten(ec, Completion::kQueued);
+  });
+}
+
+void Connection::OnWritten(const ErrorCode& ec, Completion completion) {
+  if (state_ == State::kClosed) return;
+  if (ec) {
+    Close();
+    return;
+  }
+  if (worker_.context().config.access_log) LogAccess();
+  if (!keep_alive_ || Stopping()) {
+    Linger();
+    return;
+  }
+  if (begin_ < end_ && completion == Completion::kInline) {
+    // A pipelined request is already buffered. Serving it from here would nest one
+    // call deeper per request, so it goes through the queue instead.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->WaitForNextRequest(); });
+    return;
+  }
+  WaitForNextRequest();
+}
+
+void Connection::WaitForNextRequest() {
+  if (state_ == State::kClosed) return;
+  ReleaseIfLarge(response_.body);
+  ReleaseIfLarge(request_.mutable_body());
+  Clock::time_point now = Clock::now();
+  if (begin_ < end_) {  // a pipelined request is already here
+    BeginRequest(now);
+    ParseBuffered();
+    return;
+  }
+  state_ = State::kIdle;
+  deadline_ = now + worker_.context().idle_timeout;
+  ReadMore();
+}
+
+void Connection::Linger() {
+  // Shutting the write side sends FIN after the response; draining until the client
+  // closes (or a short deadline) keeps unread request bytes from turning our close into
+  // a reset that could destroy the response before the client reads it.
+  ErrorCode ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  state_ = State::kLingering;
+  deadline_ = Clock::now() + (Stopping() ? kShutdownLinger
+                                         : std::min(worker_.context().request_timeout,
+                                                    std::chrono::milliseconds(kMaxLinger)));
+  begin_ = end_ = 0;
+  ReadMore();
+}
+
+void Connection::LogAccess() const {
+  // Method, path (no query: it may carry tokens), status, body bytes, time, peer.
+  // Never the body or any header.
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start_).count();
+  std::string_view path = request_.path();
+  spdlog::info("http {} {} {} {} {}us {}", path.empty() ? "-" : request_.method_name(),
+               path.empty() ? "-" : path, response_.status, body_bytes_, micros,
+               request_.remote_address());
+}
+
+}  // namespace ferry::server

@@ -1,0 +1,166 @@
+#include "server/http_server.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <csignal>
+#include <string>
+
+#include "core/status.h"
+#include "core/strings.h"
+#include "server/asio.h"  // first: see asio.h
+#include "server/worker.h"
+
+namespace ferry::server {
+namespace {
+
+absl::Status Invalid(std::string_view what) {
+  return absl::InvalidArgumentError(core::Cat("server config: ", what));
+}
+
+absl::StatusOr<std::string> ResolveHost(const std::string& host) {
+  if (host == "localhost") return std::string("127.0.0.1");
+  ErrorCode ec;
+  asio::ip::make_address(host, ec);
+  if (ec) {
+    return Invalid(core::Cat("listen host \"", host, "\" is not an IP address or localhost"));
+  }
+  return host;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
+    const core::ServerConfig& config, std::shared_ptr<const Router> router,
+    std::shared_ptr<Authorizer> authorizer) {
+  if (router == nullptr) return Invalid("no router");
+  if (authorizer == nullptr) return Invalid("no authorizer (use AllowAllAuthorizer)");
+  ASSIGN_OR_RETURN(core::HostPort listen, core::ParseHostPort(config.listen));
+  ASSIGN_OR_RETURN(std::string host, ResolveHost(listen.host));
+  if (config.threads < 0) return Invalid("threads must be >= 0");
+  if (config.request_timeout_ms <= 0 || config.idle_timeout_ms <= 0 ||
+      config.shutdown_grace_ms < 0) {
+    return Invalid("timeouts must be positive");
+  }
+  if (config.max_header_bytes < 256 || config.max_body_bytes == 0) {
+    return Invalid("max_header_bytes must be >= 256 and max_body_bytes > 0");
+  }
+
+  auto context = std::make_unique<ServerContext>();
+  context->config = config;
+  context->router = std::move(router);
+  context->authorizer = std::move(authorizer);
+  context->request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
+  context->idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  context->shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);
+  // Deadlines are checked this often: about a tenth of the shortest timeout.
+  context->sweep_interval =
+      std::clamp(std::min(context->request_timeout, context->idle_timeout) / 10,
+                 std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+  context->header_limit =
+      static_cast<uint32_t>(std::min<uint64_t>(config.max_header_bytes, 1u << 30));
+  // Beast applies the limit to the request line and to the header fields separately.
+  context->max_read_buffer = 2 * static_cast<size_t>(context->header_limit) + 1024;
+
+  int threads =
+      config.threads > 0 ? config.threads : static_cast<int>(std::thread::hardware_concurrency());
+  return std::unique_ptr<HttpServer>(
+      new HttpServer(std::move(context), std::move(host), listen.port, std::max(threads, 1)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<ServerContext> context, std::string host, uint16_t port,
+                       int thread_count)
+    : context_(std::move(context)),
+      host_(std::move(host)),
+      requested_port_(port),
+      thread_count_(thread_count) {}
+
+HttpServer::~HttpServer() {
+  Shutdown();
+  Wait();
+}
+
+absl::Status HttpServer::Start() {
+  std::lock_guard lock(mutex_);
+  if (started_) return absl::FailedPreconditionError("the server is already started");
+  if (shutdown_requested_) return absl::FailedPreconditionError("the server was shut down");
+  tcp::endpoint endpoint(asio::ip::make_address(host_), requested_port_);
+
+  bool reuse_port = thread_count_ > 1;
+  if (reuse_port) {
+    // With SO_REUSEPORT the kernel would let us share a port with another process
+    // that uses it too (a second ferry server, say) and split its traffic with us. A
+    // probe bound without the option fails if anyone listens there, and, for port 0,
+    // picks the port all workers then share.
+    Worker probe(*context_);
+    RETURN_IF_ERROR(probe.Listen(endpoint, /*reuse_port=*/false));
+    endpoint.port(probe.port());
+  }
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < thread_count_; ++i) {
+    auto worker = std::make_unique<Worker>(*context_);
+    RETURN_IF_ERROR(worker->Listen(endpoint, reuse_port));
+    endpoint.port(worker->port());
+    workers.push_back(std::move(worker));
+  }
+  port_ = endpoint.port();
+  workers_ = std::move(workers);
+  started_ = true;
+
+  std::lock_guard join_lock(join_mutex_);
+  for (int i = 0; i < thread_count_; ++i) {
+    Worker* worker = workers_[i].get();
+    threads_.emplace_back([worker] { worker->Run(); });
+    std::string name = core::Cat("ferry-http-", i);
+    pthread_setname_np(threads_.back().native_handle(), name.c_str());
+  }
+  spdlog::info("http: listening on {}:{} with {} thread(s)", host_, port_.load(), thread_count_);
+  return absl::OkStatus();
+}
+
+void HttpServer::Shutdown() {
+  std::lock_guard lock(mutex_);
+  if (shutdown_requested_) return;
+  shutdown_requested_ = true;
+  context_->stopping = true;
+  for (auto& worker : workers_) worker->StopListening();
+  for (auto& worker : workers_) worker->PostShutdown();
+}
+
+void HttpServer::Wait() {
+  std::lock_guard lock(join_mutex_);
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+absl::Status HttpServer::RunUntilSignal(const std::function<void()>& on_started) {
+  // The signals are caught before Start, so one that arrives while starting still
+  // leads to a graceful stop instead of the default (abrupt) termination.
+  asio::io_context signal_io(1);
+  asio::signal_set signals(signal_io, SIGINT, SIGTERM);
+  signals.async_wait([this](const ErrorCode& ec, int signal_number) {
+    if (ec) return;  // cancelled: the server stopped some other way
+    spdlog::info("http: signal {} received; shutting down", signal_number);
+    Shutdown();
+  });
+  bool started;
+  {
+    std::lock_guard lock(mutex_);
+    started = started_;
+  }
+  if (!started) RETURN_IF_ERROR(Start());
+  if (on_started) on_started();
+
+  // Wakes the signal loop when the server stops without a signal.
+  std::thread watcher([this, &signal_io, &signals] {
+    Wait();
+    asio::post(signal_io, [&signals] { signals.cancel(); });
+  });
+  signal_io.run();
+  watcher.join();
+  return absl::OkStatus();
+}
+
+}  // namespace ferry::server

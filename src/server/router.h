@@ -1,0 +1,102 @@
+#pragma once
+
+// Router: maps a method and a request path to the handler registered for a route
+// pattern, and turns everything that can go wrong on the way (no route, wrong method,
+// a malformed path, an authorizer's refusal, a handler's error Status or exception)
+// into a JSON error Response. Dispatch never throws.
+//
+// Patterns are split into segments once, at registration, into a tree; a request is
+// matched by walking it segment by segment (no regular expressions). A segment is
+// literal text or one parameter, optionally with literal text around it:
+//
+//   /v2/models/{model}/versions/{version}/infer
+//   /v1/models/{model}:predict          (TF-Serving style: a literal suffix)
+//
+// Matching rules, in the order a request sees them:
+//   - The path is split on '/' and each segment is percent-decoded before matching, so
+//     literals and parameters see the same decoded text. A path whose decoding would be
+//     ambiguous or unsafe -- a malformed escape ("%4", "%zz"), an encoded '/' ("%2F"),
+//     a NUL or other control character, a "." or ".." segment, or bytes that are not
+//     UTF-8 -- is rejected with 400 (code "invalid_argument") before any route is tried.
+//   - Trailing slashes are significant: "/healthz/" does not match "/healthz" (404).
+//   - A literal segment beats a parameter; among parameters, the one with more literal
+//     text around it ("{model}:predict") beats a bare "{model}". A parameter matches at
+//     least one character. When a preferred branch leads nowhere further down, the
+//     next one is tried ("/m/stats/x" can still match "/m/{id}/x" next to "/m/stats").
+//   - No pattern matches the path: 404 (code "not_found").
+//   - The most specific pattern that matches the path owns it. If it has no handler
+//     for the method: 405 (code "method_not_allowed") with an Allow header listing the
+//     methods it has -- even when a less specific pattern has one (GET
+//     "/v1/models/m:predict" is 405 next to POST "{model}:predict" and GET "{model}").
+//     HEAD is served by the GET handler when no HEAD handler is registered (the server
+//     then sends no body).
+//   - A mutating method (POST, PUT, PATCH, DELETE) passes through the Authorizer
+//     before its handler; a refusal becomes the error body and the handler never runs.
+//
+// Thread-safety: Add is not thread-safe and happens before serving; a Router that is
+// no longer modified (the server holds a shared_ptr<const Router>) may Dispatch from
+// any number of threads at once. Handlers are called concurrently and must be
+// thread-safe.
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/authorizer.h"
+#include "server/http_message.h"
+
+namespace ferry::server {
+
+// A handler may return a Response with any status, or a non-OK Status which the Router
+// turns into the JSON error body with core::MapStatusCode's HTTP status and code.
+// Exceptions are caught and become 500 (code "internal"); their text is logged, not
+// sent.
+using Handler = std::function<absl::StatusOr<Response>(Request&)>;
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(Router&&) noexcept;
+  Router& operator=(Router&&) noexcept;
+
+  // Registers handler for method on pattern. Errors:
+  //   InvalidArgument: the pattern does not start with '/', has an empty segment or a
+  //     trailing slash (other than "/" itself), a parameter name that is not
+  //     [A-Za-z_][A-Za-z0-9_]*, two parameters in one segment or two with the same
+  //     name, '%' in literal text, more than 16 parameters, or a parameter whose name
+  //     differs from one an earlier pattern declared at the same place
+  //     ("/m/{a}" then "/m/{b}/x"); or the method is kOther or the handler is empty.
+  //   AlreadyExists: a handler is already registered for this method and pattern.
+  absl::Status Add(Method method, std::string_view pattern, Handler handler);
+
+  absl::Status Get(std::string_view pattern, Handler handler) {
+    return Add(Method::kGet, pattern, std::move(handler));
+  }
+  absl::Status Post(std::string_view pattern, Handler handler) {
+    return Add(Method::kPost, pattern, std::move(handler));
+  }
+  absl::Status Put(std::string_view pattern, Handler handler) {
+    return Add(Method::kPut, pattern, std::move(handler));
+  }
+  absl::Status Delete(std::string_view pattern, Handler handler) {
+    return Add(Method::kDelete, pattern, std::move(handler));
+  }
+
+  // Routes request as described at the top of this file and returns the response to
+  // send. Sets the request's path parameters when a route matches.
+  Response Dispatch(Request& request, Authorizer& authorizer) const;
+
+ private:
+  struct Node;
+  struct ParamEdge;
+  struct MatchState;
+
+  static bool Search(const Node& node, size_t index, MatchState& state);
+
+  std::unique_ptr<Node> root_;
+};
+
+}  // namespace ferry::server

@@ -1,0 +1,328 @@
+#include "server/router.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ferry::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A handler that answers {"route": NAME, "params": {P: value, ...}}.
+Handler Echo(std::string name, std::vector<std::string> params = {}) {
+  return [name, params](Request& request) -> absl::StatusOr<Response> {
+    nlohmann::json body = {{"route", name}, {"params", nlohmann::json::object()}};
+    for (const std::string& param : params) {
+      body["params"][param] = std::string(request.PathParam(param));
+    }
+    return JsonResponse(body);
+  };
+}
+
+Router ModelRouter() {
+  Router router;
+  EXPECT_TRUE(router.Get("/", Echo("root")).ok());
+  EXPECT_TRUE(router.Get("/healthz", Echo("healthz")).ok());
+  EXPECT_TRUE(router.Get("/v2/models/stats", Echo("stats")).ok());
+  EXPECT_TRUE(router.Get("/v2/models/{model}", Echo("model_get", {"model"})).ok());
+  EXPECT_TRUE(router.Delete("/v2/models/{model}", Echo("model_delete", {"model"})).ok());
+  EXPECT_TRUE(router.Post("/v2/models/{model}/infer", Echo("infer", {"model"})).ok());
+  EXPECT_TRUE(router
+                  .Post("/v2/models/{model}/versions/{version}/infer",
+                        Echo("infer_version", {"model", "version"}))
+                  .ok());
+  EXPECT_TRUE(router.Get("/v1/models/{model}", Echo("tf_status", {"model"})).ok());
+  EXPECT_TRUE(router.Post("/v1/models/{model}:predict", Echo("predict", {"model"})).ok());
+  EXPECT_TRUE(router.Post("/v1/models/{model}:classify", Echo("classify", {"model"})).ok());
+  EXPECT_TRUE(router.Get("/files/v{version}", Echo("file", {"version"})).ok());
+  return router;
+}
+
+struct RouteCase {
+  Method method;
+  std::string target;
+  int status;
+  std::string route;                          // for 200
+  std::map<std::string, std::string> params;  // for 200
+};
+
+class RouterMatchTest : public ::testing::TestWithParam<RouteCase> {};
+
+TEST_P(RouterMatchTest, RoutesRequestAsTheTableSays) {
+  const RouteCase& c = GetParam();
+  Router router = ModelRouter();
+  AllowAllAuthorizer authorizer;
+  Request request = Request::Make(c.method, c.target);
+  Response response = router.Dispatch(request, authorizer);
+  ASSERT_EQ(response.status, c.status)
+      << MethodName(c.method) << " " << c.target << " -> " << response.body;
+  nlohmann::json body = nlohmann::json::parse(response.body);
+  if (c.status == 200) {
+    EXPECT_EQ(body["route"], c.route);
+    for (const auto& [name, value] : c.params) EXPECT_EQ(body["params"][name], value) << name;
+  } else {
+    EXPECT_TRUE(body["error"]["code"].is_string());
+    EXPECT_TRUE(body["error"]["message"].is_string());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, RouterMatchTest,
+    ::testing::Values(
+        RouteCase{Method::kGet, "/", 200, "root", {}},
+        RouteCase{Method::kGet, "/healthz", 200, "healthz", {}},
+        RouteCase{Method::kGet, "/healthz?verbose=1", 200, "healthz", {}},
+        RouteCase{Method::kHead, "/healthz", 200, "healthz", {}},
+        // Trailing slashes and empty segments are significant.
+        RouteCase{Method::kGet, "/healthz/", 404, "", {}},
+        RouteCase{Method::kGet, "//healthz", 404, "", {}},
+        RouteCase{Method::kGet, "/v2/models/", 404, "", {}},
+        RouteCase{Method::kGet, "/nope", 404, "", {}},
+        // Parameters.
+        RouteCase{Method::kGet, "/v2/models/resnet", 200, "model_get", {{"model", "resnet"}}},
+        RouteCase{Method::kPost, "/v2/models/resnet/infer", 200, "infer", {{"model", "resnet"}}},
+        RouteCase{Method::kPost,
+                  "/v2/models/resnet/versions/3/infer",
+                  200,
+                  "infer_version",
+                  {{"model", "resnet"}, {"version", "3"}}},
+        // A literal beats a parameter; a dead-end literal falls back to the parameter.
+        RouteCase{Method::kGet, "/v2/models/stats", 200, "stats", {}},
+        RouteCase{Method::kPost, "/v2/models/stats/infer", 200, "infer", {{"model", "stats"}}},
+        // TF-Serving style suffixes.
+        RouteCase{
+            Method::kPost, "/v1/models/resnet:predict", 200, "predict", {{"model", "resnet"}}},
+        RouteCase{Method::kPost, "/v1/models/a:b:predict", 200, "predict", {{"model", "a:b"}}},
+        RouteCase{
+            Method::kPost, "/v1/models/resnet:classify", 200, "classify", {{"model", "resnet"}}},
+        RouteCase{Method::kGet, "/v1/models/resnet", 200, "tf_status", {{"model", "resnet"}}},
+        // The most specific pattern owns the path: GET on the :predict path is 405.
+        RouteCase{Method::kGet, "/v1/models/resnet:predict", 405, "", {}},
+        RouteCase{Method::kPost, "/v1/models/resnet:explain", 405, "", {}},
+        // A prefix before a parameter; a parameter is never empty.
+        RouteCase{Method::kGet, "/files/v12", 200, "file", {{"version", "12"}}},
+        RouteCase{Method::kGet, "/files/v", 404, "", {}},
+        RouteCase{Method::kGet, "/files/12", 404, "", {}},
+        // Wrong or unknown method on a known path.
+        RouteCase{Method::kPut, "/healthz", 405, "", {}},
+        RouteCase{Method::kOther, "/healthz", 405, "", {}},
+        RouteCase{Method::kPost, "/v2/models/stats", 405, "", {}},
+        // Percent-encoding: decoded before matching, for literals and parameters alike.
+        RouteCase{Method::kGet, "/v2/models/my%20model", 200, "model_get", {{"model", "my model"}}},
+        RouteCase{
+            Method::kGet, "/v2/models/caf%C3%A9", 200, "model_get", {{"model", "caf\xC3\xA9"}}},
+        RouteCase{Method::kGet, "/v2/%6Dodels/x", 200, "model_get", {{"model", "x"}}},
+        RouteCase{Method::kPost, "/v1/models/a%3Apredict", 200, "predict", {{"model", "a"}}},
+        RouteCase{Method::kGet, "/v2/models/a+b", 200, "model_get", {{"model", "a+b"}}},
+        // ... or rejected when decoding would be ambiguous or unsafe.
+        RouteCase{Method::kGet, "/v2/models/a%2Fb", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/a%2fb", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/%zz", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/%4", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/a%", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/%00x", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/%0A", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/%FF", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/%C3", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/..", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/%2E%2E", 400, "", {}},
+        RouteCase{Method::kGet, "/v2/models/./x", 400, "", {}},
+        RouteCase{Method::kGet, "*", 400, "", {}}));
+
+TEST(RouterTest, MethodNotAllowedListsTheMethodsOfThePath) {
+  Router router = ModelRouter();
+  AllowAllAuthorizer authorizer;
+
+  Request put = Request::Make(Method::kPut, "/v2/models/resnet");
+  Response response = router.Dispatch(put, authorizer);
+  EXPECT_EQ(response.status, 405);
+  ASSERT_EQ(response.headers.size(), 1u);
+  EXPECT_EQ(response.headers[0].first, "Allow");
+  EXPECT_EQ(response.headers[0].second, "GET, HEAD, DELETE");
+  nlohmann::json body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body["error"]["code"], "method_not_allowed");
+
+  Request get = Request::Make(Method::kGet, "/v1/models/resnet:predict");
+  response = router.Dispatch(get, authorizer);
+  EXPECT_EQ(response.status, 405);
+  ASSERT_EQ(response.headers.size(), 1u);
+  EXPECT_EQ(response.headers[0].second, "POST");
+}
+
+TEST(RouterTest, UnknownPathIsJsonNotFound) {
+  Router router = ModelRouter();
+  AllowAllAuthorizer authorizer;
+  Request request = Request::Make(Method::kGet, "/v3/nothing");
+  Response response = router.Dispatch(request, authorizer);
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(response.content_type, kJsonContentType);
+  nlohmann::json body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body["error"]["code"], "not_found");
+  EXPECT_THAT(body["error"]["message"].get<std::string>(), HasSubstr("/v3/nothing"));
+}
+
+TEST(RouterTest, RejectsMalformedPatterns) {
+  const char* bad[] = {
+      "",    "healthz", "/a//b",   "/a/",      "/{}",    "/{1x}", "/{a-b}",
+      "/{a", "/a}",     "/{a}{b}", "/{a}/{a}", "/x%20y", "/{a}}", "/{a}x{b}",
+  };
+  for (const char* pattern : bad) {
+    Router router;
+    absl::Status status = router.Get(pattern, Echo("x"));
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << "\"" << pattern << "\"";
+  }
+  Router router;
+  EXPECT_EQ(router.Add(Method::kOther, "/x", Echo("x")).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(router.Get("/x", Handler()).code(), absl::StatusCode::kInvalidArgument);
+  std::string many = "";
+  for (int i = 0; i < 17; ++i) many += "/{p" + std::to_string(i) + "}";
+  EXPECT_EQ(router.Get(many, Echo("x")).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RouterTest, RejectsDuplicateRoutesAndConflictingParameterNames) {
+  Router router;
+  ASSERT_TRUE(router.Get("/m/{model}", Echo("a")).ok());
+  EXPECT_EQ(router.Get("/m/{model}", Echo("b")).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(router.Post("/m/{model}", Echo("c")).ok());
+  EXPECT_EQ(router.Get("/m/{name}/x", Echo("d")).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(router.Get("/m/{model}/x", Echo("e")).ok());
+  // A failed Add leaves nothing behind.
+  AllowAllAuthorizer authorizer;
+  Request request = Request::Make(Method::kGet, "/m/a/x");
+  EXPECT_EQ(router.Dispatch(request, authorizer).status, 200);
+}
+
+TEST(RouterTest, HandlerStatusBecomesMappedJsonError) {
+  Router router;
+  ASSERT_TRUE(router
+                  .Get("/m/{model}",
+                       [](Request& request) -> absl::StatusOr<Response> {
+                         return absl::NotFoundError("no model \"" +
+                                                    std::string(request.PathParam("model")) + "\"");
+                       })
+                  .ok());
+  AllowAllAuthorizer authorizer;
+  Request request = Request::Make(Method::kGet, "/m/resnet");
+  Response response = router.Dispatch(request, authorizer);
+  EXPECT_EQ(response.status, 404);
+  nlohmann::json body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body["error"]["code"], "not_found");
+  EXPECT_EQ(body["error"]["message"], "no model \"resnet\"");
+}
+
+TEST(RouterTest, HandlerExceptionBecomes500WithoutItsText) {
+  Router router;
+  ASSERT_TRUE(router
+                  .Get("/boom",
+                       [](Request&) -> absl::StatusOr<Response> {
+                         throw std::runtime_error("secret detail");
+                       })
+                  .ok());
+  ASSERT_TRUE(router.Get("/int", [](Request&) -> absl::StatusOr<Response> { throw 42; }).ok());
+  AllowAllAuthorizer authorizer;
+  for (const char* target : {"/boom", "/int"}) {
+    Request request = Request::Make(Method::kGet, target);
+    Response response = router.Dispatch(request, authorizer);
+    EXPECT_EQ(response.status, 500);
+    EXPECT_THAT(response.body, ::testing::Not(HasSubstr("secret")));
+    EXPECT_EQ(nlohmann::json::parse(response.body)["error"]["code"], "internal");
+  }
+}
+
+// Records what it is asked and answers with a fixed status.
+class RecordingAuthorizer : public Authorizer {
+ public:
+  explicit RecordingAuthorizer(absl::Status answer) : answer_(std::move(answer)) {}
+  absl::Status Authorize(const Request& request, const RouteInfo& route) override {
+    ++calls;
+    last_pattern = std::string(route.pattern);
+    last_method = route.method;
+    last_model = std::string(request.PathParam("model"));
+    return answer_;
+  }
+  int calls = 0;
+  std::string last_pattern;
+  Method last_method = Method::kOther;
+  std::string last_model;
+
+ private:
+  absl::Status answer_;
+};
+
+TEST(RouterTest, EveryMutatingRoutePassesThroughTheAuthorizer) {
+  Router router;
+  int handled = 0;
+  auto count = [&handled](Request&) -> absl::StatusOr<Response> {
+    ++handled;
+    return JsonTextResponse("{}");
+  };
+  for (Method method : {Method::kGet, Method::kPost, Method::kPut, Method::kPatch, Method::kDelete,
+                        Method::kOptions}) {
+    ASSERT_TRUE(router.Add(method, "/m/{model}", count).ok());
+  }
+  RecordingAuthorizer authorizer(absl::OkStatus());
+  for (Method method : {Method::kPost, Method::kPut, Method::kPatch, Method::kDelete}) {
+    int before = authorizer.calls;
+    Request request = Request::Make(method, "/m/resnet");
+    EXPECT_EQ(router.Dispatch(request, authorizer).status, 200);
+    EXPECT_EQ(authorizer.calls, before + 1) << MethodName(method);
+    EXPECT_EQ(authorizer.last_method, method);
+    EXPECT_EQ(authorizer.last_pattern, "/m/{model}");
+    EXPECT_EQ(authorizer.last_model, "resnet");
+  }
+  int before = authorizer.calls;
+  for (Method method : {Method::kGet, Method::kHead, Method::kOptions}) {
+    Request request = Request::Make(method, "/m/resnet");
+    EXPECT_EQ(router.Dispatch(request, authorizer).status, 200);
+  }
+  EXPECT_EQ(authorizer.calls, before);
+  EXPECT_EQ(handled, 7);
+}
+
+TEST(RouterTest, RefusingAuthorizerStopsTheHandler) {
+  Router router;
+  bool ran = false;
+  ASSERT_TRUE(router
+                  .Post("/m/{model}/infer",
+                        [&ran](Request&) -> absl::StatusOr<Response> {
+                          ran = true;
+                          return JsonTextResponse("{}");
+                        })
+                  .ok());
+  RecordingAuthorizer deny(absl::PermissionDeniedError("not yours"));
+  Request request = Request::Make(Method::kPost, "/m/resnet/infer", "{}");
+  Response response = router.Dispatch(request, deny);
+  EXPECT_EQ(response.status, 403);
+  nlohmann::json body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body["error"]["code"], "permission_denied");
+  EXPECT_EQ(body["error"]["message"], "not yours");
+  EXPECT_FALSE(ran);
+
+  RecordingAuthorizer unauthenticated(absl::UnauthenticatedError("token required"));
+  EXPECT_EQ(router.Dispatch(request, unauthenticated).status, 401);
+  EXPECT_FALSE(ran);
+}
+
+TEST(RouterTest, RequestAccessorsSplitTargetAndFindHeadersCaseInsensitively) {
+  Request request = Request::Make(Method::kPost, "/a/b?x=1&y=%20", "body");
+  request.AddHeader("Content-Type", "application/json");
+  EXPECT_EQ(request.path(), "/a/b");
+  EXPECT_EQ(request.query(), "x=1&y=%20");
+  EXPECT_EQ(request.Header("content-type"), "application/json");
+  EXPECT_EQ(request.Header("CONTENT-TYPE"), "application/json");
+  EXPECT_EQ(request.Header("Authorization"), std::nullopt);
+  EXPECT_EQ(request.body(), "body");
+  request.Reset();
+  EXPECT_EQ(request.Header("content-type"), std::nullopt);
+  EXPECT_EQ(request.body(), "");
+}
+
+}  // namespace
+}  // namespace ferry::server
