@@ -24,14 +24,16 @@ absl::Status RunServer(CliContext& context, const std::string& listen, int threa
   ASSIGN_OR_RETURN(std::shared_ptr<server::Router> router, BuildRouter(*workspace, ready));
   ASSIGN_OR_RETURN(auto http, server::HttpServer::Create(
                                   config, router, std::make_shared<server::AllowAllAuthorizer>()));
-  RETURN_IF_ERROR(http->Start());
-  ready->store(true);
   ASSIGN_OR_RETURN(core::HostPort bound, core::ParseHostPort(config.listen));
   const bool ipv6 = bound.host.find(':') != std::string::npos;
-  context.out() << "ferry server listening on http://" << (ipv6 ? "[" : "") << bound.host
-                << (ipv6 ? "]" : "") << ":" << http->port() << " (workspace "
-                << workspace->root().string() << ")" << std::endl;
-  RETURN_IF_ERROR(http->RunUntilSignal());
+  // The callback runs once signals are caught and the port is bound, so a SIGTERM
+  // right after the "listening" line still stops the server gracefully.
+  RETURN_IF_ERROR(http->RunUntilSignal([&] {
+    ready->store(true);
+    context.out() << "ferry server listening on http://" << (ipv6 ? "[" : "") << bound.host
+                  << (ipv6 ? "]" : "") << ":" << http->port() << " (workspace "
+                  << workspace->root().string() << ")" << std::endl;
+  }));
   context.out() << "ferry server stopped" << std::endl;
   return absl::OkStatus();
 }
