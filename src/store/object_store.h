@@ -28,7 +28,8 @@
 // may use one root at once. Concurrent puts of the same content all succeed and leave
 // one object. Deleting an object while another thread puts or reads the same content
 // is the caller's race to avoid (gc must not delete what a running put may report).
-// ByteSource and ByteSink objects are used by the one call they are passed to.
+// ByteSource and ByteSink objects are used by the one call they are passed to, and
+// only on the thread that made it (helper threads never touch them).
 
 #include <cstddef>
 #include <cstdint>
@@ -123,7 +124,8 @@ class ObjectStore {
   // Streams the object's content into `sink` in bounded memory, verifying as it
   // goes. Errors: NotFound if the store has no such object; DataLoss naming the
   // object if its file is damaged (bad header, zstd error, wrong size or wrong
-  // SHA-256); the sink's error as returned. When an error is returned the sink may
+  // SHA-256); FailedPrecondition if a newer ferry wrote it in a format version this
+  // one does not read; the sink's error as returned. When an error is returned the sink may
   // already have received bytes, including wrong ones: use GetToFile or GetBytes
   // for an all-or-nothing result.
   absl::Status Get(const core::Digest& digest, ByteSink& sink) const;
@@ -137,15 +139,16 @@ class ObjectStore {
   // plus ResourceExhausted (before reading) when the object is larger.
   absl::StatusOr<std::string> GetBytes(const core::Digest& digest, size_t max_size) const;
   // Reads and checks the whole object without producing output. Errors: NotFound,
-  // DataLoss as Get.
+  // DataLoss, FailedPrecondition as Get.
   absl::Status Verify(const core::Digest& digest) const;
 
   // --- Inspecting and removing ---------------------------------------------------
   // Whether an object file exists (its content is not checked). Errors: the
   // filesystem's error other than "no such file".
   absl::StatusOr<bool> Exists(const core::Digest& digest) const;
-  // Sizes from the object's header and file. Errors: NotFound; DataLoss if the
-  // header is damaged or names another object.
+  // Sizes from the object's header and file (the content is not checked). Errors:
+  // NotFound; DataLoss if the header is damaged or names another object;
+  // FailedPrecondition for a newer format version.
   absl::StatusOr<ObjectInfo> Stat(const core::Digest& digest) const;
   // Removes the object durably. Errors: NotFound if it does not exist.
   absl::Status Delete(const core::Digest& digest);

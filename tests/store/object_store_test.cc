@@ -353,6 +353,20 @@ TEST_F(ObjectStoreTest, ObjectFileUnderAnotherNameFailsWithDataLoss) {
   EXPECT_EQ(store_->Verify(a->digest).code(), absl::StatusCode::kDataLoss);
 }
 
+// A well-formed header with a version this ferry does not know was written by a newer
+// ferry: that is not damage, and fsck must not call it so.
+TEST_F(ObjectStoreTest, NewerFormatVersionIsFailedPrecondition) {
+  auto put = store_->PutBytes("from the future");
+  ASSERT_TRUE(put.ok());
+  std::string file = ReadFile(store_->PathOf(put->digest));
+  file[8] = 2;  // format version, little-endian
+  const Digest check = Sha256::Of(std::string_view(file).substr(0, 56));
+  std::memcpy(file.data() + 56, check.bytes().data(), 8);
+  ReplaceObjectFile(put->digest, file);
+  EXPECT_EQ(store_->Stat(put->digest).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Verify(put->digest).code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(ObjectStoreTest, SourceFailingHalfWayLeavesNoObject) {
   PatternSource source(64 * kMiB, 5);
   source.FailAfter(9 * kMiB, absl::UnavailableError("network dropped"));
