@@ -6,17 +6,6 @@
 #include "core/strings.h"
 
 namespace ferry::core {
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 absl::StatusOr<Digest> Digest::FromHex(std::string_view hex) {
   if (hex.size() != 2 * kSize) {
     return absl::InvalidArgumentError(
@@ -24,8 +13,8 @@ absl::StatusOr<Digest> Digest::FromHex(std::string_view hex) {
   }
   std::array<uint8_t, kSize> bytes{};
   for (size_t i = 0; i < kSize; ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
+    int hi = HexDigitValue(hex[2 * i]);
+    int lo = HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return absl::InvalidArgumentError(Cat("not a hex digest: \"", hex, "\""));
     }

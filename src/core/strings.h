@@ -37,6 +37,14 @@ std::string Cat(const Args&... args) {
   return out;
 }
 
+// The value of one hex digit (either case), or -1 for any other character.
+constexpr int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // absl::string_view (e.g. Status::message()) as a std::string_view.
 inline std::string_view View(absl::string_view s) { return {s.data(), s.size()}; }
 

@@ -2,15 +2,10 @@
 
 #include <cstdint>
 
+#include "core/strings.h"
+
 namespace ferry::server {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // True when text is well-formed UTF-8 (no overlong forms, surrogates or values past
 // U+10FFFF).
@@ -98,8 +93,8 @@ absl::Status SplitPath(std::string_view raw_path, PathSegments& out) {
           continue;
         }
         bool complete = i + 2 < raw.size();
-        int high = complete ? HexValue(raw[i + 1]) : -1;
-        int low = complete ? HexValue(raw[i + 2]) : -1;
+        int high = complete ? core::HexDigitValue(raw[i + 1]) : -1;
+        int low = complete ? core::HexDigitValue(raw[i + 2]) : -1;
         if (high < 0 || low < 0) {
           return absl::InvalidArgumentError("request path has a malformed percent-escape");
         }

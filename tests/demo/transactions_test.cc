@@ -6,6 +6,7 @@
 
 #include "core/file.h"
 #include "core/sha256.h"
+#include "testing/temp_dir.h"
 
 namespace ferry::demo {
 namespace {
@@ -14,20 +15,13 @@ namespace fs = std::filesystem;
 
 class TransactionsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ferry_demo_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Generate(const TransactionOptions& options, const std::string& name) {
     auto file = WriteTransactionsCsv(dir_ / name, options);
     EXPECT_TRUE(file.ok()) << file.status();
     return *core::ReadFileToString(dir_ / name, 1 << 30);
   }
-  fs::path dir_;
+  testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(TransactionsTest, SameSeedGivesIdenticalBytesOtherSeedDiffers) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "subprocess.h"
+#include "testing/temp_dir.h"
 
 namespace ferry::e2e {
 namespace {
@@ -13,16 +14,13 @@ namespace fs = std::filesystem;
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   CommandResult Ferry(std::vector<std::string> args, const fs::path& cwd,
                       const std::map<std::string, std::string>& env = {}) {
     args.insert(args.begin(), FERRY_BINARY);
     return RunCommand(args, cwd, env);
   }
-  fs::path dir_;
+  testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(CliTest, InitCreatesWorkspaceAndRefusesASecondTime) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "subprocess.h"
+#include "testing/temp_dir.h"
 
 namespace ferry::e2e {
 namespace {
@@ -19,11 +20,9 @@ using std::chrono_literals::operator""s;
 class ServerE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = MakeTempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
     CommandResult init = RunCommand({FERRY_BINARY, "init"}, dir_);
     ASSERT_EQ(init.exit_code, 0) << init.err;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Starts `ferry server` on a port the OS picks and returns the port.
   int StartServer(std::unique_ptr<Child>& child) {
@@ -35,7 +34,8 @@ class ServerE2eTest : public ::testing::Test {
     return std::atoi(line.c_str() + colon + 1);
   }
 
-  fs::path dir_;
+  testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(ServerE2eTest, AnswersHealthAndOipAndStopsCleanlyOnSigterm) {

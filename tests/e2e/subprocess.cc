@@ -196,12 +196,4 @@ HttpResult HttpRequest(int port, const std::string& method, const std::string& t
   return result;
 }
 
-std::filesystem::path MakeTempDir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("ferry_e2e_" + std::to_string(getpid()) + "_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 }  // namespace ferry::e2e

@@ -64,6 +64,4 @@ struct HttpResult {
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
                        const std::string& body = "");
 
-std::filesystem::path MakeTempDir(const std::string& name);
-
 }  // namespace ferry::e2e

@@ -7,6 +7,7 @@
 
 #include "core/status.h"
 #include "store/sqlite_metadata_store.h"
+#include "testing/temp_dir.h"
 
 namespace ferry::store {
 namespace {
@@ -16,11 +17,6 @@ namespace fs = std::filesystem;
 class SqliteMetadataStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ferry_md_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     auto store = SqliteMetadataStore::Open(dir_ / "metadata.db");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -32,10 +28,7 @@ class SqliteMetadataStoreTest : public ::testing::Test {
                     })
                     .ok());
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   int64_t Count() {
     int64_t n = -1;
@@ -49,7 +42,8 @@ class SqliteMetadataStoreTest : public ::testing::Test {
     return n;
   }
 
-  fs::path dir_;
+  testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
   std::unique_ptr<SqliteMetadataStore> store_;
 };
 
@@ -203,8 +197,8 @@ TEST_F(SqliteMetadataStoreTest, SecondProcessStyleHandleSeesCommittedData) {
 }
 
 TEST(SqliteMetadataStoreOpenTest, NotADatabaseIsDataLoss) {
-  fs::path dir = fs::temp_directory_path() / ("ferry_md_garbage_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  testing::TempDir temp;
+  const fs::path& dir = temp.path();
   {
     std::FILE* f = std::fopen((dir / "metadata.db").c_str(), "wb");
     std::string garbage(8192, 'z');
@@ -215,7 +209,6 @@ TEST(SqliteMetadataStoreOpenTest, NotADatabaseIsDataLoss) {
   EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss) << store.status();
   auto missing = SqliteMetadataStore::Open(dir / "no" / "metadata.db");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
-  fs::remove_all(dir);
 }
 
 }  // namespace

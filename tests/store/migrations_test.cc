@@ -6,6 +6,7 @@
 
 #include "core/status.h"
 #include "store/sqlite_metadata_store.h"
+#include "testing/temp_dir.h"
 
 namespace ferry::store {
 namespace {
@@ -23,17 +24,9 @@ constexpr Migration kV2[] = {
 class MigrationsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ferry_mig_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     store_ = std::move(SqliteMetadataStore::Open(dir_ / "m.db")).value();
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
   std::string SchemaDump() {
     std::string dump;
     EXPECT_TRUE(store_
@@ -53,7 +46,8 @@ class MigrationsTest : public ::testing::Test {
                     .ok());
     return dump;
   }
-  fs::path dir_;
+  testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
   std::unique_ptr<SqliteMetadataStore> store_;
 };
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/file.h"
+#include "testing/temp_dir.h"
 
 namespace ferry::store {
 namespace {
@@ -14,16 +15,10 @@ namespace fs = std::filesystem;
 class WorkspaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ferry_ws_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     clock_ = std::make_shared<core::ManualClock>(1'700'000'000'000'000);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
+  testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
   std::shared_ptr<core::ManualClock> clock_;
 };
 
