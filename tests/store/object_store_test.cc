@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/strings.h"
+#include "testing/temp_dir.h"
 
 namespace ferry::store {
 namespace {
@@ -155,18 +156,7 @@ size_t EntriesIn(const fs::path& dir) {
 
 class ObjectStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           core::Cat("ferry_object_store_test_", ::getpid(), "_",
-                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = OpenStore(dir_ / "objects");
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  void SetUp() override { store_ = OpenStore(dir_ / "objects"); }
 
   static std::unique_ptr<ObjectStore> OpenStore(const fs::path& root,
                                                 ObjectStore::Options options = {}) {
@@ -192,7 +182,8 @@ class ObjectStoreTest : public ::testing::Test {
     WriteFile(path, contents);
   }
 
-  fs::path dir_;
+  testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
   std::unique_ptr<ObjectStore> store_;
 };
 
