@@ -165,13 +165,7 @@ absl::StatusOr<size_t> FillBlock(ByteSource& source, char* buffer, size_t size) 
 class FramePipeline {
  public:
   FramePipeline(int level, int threads, ObjectFileWriter& out)
-      : level_(level), threads_(threads), out_(out), slots_(static_cast<size_t>(threads) + 2) {
-    for (Block& block : slots_) {
-      block.input = std::make_unique<char[]>(kBlockSize);
-      block.output_capacity = ZSTD_compressBound(kBlockSize);
-      block.output = std::make_unique<char[]>(block.output_capacity);
-    }
-  }
+      : level_(level), threads_(threads), out_(out), slots_(static_cast<size_t>(threads) + 2) {}
 
   ~FramePipeline() {
     {
@@ -190,6 +184,13 @@ class FramePipeline {
     for (bool end = false; !end; ++next_read) {
       Block& block = slots_[next_read % slots_.size()];
       RETURN_IF_ERROR(WaitUntil([&] { return block.state == State::kFree; }));
+      if (block.input == nullptr) {
+        // Slots get buffers on first use, uninitialised: a small put touches only
+        // what it needs.
+        block.input = std::make_unique_for_overwrite<char[]>(kBlockSize);
+        block.output_capacity = ZSTD_compressBound(kBlockSize);
+        block.output = std::make_unique_for_overwrite<char[]>(block.output_capacity);
+      }
       ASSIGN_OR_RETURN(block.input_size, FillBlock(source, block.input.get(), kBlockSize));
       end = block.input_size < kBlockSize;
       // An empty source still gets one (empty) frame; an empty last block adds nothing.

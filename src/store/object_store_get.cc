@@ -58,7 +58,7 @@ absl::Status DecodeFrames(int fd, uint64_t expected_size,
   FERRY_CHECK(dctx != nullptr);
   FERRY_CHECK(
       !ZSTD_isError(ZSTD_DCtx_setParameter(dctx.get(), ZSTD_d_windowLogMax, kMaxWindowLog)));
-  auto input_buffer = std::make_unique<char[]>(kReadBufferSize);
+  auto input_buffer = std::make_unique_for_overwrite<char[]>(kReadBufferSize);
 
   uint64_t produced = 0;
   uint64_t consumed = 0;
@@ -109,7 +109,7 @@ absl::Status DecodeFrames(int fd, uint64_t expected_size,
 class InlineConsumer : public ChunkConsumer {
  public:
   InlineConsumer(core::Sha256& hasher, ByteSink& sink)
-      : hasher_(hasher), sink_(sink), buffer_(std::make_unique<char[]>(kChunkSize)) {}
+      : hasher_(hasher), sink_(sink), buffer_(std::make_unique_for_overwrite<char[]>(kChunkSize)) {}
   absl::StatusOr<char*> Buffer() override { return buffer_.get(); }
   absl::Status Emit(size_t size) override {
     hasher_.Update(buffer_.get(), size);
@@ -127,7 +127,7 @@ class InlineConsumer : public ChunkConsumer {
 class ChunkRing : public ChunkConsumer {
  public:
   ChunkRing() {
-    for (auto& chunk : chunks_) chunk = std::make_unique<char[]>(kChunkSize);
+    for (auto& chunk : chunks_) chunk = std::make_unique_for_overwrite<char[]>(kChunkSize);
   }
 
   // Producer side.
