@@ -1,0 +1,91 @@
+#pragma once
+
+// DatasetStore: immutable, content-addressed, described dataset versions.
+//
+// A version NAME@N is the bytes of one file, cut into content-defined chunks stored
+// once each in the object store (so appending rows or editing a few stores only the
+// chunks that changed), listed in a content-addressed manifest, and, for CSV and
+// JSON Lines, described by a profile (schema and per-column statistics) computed
+// while the bytes stream through. Versions are numbered 1, 2, ... per dataset and
+// never change; tags name versions (`NAME@TAG`).
+//
+// Crash safety: chunks, the manifest and the profile are made durable first; the
+// version appears with one metadata transaction afterwards. A kill at any point
+// leaves either no version or a complete one. Garbage collection takes the
+// workspace's store lock exclusively, adds take it shared, so gc never deletes a
+// chunk an add in progress relies on.
+//
+// Thread-safety: safe to use from several threads and processes; concurrent adds to
+// one dataset become successive versions.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataset/dataset_ref.h"
+#include "dataset/version_record.h"
+#include "store/workspace.h"
+
+namespace ferry::dataset {
+
+struct AddOptions {
+  std::string message;
+  std::optional<std::string> tag;
+  // Tabular files with malformed rows are rejected unless lenient, which skips and
+  // counts them.
+  bool lenient = false;
+  // Detected from the file name (.csv, .jsonl, .ndjson) when absent.
+  std::optional<DataFormat> format;
+  // Called from the adding thread with bytes done and total, for a progress bar.
+  std::function<void(uint64_t done, uint64_t total)> progress;
+};
+
+struct AddResult {
+  VersionRecord version;  // the new version, or the latest one when unchanged
+  bool created = false;   // false: the bytes equal the latest version's
+  bool from_cache = false;  // the file was recognised without reading it
+  int64_t reused_chunks = 0;
+  int64_t new_chunks = 0;
+};
+
+struct DatasetSummary {
+  std::string name;
+  int64_t versions = 0;
+  VersionRecord latest;
+};
+
+class DatasetStore {
+ public:
+  // Applies the "dataset" migrations. The workspace must outlive the store.
+  static absl::StatusOr<std::unique_ptr<DatasetStore>> Open(store::Workspace& workspace);
+
+  // Stores the file at `path` as the next version of `name`. Errors:
+  // InvalidArgument for a bad name or tag, an empty file, or a malformed tabular
+  // file (naming the line and reason); NotFound if the file does not exist;
+  // AlreadyExists if the tag is taken; ResourceExhausted when the disk is full.
+  // Nothing is stored on error.
+  absl::StatusOr<AddResult> Add(std::string_view name, const std::filesystem::path& path,
+                                const AddOptions& options);
+
+  // All datasets, by name.
+  absl::StatusOr<std::vector<DatasetSummary>> List() const;
+  // The versions of `name`, newest first, with their tags. NotFound for an unknown name.
+  absl::StatusOr<std::vector<VersionRecord>> Log(std::string_view name) const;
+  // The version a reference names, with its tags. NotFound naming what is missing.
+  absl::StatusOr<VersionRecord> Resolve(const DatasetRef& ref) const;
+  // Points `tag` at the version `ref` names. AlreadyExists if the tag names another
+  // version, unless `move` is set.
+  absl::StatusOr<VersionRecord> Tag(const DatasetRef& ref, std::string_view tag, bool move);
+
+ private:
+  explicit DatasetStore(store::Workspace& workspace) : workspace_(workspace) {}
+
+  store::Workspace& workspace_;
+};
+
+}  // namespace ferry::dataset
