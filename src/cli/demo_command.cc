@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "api/routes.h"
 #include "cli/commands.h"
 #include "cli/http_client.h"
-#include "cli/server_routes.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "demo/transactions.h"
@@ -79,7 +79,7 @@ absl::Status RunDemo(CliContext& context, uint64_t rows) {
 
   out << "\n== 4. HTTP server (Open Inference Protocol health, JSON errors)\n";
   auto ready = std::make_shared<std::atomic<bool>>(false);
-  ASSIGN_OR_RETURN(std::shared_ptr<server::Router> router, BuildRouter(*workspace, ready));
+  ASSIGN_OR_RETURN(std::shared_ptr<server::Router> router, api::BuildRouter(*workspace, ready));
   core::ServerConfig config = workspace->config().server;
   config.listen = "127.0.0.1:0";
   config.access_log = false;

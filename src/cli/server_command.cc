@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "api/routes.h"
 #include "cli/commands.h"
-#include "cli/server_routes.h"
 #include "core/status.h"
 #include "server/http_server.h"
 
@@ -21,7 +21,7 @@ absl::Status RunServer(CliContext& context, const std::string& listen, int threa
   if (threads >= 0) config.threads = threads;
 
   auto ready = std::make_shared<std::atomic<bool>>(false);
-  ASSIGN_OR_RETURN(std::shared_ptr<server::Router> router, BuildRouter(*workspace, ready));
+  ASSIGN_OR_RETURN(std::shared_ptr<server::Router> router, api::BuildRouter(*workspace, ready));
   ASSIGN_OR_RETURN(auto http, server::HttpServer::Create(
                                   config, router, std::make_shared<server::AllowAllAuthorizer>()));
   ASSIGN_OR_RETURN(core::HostPort bound, core::ParseHostPort(config.listen));

@@ -1,5 +1,8 @@
 #include "dataset/version_record.h"
 
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
 #include "core/strings.h"
 
 namespace ferry::dataset {
@@ -103,6 +106,31 @@ VersionRecord VersionFromRow(const store::Row& row) {
   v.source = row.Text(14);
   v.created_at = row.Int(15);
   return v;
+}
+
+nlohmann::json VersionToJson(const VersionRecord& v) {
+  nlohmann::json schema = nlohmann::json::parse(v.schema_json, nullptr, /*allow_exceptions=*/false);
+  if (schema.is_discarded()) schema = nlohmann::json::array();
+  return nlohmann::json{
+      {"dataset", v.dataset},
+      {"version", v.version},
+      {"ref", v.Ref()},
+      {"content_sha256", v.content_sha256},
+      {"manifest", v.manifest},
+      {"size", v.size},
+      {"chunks", v.chunks},
+      {"new_bytes", v.new_bytes},
+      {"format", FormatName(v.format)},
+      {"rows", v.rows ? nlohmann::json(*v.rows) : nlohmann::json(nullptr)},
+      {"bad_rows", v.bad_rows},
+      {"profile", v.profile ? nlohmann::json(*v.profile) : nlohmann::json(nullptr)},
+      {"schema", schema},
+      {"message", v.message},
+      {"parent", v.parent ? nlohmann::json(*v.parent) : nlohmann::json(nullptr)},
+      {"source", v.source},
+      {"created_at", core::FormatTimestamp(v.created_at)},
+      {"tags", v.tags},
+  };
 }
 
 }  // namespace ferry::dataset

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json_fwd.hpp"
 #include "store/metadata_store.h"
 #include "store/migrations.h"
 
@@ -52,6 +53,12 @@ struct VersionRecord {
 
   std::string Ref() const;  // "NAME@N"
 };
+
+// The JSON shape of a version in `--json` output and the HTTP API:
+// {"dataset","version","ref","content_sha256","manifest","size","chunks","new_bytes",
+//  "format","rows","bad_rows","profile","schema","message","parent","source",
+//  "created_at" (RFC 3339), "tags"}. Absent values are null.
+nlohmann::json VersionToJson(const VersionRecord& version);
 
 // The "dataset" component's migrations, applied by DatasetStore::Open.
 std::span<const store::Migration> DatasetMigrations();

@@ -1,16 +1,17 @@
-#include "cli/server_routes.h"
+#include "api/routes.h"
 
 #include <nlohmann/json.hpp>
 
 #include "core/build_info.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "api/dataset_routes.h"
 #include "server/health_routes.h"
 
-namespace ferry::cli {
+namespace ferry::api {
 
 absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
-    const store::Workspace& workspace, std::shared_ptr<std::atomic<bool>> ready) {
+    store::Workspace& workspace, std::shared_ptr<std::atomic<bool>> ready) {
   auto router = std::make_shared<server::Router>();
   RETURN_IF_ERROR(server::AddHealthRoutes(*router, [ready] { return ready->load(); }));
   // Fixed for the life of the server: computed once.
@@ -23,7 +24,8 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
   RETURN_IF_ERROR(router->Get("/api/v1/workspace", [info](server::Request&) {
     return absl::StatusOr<server::Response>(server::JsonTextResponse(info));
   }));
+  RETURN_IF_ERROR(AddDatasetRoutes(*router, workspace));
   return router;
 }
 
-}  // namespace ferry::cli
+}  // namespace ferry::api

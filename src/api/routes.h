@@ -1,0 +1,21 @@
+#pragma once
+
+// BuildRouter: the routes `ferry server` (and `ferry demo`) serve for a workspace:
+// health and Open Inference Protocol server metadata, `GET /api/v1/workspace`, and
+// each capability's API (datasets, ...).
+
+#include <atomic>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "server/router.h"
+#include "store/workspace.h"
+
+namespace ferry::api {
+
+// `ready` answers /readyz and /v2/health/ready; the caller sets it once serving.
+// The workspace must outlive the router.
+absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
+    store::Workspace& workspace, std::shared_ptr<std::atomic<bool>> ready);
+
+}  // namespace ferry::api
