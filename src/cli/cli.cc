@@ -37,6 +37,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   absl::Status result = absl::OkStatus();
   AddInitCommand(app, context, &result);
   AddVersionCommand(app, context, &result);
+  AddDataCommand(app, context, &result);
   AddServerCommand(app, context, &result);
   AddFsckCommand(app, context, &result);
   AddDemoCommand(app, context, &result);

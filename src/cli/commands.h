@@ -14,6 +14,7 @@ void AddInitCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddVersionCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddServerCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddFsckCommand(CLI::App& app, CliContext& context, absl::Status* result);
+void AddDataCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddDemoCommand(CLI::App& app, CliContext& context, absl::Status* result);
 
 }  // namespace ferry::cli

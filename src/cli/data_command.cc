@@ -45,7 +45,7 @@ absl::Status RunList(CliContext& context, bool json) {
       {"NAME", "VERSIONS", "LATEST", "FORMAT", "SIZE", "ROWS", "ADDED"}};
   for (const auto& d : datasets) {
     rows.push_back({d.name, core::Cat(d.versions), core::Cat("@", d.latest.version),
-                    std::string(dataset::FormatName(d.latest.format)), HumanBytes(d.latest.size),
+                    std::string(table::FormatName(d.latest.format)), HumanBytes(d.latest.size),
                     RowsText(d.latest), core::FormatTimestamp(d.latest.created_at).substr(0, 19)});
   }
   PrintTable(context.out(), rows);

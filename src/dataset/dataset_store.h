@@ -30,6 +30,8 @@
 #include "dataset/dataset_ref.h"
 #include "dataset/version_record.h"
 #include "store/workspace.h"
+#include "table/profile_diff.h"
+#include "table/table_profile.h"
 
 namespace ferry::dataset {
 
@@ -40,8 +42,9 @@ struct AddOptions {
   // counts them.
   bool lenient = false;
   // Detected from the file name (.csv, .jsonl, .ndjson) when absent.
-  std::optional<DataFormat> format;
-  // Called from the adding thread with bytes done and total, for a progress bar.
+  std::optional<table::Format> format;
+  // Called from the adding thread with bytes read so far and the file's size, for a
+  // progress bar.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
@@ -49,8 +52,34 @@ struct AddResult {
   VersionRecord version;  // the new version, or the latest one when unchanged
   bool created = false;   // false: the bytes equal the latest version's
   bool from_cache = false;  // the file was recognised without reading it
-  int64_t reused_chunks = 0;
-  int64_t new_chunks = 0;
+  int64_t reused_chunks = 0;  // chunks the store already had
+  int64_t new_chunks = 0;     // chunks this add wrote
+  int64_t new_bytes = 0;      // their bytes
+  int64_t stored_bytes = 0;   // their bytes on disk, compressed
+};
+
+struct VersionDiff {
+  VersionRecord before;
+  VersionRecord after;
+  int64_t shared_bytes = 0;  // bytes of `after` in chunks `before` also has
+  int64_t new_bytes = 0;     // bytes of `after` in chunks `before` lacks
+  // Schema, rows and statistics; absent unless both versions are tabular.
+  std::optional<table::ProfileDiff> profile;
+};
+
+struct VerifyReport {
+  int64_t versions_checked = 0;
+  int64_t bytes_checked = 0;
+  // "NAME@N: what is wrong" for each damaged version (missing or corrupt chunk,
+  // manifest or profile, named by digest).
+  std::vector<std::string> problems;
+};
+
+struct GcReport {
+  int64_t objects_kept = 0;
+  int64_t objects_removed = 0;
+  int64_t bytes_removed = 0;
+  int64_t temporary_files_removed = 0;
 };
 
 struct DatasetSummary {
@@ -81,6 +110,28 @@ class DatasetStore {
   // Points `tag` at the version `ref` names. AlreadyExists if the tag names another
   // version, unless `move` is set.
   absl::StatusOr<VersionRecord> Tag(const DatasetRef& ref, std::string_view tag, bool move);
+
+  // The version's profile (schema and statistics). NotFound for opaque versions;
+  // DataLoss if the profile object is missing or damaged.
+  absl::StatusOr<table::TableProfile> Profile(const VersionRecord& version) const;
+
+  // Rebuilds the version's file at `destination`, byte-identical, verifying every
+  // chunk and the whole file's SHA-256 before anything appears there.
+  absl::StatusOr<VersionRecord> Export(const DatasetRef& ref,
+                                       const std::filesystem::path& destination) const;
+
+  // Compares two versions (of the same or different datasets).
+  absl::StatusOr<VersionDiff> Diff(const DatasetRef& before, const DatasetRef& after) const;
+
+  // Re-reads every version (every chunk, the whole-file SHA-256, manifest and
+  // profile) and reports what is damaged; the status is an error only when the
+  // check itself cannot run. `progress` gets bytes checked so far.
+  absl::StatusOr<VerifyReport> Verify(const std::function<void(uint64_t)>& progress = {}) const;
+
+  // Removes every stored object no dataset version references, and temporary files
+  // of dead writers. Takes the store lock exclusively (waits for running adds; fails
+  // with Unavailable after a while).
+  absl::StatusOr<GcReport> CollectGarbage();
 
  private:
   explicit DatasetStore(store::Workspace& workspace) : workspace_(workspace) {}

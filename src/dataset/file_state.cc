@@ -38,7 +38,7 @@ absl::StatusOr<std::optional<FileFacts>> LookupFileState(store::Transaction& tx,
   facts.manifest = row->Text(6);
   facts.size = identity.size;
   facts.chunks = row->Int(7);
-  facts.format = ParseFormatName(row->Text(8)).value_or(DataFormat::kOpaque);
+  facts.format = table::ParseFormatName(row->Text(8)).value_or(table::Format::kOpaque);
   facts.rows = row->OptionalInt(9);
   facts.bad_rows = row->Int(10);
   facts.profile = row->OptionalText(11);
@@ -61,7 +61,7 @@ absl::Status RecordFileState(store::Transaction& tx, const std::filesystem::path
                     " ?, ?)",
                     {path.string(), identity.device, identity.inode, identity.size,
                      identity.mtime_ns, identity.ctime_ns, facts.content_sha256, facts.manifest,
-                     facts.chunks, FormatName(facts.format), facts.rows, facts.bad_rows,
+                     facts.chunks, table::FormatName(facts.format), facts.rows, facts.bad_rows,
                      facts.profile, facts.schema_json, now_micros})
       .status();
 }

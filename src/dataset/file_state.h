@@ -46,7 +46,7 @@ struct FileFacts {
   std::string manifest;
   int64_t size = 0;
   int64_t chunks = 0;
-  DataFormat format = DataFormat::kOpaque;
+  table::Format format = table::Format::kOpaque;
   std::optional<int64_t> rows;
   int64_t bad_rows = 0;
   std::optional<std::string> profile;

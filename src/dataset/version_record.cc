@@ -59,26 +59,6 @@ constexpr store::Migration kMigrations[] = {
 
 }  // namespace
 
-std::string_view FormatName(DataFormat format) {
-  switch (format) {
-    case DataFormat::kCsv:
-      return "csv";
-    case DataFormat::kJsonLines:
-      return "jsonl";
-    case DataFormat::kOpaque:
-      return "opaque";
-  }
-  return "opaque";
-}
-
-absl::StatusOr<DataFormat> ParseFormatName(std::string_view name) {
-  if (name == "csv") return DataFormat::kCsv;
-  if (name == "jsonl" || name == "ndjson") return DataFormat::kJsonLines;
-  if (name == "opaque" || name == "binary") return DataFormat::kOpaque;
-  return absl::InvalidArgumentError(
-      core::Cat("unknown format \"", name, "\"; expected csv, jsonl or opaque"));
-}
-
 std::string VersionRecord::Ref() const { return core::Cat(dataset, "@", version); }
 
 std::span<const store::Migration> DatasetMigrations() { return kMigrations; }
@@ -96,7 +76,7 @@ VersionRecord VersionFromRow(const store::Row& row) {
   v.size = row.Int(4);
   v.chunks = row.Int(5);
   v.new_bytes = row.Int(6);
-  v.format = ParseFormatName(row.Text(7)).value_or(DataFormat::kOpaque);
+  v.format = table::ParseFormatName(row.Text(7)).value_or(table::Format::kOpaque);
   v.rows = row.OptionalInt(8);
   v.bad_rows = row.Int(9);
   v.profile = row.OptionalText(10);
@@ -120,7 +100,7 @@ nlohmann::json VersionToJson(const VersionRecord& v) {
       {"size", v.size},
       {"chunks", v.chunks},
       {"new_bytes", v.new_bytes},
-      {"format", FormatName(v.format)},
+      {"format", table::FormatName(v.format)},
       {"rows", v.rows ? nlohmann::json(*v.rows) : nlohmann::json(nullptr)},
       {"bad_rows", v.bad_rows},
       {"profile", v.profile ? nlohmann::json(*v.profile) : nlohmann::json(nullptr)},

@@ -24,13 +24,9 @@
 #include "nlohmann/json_fwd.hpp"
 #include "store/metadata_store.h"
 #include "store/migrations.h"
+#include "table/format.h"
 
 namespace ferry::dataset {
-
-enum class DataFormat { kCsv, kJsonLines, kOpaque };
-
-std::string_view FormatName(DataFormat format);  // "csv", "jsonl", "opaque"
-absl::StatusOr<DataFormat> ParseFormatName(std::string_view name);
 
 struct VersionRecord {
   std::string dataset;
@@ -40,7 +36,7 @@ struct VersionRecord {
   int64_t size = 0;            // bytes of the file
   int64_t chunks = 0;
   int64_t new_bytes = 0;  // bytes of chunks this version stored that no earlier one had
-  DataFormat format = DataFormat::kOpaque;
+  table::Format format = table::Format::kOpaque;
   std::optional<int64_t> rows;      // tabular only
   int64_t bad_rows = 0;             // rows skipped by --lenient
   std::optional<std::string> profile;  // digest (hex) of the profile JSON object

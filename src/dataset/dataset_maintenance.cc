@@ -1,0 +1,155 @@
+// DatasetStore: export, diff, verify and garbage collection.
+
+#include "core/status.h"
+#include "core/strings.h"
+#include "dataset/dataset_store.h"
+#include "store/chunked_file_reader.h"
+#include "store/digest_set.h"
+#include "store/garbage_collection.h"
+#include "store/manifest.h"
+#include "store/store_lock.h"
+
+namespace ferry::dataset {
+namespace {
+
+constexpr size_t kMaxProfileBytes = 256 << 20;
+constexpr std::chrono::seconds kGcLockTimeout{30};
+
+absl::StatusOr<core::Digest> ParseStoredDigest(const std::string& hex, std::string_view what) {
+  absl::StatusOr<core::Digest> digest = core::Digest::FromHex(hex);
+  if (!digest.ok()) {
+    return absl::DataLossError(core::Cat("metadata names a malformed ", what, " digest \"", hex,
+                                         "\""));
+  }
+  return digest;
+}
+
+// Counts bytes and discards them: verification without output.
+class CountingSink final : public store::ByteSink {
+ public:
+  explicit CountingSink(const std::function<void(uint64_t)>& progress, uint64_t base)
+      : progress_(progress), base_(base) {}
+  absl::Status Write(std::string_view data) override {
+    bytes_ += data.size();
+    if (progress_) progress_(base_ + bytes_);
+    return absl::OkStatus();
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  const std::function<void(uint64_t)>& progress_;
+  uint64_t base_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<table::TableProfile> DatasetStore::Profile(const VersionRecord& version) const {
+  if (!version.profile) {
+    return absl::NotFoundError(
+        core::Cat(version.Ref(), " is stored as opaque bytes: it has no schema or statistics"));
+  }
+  ASSIGN_OR_RETURN(core::Digest digest, ParseStoredDigest(*version.profile, "profile"));
+  ASSIGN_OR_RETURN(std::string json, workspace_.objects().GetBytes(digest, kMaxProfileBytes));
+  absl::StatusOr<table::TableProfile> profile = table::TableProfile::FromJson(json);
+  if (!profile.ok()) {
+    return absl::DataLossError(core::Cat("profile of ", version.Ref(), " is unreadable: ",
+                                         core::View(profile.status().message())));
+  }
+  return profile;
+}
+
+absl::StatusOr<VersionRecord> DatasetStore::Export(const DatasetRef& ref,
+                                                   const std::filesystem::path& destination) const {
+  ASSIGN_OR_RETURN(VersionRecord version, Resolve(ref));
+  ASSIGN_OR_RETURN(core::Digest manifest, ParseStoredDigest(version.manifest, "manifest"));
+  RETURN_IF_ERROR(store::ExportChunkedFile(workspace_.objects(), manifest, destination));
+  return version;
+}
+
+absl::StatusOr<VersionDiff> DatasetStore::Diff(const DatasetRef& before,
+                                               const DatasetRef& after) const {
+  VersionDiff diff;
+  ASSIGN_OR_RETURN(diff.before, Resolve(before));
+  ASSIGN_OR_RETURN(diff.after, Resolve(after));
+  ASSIGN_OR_RETURN(core::Digest before_digest, ParseStoredDigest(diff.before.manifest, "manifest"));
+  ASSIGN_OR_RETURN(core::Digest after_digest, ParseStoredDigest(diff.after.manifest, "manifest"));
+  ASSIGN_OR_RETURN(store::Manifest before_manifest,
+                   store::GetManifest(workspace_.objects(), before_digest));
+  ASSIGN_OR_RETURN(store::Manifest after_manifest,
+                   store::GetManifest(workspace_.objects(), after_digest));
+  store::DigestSet before_chunks;
+  before_chunks.reserve(before_manifest.chunks.size());
+  for (const store::ChunkRef& chunk : before_manifest.chunks) before_chunks.insert(chunk.digest);
+  for (const store::ChunkRef& chunk : after_manifest.chunks) {
+    (before_chunks.contains(chunk.digest) ? diff.shared_bytes : diff.new_bytes) += chunk.size;
+  }
+  if (diff.before.profile && diff.after.profile) {
+    ASSIGN_OR_RETURN(table::TableProfile a, Profile(diff.before));
+    ASSIGN_OR_RETURN(table::TableProfile b, Profile(diff.after));
+    diff.profile = table::DiffProfiles(a, b);
+  }
+  return diff;
+}
+
+absl::StatusOr<VerifyReport> DatasetStore::Verify(
+    const std::function<void(uint64_t)>& progress) const {
+  std::vector<VersionRecord> versions;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](store::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Query(core::Cat("SELECT ", kVersionColumns,
+                                                   " FROM dataset_versions"
+                                                   " ORDER BY dataset, version")));
+    for (const store::Row& row : rows) versions.push_back(VersionFromRow(row));
+    return absl::OkStatus();
+  }));
+  VerifyReport report;
+  for (const VersionRecord& version : versions) {
+    ++report.versions_checked;
+    absl::StatusOr<core::Digest> manifest = ParseStoredDigest(version.manifest, "manifest");
+    absl::Status status = manifest.status();
+    CountingSink sink(progress, static_cast<uint64_t>(report.bytes_checked));
+    if (status.ok()) status = store::ReadChunkedFile(workspace_.objects(), *manifest, sink);
+    report.bytes_checked += static_cast<int64_t>(sink.bytes());
+    if (status.ok() && version.profile) status = Profile(version).status();
+    if (!status.ok()) {
+      report.problems.push_back(core::Cat(version.Ref(), ": ", core::View(status.message())));
+    }
+  }
+  return report;
+}
+
+absl::StatusOr<GcReport> DatasetStore::CollectGarbage() {
+  ASSIGN_OR_RETURN(store::StoreLock lock,
+                   store::StoreLock::Acquire(workspace_.ferry_dir() / "store.lock",
+                                             store::StoreLock::Mode::kExclusive, kGcLockTimeout));
+  // Every object a component references is live. Datasets are the only component
+  // that stores objects so far; each new one adds its references here.
+  std::vector<core::Digest> manifests;
+  std::vector<core::Digest> profiles;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](store::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT DISTINCT manifest FROM dataset_versions"));
+    for (const store::Row& row : rows) {
+      ASSIGN_OR_RETURN(core::Digest d, ParseStoredDigest(row.Text(0), "manifest"));
+      manifests.push_back(d);
+    }
+    ASSIGN_OR_RETURN(auto profile_rows, tx.Query("SELECT DISTINCT profile FROM dataset_versions"
+                                                 " WHERE profile IS NOT NULL"));
+    for (const store::Row& row : profile_rows) {
+      ASSIGN_OR_RETURN(core::Digest d, ParseStoredDigest(row.Text(0), "profile"));
+      profiles.push_back(d);
+    }
+    return absl::OkStatus();
+  }));
+  ASSIGN_OR_RETURN(store::DigestSet live, store::LiveObjectsOf(workspace_.objects(), manifests));
+  for (const core::Digest& d : profiles) live.insert(d);
+  ASSIGN_OR_RETURN(store::GarbageCollectionResult result,
+                   store::CollectGarbage(workspace_.objects(), live));
+  GcReport report;
+  report.objects_kept = static_cast<int64_t>(result.objects_kept);
+  report.objects_removed = static_cast<int64_t>(result.objects_removed);
+  report.bytes_removed = static_cast<int64_t>(result.bytes_removed);
+  report.temporary_files_removed = static_cast<int64_t>(result.temporary_files_removed);
+  return report;
+}
+
+}  // namespace ferry::dataset
