@@ -1,0 +1,115 @@
+#pragma once
+
+// TopValues: the most frequent values of a column with their counts, by the Misra-Gries
+// algorithm over at most kCapacity (64) counters, keyed by the value's HashBytes.
+//
+// Guarantee: for every value, reported count <= true count <= reported count +
+// max_error(), and any value occurring more than n / 65 times is among the counters.
+// While a column has at most 64 distinct values no counter is ever decremented, so
+// max_error() is 0 and the counts are exact.
+//
+// Values longer than kMaxValueBytes (256) are kept by their first 256 bytes (flagged
+// truncated) but counted by the hash of the whole value, so memory stays bounded.
+//
+// Mergeable (Agarwal et al., "Mergeable Summaries", 2012: add counters, subtract the
+// 65th largest count, drop the non-positive) and serializable (docs/table-profile.md,
+// "top_values").
+//
+// Thread-safety: a value type; concurrent const calls are safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace ferry::table {
+
+class TopValues {
+ public:
+  static constexpr size_t kCapacity = 64;
+  static constexpr size_t kMaxValueBytes = 256;
+
+  struct Item {
+    std::string value;
+    int64_t count = 0;
+    bool truncated = false;
+    friend bool operator==(const Item&, const Item&) = default;
+  };
+
+  TopValues();
+
+  // Counts one occurrence of `value`, whose HashBytes is `hash`.
+  void Add(uint64_t hash, std::string_view value) {
+    if (!Increment(hash)) AddNew(hash, value);
+  }
+  // Counts `value` only if that needs no eviction (it is tracked, or a counter is
+  // free); returns false, counting nothing, otherwise.
+  bool AddIfRoom(uint64_t hash, std::string_view value) {
+    return Increment(hash) || InsertIfRoom(hash, value);
+  }
+  // The steps of Add, for callers that act between them: counts the value if it is
+  // tracked (returning true); ...
+  bool Increment(uint64_t hash) {
+    const int index = Find(hash);
+    if (index < 0) return false;
+    ++entries_[static_cast<size_t>(index)].count;
+    return true;
+  }
+  // ... counts an untracked value (taking a free counter, or decrementing all);
+  void AddNew(uint64_t hash, std::string_view value);
+  // ... or counts an untracked value only if a counter is free.
+  bool InsertIfRoom(uint64_t hash, std::string_view value) {
+    if (entries_.size() == kCapacity) return false;
+    AddNew(hash, value);
+    return true;
+  }
+  // Records that `count` occurrences were never offered: they widen max_error().
+  void AddUncounted(int64_t count) { max_error_ += count; }
+  void Merge(const TopValues& other);
+
+  // Counters, most frequent first (ties by value), for reports.
+  std::vector<Item> Items() const;
+  // Upper bound on how much any reported count falls short of the true count.
+  int64_t max_error() const { return max_error_; }
+  size_t size() const { return entries_.size(); }
+
+  // Rebuilds from serialized counters. Errors: InvalidArgument for more than kCapacity
+  // items, duplicate values, counts < 1 or a negative max_error.
+  static absl::StatusOr<TopValues> FromItems(const std::vector<Item>& items, int64_t max_error);
+
+  friend bool operator==(const TopValues& a, const TopValues& b);
+
+ private:
+  static constexpr size_t kSlots = kCapacity * 2;
+  struct Entry {
+    uint64_t hash;
+    int64_t count;
+    uint32_t offset;  // into arena_
+    uint32_t length;
+    bool truncated;
+  };
+
+  int Find(uint64_t hash) const {
+    size_t slot = hash & (kSlots - 1);
+    while (true) {
+      const int16_t index = slots_[slot];
+      if (index < 0) return -1;
+      if (entries_[static_cast<size_t>(index)].hash == hash) return index;
+      slot = (slot + 1) & (kSlots - 1);
+    }
+  }
+  void Insert(uint64_t hash, std::string_view value, int64_t count, bool truncated);
+  // Subtracts `amount` from every counter and drops those at or below zero.
+  void DecrementAll(int64_t amount);
+  void RebuildSlots();
+  std::string_view ValueOf(const Entry& e) const { return {arena_.data() + e.offset, e.length}; }
+
+  std::vector<Entry> entries_;
+  int16_t slots_[kSlots];
+  std::string arena_;  // the tracked values' bytes, compacted on every decrement
+  int64_t max_error_ = 0;
+};
+
+}  // namespace ferry::table

@@ -1,0 +1,190 @@
+#include "table/value_parse.h"
+
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <system_error>
+
+namespace ferry::table {
+namespace {
+
+constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+
+bool IsDigit(char c) { return static_cast<unsigned>(c - '0') <= 9; }
+
+// Days from 1970-01-01 to a proleptic Gregorian date (month 1-12), by counting in
+// 400-year eras of 146097 days that start on March 1st, so leap days fall at era ends.
+int64_t DaysFromCivil(int64_t year, int month, int day) {
+  year -= month <= 2;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const int64_t year_of_era = year - era * 400;                          // [0, 399]
+  const int64_t day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;  // [0, 365]
+  const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + day_of_era - 719468;
+}
+
+bool EqualsLower(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+bool EndsWithLower(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() &&
+         EqualsLower(text.substr(text.size() - suffix.size()), suffix);
+}
+
+}  // namespace
+
+namespace value_parse_internal {
+
+std::optional<double> ParseFloat64Slow(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  double value;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace value_parse_internal
+
+std::optional<int64_t> ParseTimestamp(std::string_view text) {
+  const size_t size = text.size();
+  if (size < 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const char* s = text.data();
+  // Two digits at s[i], or -1.
+  const auto two = [s](size_t i) {
+    const unsigned a = static_cast<unsigned>(s[i] - '0');
+    const unsigned b = static_cast<unsigned>(s[i + 1] - '0');
+    return (a <= 9 && b <= 9) ? static_cast<int>(a * 10 + b) : -1;
+  };
+  const int century = two(0);
+  const int year_in_century = two(2);
+  const int month = two(5);
+  const int day = two(8);
+  if (century < 0 || year_in_century < 0 || month < 1 || month > 12 || day < 1) return std::nullopt;
+  const int year = century * 100 + year_in_century;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (day > kDaysInMonth[month - 1] + (month == 2 && leap)) return std::nullopt;
+  int64_t micros = DaysFromCivil(year, month, day) * 86'400'000'000;
+  if (size == 10) return micros;
+
+  const char sep = s[10];
+  if ((sep != 'T' && sep != 't' && sep != ' ') || size < 16 || s[13] != ':') return std::nullopt;
+  const int hh = two(11);
+  const int mm = two(14);
+  if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return std::nullopt;
+  int64_t seconds = hh * 3600 + mm * 60;
+  size_t i = 16;
+  int64_t fraction_micros = 0;
+  if (i < size && s[i] == ':') {
+    if (i + 3 > size) return std::nullopt;
+    const int ss = two(i + 1);
+    if (ss < 0 || ss > 60) return std::nullopt;  // 60: a leap second
+    seconds += ss;
+    i += 3;
+    if (i < size && s[i] == '.') {
+      ++i;
+      const size_t start = i;
+      int64_t scale = 100'000;
+      while (i < size && IsDigit(s[i])) {
+        fraction_micros += (s[i] - '0') * scale;  // digits past microseconds add 0
+        scale /= 10;
+        ++i;
+      }
+      if (i == start || i - start > 9) return std::nullopt;
+    }
+  }
+  int64_t offset_seconds = 0;
+  if (i < size) {
+    const char zone = s[i];
+    if (zone == 'Z' || zone == 'z') {
+      ++i;
+    } else if (zone == '+' || zone == '-') {
+      if (i + 3 > size) return std::nullopt;
+      const int oh = two(i + 1);
+      if (oh < 0 || oh > 23) return std::nullopt;
+      i += 3;
+      int om = 0;
+      if (i < size) {
+        if (s[i] == ':') ++i;
+        if (i + 2 > size) return std::nullopt;
+        om = two(i);
+        if (om < 0 || om > 59) return std::nullopt;
+        i += 2;
+      }
+      offset_seconds = (oh * 3600 + om * 60) * (zone == '-' ? -1 : 1);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (i != size) return std::nullopt;
+  return micros + (seconds - offset_seconds) * 1'000'000 + fraction_micros;
+}
+
+bool IsTimeLikeName(std::string_view name) {
+  for (std::string_view exact : {"ts", "time", "epoch", "timestamp"}) {
+    if (EqualsLower(name, exact)) return true;
+  }
+  for (std::string_view suffix : {"_ts", "_time", "_at", "_epoch", "timestamp"}) {
+    if (EndsWithLower(name, suffix)) return true;
+  }
+  return false;
+}
+
+bool IsAscii(const char* data, size_t size) {
+  uint64_t seen = 0;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    seen |= word;
+  }
+  for (; i < size; ++i) seen |= static_cast<uint8_t>(data[i]);
+  return (seen & kHighBits) == 0;
+}
+
+bool IsValidUtf8(const char* data, size_t size) {
+  const auto* s = reinterpret_cast<const uint8_t*>(data);
+  const auto continuation = [&](size_t at) { return at < size && (s[at] & 0xC0) == 0x80; };
+  size_t i = 0;
+  while (i < size) {
+    if (i + 8 <= size) {
+      uint64_t word;
+      std::memcpy(&word, s + i, 8);
+      if ((word & kHighBits) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const uint8_t c = s[i];
+    if (c < 0x80) {
+      ++i;
+    } else if (c < 0xC2) {  // a stray continuation byte, or an overlong 2-byte form
+      return false;
+    } else if (c < 0xE0) {
+      if (!continuation(i + 1)) return false;
+      i += 2;
+    } else if (c < 0xF0) {
+      if (!continuation(i + 1) || !continuation(i + 2)) return false;
+      if (c == 0xE0 && s[i + 1] < 0xA0) return false;  // overlong
+      if (c == 0xED && s[i + 1] > 0x9F) return false;  // UTF-16 surrogate
+      i += 3;
+    } else if (c < 0xF5) {
+      if (!continuation(i + 1) || !continuation(i + 2) || !continuation(i + 3)) return false;
+      if (c == 0xF0 && s[i + 1] < 0x90) return false;  // overlong
+      if (c == 0xF4 && s[i + 1] > 0x8F) return false;  // above U+10FFFF
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace ferry::table

@@ -1,0 +1,365 @@
+// The table sketches against exact answers, with fixed seeds: KLL rank error,
+// HyperLogLog relative error, Misra-Gries guarantees, merges, serialized parts.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "table/base64.h"
+#include "table/distinct_sketch.h"
+#include "table/hash.h"
+#include "table/kll_sketch.h"
+#include "table/moments.h"
+#include "table/row_sample.h"
+#include "table/top_values.h"
+
+namespace ferry::table {
+namespace {
+
+// The KLL bound documented in kll_sketch.h for k = 200.
+constexpr double kKllRankError = 0.0133;
+
+// Largest |estimated rank - true rank| over 1,000 query points spread over the data.
+double MaxRankError(const KllSketch& sketch, std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const KllSketch::SortedView view = sketch.View();
+  double worst = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const double x = values[values.size() * static_cast<size_t>(i) / 1000];
+    const double truth = static_cast<double>(std::upper_bound(values.begin(), values.end(), x) -
+                                             values.begin()) / static_cast<double>(values.size());
+    worst = std::max(worst, std::fabs(view.Rank(x) - truth));
+  }
+  return worst;
+}
+
+std::vector<double> Stream(const std::string& kind, size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> v(n);
+  if (kind == "uniform") {
+    for (double& x : v) x = std::uniform_real_distribution<double>(0, 1)(rng);
+  } else if (kind == "ascending") {
+    std::iota(v.begin(), v.end(), 0.0);
+  } else if (kind == "descending") {
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<double>(n - i);
+  } else if (kind == "lognormal_duplicates") {
+    for (double& x : v) x = std::round(std::lognormal_distribution<double>(3, 1)(rng));
+  }
+  return v;
+}
+
+TEST(KllSketchTest, RankErrorWithinBoundOnAMillionValues) {
+  for (const std::string kind : {"uniform", "ascending", "descending", "lognormal_duplicates"}) {
+    for (uint64_t seed : {1, 2}) {
+      const std::vector<double> values = Stream(kind, 1'000'000, seed);
+      KllSketch sketch(KllSketch::kDefaultK, seed);
+      for (double x : values) sketch.Update(x);
+      sketch.Flush();
+      EXPECT_EQ(sketch.n(), values.size());
+      EXPECT_EQ(sketch.min(), *std::min_element(values.begin(), values.end()));
+      EXPECT_EQ(sketch.max(), *std::max_element(values.begin(), values.end()));
+      EXPECT_LT(MaxRankError(sketch, values), kKllRankError) << kind << " seed " << seed;
+      // Bounded memory: a few k items, not a million.
+      size_t retained = 0;
+      for (const auto& level : sketch.levels()) retained += level.size();
+      EXPECT_LT(retained, 3u * KllSketch::kDefaultK) << kind;
+    }
+  }
+}
+
+TEST(KllSketchTest, SmallStreamsAreExact) {
+  KllSketch sketch;
+  for (int i = 1; i <= 100; ++i) sketch.Update(i);
+  EXPECT_EQ(sketch.Quantile(0.5), 50);
+  EXPECT_EQ(sketch.Quantile(0.01), 1);
+  EXPECT_EQ(sketch.Quantile(0.0), 1);
+  EXPECT_EQ(sketch.Quantile(1.0), 100);
+  EXPECT_DOUBLE_EQ(sketch.Rank(25), 0.25);
+  EXPECT_EQ(sketch.Rank(0), 0);
+  EXPECT_EQ(sketch.Rank(1000), 1);
+  EXPECT_TRUE(std::isnan(KllSketch().Quantile(0.5)));
+}
+
+TEST(KllSketchTest, MergeOfPartsIsAsAccurateAsOneSketch) {
+  const std::vector<double> values = Stream("uniform", 1'000'000, 3);
+  KllSketch merged(KllSketch::kDefaultK, 10);
+  for (int part = 0; part < 4; ++part) {
+    KllSketch sketch(KllSketch::kDefaultK, 20 + part);
+    for (size_t i = part; i < values.size(); i += 4) sketch.Update(values[i]);
+    ASSERT_TRUE(merged.Merge(sketch).ok());
+  }
+  merged.Flush();
+  EXPECT_EQ(merged.n(), values.size());
+  EXPECT_EQ(merged.min(), *std::min_element(values.begin(), values.end()));
+  EXPECT_LT(MaxRankError(merged, values), kKllRankError);
+  EXPECT_FALSE(merged.Merge(KllSketch(100)).ok());
+}
+
+TEST(KllSketchTest, SameSeedSameSketchAndPartsRoundTrip) {
+  KllSketch a(KllSketch::kDefaultK, 5);
+  KllSketch b(KllSketch::kDefaultK, 5);
+  for (double x : Stream("uniform", 300'000, 9)) {
+    a.Update(x);
+    b.Update(x);
+  }
+  EXPECT_TRUE(a == b);
+  a.Flush();
+  auto rebuilt = KllSketch::FromParts(a.k(), a.n(), a.min(), a.max(), a.levels(), a.rng_state());
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  EXPECT_TRUE(*rebuilt == a);
+  // The rebuilt sketch continues exactly as the original would.
+  for (double x : Stream("uniform", 100'000, 10)) {
+    a.Update(x);
+    rebuilt->Update(x);
+  }
+  EXPECT_TRUE(*rebuilt == a);
+}
+
+TEST(KllSketchTest, FromPartsRejectsInconsistentParts) {
+  EXPECT_FALSE(KllSketch::FromParts(200, 3, 1, 2, {{1, 2}}, 0).ok());       // weight 2, n 3
+  EXPECT_FALSE(KllSketch::FromParts(200, 4, 1, 2, {{}, {2, 1}}, 0).ok());   // unsorted level
+  EXPECT_FALSE(KllSketch::FromParts(200, 2, 1, 1.5, {{1, 2}}, 0).ok());     // above max
+  EXPECT_FALSE(KllSketch::FromParts(4, 0, 0, 0, {}, 0).ok());               // k too small
+  EXPECT_TRUE(KllSketch::FromParts(200, 4, 1, 2, {{1, 2}, {1.5}}, 0).ok());
+}
+
+TEST(KllSketchTest, ScaleChangesUnitsNotRanks) {
+  KllSketch sketch;
+  for (int i = 1; i <= 1000; ++i) sketch.Update(i);
+  const double before = sketch.Rank(500);
+  sketch.Scale(1000);
+  EXPECT_EQ(sketch.min(), 1000);
+  EXPECT_EQ(sketch.max(), 1'000'000);
+  EXPECT_EQ(sketch.Rank(500'000), before);
+}
+
+TEST(DistinctSketchTest, ExactUpTo1024DistinctValues) {
+  DistinctSketch sketch;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 1024; ++i) sketch.Add(HashBytes(std::to_string(i)));
+  }
+  EXPECT_TRUE(sketch.exact());
+  EXPECT_EQ(sketch.Estimate(), 1024);
+  sketch.Add(HashBytes("one more"));
+  EXPECT_FALSE(sketch.exact());
+  EXPECT_NEAR(sketch.Estimate(), 1025, 1025 * 0.03);
+}
+
+TEST(DistinctSketchTest, ErrorWithinThreePercentAcrossCardinalities) {
+  for (int n : {2'000, 20'000, 100'000, 1'000'000}) {
+    DistinctSketch sketch;
+    for (int i = 0; i < n; ++i) {
+      const std::string value = "user-" + std::to_string(i);
+      sketch.Add(HashBytes(value));
+      sketch.Add(HashBytes(value));  // duplicates change nothing
+    }
+    EXPECT_NEAR(sketch.Estimate(), n, n * 0.03) << n;
+  }
+}
+
+TEST(DistinctSketchTest, MergeEqualsFeedingAll) {
+  for (int n : {300, 5'000, 50'000}) {
+    DistinctSketch a, b, all;
+    for (int i = 0; i < n; ++i) {
+      const uint64_t h = HashBytes("v" + std::to_string(i));
+      (i % 3 == 0 ? a : b).Add(h);
+      all.Add(h);
+      if (i % 5 == 0) a.Add(h);  // overlap
+    }
+    a.Merge(b);
+    EXPECT_TRUE(a == all) << n;
+    EXPECT_EQ(a.Estimate(), all.Estimate()) << n;
+  }
+}
+
+TEST(DistinctSketchTest, SerializedPartsRoundTrip) {
+  DistinctSketch exact;
+  for (int i = 0; i < 100; ++i) exact.Add(HashBytes(std::to_string(i)));
+  exact.Add(0);
+  auto rebuilt = DistinctSketch::FromExactHashes(exact.ExactHashes());
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_TRUE(*rebuilt == exact);
+  EXPECT_EQ(rebuilt->Estimate(), 101);
+
+  DistinctSketch hll;
+  for (int i = 0; i < 10'000; ++i) hll.Add(HashBytes(std::to_string(i)));
+  auto from_registers = DistinctSketch::FromRegisters(hll.registers());
+  ASSERT_TRUE(from_registers.ok());
+  EXPECT_TRUE(*from_registers == hll);
+  EXPECT_FALSE(DistinctSketch::FromRegisters(std::vector<uint8_t>(10)).ok());
+  EXPECT_FALSE(DistinctSketch::FromRegisters(std::vector<uint8_t>(4096, 60)).ok());
+  EXPECT_FALSE(DistinctSketch::FromExactHashes(std::vector<uint64_t>(2000, 1)).ok());
+}
+
+TEST(TopValuesTest, ExactCountsWhileFewDistinctValues) {
+  TopValues top;
+  for (int i = 0; i < 64; ++i) {
+    for (int j = 0; j <= i; ++j) top.Add(HashBytes(std::to_string(i)), std::to_string(i));
+  }
+  EXPECT_EQ(top.max_error(), 0);
+  const auto items = top.Items();
+  ASSERT_EQ(items.size(), 64u);
+  EXPECT_EQ(items[0].value, "63");
+  EXPECT_EQ(items[0].count, 64);
+  EXPECT_EQ(items[63].value, "0");
+  EXPECT_EQ(items[63].count, 1);
+}
+
+TEST(TopValuesTest, FindsTheHeavyHittersOfASkewedStream) {
+  // Zipf-like: value i occurs about 200000 / i^1.2 times, shuffled, 30,000 distinct.
+  std::vector<int> stream;
+  std::vector<int64_t> truth(30'001, 0);
+  for (int i = 1; i <= 30'000; ++i) {
+    const auto times = std::max<int64_t>(1, std::llround(200'000 / std::pow(i, 1.2)));
+    truth[static_cast<size_t>(i)] = times;
+    stream.insert(stream.end(), static_cast<size_t>(times), i);
+  }
+  std::shuffle(stream.begin(), stream.end(), std::mt19937_64(4));
+  TopValues top;
+  for (int v : stream) top.Add(HashBytes(std::to_string(v)), std::to_string(v));
+  const auto items = top.Items();
+  EXPECT_GT(top.max_error(), 0);
+  EXPECT_LE(top.max_error(), static_cast<int64_t>(stream.size() / (TopValues::kCapacity + 1)));
+  // The 10 most frequent values come out first, in order, within the error bound.
+  for (int rank = 1; rank <= 10; ++rank) {
+    ASSERT_EQ(items[static_cast<size_t>(rank - 1)].value, std::to_string(rank));
+    const int64_t count = items[static_cast<size_t>(rank - 1)].count;
+    EXPECT_LE(count, truth[static_cast<size_t>(rank)]);
+    EXPECT_GE(count + top.max_error(), truth[static_cast<size_t>(rank)]);
+  }
+}
+
+TEST(TopValuesTest, MergeKeepsTheGuarantee) {
+  std::vector<std::string> stream;
+  for (int i = 0; i < 20'000; ++i) stream.push_back(std::to_string(i % 7 == 0 ? 1 : i % 500));
+  TopValues a, b;
+  for (size_t i = 0; i < stream.size(); ++i) (i % 2 ? a : b).Add(HashBytes(stream[i]), stream[i]);
+  a.Merge(b);
+  const auto items = a.Items();
+  ASSERT_FALSE(items.empty());
+  EXPECT_LE(items.size(), TopValues::kCapacity);
+  const int64_t truth_of_1 = std::count(stream.begin(), stream.end(), "1");
+  EXPECT_EQ(items[0].value, "1");
+  EXPECT_LE(items[0].count, truth_of_1);
+  EXPECT_GE(items[0].count + a.max_error(), truth_of_1);
+}
+
+TEST(TopValuesTest, LongValuesAreTruncatedButCountedWhole) {
+  TopValues top;
+  const std::string a(1000, 'a');
+  std::string b = a;
+  b.back() = 'b';  // same 256-byte prefix, different value
+  top.Add(HashBytes(a), a);
+  top.Add(HashBytes(b), b);
+  top.Add(HashBytes(a), a);
+  const auto items = top.Items();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].count, 2);
+  EXPECT_TRUE(items[0].truncated);
+  EXPECT_EQ(items[0].value.size(), TopValues::kMaxValueBytes);
+  auto rebuilt = TopValues::FromItems(items, top.max_error());
+  EXPECT_FALSE(rebuilt.ok());  // two items with the same (truncated) text
+  auto one = TopValues::FromItems({items[0]}, 0);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->Items(), std::vector<TopValues::Item>{items[0]});
+}
+
+TEST(MomentsTest, StableFarFromZeroAndMergeable) {
+  std::mt19937_64 rng(1);
+  std::vector<double> xs(100'000);
+  for (double& x : xs) x = 1e9 + std::normal_distribution<double>(0, 0.01)(rng);
+  // The reference in extended precision.
+  long double sum = 0;
+  for (double x : xs) sum += x;
+  const long double mean = sum / xs.size();
+  long double squares = 0;
+  for (double x : xs) squares += (x - mean) * (x - mean);
+  const double stddev = static_cast<double>(std::sqrt(squares / (xs.size() - 1)));
+
+  Moments single, batched, merged;
+  for (double x : xs) single.Add(x);
+  for (size_t i = 0; i < xs.size(); i += 128) batched.AddBatch(&xs[i], std::min<size_t>(128, xs.size() - i));
+  Moments halves[2];
+  for (size_t i = 0; i < xs.size(); ++i) halves[i % 2].Add(xs[i]);
+  merged = halves[0];
+  merged.Merge(halves[1]);
+  for (const Moments* m : {&single, &batched, &merged}) {
+    EXPECT_EQ(m->n, 100'000);
+    EXPECT_NEAR(m->mean, static_cast<double>(mean), 2e-5);  // ~100 ulps of 1e9
+    EXPECT_NEAR(m->SampleStddev(), stddev, stddev * 1e-6);
+  }
+}
+
+TEST(RowSampleTest, KeepsEveryRowInOrderWhileItFits) {
+  RowSample sample(5, 1);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(sample.WantsNext());
+    const std::string text = std::to_string(i);
+    const std::optional<std::string_view> cells[] = {text, std::nullopt};
+    sample.Offer(cells);
+  }
+  ASSERT_EQ(sample.rows().size(), 3u);
+  EXPECT_EQ(sample.rows()[2].cell(0), "2");
+  EXPECT_EQ(sample.rows()[2].cell(1), std::nullopt);
+  EXPECT_EQ(sample.rows()[2].cell(7), std::nullopt);
+}
+
+TEST(RowSampleTest, UniformAndDeterministicForASeed) {
+  const auto run = [](uint64_t seed) {
+    RowSample sample(1000, seed);
+    for (int i = 0; i < 100'000; ++i) {
+      if (sample.WantsNext()) {
+        const std::string text = std::to_string(i);
+        const std::optional<std::string_view> cells[] = {text};
+        sample.Offer(cells);
+      } else {
+        sample.Skip();
+      }
+    }
+    return sample;
+  };
+  const RowSample a = run(3);
+  EXPECT_TRUE(a == run(3));
+  EXPECT_FALSE(a == run(4));
+  ASSERT_EQ(a.rows().size(), 1000u);
+  // Each tenth of the table gets about a tenth of the sample.
+  int deciles[10] = {};
+  for (const auto& row : a.rows()) ++deciles[std::stoi(std::string(*row.cell(0))) / 10'000];
+  for (int d : deciles) EXPECT_NEAR(d, 100, 40);
+
+  RowSample merged = run(5);
+  merged.Merge(run(6));
+  EXPECT_EQ(merged.seen(), 200'000u);
+  EXPECT_EQ(merged.rows().size(), 1000u);
+}
+
+TEST(Base64Test, RoundTripsAndRejectsNonCanonicalText) {
+  for (std::string bytes : {std::string(), std::string("f"), std::string("fo"), std::string("foo"),
+                            std::string("\0\xff\x10zz", 5)}) {
+    EXPECT_EQ(Base64Decode(Base64Encode(bytes)), bytes);
+  }
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  for (const char* bad : {"Zm9", "Zm9v!", "Zm9=", "Zm8x=", "Zh==", "=Zm8"}) {
+    EXPECT_EQ(Base64Decode(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(HashTest, OutputIsPinnedBecauseSketchesStoreIt) {
+  // Serialized distinct sketches hold these hashes: a change here needs a new
+  // kHashVersion (docs/table-profile.md).
+  EXPECT_EQ(kHashVersion, 1);
+  EXPECT_EQ(HashBytes(""), 0xdeda735344c48441ULL);
+  EXPECT_EQ(HashBytes("abc"), 0x7b24e6de8c3bea1dULL);
+  EXPECT_EQ(HashBytes("a longer value, over sixteen bytes"), 0x313a578d249ab9b0ULL);
+  EXPECT_NE(HashBytes("ab"), HashBytes("ba"));
+  EXPECT_NE(HashBytes(std::string("\0", 1)), HashBytes(""));
+}
+
+}  // namespace
+}  // namespace ferry::table
