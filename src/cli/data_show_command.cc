@@ -42,9 +42,14 @@ std::vector<std::string> ColumnRow(const ColumnProfile& c) {
   }
   std::string top;
   if (c.top_values) {
-    auto items = c.top_values->Items();
-    for (size_t i = 0; i < items.size() && i < 3; ++i) {
-      top += fmt::format("{}{} ({})", i ? ", " : "", items[i].value, items[i].count);
+    // Only values whose count is known to stand out: a counter no larger than the
+    // sketch's error bound may be noise (e.g. unique ids).
+    const int64_t error = c.top_values->max_error();
+    size_t shown = 0;
+    for (const auto& item : c.top_values->Items()) {
+      if (shown == 3 || item.count <= error || item.count <= 1) break;
+      top += fmt::format("{}{} ({})", shown ? ", " : "", item.value, item.count);
+      ++shown;
     }
   }
   return {c.name, std::string(table::ColumnTypeName(c.type)), nulls, distinct, "", "", "", "",

@@ -3,7 +3,9 @@
 // store, the HTTP server answering real requests, a graceful stop.
 // `ferry demo generate`: the synthetic data generator on its own.
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,6 +18,8 @@
 #include "cli/http_client.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/file.h"
+#include "dataset/dataset_store.h"
 #include "demo/transactions.h"
 #include "server/http_server.h"
 
@@ -30,6 +34,14 @@ double SecondsSince(Stopwatch::time_point start) {
 }
 
 std::string Mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
+
+absl::Status AppendFile(const fs::path& path, std::string_view bytes) {
+  core::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  if (!fd.valid()) return core::ErrnoToStatus(errno, core::Cat("open ", path.string()));
+  RETURN_IF_ERROR(core::WriteAll(fd.get(), bytes.data(), bytes.size()));
+  if (::fsync(fd.get()) != 0) return core::ErrnoToStatus(errno, core::Cat("fsync ", path.string()));
+  return absl::OkStatus();
+}
 
 fs::path DefaultDemoFolder(const CliContext& context) {
   std::time_t now = static_cast<std::time_t>(context.env().clock->NowMicros() / 1'000'000);
@@ -60,21 +72,59 @@ absl::Status RunDemo(CliContext& context, uint64_t rows) {
                      generated.rows, Mib(generated.bytes), generated.fraud_rows,
                      SecondsSince(start));
 
-  out << "\n== 3. object store: content-addressed, compressed, verified\n";
+  out << "\n== 3. data versioning: chunked, deduplicated, profiled\n";
+  ASSIGN_OR_RETURN(auto datasets, dataset::DatasetStore::Open(*workspace));
+  dataset::AddOptions add_options;
+  add_options.message = "four weeks of card transactions";
   start = Stopwatch::now();
-  ASSIGN_OR_RETURN(store::PutResult put, workspace->objects().PutFile(csv));
-  out << fmt::format("stored  sha256:{}\n        {} -> {} on disk ({:.1f}x) in {:.2f} s\n",
-                     put.digest.ToHex(), Mib(put.size), Mib(put.stored_size),
-                     put.stored_size ? static_cast<double>(put.size) / put.stored_size : 0.0,
-                     SecondsSince(start));
-  ASSIGN_OR_RETURN(store::PutResult again, workspace->objects().PutFile(csv));
-  out << "stored again: " << (again.already_existed ? "already present, nothing written" : "NEW")
-      << "\n";
-  const fs::path restored = root / "transactions.restored.csv";
+  ASSIGN_OR_RETURN(dataset::AddResult first, datasets->Add("transactions", csv, add_options));
+  out << fmt::format("ferry data add transactions transactions.csv -> {} in {:.2f} s\n",
+                     first.version.Ref(), SecondsSince(start));
+  out << fmt::format("  sha256:{}\n  {} rows, {} in {} chunks ({} on disk)\n",
+                     first.version.content_sha256, first.version.rows.value_or(0),
+                     Mib(first.version.size), first.version.chunks, Mib(first.stored_bytes));
+  out << "  schema: " << first.version.schema_json << "\n";
+
+  // One more simulated day appended: only the chunks at the end are new.
+  demo::TransactionOptions next_day = options;
+  next_day.rows = std::max<uint64_t>(rows / 28, 1);
+  next_day.days = 1;
+  next_day.seed = options.seed + 1;
+  next_day.start_micros = options.start_micros + options.days * 86'400'000'000;
+  const fs::path extra = root / "next-day.csv";
+  RETURN_IF_ERROR(demo::WriteTransactionsCsv(extra, next_day).status());
+  ASSIGN_OR_RETURN(std::string extra_text, core::ReadFileToString(extra, 1ull << 32));
+  RETURN_IF_ERROR(AppendFile(csv, std::string_view(extra_text).substr(extra_text.find('\n') + 1)));
+  fs::remove(extra);
+  add_options.message = "one more day";
+  ASSIGN_OR_RETURN(dataset::AddResult second, datasets->Add("transactions", csv, add_options));
+  out << fmt::format("appended a day ({} rows) and added again -> {}: {} new chunks ({}), {} "
+                     "already stored\n",
+                     next_day.rows, second.version.Ref(), second.new_chunks,
+                     Mib(second.new_bytes), second.reused_chunks);
+  ASSIGN_OR_RETURN(dataset::VersionDiff diff,
+                   datasets->Diff(*dataset::ParseDatasetRef("transactions@1"),
+                                  *dataset::ParseDatasetRef("transactions@2")));
+  out << "ferry data diff transactions@1 transactions@2\n";
+  if (diff.profile) {
+    std::string text = diff.profile->ToText();
+    size_t lines = 0;
+    for (size_t pos = 0; pos < text.size() && lines < 6; ++lines) {
+      size_t end_of_line = text.find('\n', pos);
+      out << "  " << text.substr(pos, end_of_line - pos) << "\n";
+      pos = end_of_line == std::string::npos ? text.size() : end_of_line + 1;
+    }
+  }
+  ASSIGN_OR_RETURN(auto again, datasets->Add("transactions", csv, {}));
+  out << "added the same file again: " << (again.created ? "NEW VERSION" : "unchanged, no new version")
+      << (again.from_cache ? " (recognised without reading it)" : "") << "\n";
+  const fs::path restored = root / "transactions.v1.csv";
   start = Stopwatch::now();
-  RETURN_IF_ERROR(workspace->objects().GetToFile(put.digest, restored));
-  out << fmt::format("read back and verified against its SHA-256 in {:.2f} s -> {}\n",
-                     SecondsSince(start), restored.string());
+  ASSIGN_OR_RETURN(dataset::VersionRecord exported,
+                   datasets->Export(*dataset::ParseDatasetRef("transactions@1"), restored));
+  out << fmt::format("ferry data export transactions@1: rebuilt byte-identical and verified "
+                     "(sha256:{}...) in {:.2f} s\n",
+                     exported.content_sha256.substr(0, 16), SecondsSince(start));
   fs::remove(restored);
 
   out << "\n== 4. HTTP server (Open Inference Protocol health, JSON errors)\n";
@@ -88,19 +138,21 @@ absl::Status RunDemo(CliContext& context, uint64_t rows) {
   RETURN_IF_ERROR(http->Start());
   ready->store(true);
   out << "listening on http://127.0.0.1:" << http->port() << "\n";
-  for (const char* target : {"/v2", "/v2/health/live", "/v2/health/ready", "/api/v1/workspace",
-                             "/v2/models/fraud"}) {
+  for (const char* target : {"/v2", "/v2/health/live", "/v2/health/ready",
+                             "/api/v1/datasets/transactions/versions/latest", "/v2/models/fraud"}) {
     ASSIGN_OR_RETURN(HttpReply reply, HttpCall("127.0.0.1", http->port(), "GET", target));
-    out << fmt::format("GET {:<20} -> {} {}\n", target, reply.status, reply.body);
+    constexpr size_t kShown = 160;
+    out << fmt::format("GET {:<20} -> {} {}{}\n", target, reply.status, reply.body.substr(0, kShown),
+                       reply.body.size() > kShown ? "..." : "");
   }
   http->Shutdown();
   http->Wait();
   out << "server stopped gracefully\n";
 
   out << "\n== not built yet\n"
-         "data versioning (ferry data), feature store (ferry features), training pipelines,\n"
-         "model registry, serving and canary deployments, monitoring: each comes with its own\n"
-         "issue; this demo grows with them.\n"
+         "feature store (ferry features), training pipelines, model registry, serving and\n"
+         "canary deployments, monitoring: each comes with its own issue; this demo grows\n"
+         "with them.\n"
       << "\nworkspace kept at " << root.string() << "\n";
   return absl::OkStatus();
 }

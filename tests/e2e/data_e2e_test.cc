@@ -1,0 +1,160 @@
+// End-to-end tests of `ferry data ...` and the dataset HTTP routes.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "subprocess.h"
+#include "testing/temp_dir.h"
+
+namespace ferry::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono_literals::operator""ms;
+using std::chrono_literals::operator""s;
+
+class DataE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(Ferry({"init"}).exit_code, 0); }
+  CommandResult Ferry(std::vector<std::string> args) {
+    args.insert(args.begin(), FERRY_BINARY);
+    return RunCommand(args, dir_);
+  }
+  void WriteFile(const std::string& name, const std::string& contents) {
+    std::FILE* f = std::fopen((dir_ / name).c_str(), "wb");
+    std::fwrite(contents.data(), 1, contents.size(), f);
+    std::fclose(f);
+  }
+  testing::TempDir temp_;
+  const fs::path& dir_ = temp_.path();
+};
+
+TEST_F(DataE2eTest, AddListLogShowTagExportDiff) {
+  ASSERT_EQ(Ferry({"demo", "generate", "--out", "tx.csv", "--rows", "20000"}).exit_code, 0);
+  CommandResult add = Ferry({"data", "add", "transactions", "tx.csv", "-m", "first", "--json"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  auto added = nlohmann::json::parse(add.out);
+  EXPECT_TRUE(added["created"].get<bool>());
+  EXPECT_EQ(added["version"]["ref"], "transactions@1");
+  EXPECT_EQ(added["version"]["rows"], 20000);
+
+  CommandResult same = Ferry({"data", "add", "transactions", "tx.csv"});
+  EXPECT_EQ(same.exit_code, 0);
+  EXPECT_NE(same.out.find("unchanged"), std::string::npos) << same.out;
+
+  ASSERT_EQ(Ferry({"demo", "generate", "--out", "tx2.csv", "--rows", "20000", "--seed", "7"})
+                .exit_code,
+            0);
+  ASSERT_EQ(Ferry({"data", "add", "transactions", "tx2.csv", "--tag", "gold"}).exit_code, 0);
+
+  auto list = nlohmann::json::parse(Ferry({"data", "list", "--json"}).out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["versions"], 2);
+  auto log = nlohmann::json::parse(Ferry({"data", "log", "transactions", "--json"}).out);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0]["tags"], nlohmann::json::array({"gold"}));
+  EXPECT_EQ(log[1]["message"], "first");
+
+  CommandResult show = Ferry({"data", "show", "transactions@gold", "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  auto shown = nlohmann::json::parse(show.out);
+  EXPECT_EQ(shown["version"]["version"], 2);
+  EXPECT_TRUE(shown["profile"].is_object());
+  CommandResult show_text = Ferry({"data", "show", "transactions@1"});
+  EXPECT_NE(show_text.out.find("amount"), std::string::npos);
+  EXPECT_NE(show_text.out.find("float64"), std::string::npos);
+
+  ASSERT_EQ(Ferry({"data", "export", "transactions@1", "back.csv"}).exit_code, 0);
+  CommandResult cmp = RunCommand({"/usr/bin/cmp", "tx.csv", "back.csv"}, dir_);
+  EXPECT_EQ(cmp.exit_code, 0) << cmp.out;
+
+  CommandResult diff = Ferry({"data", "diff", "transactions@1", "transactions@2", "--json"});
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  auto diffed = nlohmann::json::parse(diff.out);
+  EXPECT_GT(diffed["new_bytes"].get<int64_t>(), 0);
+
+  EXPECT_EQ(Ferry({"data", "verify"}).exit_code, 0);
+  EXPECT_EQ(Ferry({"fsck"}).exit_code, 0);
+}
+
+TEST_F(DataE2eTest, ErrorsHaveClearMessagesAndExitCodes) {
+  WriteFile("ragged.csv", "a,b\n1,2\n3\n");
+  CommandResult ragged = Ferry({"data", "add", "d", "ragged.csv"});
+  EXPECT_EQ(ragged.exit_code, 2);
+  EXPECT_NE(ragged.err.find("ragged.csv: line 3"), std::string::npos) << ragged.err;
+  CommandResult lenient = Ferry({"data", "add", "d", "ragged.csv", "--lenient"});
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.err;
+  EXPECT_NE(lenient.out.find("1 bad rows skipped"), std::string::npos) << lenient.out;
+
+  CommandResult unknown = Ferry({"data", "show", "nope@1"});
+  EXPECT_EQ(unknown.exit_code, 3);
+  EXPECT_NE(unknown.err.find("no dataset named \"nope\""), std::string::npos) << unknown.err;
+  EXPECT_EQ(Ferry({"data", "show", "d@7"}).exit_code, 3);
+  EXPECT_EQ(Ferry({"data", "show", "d@0"}).exit_code, 2);
+  EXPECT_EQ(Ferry({"data", "add", "d", "missing.csv"}).exit_code, 3);
+  WriteFile("empty.csv", "");
+  EXPECT_EQ(Ferry({"data", "add", "d", "empty.csv"}).exit_code, 2);
+
+  ASSERT_EQ(Ferry({"data", "tag", "d@1", "gold"}).exit_code, 0);
+  WriteFile("b.csv", "a,b\n5,6\n");
+  ASSERT_EQ(Ferry({"data", "add", "d", "b.csv"}).exit_code, 0);
+  CommandResult taken = Ferry({"data", "tag", "d@2", "gold"});
+  EXPECT_EQ(taken.exit_code, 4);
+  EXPECT_NE(taken.err.find("--move"), std::string::npos) << taken.err;
+  // The failed commands stored nothing.
+  auto log = nlohmann::json::parse(Ferry({"data", "log", "d", "--json"}).out);
+  EXPECT_EQ(log.size(), 2u);
+}
+
+TEST_F(DataE2eTest, KilledAddLeavesNoVersionAndACleanWorkspace) {
+  ASSERT_EQ(Ferry({"demo", "generate", "--out", "big.csv", "--rows", "1500000"}).exit_code, 0);
+  {
+    Child add({FERRY_BINARY, "data", "add", "big", "big.csv"}, dir_);
+    std::this_thread::sleep_for(150ms);
+    add.Signal(SIGKILL);
+    EXPECT_NE(add.Wait(10s), 0);
+  }
+  auto list = nlohmann::json::parse(Ferry({"data", "list", "--json"}).out);
+  EXPECT_TRUE(list.empty()) << list.dump();
+  CommandResult fsck = Ferry({"fsck"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+  // And the dataset can be added afterwards.
+  CommandResult again = Ferry({"data", "add", "big", "big.csv"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Ferry({"data", "verify"}).exit_code, 0);
+}
+
+TEST_F(DataE2eTest, ServerListsDatasetsAndVersions) {
+  WriteFile("a.csv", "id,score\n1,0.5\n2,0.25\n");
+  ASSERT_EQ(Ferry({"data", "add", "scores", "a.csv"}).exit_code, 0);
+  Child server({FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir_);
+  std::string line = server.WaitForLine("listening on http://127.0.0.1:", 10s);
+  ASSERT_FALSE(line.empty()) << server.Stderr();
+  int port = std::atoi(line.c_str() + line.rfind(':', line.find(" (workspace")) + 1);
+
+  HttpResult all = HttpRequest(port, "GET", "/api/v1/datasets");
+  ASSERT_EQ(all.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(all.body)["datasets"][0]["name"], "scores");
+  HttpResult versions = HttpRequest(port, "GET", "/api/v1/datasets/scores/versions");
+  ASSERT_EQ(versions.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(versions.body)["versions"].size(), 1u);
+  HttpResult one = HttpRequest(port, "GET", "/api/v1/datasets/scores/versions/1");
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(one.body)["rows"], 2);
+  HttpResult latest = HttpRequest(port, "GET", "/api/v1/datasets/scores/versions/latest");
+  EXPECT_EQ(latest.status, 200);
+  HttpResult missing = HttpRequest(port, "GET", "/api/v1/datasets/scores/versions/9");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(missing.body)["error"]["code"], "not_found");
+  HttpResult bad = HttpRequest(port, "GET", "/api/v1/datasets/scores/versions/0");
+  EXPECT_EQ(bad.status, 400);
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(10s), 0);
+}
+
+}  // namespace
+}  // namespace ferry::e2e
