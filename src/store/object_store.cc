@@ -18,6 +18,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "store/object_encoding.h"
 
 namespace ferry::store {
 namespace {
@@ -26,34 +27,33 @@ namespace fs = std::filesystem;
 using core::Cat;
 using core::Digest;
 
-constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'Y', 'O', 'B', 'J'};
-constexpr uint16_t kFormatVersion = 1;
-constexpr uint8_t kCodecZstd = 1;
-constexpr size_t kCheckOffset = 56;  // header bytes covered by the header check
+using object_encoding::GetLittleEndian;
+using object_encoding::HeaderCheck;
+using object_encoding::kCheckOffset;
+using object_encoding::kCodecZstd;
+using object_encoding::kFormatVersion;
+using object_encoding::kMagic;
+
 constexpr char kTempDirName[] = "tmp";
 // A temporary file younger than this is never removed: it may belong to a put that
 // has created it but not yet taken its flock (a window of microseconds).
 constexpr auto kTempGrace = std::chrono::seconds(1);
 
-void PutLittleEndian(char* out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
-}
-
-uint64_t GetLittleEndian(const char* in, int bytes) {
-  uint64_t value = 0;
-  for (int i = bytes - 1; i >= 0; --i) value = value << 8 | static_cast<uint8_t>(in[i]);
-  return value;
-}
-
-// The first 8 bytes of SHA-256 over the header's first 56 bytes.
-void HeaderCheck(const char* header, char* out) {
-  Digest check = core::Sha256::Of(std::string_view(header, kCheckOffset));
-  std::memcpy(out, check.bytes().data(), 8);
-}
-
 bool IsLowerHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Removes the folder of a dead ObjectBatch and the files in it (it has no subfolders);
+// returns how many files it removed. Best effort, like the removal of a lone file.
+size_t RemoveFolder(const fs::path& dir) {
+  size_t removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  ::rmdir(dir.c_str());
+  return removed;
 }
 
 absl::Status MakeDirectory(const fs::path& dir) {
@@ -72,7 +72,9 @@ ObjectStore::ObjectStore(fs::path root, const Options& options)
       threads_(options.threads > 0
                    ? options.threads
                    : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
-                                kMaxThreads)) {}
+                                kMaxThreads)) {
+  static_assert(kHeaderSize == object_encoding::kHeaderSize);
+}
 
 ObjectStore::~ObjectStore() = default;
 
@@ -99,19 +101,6 @@ absl::StatusOr<std::unique_ptr<ObjectStore>> ObjectStore::Open(const fs::path& r
 fs::path ObjectStore::PathOf(const Digest& digest) const {
   std::string hex = digest.ToHex();
   return root_ / hex.substr(0, 2) / hex;
-}
-
-std::string ObjectStore::EncodeHeader(const Digest& digest, uint64_t size) {
-  std::string header(kHeaderSize, '\0');
-  char* h = header.data();
-  std::memcpy(h, kMagic, sizeof(kMagic));
-  PutLittleEndian(h + 8, kFormatVersion, 2);
-  h[10] = static_cast<char>(kCodecZstd);
-  // h[11] flags and h[12..16) reserved stay zero.
-  PutLittleEndian(h + 16, size, 8);
-  std::memcpy(h + 24, digest.bytes().data(), Digest::kSize);
-  HeaderCheck(h, h + kCheckOffset);
-  return header;
 }
 
 absl::StatusOr<ObjectStore::OpenedObject> ObjectStore::OpenObject(const Digest& digest) const {
@@ -230,14 +219,19 @@ absl::StatusOr<size_t> ObjectStore::CleanTemporaryFiles() {
     core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid()) continue;  // vanished, or not ours to open: leave it
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::fstat(fd.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) continue;
     std::error_code time_ec;
     const auto modified = fs::last_write_time(path, time_ec);
     if (time_ec || now - modified < kTempGrace) continue;
-    // A live put holds LOCK_EX on its file until it publishes or gives up; the kernel
-    // drops the lock when the process dies, however it dies.
+    // A live put holds LOCK_EX on its file (a live ObjectBatch on its folder) until it
+    // publishes or gives up; the kernel drops the lock when the process dies, however
+    // it dies.
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
-    if (::unlink(path.c_str()) == 0) ++removed;
+    if (S_ISDIR(st.st_mode)) {
+      removed += RemoveFolder(path);
+    } else if (::unlink(path.c_str()) == 0) {
+      ++removed;
+    }
   }
   if (ec) return core::ErrnoToStatus(ec.value(), Cat("list ", tmp_dir_.string()));
   return removed;

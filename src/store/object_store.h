@@ -159,20 +159,22 @@ class ObjectStore {
   // deleted during the walk may or may not be visited.
   absl::Status ForEachObject(
       const std::function<absl::Status(const core::Digest&)>& visit) const;
-  // Removes temporary files of puts that are no longer running (crashed or killed
-  // processes; a live put holds an flock on its file). Returns how many it removed.
-  // Errors: the filesystem's error if ROOT/tmp cannot be listed.
+  // Removes temporary files of puts and ObjectBatch folders that are no longer running
+  // (crashed or killed processes; a live put holds an flock on its file, a live batch
+  // on its folder). Returns how many files it removed. Errors: the filesystem's error
+  // if ROOT/tmp cannot be listed.
   absl::StatusOr<size_t> CleanTemporaryFiles();
 
   // Where the object named `digest` lives (it may not exist).
   std::filesystem::path PathOf(const core::Digest& digest) const;
   const std::filesystem::path& root() const { return root_; }
+  // ROOT/tmp, where writes in progress keep their temporary files (ObjectBatch too).
+  const std::filesystem::path& temp_dir() const { return tmp_dir_; }
   const Options& options() const { return options_; }
 
  private:
   // The fixed header at the start of every object file (docs/object-format.md).
   static constexpr size_t kHeaderSize = 64;
-  static std::string EncodeHeader(const core::Digest& digest, uint64_t size);
 
   struct OpenedObject {
     core::UniqueFd fd;  // positioned at the first frame

@@ -26,6 +26,7 @@
 #include "core/check.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "store/object_encoding.h"
 #include "store/object_store.h"
 
 namespace ferry::store {
@@ -33,7 +34,7 @@ namespace {
 
 using core::Cat;
 
-constexpr size_t kBlockSize = size_t{2} << 20;
+constexpr size_t kBlockSize = object_encoding::kFrameBlockSize;
 // O_DIRECT writes go out in chunks of this size from a buffer with this alignment.
 constexpr size_t kDirectChunk = size_t{4} << 20;
 constexpr size_t kDirectAlignment = 4096;
@@ -133,19 +134,8 @@ class ObjectFileWriter {
   uint64_t size_ = 0;                            // bytes written to the file
 };
 
-struct ZstdCCtxDeleter {
-  void operator()(ZSTD_CCtx* cctx) const { ZSTD_freeCCtx(cctx); }
-};
-using ZstdCCtxPtr = std::unique_ptr<ZSTD_CCtx, ZstdCCtxDeleter>;
-
-ZstdCCtxPtr NewCompressor(int level) {
-  ZstdCCtxPtr cctx(ZSTD_createCCtx());
-  FERRY_CHECK(cctx != nullptr);
-  // The level was range-checked by Open, so neither call can fail.
-  FERRY_CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level)));
-  FERRY_CHECK(!ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1)));
-  return cctx;
-}
+using object_encoding::NewCompressor;
+using object_encoding::ZstdCCtxPtr;
 
 // Reads until `size` bytes or the end of the source; returns the count.
 absl::StatusOr<size_t> FillBlock(ByteSource& source, char* buffer, size_t size) {
@@ -228,12 +218,9 @@ class FramePipeline {
   };
 
   static absl::Status Compress(ZSTD_CCtx* cctx, Block& block) {
-    size_t n = ZSTD_compress2(cctx, block.output.get(), block.output_capacity,
-                              block.input.get(), block.input_size);
-    if (ZSTD_isError(n)) {
-      return absl::InternalError(Cat("zstd compression failed: ", ZSTD_getErrorName(n)));
-    }
-    block.output_size = n;
+    ASSIGN_OR_RETURN(block.output_size,
+                     object_encoding::CompressFrame(cctx, block.input.get(), block.input_size,
+                                                    block.output.get(), block.output_capacity));
     return absl::OkStatus();
   }
 

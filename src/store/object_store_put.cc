@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "store/object_encoding.h"
 #include "store/object_store.h"
 
 namespace ferry::store {
@@ -94,7 +95,7 @@ absl::StatusOr<PutResult> ObjectStore::Put(ByteSource& source) {
   ASSIGN_OR_RETURN(TempObject temp, TempObject::Create(tmp_dir_));
   ASSIGN_OR_RETURN(PutResult result,
                    WriteBody(source, temp.fd(), options_.compression_level, threads_));
-  const std::string header = EncodeHeader(result.digest, result.size);
+  const std::string header = object_encoding::EncodeHeader(result.digest, result.size);
   if (::pwrite(temp.fd(), header.data(), header.size(), 0) != static_cast<ssize_t>(kHeaderSize)) {
     return core::ErrnoToStatus(errno, Cat("write header of ", temp.path().string()));
   }
