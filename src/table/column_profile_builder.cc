@@ -32,15 +32,17 @@ void ColumnProfileBuilder::AddText(std::string_view text) {
         return;
       }
       break;
-    case Family::kFloat:
-      if (const auto v = ParseFloat64(text)) {
-        AddDouble(*v);
+    case Family::kFloat: {
+      double value;
+      if (ParseFloat64Into(text, value)) {
+        AddDouble(value);
         CountNumeric(hash, text);
         return;
       }
       break;
+    }
     case Family::kTimestamp:
-      if (const auto v = ParseTimestamp(text)) {
+      if (const auto v = timestamps_.Parse(text)) {
         AddExactInt(*v);
         CountNumeric(hash, text);
         return;
@@ -82,7 +84,7 @@ void ColumnProfileBuilder::Reclassify(std::string_view text, uint64_t hash) {
       CountNumeric(hash, text);
       return;
     }
-    if (const auto v = ParseTimestamp(text)) {
+    if (const auto v = timestamps_.Parse(text)) {
       StartNumeric(Family::kTimestamp);
       AddExactInt(*v);
       CountNumeric(hash, text);
@@ -165,7 +167,7 @@ void ColumnProfileBuilder::AddBool(bool value, std::string_view text) {
 void ColumnProfileBuilder::AddString(std::string_view text) {
   const uint64_t hash = Note(text);
   if (family_ == Family::kNone || family_ == Family::kTimestamp) {
-    if (const auto v = ParseTimestamp(text)) {
+    if (const auto v = timestamps_.Parse(text)) {
       if (family_ == Family::kNone) StartNumeric(Family::kTimestamp);
       AddExactInt(*v);
       CountNumeric(hash, text);
@@ -197,17 +199,9 @@ void ColumnProfileBuilder::AddDouble(double value) {
 }
 
 void ColumnProfileBuilder::FlushBatch() {
-  const double* values = batch_.data();
-  double low = min_;
-  double high = max_;
-  for (size_t i = 0; i < batch_size_; ++i) {
-    low = std::min(low, values[i]);
-    high = std::max(high, values[i]);
-  }
-  min_ = low;
-  max_ = high;
-  moments_.AddBatch(values, batch_size_);
-  for (size_t i = 0; i < batch_size_; ++i) quantiles_.Update(values[i]);
+  // The quantile sketch keeps the exact min and max.
+  moments_.AddBatch(batch_.data(), batch_size_);
+  quantiles_.UpdateBatch(batch_.data(), batch_size_);
   batch_size_ = 0;
 }
 
@@ -216,7 +210,10 @@ TimeEncoding ColumnProfileBuilder::EpochEncoding() const {
   for (TimeEncoding e : {TimeEncoding::kEpochSeconds, TimeEncoding::kEpochMillis,
                          TimeEncoding::kEpochMicros}) {
     const double per_second = 1e6 / static_cast<double>(MicrosPerUnit(e));
-    if (min_ >= kEpochLowSeconds * per_second && max_ < kEpochHighSeconds * per_second) return e;
+    if (quantiles_.min() >= kEpochLowSeconds * per_second &&
+        quantiles_.max() < kEpochHighSeconds * per_second) {
+      return e;
+    }
   }
   return TimeEncoding::kNone;
 }
@@ -234,12 +231,13 @@ ColumnProfile ColumnProfileBuilder::Finish(int64_t row_count) && {
       family_ == Family::kInt || family_ == Family::kFloat || family_ == Family::kTimestamp;
   if (numeric) {
     if (!top_paused_) p.top_values = std::move(top_);
+    p.time_encoding = family_ == Family::kTimestamp ? TimeEncoding::kIso8601 : EpochEncoding();
     NumericStats stats;
     stats.non_finite = non_finite_;
     stats.moments = moments_;
     if (numeric_count_ > 0) {
-      stats.min = min_;
-      stats.max = max_;
+      stats.min = quantiles_.min();
+      stats.max = quantiles_.max();
       if (family_ != Family::kFloat) {
         stats.int_min = int_min_;
         stats.int_max = int_max_;
@@ -250,7 +248,6 @@ ColumnProfile ColumnProfileBuilder::Finish(int64_t row_count) && {
     p.type = family_ == Family::kInt ? ColumnType::kInt64
              : family_ == Family::kFloat ? ColumnType::kFloat64
                                          : ColumnType::kTimestamp;
-    p.time_encoding = family_ == Family::kTimestamp ? TimeEncoding::kIso8601 : EpochEncoding();
     if (p.time_encoding != TimeEncoding::kIso8601 && p.time_encoding != TimeEncoding::kNone) {
       // Epoch numbers: restate every statistic in microseconds.
       const auto factor = MicrosPerUnit(p.time_encoding);

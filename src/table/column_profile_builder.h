@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "table/table_profile.h"
+#include "table/value_parse.h"
 
 namespace ferry::table {
 
@@ -113,13 +114,12 @@ class ColumnProfileBuilder {
   int64_t top_skipped_ = 0;
   int64_t true_count_ = 0;
   int64_t false_count_ = 0;
+  TimestampParser timestamps_;
 
   // Numeric families (int, float, timestamp).
   int64_t numeric_count_ = 0;
   int64_t int_min_ = std::numeric_limits<int64_t>::max();
   int64_t int_max_ = std::numeric_limits<int64_t>::min();
-  double min_ = std::numeric_limits<double>::infinity();
-  double max_ = -std::numeric_limits<double>::infinity();
   int64_t non_finite_ = 0;
   Moments moments_;
   KllSketch quantiles_;

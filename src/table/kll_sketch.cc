@@ -10,7 +10,7 @@ namespace {
 
 constexpr size_t kMinLevelCapacity = 8;
 // Minimum-capacity levels kept as compactors above the sampler.
-constexpr size_t kCompactorsAtMinimum = 2;
+constexpr size_t kCompactorsAtMinimum = 1;
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 // Insertion sort: level 0 is small (8 items once the sketch is deep), where it beats
@@ -57,7 +57,8 @@ size_t KllSketch::Capacity(size_t level) const {
 }
 
 void KllSketch::Reshape() {
-  level0_capacity_ = Capacity(0);
+  total_capacity_ = 0;
+  for (size_t h = 0; h < levels_.size(); ++h) total_capacity_ += Capacity(h);
   // Levels 0 .. H-1-D sit at the minimum capacity (D: depths above it).
   const size_t depth_above_minimum = capacity_by_depth_.size();
   const size_t at_minimum =
@@ -68,16 +69,55 @@ void KllSketch::Reshape() {
   }
 }
 
+void KllSketch::UpdateBatch(const double* values, size_t count) {
+  double low = min_;
+  double high = max_;
+  bool has_nan = false;
+  for (size_t i = 0; i < count; ++i) {
+    low = values[i] < low ? values[i] : low;
+    high = values[i] > high ? values[i] : high;
+    has_nan |= values[i] != values[i];
+  }
+  if (has_nan || entry_level_ == 0) {
+    for (size_t i = 0; i < count; ++i) Update(values[i]);
+    return;
+  }
+  min_ = low;
+  max_ = high;
+  n_ += count;
+  const uint64_t block = uint64_t{1} << entry_level_;
+  size_t i = 0;
+  while (i < count) {
+    if (block_seen_ == 0) pick_ = rng_.NextBelow(block);
+    const uint64_t take = std::min<uint64_t>(count - i, block - block_seen_);
+    if (pick_ >= block_seen_ && pick_ < block_seen_ + take) {
+      candidate_ = values[i + (pick_ - block_seen_)];
+    }
+    last_ = values[i + take - 1];
+    block_seen_ += take;
+    i += take;
+    // EndBlock may deepen the sketch and so change the block size for what follows.
+    if (block_seen_ == block) {
+      EndBlock();
+      if (entry_level_ == 0 || (uint64_t{1} << entry_level_) != block) {
+        for (; i < count; ++i) Update(values[i]);
+        return;
+      }
+    }
+  }
+}
+
 void KllSketch::EndBlock() {
   block_seen_ = 0;
   InsertSorted(entry_level_, candidate_);
-  if (levels_[entry_level_].size() >= Capacity(entry_level_)) Compress();
+  if (retained_ >= total_capacity_) Compress();
 }
 
 void KllSketch::InsertSorted(size_t level, double value) {
+  ++retained_;
   std::vector<double>& v = levels_[level];
-  if (level == 0) {
-    v.push_back(value);
+  if (level <= entry_level_) {
+    v.push_back(value);  // levels up to the entry level are sorted when compacted
   } else {
     v.insert(std::upper_bound(v.begin(), v.end(), value), value);
   }
@@ -92,43 +132,70 @@ void KllSketch::AddWeighted(double value, uint64_t weight) {
 }
 
 void KllSketch::Flush() {
-  if (block_seen_ == 0) return;
-  const uint64_t weight = block_seen_;
-  const double representative = Representative();
-  block_seen_ = 0;
-  AddWeighted(representative, weight);
-  Compress();
+  if (block_seen_ > 0) {
+    const uint64_t weight = block_seen_;
+    const double representative = Representative();
+    block_seen_ = 0;
+    AddWeighted(representative, weight);
+    Reshape();
+    if (retained_ >= total_capacity_) Compress();
+  }
+  // Serialized levels above 0 are sorted.
+  for (size_t h = 1; h <= entry_level_ && h < levels_.size(); ++h) {
+    std::sort(levels_[h].begin(), levels_[h].end());
+  }
+}
+
+bool KllSketch::flushed() const {
+  if (block_seen_ > 0) return false;
+  for (size_t h = 1; h <= entry_level_ && h < levels_.size(); ++h) {
+    if (!std::is_sorted(levels_[h].begin(), levels_[h].end())) return false;
+  }
+  return true;
 }
 
 void KllSketch::Compress() {
-  for (size_t h = 0; h < levels_.size(); ++h) {
-    if (levels_[h].size() >= Capacity(h)) CompactLevel(h);
+  // While the sketch is at its total capacity some level is at or over its own.
+  while (retained_ >= total_capacity_) {
+    size_t h = 0;
+    while (levels_[h].size() < Capacity(h)) ++h;
+    CompactLevel(h);
+    Reshape();
   }
-  Reshape();
 }
 
 void KllSketch::CompactLevel(size_t h) {
-  if (h == 0) SortSmall(levels_[0]);
+  if (h <= entry_level_) SortSmall(levels_[h]);
   if (h + 1 == levels_.size()) levels_.emplace_back();
   std::vector<double>& level = levels_[h];
   std::vector<double>& above = levels_[h + 1];
   const size_t size = level.size();
   const size_t paired = size - (size % 2);
   const size_t offset = rng_.Next() & 1;
-  // Merge the promoted half (sorted, as `level` is) with the sorted level above.
-  scratch_.clear();
-  scratch_.reserve(above.size() + paired / 2);
-  size_t a = 0;
-  for (size_t i = offset; i < paired; i += 2) {
-    const double x = level[i];
-    while (a < above.size() && above[a] <= x) scratch_.push_back(above[a++]);
-    scratch_.push_back(x);
+  const size_t promoted = paired / 2;
+  size_t a = above.size();
+  size_t out = a + promoted;
+  above.resize(out);
+  if (h + 1 <= entry_level_) {
+    // Levels up to the sampler's entry level stay unsorted until their own compaction.
+    for (size_t t = 0; t < promoted; ++t) above[a + t] = level[offset + 2 * t];
+  } else {
+    // Merge the promoted half (sorted, as `level` now is) into the sorted level above,
+    // from the back, in place.
+    for (size_t t = promoted; t > 0;) {
+      const double x = level[offset + 2 * (t - 1)];
+      if (a > 0 && above[a - 1] > x) {
+        above[--out] = above[--a];
+      } else {
+        above[--out] = x;
+        --t;
+      }
+    }
   }
-  scratch_.insert(scratch_.end(), above.begin() + static_cast<ptrdiff_t>(a), above.end());
-  above.swap(scratch_);
   // An odd item out stays at this level.
   if (size % 2 == 1) level[0] = level[size - 1];
   level.resize(size % 2);
+  retained_ -= paired - promoted;
 }
 
 void KllSketch::Scale(double factor) {
@@ -158,23 +225,16 @@ absl::Status KllSketch::Merge(const KllSketch& other) {
     const std::vector<double>& theirs = other.levels_[h];
     const size_t middle = mine.size();
     mine.insert(mine.end(), theirs.begin(), theirs.end());
-    if (h > 0) {
+    if (h > 0 && h <= std::max(entry_level_, other.entry_level_)) {
+      std::sort(mine.begin(), mine.end());  // either side may be unsorted here
+    } else if (h > 0) {
       std::inplace_merge(mine.begin(), mine.begin() + static_cast<ptrdiff_t>(middle), mine.end());
     }
   }
+  retained_ += other.retained_;
   if (other.block_seen_ > 0) AddWeighted(other.Representative(), other.block_seen_);
-  // Levels may now be over capacity several times over: compact until none is.
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (size_t h = 0; h < levels_.size(); ++h) {
-      if (levels_[h].size() >= Capacity(h)) {
-        CompactLevel(h);
-        changed = true;
-      }
-    }
-  }
   Reshape();
+  if (retained_ >= total_capacity_) Compress();
   return absl::OkStatus();
 }
 
@@ -255,6 +315,8 @@ absl::StatusOr<KllSketch> KllSketch::FromParts(int k, uint64_t n, double min, do
     sketch.max_ = max;
   }
   sketch.levels_ = std::move(levels);
+  sketch.retained_ = 0;
+  for (const auto& level : sketch.levels_) sketch.retained_ += level.size();
   sketch.rng_ = SplitMix64(rng_state);
   sketch.Reshape();
   return sketch;

@@ -6,10 +6,13 @@
 // Kolmogorov-Smirnov tests).
 //
 // Structure: levels of "compactors"; an item at level h stands for 2^h input items.
-// Level 0 is unsorted, higher levels are sorted. Level h holds at most
-// max(8, ceil(k * (2/3)^(H-1-h))) items (H = number of levels); a full level is sorted,
-// and every other item (random offset 0 or 1) moves up a level, the rest are dropped.
-// Memory stays below about 3k doubles whatever the stream length.
+// Level 0 (and, while sampling, every level up to the sampler's) is unsorted until it is
+// compacted; higher levels are sorted, and all levels above 0 are after Flush(). Level h has capacity
+// max(8, ceil(k * (2/3)^(H-1-h))) (H = number of levels). Compaction is lazy: only when
+// the sketch holds as many items as all capacities together is the lowest level at or
+// over its capacity compacted — sorted, and every other item (random offset 0 or 1)
+// moves up a level, the rest are dropped — so spare room in one level keeps more items
+// in another. Memory stays below about 3k doubles whatever the stream length.
 //
 // Sampler: once the sketch is deep enough that its lowest levels all sit at the minimum
 // capacity, all but the top two of those are replaced by a sampler, as in the paper's
@@ -56,7 +59,7 @@ class KllSketch {
     ++n_;
     if (entry_level_ == 0) {
       levels_[0].push_back(value);
-      if (levels_[0].size() >= level0_capacity_) Compress();
+      if (++retained_ >= total_capacity_) Compress();
       return;
     }
     if (block_seen_ == 0) pick_ = rng_.NextBelow(uint64_t{1} << entry_level_);
@@ -64,10 +67,13 @@ class KllSketch {
     last_ = value;
     if (++block_seen_ == (uint64_t{1} << entry_level_)) EndBlock();
   }
+  // Update for each value, in order, faster: the sampler skips from block to block.
+  void UpdateBatch(const double* values, size_t count);
   // Moves an open sampler block into the levels (see above). Queries and Merge account
   // for an open block themselves; serializing needs a flushed sketch.
   void Flush();
-  bool flushed() const { return block_seen_ == 0; }
+  // No open block, and every level above 0 sorted.
+  bool flushed() const;
   // Multiplies every value summarized by `factor` > 0 (a change of unit, e.g. epoch
   // seconds to microseconds); ranks are unchanged.
   void Scale(double factor);
@@ -120,7 +126,8 @@ class KllSketch {
   // ceil(k * (2/3)^depth) for each depth while it exceeds the minimum of 8.
   static std::vector<uint32_t> CapacitiesByDepth(int k);
   size_t Capacity(size_t level) const;
-  // Compacts every level that has reached its capacity, lowest first.
+  // Compacts the lowest level at or over its capacity until the sketch holds fewer items
+  // than its total capacity.
   void Compress();
   void CompactLevel(size_t level);
   // Adds `value` standing for `weight` items: at each level whose bit is set in weight.
@@ -129,8 +136,7 @@ class KllSketch {
   void EndBlock();
   // The open block's representative.
   double Representative() const { return block_seen_ > pick_ ? candidate_ : last_; }
-  // Re-derives the cached level-0 capacity and the sampler's level after a change of
-  // depth (only between blocks).
+  // Re-derives the total capacity and the sampler's level after a change of depth.
   void Reshape();
 
   int k_;
@@ -140,14 +146,14 @@ class KllSketch {
   std::vector<std::vector<double>> levels_;
   SplitMix64 rng_;
   std::vector<uint32_t> capacity_by_depth_;
-  size_t level0_capacity_ = 0;
+  size_t retained_ = 0;        // items in levels_
+  size_t total_capacity_ = 0;  // sum of the levels' capacities
   // The sampler: items enter level entry_level_ (0: no sampling).
   size_t entry_level_ = 0;
   uint64_t block_seen_ = 0;  // items of the open block
   uint64_t pick_ = 0;        // index in the block of the item that enters level s
   double candidate_ = 0;
   double last_ = 0;
-  std::vector<double> scratch_;  // reused merge buffer
 };
 
 }  // namespace ferry::table

@@ -8,7 +8,6 @@
 namespace ferry::table {
 
 TopValues::TopValues() {
-  entries_.reserve(kCapacity);
   std::fill(std::begin(slots_), std::end(slots_), int16_t{-1});
 }
 

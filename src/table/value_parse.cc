@@ -52,52 +52,59 @@ std::optional<double> ParseFloat64Slow(std::string_view text) {
 
 }  // namespace value_parse_internal
 
-std::optional<int64_t> ParseTimestamp(std::string_view text) {
-  const size_t size = text.size();
-  if (size < 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+namespace {
+
+// Two digits at s[i] as a number, or -1.
+inline int TwoDigits(const char* s, size_t i) {
+  const unsigned a = static_cast<unsigned>(s[i] - '0');
+  const unsigned b = static_cast<unsigned>(s[i + 1] - '0');
+  return (a <= 9 && b <= 9) ? static_cast<int>(a * 10 + b) : -1;
+}
+
+// The date in text[0, 10) ("YYYY-MM-DD") as microseconds since the epoch.
+std::optional<int64_t> ParseDate(std::string_view text) {
   const char* s = text.data();
-  // Two digits at s[i], or -1.
-  const auto two = [s](size_t i) {
-    const unsigned a = static_cast<unsigned>(s[i] - '0');
-    const unsigned b = static_cast<unsigned>(s[i + 1] - '0');
-    return (a <= 9 && b <= 9) ? static_cast<int>(a * 10 + b) : -1;
-  };
-  const int century = two(0);
-  const int year_in_century = two(2);
-  const int month = two(5);
-  const int day = two(8);
+  if (text.size() < 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  const int century = TwoDigits(s, 0);
+  const int year_in_century = TwoDigits(s, 2);
+  const int month = TwoDigits(s, 5);
+  const int day = TwoDigits(s, 8);
   if (century < 0 || year_in_century < 0 || month < 1 || month > 12 || day < 1) return std::nullopt;
   const int year = century * 100 + year_in_century;
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (day > kDaysInMonth[month - 1] + (month == 2 && leap)) return std::nullopt;
-  int64_t micros = DaysFromCivil(year, month, day) * 86'400'000'000;
-  if (size == 10) return micros;
+  return DaysFromCivil(year, month, day) * 86'400'000'000;
+}
 
+// What follows the date: nothing, or [Tt ]HH:MM[:SS[.fraction]][zone]; the
+// microseconds it adds to the date's midnight.
+std::optional<int64_t> ParseTimeOfDay(std::string_view text) {
+  const size_t size = text.size();
+  if (size == 10) return 0;
+  const char* s = text.data();
   const char sep = s[10];
   if ((sep != 'T' && sep != 't' && sep != ' ') || size < 16 || s[13] != ':') return std::nullopt;
-  const int hh = two(11);
-  const int mm = two(14);
+  const int hh = TwoDigits(s, 11);
+  const int mm = TwoDigits(s, 14);
   if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return std::nullopt;
   int64_t seconds = hh * 3600 + mm * 60;
   size_t i = 16;
   int64_t fraction_micros = 0;
   if (i < size && s[i] == ':') {
     if (i + 3 > size) return std::nullopt;
-    const int ss = two(i + 1);
+    const int ss = TwoDigits(s, i + 1);
     if (ss < 0 || ss > 60) return std::nullopt;  // 60: a leap second
     seconds += ss;
     i += 3;
     if (i < size && s[i] == '.') {
-      ++i;
-      const size_t start = i;
-      int64_t scale = 100'000;
-      while (i < size && IsDigit(s[i])) {
-        fraction_micros += (s[i] - '0') * scale;  // digits past microseconds add 0
-        scale /= 10;
+      static constexpr int kScale[] = {100'000, 10'000, 1'000, 100, 10, 1, 0, 0, 0};
+      const size_t start = ++i;
+      while (i < size && IsDigit(s[i]) && i - start < 9) {
+        fraction_micros += (s[i] - '0') * kScale[i - start];  // digits past micros add 0
         ++i;
       }
-      if (i == start || i - start > 9) return std::nullopt;
+      if (i == start || (i < size && IsDigit(s[i]))) return std::nullopt;
     }
   }
   int64_t offset_seconds = 0;
@@ -107,14 +114,14 @@ std::optional<int64_t> ParseTimestamp(std::string_view text) {
       ++i;
     } else if (zone == '+' || zone == '-') {
       if (i + 3 > size) return std::nullopt;
-      const int oh = two(i + 1);
+      const int oh = TwoDigits(s, i + 1);
       if (oh < 0 || oh > 23) return std::nullopt;
       i += 3;
       int om = 0;
       if (i < size) {
         if (s[i] == ':') ++i;
         if (i + 2 > size) return std::nullopt;
-        om = two(i);
+        om = TwoDigits(s, i);
         if (om < 0 || om > 59) return std::nullopt;
         i += 2;
       }
@@ -124,7 +131,30 @@ std::optional<int64_t> ParseTimestamp(std::string_view text) {
     }
   }
   if (i != size) return std::nullopt;
-  return micros + (seconds - offset_seconds) * 1'000'000 + fraction_micros;
+  return (seconds - offset_seconds) * 1'000'000 + fraction_micros;
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseTimestamp(std::string_view text) {
+  const auto date = ParseDate(text);
+  if (!date) return std::nullopt;
+  const auto time = ParseTimeOfDay(text);
+  if (!time) return std::nullopt;
+  return *date + *time;
+}
+
+std::optional<int64_t> TimestampParser::Parse(std::string_view text) {
+  if (text.size() < 10) return std::nullopt;
+  if (std::memcmp(text.data(), date_, 10) != 0) {
+    const auto date = ParseDate(text);
+    if (!date) return std::nullopt;
+    std::memcpy(date_, text.data(), 10);
+    date_micros_ = *date;
+  }
+  const auto time = ParseTimeOfDay(text);
+  if (!time) return std::nullopt;
+  return date_micros_ + *time;
 }
 
 bool IsTimeLikeName(std::string_view name) {
