@@ -289,12 +289,12 @@ class Pipeline {
     return absl::OkStatus();
   }
 
-  BlockPool pool_;  // first: destroyed after everything holding its blocks
-  Chunker chunker_;                    // calling thread only
+  BlockPool pool_;   // first: destroyed after everything holding its blocks
+  Chunker chunker_;  // calling thread only
   ObjectBatch& batch_;
   const ChunkedFileOptions& options_;
-  uint64_t size_ = 0;                  // calling thread only: bytes read
-  core::Digest file_digest_;           // stream thread, read after it is joined
+  uint64_t size_ = 0;         // calling thread only: bytes read
+  core::Digest file_digest_;  // stream thread, read after it is joined
   std::thread streamer_;
   std::vector<std::thread> workers_;
 

@@ -132,8 +132,8 @@ class ChunkFetcher {
                                              core::View(status.message())));
     }
     if (out.size() != chunk.size) {
-      return absl::DataLossError(Cat(name, " holds ", out.size(), " bytes, the manifest records ",
-                                     chunk.size));
+      return absl::DataLossError(
+          Cat(name, " holds ", out.size(), " bytes, the manifest records ", chunk.size));
     }
     return absl::OkStatus();
   }
@@ -157,17 +157,17 @@ absl::StatusOr<std::unique_ptr<ChunkedFileReader>> ChunkedFileReader::Open(
   return Open(store, std::move(manifest), options);
 }
 
-absl::StatusOr<std::unique_ptr<ChunkedFileReader>> ChunkedFileReader::Open(
-    const ObjectStore& store, Manifest manifest, const Options& options) {
+absl::StatusOr<std::unique_ptr<ChunkedFileReader>> ChunkedFileReader::Open(const ObjectStore& store,
+                                                                           Manifest manifest,
+                                                                           const Options& options) {
   if (options.threads < 0 || options.threads > ObjectStore::kMaxThreads) {
     return absl::InvalidArgumentError(Cat("chunked read threads must be in [0, ",
                                           ObjectStore::kMaxThreads, "], got ", options.threads));
   }
-  const int threads =
-      options.threads > 0
-          ? options.threads
-          : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
-                       ObjectStore::kMaxThreads);
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
+                                       ObjectStore::kMaxThreads);
   std::unique_ptr<ChunkedFileReader> reader(new ChunkedFileReader(std::move(manifest), nullptr));
   // The fetcher refers to the reader's own copy of the manifest.
   reader->fetcher_ = std::make_unique<ChunkFetcher>(store, reader->manifest_, threads);
@@ -189,8 +189,9 @@ absl::StatusOr<bool> ChunkedFileReader::Advance() {
     const Digest actual = hasher_.Finish();
     if (produced_ != manifest_.size || actual != manifest_.sha256) {
       return absl::DataLossError(Cat("file rebuilt from its manifest has ", produced_,
-                                     " bytes hashing to ", actual.ToHex(), ", the manifest records ",
-                                     manifest_.size, " bytes hashing to ", manifest_.sha256.ToHex()));
+                                     " bytes hashing to ", actual.ToHex(),
+                                     ", the manifest records ", manifest_.size,
+                                     " bytes hashing to ", manifest_.sha256.ToHex()));
     }
     return false;
   }

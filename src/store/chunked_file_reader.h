@@ -37,9 +37,8 @@ class ChunkedFileReader : public ByteSource {
 
   // Reads the manifest object `manifest_digest`. Errors: as GetManifest;
   // InvalidArgument for a thread count out of range.
-  static absl::StatusOr<std::unique_ptr<ChunkedFileReader>> Open(const ObjectStore& store,
-                                                                 const core::Digest& manifest_digest,
-                                                                 const Options& options);
+  static absl::StatusOr<std::unique_ptr<ChunkedFileReader>> Open(
+      const ObjectStore& store, const core::Digest& manifest_digest, const Options& options);
   // Errors: InvalidArgument for a thread count out of range.
   static absl::StatusOr<std::unique_ptr<ChunkedFileReader>> Open(const ObjectStore& store,
                                                                  Manifest manifest,

@@ -44,19 +44,18 @@ absl::StatusOr<ChunkedFileWriter> ChunkedFileWriter::Create(ObjectStore& store,
     return absl::InvalidArgumentError(Cat("chunked write threads must be in [0, ",
                                           ObjectStore::kMaxThreads, "], got ", options.threads));
   }
-  const int threads =
-      options.threads > 0
-          ? options.threads
-          : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
-                       ObjectStore::kMaxThreads);
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
+                                       ObjectStore::kMaxThreads);
   return ChunkedFileWriter(store, options, chunker, threads);
 }
 
 absl::StatusOr<ChunkedFileResult> ChunkedFileWriter::Write(ByteSource& source) const {
   ASSIGN_OR_RETURN(std::unique_ptr<ObjectBatch> batch,
                    ObjectBatch::Create(*store_, {.compression_level = options_.compression_level}));
-  ASSIGN_OR_RETURN(ChunkedFileResult result,
-                   chunked_file_internal::RunPipeline(source, chunker_, *batch, threads_, options_));
+  ASSIGN_OR_RETURN(ChunkedFileResult result, chunked_file_internal::RunPipeline(
+                                                 source, chunker_, *batch, threads_, options_));
   RETURN_IF_ERROR(batch->Commit());
   // Only now, with every chunk durable, may the manifest that names them appear.
   ASSIGN_OR_RETURN(result.manifest_digest, PutManifest(*store_, result.manifest));

@@ -87,8 +87,7 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes) {
   }
   const uint64_t expected = kManifestHeaderSize + count * kManifestEntrySize;
   if (bytes.size() != expected) {
-    return corrupt(Cat("it has ", bytes.size(), " bytes, but ", count, " chunks take ",
-                       expected));
+    return corrupt(Cat("it has ", bytes.size(), " bytes, but ", count, " chunks take ", expected));
   }
   manifest.chunks.resize(count);
   uint64_t total = 0;
@@ -124,8 +123,8 @@ absl::StatusOr<Manifest> GetManifest(const ObjectStore& store, const Digest& dig
   }
   absl::StatusOr<Manifest> manifest = DecodeManifest(*bytes);
   if (!manifest.ok()) {
-    return absl::Status(manifest.status().code(),
-                        Cat("object ", digest.ToHex(), ": ", core::View(manifest.status().message())));
+    return absl::Status(manifest.status().code(), Cat("object ", digest.ToHex(), ": ",
+                                                      core::View(manifest.status().message())));
   }
   return manifest;
 }

@@ -32,8 +32,8 @@ struct ChunkRef {
 };
 
 struct Manifest {
-  uint64_t size = 0;     // bytes of the whole file
-  core::Digest sha256;   // SHA-256 of the whole file
+  uint64_t size = 0;    // bytes of the whole file
+  core::Digest sha256;  // SHA-256 of the whole file
   std::vector<ChunkRef> chunks;
 
   friend bool operator==(const Manifest&, const Manifest&) = default;

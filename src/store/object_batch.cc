@@ -214,8 +214,7 @@ absl::Status ObjectBatch::Commit() {
     committed_ = true;
     if (!failure_.ok()) {
       return absl::FailedPreconditionError(
-          Cat("object batch cannot commit after a failed write: ",
-              core::View(failure_.message())));
+          Cat("object batch cannot commit after a failed write: ", core::View(failure_.message())));
     }
     for (const auto& [digest, state] : states_) {
       if (state == State::kClaimed) {

@@ -102,7 +102,9 @@ class ObjectBatch {
 
   ObjectBatch(ObjectStore& store, const Options& options, std::filesystem::path folder,
               core::UniqueFd folder_fd)
-      : store_(store), options_(options), folder_(std::move(folder)),
+      : store_(store),
+        options_(options),
+        folder_(std::move(folder)),
         folder_fd_(std::move(folder_fd)) {}
 
   // syncfs(2) on the store's filesystem.
@@ -113,16 +115,16 @@ class ObjectBatch {
   ObjectStore& store_;
   const Options options_;
   const std::filesystem::path folder_;
-  const core::UniqueFd folder_fd_;  // holds LOCK_EX while the batch lives
+  const core::UniqueFd folder_fd_;      // holds LOCK_EX while the batch lives
   std::atomic<bool> direct_io_ = true;  // cleared when the filesystem refuses O_DIRECT
 
   mutable std::mutex mu_;
-  absl::flat_hash_map<core::Digest, State, DigestHash> states_;  // guarded by mu_
-  std::vector<core::Digest> written_;                              // guarded by mu_
+  absl::flat_hash_map<core::Digest, State, DigestHash> states_;            // guarded by mu_
+  std::vector<core::Digest> written_;                                      // guarded by mu_
   std::vector<std::unique_ptr<object_encoding::ObjectEncoder>> encoders_;  // idle; mu_
-  Stats stats_;                                                    // guarded by mu_
-  absl::Status failure_;                                           // guarded by mu_
-  bool committed_ = false;                                         // guarded by mu_
+  Stats stats_;                                                            // guarded by mu_
+  absl::Status failure_;                                                   // guarded by mu_
+  bool committed_ = false;                                                 // guarded by mu_
 };
 
 }  // namespace ferry::store

@@ -60,7 +60,8 @@ absl::StatusOr<size_t> CompressFrame(ZSTD_CCtx* cctx, const char* data, size_t s
 
 absl::StatusOr<std::string_view> ObjectEncoder::Encode(const Digest& digest,
                                                        std::string_view content) {
-  const size_t frames = std::max<size_t>(1, (content.size() + kFrameBlockSize - 1) / kFrameBlockSize);
+  const size_t frames =
+      std::max<size_t>(1, (content.size() + kFrameBlockSize - 1) / kFrameBlockSize);
   const size_t needed =
       kHeaderSize + frames * ZSTD_compressBound(std::min(content.size(), kFrameBlockSize));
   if (needed > capacity_) {

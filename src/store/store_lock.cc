@@ -26,12 +26,13 @@ absl::StatusOr<StoreLock> StoreLock::Acquire(const std::filesystem::path& path, 
     if (errno != EWOULDBLOCK) return core::ErrnoToStatus(errno, Cat("lock ", path.string()));
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      return absl::UnavailableError(Cat(
-          "the object store is locked (", path.string(), ") by another ferry command: ",
-          mode == Mode::kShared ? "garbage collection is running" : "data is being added",
-          ", try again later"));
+      return absl::UnavailableError(
+          Cat("the object store is locked (", path.string(), ") by another ferry command: ",
+              mode == Mode::kShared ? "garbage collection is running" : "data is being added",
+              ", try again later"));
     }
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
   return StoreLock(std::move(fd), mode);

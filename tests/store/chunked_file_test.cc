@@ -40,8 +40,9 @@ using testing_sources::PatternSource;
 // chunks, which keeps the same ratios.
 const uint64_t kCsvRows = kSanitized ? 200'000 : 4'000'000;
 const ChunkerOptions kCsvChunker =
-    kSanitized ? ChunkerOptions{.min_size = 32 << 10, .average_size = 64 << 10, .max_size = 512 << 10}
-               : ChunkerOptions{};
+    kSanitized
+        ? ChunkerOptions{.min_size = 32 << 10, .average_size = 64 << 10, .max_size = 512 << 10}
+        : ChunkerOptions{};
 
 size_t EntriesIn(const fs::path& dir) {
   return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
@@ -82,10 +83,11 @@ class ChunkedFileTest : public ::testing::Test {
 
   std::set<Digest> Objects() {
     std::set<Digest> digests;
-    EXPECT_TRUE(store_->ForEachObject([&](const Digest& d) {
-                        digests.insert(d);
-                        return absl::OkStatus();
-                      }).ok());
+    absl::Status status = store_->ForEachObject([&](const Digest& d) {
+      digests.insert(d);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
     return digests;
   }
 
@@ -145,8 +147,8 @@ TEST_F(ChunkedFileTest, RoundTripIsByteIdenticalThroughEveryReadPath) {
 }
 
 TEST_F(ChunkedFileTest, EmptyAndTinyFilesRoundTrip) {
-  for (std::string_view contents : {std::string_view(), std::string_view("x"),
-                                    std::string_view("one short line\n")}) {
+  for (std::string_view contents :
+       {std::string_view(), std::string_view("x"), std::string_view("one short line\n")}) {
     WriteFile(dir_ / "in", contents);
     auto result = Writer().WriteFile(dir_ / "in");
     ASSERT_TRUE(result.ok()) << result.status();
@@ -248,11 +250,10 @@ TEST_F(ChunkedFileTest, ObserverErrorAbortsAndNothingBecomesVisible) {
   LineSource source = CsvSource(1'000'000, 6);  // ~50 MB
   uint64_t seen = 0;
   auto result = Writer({.observer = [&](std::string_view bytes) -> absl::Status {
-                          seen += bytes.size();
-                          if (seen > 20 * kMiB) return absl::InvalidArgumentError("bad row 1234");
-                          return absl::OkStatus();
-                        }})
-                    .Write(source);
+                  seen += bytes.size();
+                  if (seen > 20 * kMiB) return absl::InvalidArgumentError("bad row 1234");
+                  return absl::OkStatus();
+                }}).Write(source);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(core::View(result.status().message()), "bad row 1234");
   EXPECT_EQ(Objects(), before);
@@ -322,8 +323,8 @@ class DamagedChunkTest : public ChunkedFileTest {
   void SetUp() override {
     ChunkedFileTest::SetUp();
     LineSource source = PatternSource(300'000, 12);  // ~18 MiB, a dozen chunks
-    stored_ = Add(source, {.chunker = {.min_size = 256 << 10, .average_size = 1 << 20,
-                                       .max_size = 4 << 20}});
+    stored_ = Add(
+        source, {.chunker = {.min_size = 256 << 10, .average_size = 1 << 20, .max_size = 4 << 20}});
     ASSERT_GT(stored_.manifest.chunks.size(), 4u);
     victim_ = stored_.manifest.chunks[3].digest;
   }

@@ -47,11 +47,11 @@ size_t NewChunks(const std::vector<std::string_view>& before,
 
 TEST(ChunkerTest, CreateRejectsBoundsThatBreakTheRules) {
   const ChunkerOptions bad[] = {
-      {.min_size = 32, .average_size = 1024, .max_size = 4096},      // min below the window
-      {.min_size = 1024, .average_size = 3000, .max_size = 8192},    // average not a power of 2
-      {.min_size = 64, .average_size = 128, .max_size = 4096},       // average below 256
-      {.min_size = 8192, .average_size = 4096, .max_size = 16384},   // min > average
-      {.min_size = 1024, .average_size = 4096, .max_size = 2048},    // average > max
+      {.min_size = 32, .average_size = 1024, .max_size = 4096},     // min below the window
+      {.min_size = 1024, .average_size = 3000, .max_size = 8192},   // average not a power of 2
+      {.min_size = 64, .average_size = 128, .max_size = 4096},      // average below 256
+      {.min_size = 8192, .average_size = 4096, .max_size = 16384},  // min > average
+      {.min_size = 1024, .average_size = 4096, .max_size = 2048},   // average > max
       {.min_size = 1024, .average_size = 4096, .max_size = (1u << 30) + 1},  // max too large
   };
   for (size_t i = 0; i < std::size(bad); ++i) {
@@ -75,9 +75,9 @@ TEST(ChunkerTest, SameBytesAlwaysGiveTheSameBoundaries) {
 TEST(ChunkerTest, BoundariesArePinnedForTheDefaultParameters) {
   const std::string data = Noise(16 * kMiB, 7);
   const std::vector<uint32_t> sizes = ChunkSizes(MakeChunker({}), data);
-  const std::vector<uint32_t> expected = {1705585, 1303545, 807794, 1123119, 1084162, 1275970, 1142069, 1375534,
-                                          1055159, 1154849, 1060536, 1380906, 1089465, 1095228,
-                                          123295};
+  const std::vector<uint32_t> expected = {1705585, 1303545, 807794,  1123119, 1084162,
+                                          1275970, 1142069, 1375534, 1055159, 1154849,
+                                          1060536, 1380906, 1089465, 1095228, 123295};
   EXPECT_EQ(sizes, expected);
 }
 
@@ -143,9 +143,8 @@ TEST(ChunkerTest, EveryChunkButTheLastRespectsTheBounds) {
 
 TEST(ChunkerTest, EditsInTheMiddleChangeOnlyTheChunksAroundThem) {
   for (const ChunkerOptions& options : {kSmall, ChunkerOptions{}}) {
-    const std::string original = Noise(options.average_size == kSmall.average_size ? 8 * kMiB
-                                                                                   : 64 * kMiB,
-                                       8);
+    const std::string original =
+        Noise(options.average_size == kSmall.average_size ? 8 * kMiB : 64 * kMiB, 8);
     const auto before = Chunks(options, original);
     ASSERT_GT(before.size(), 40u);
     const size_t middle = original.size() / 2 + 12345;

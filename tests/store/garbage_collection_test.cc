@@ -19,8 +19,8 @@ using testing_sources::CsvSource;
 using testing_sources::HashingSink;
 using testing_sources::LineSource;
 
-constexpr ChunkerOptions kSmall{.min_size = 16 << 10, .average_size = 64 << 10,
-                                .max_size = 256 << 10};
+constexpr ChunkerOptions kSmall{
+    .min_size = 16 << 10, .average_size = 64 << 10, .max_size = 256 << 10};
 
 class GarbageCollectionTest : public ::testing::Test {
  protected:
@@ -35,10 +35,11 @@ class GarbageCollectionTest : public ::testing::Test {
 
   std::set<Digest> Objects() {
     std::set<Digest> digests;
-    EXPECT_TRUE(store_->ForEachObject([&](const Digest& d) {
-                        digests.insert(d);
-                        return absl::OkStatus();
-                      }).ok());
+    absl::Status status = store_->ForEachObject([&](const Digest& d) {
+      digests.insert(d);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
     return digests;
   }
 

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <functional>
 #include <string>
 
 #include "core/strings.h"
@@ -43,7 +42,8 @@ TEST(ManifestTest, EncodingFollowsTheDocumentedLayout) {
   const Manifest manifest = ThreeChunks();
   const std::string bytes = *EncodeManifest(manifest);
   EXPECT_EQ(bytes.substr(0, 8), "FERRYMAN");
-  EXPECT_EQ(bytes.substr(8, 8), std::string("\x01\0\0\0\0\0\0\0", 8));  // version 1, flags, reserved
+  // Version 1, flags and reserved bytes zero.
+  EXPECT_EQ(bytes.substr(8, 8), std::string("\x01\0\0\0\0\0\0\0", 8));
   EXPECT_EQ(bytes.substr(16, 8), std::string("\x38\x12\x01\0\0\0\0\0", 8));  // 70200
   EXPECT_EQ(bytes.substr(24, 8), std::string("\x03\0\0\0\0\0\0\0", 8));      // 3 chunks
   EXPECT_EQ(std::memcmp(bytes.data() + 32, manifest.sha256.bytes().data(), 32), 0);
@@ -64,31 +64,43 @@ TEST(ManifestTest, EncodeRejectsInconsistentManifests) {
 
 TEST(ManifestTest, CorruptManifestsAreDataLossSayingWhy) {
   const std::string good = *EncodeManifest(ThreeChunks());
-  struct Case {
+  // Damage by length.
+  const struct {
     const char* name;
-    std::function<std::string()> make;
+    std::string bytes;
     const char* why;
+  } resized[] = {
+      {"empty", "", "fewer than its 64-byte header"},
+      {"truncated header", good.substr(0, 40), "fewer than"},
+      {"truncated entries", good.substr(0, good.size() - 1), "chunks take"},
+      {"trailing bytes", good + "x", "chunks take"},
   };
-  const Case cases[] = {
-      {"empty", [] { return std::string(); }, "fewer than its 64-byte header"},
-      {"truncated header", [&] { return good.substr(0, 40); }, "fewer than"},
-      {"bad magic", [&] { std::string b = good; b[0] = 'X'; return b; }, "bad magic"},
-      {"flags set", [&] { std::string b = good; b[10] = 1; return b; }, "reserved bits"},
-      {"reserved set", [&] { std::string b = good; b[13] = 1; return b; }, "reserved bits"},
-      {"truncated entries", [&] { return good.substr(0, good.size() - 1); }, "chunks take"},
-      {"trailing bytes", [&] { return good + "x"; }, "chunks take"},
-      {"huge count", [&] { std::string b = good; PutLe(b, 24, uint64_t{1} << 40, 8); return b; },
-       "over the limit"},
-      {"zero-size chunk",
-       [&] { std::string b = good; PutLe(b, 64 + 32, 0, 4); return b; }, "chunk 0 has size 0"},
-      {"sizes do not add up", [&] { std::string b = good; PutLe(b, 16, 5, 8); return b; },
-       "add up to 70200 bytes"},
+  for (const auto& c : resized) {
+    absl::Status status = DecodeManifest(c.bytes).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << c.name;
+    EXPECT_NE(core::View(status.message()).find(c.why), std::string::npos) << c.name << status;
+  }
+  // Damage by overwriting a little-endian field.
+  const struct {
+    const char* name;
+    size_t offset;
+    uint64_t value;
+    int width;
+    const char* why;
+  } overwritten[] = {
+      {"bad magic", 0, 'X', 1, "bad magic"},
+      {"flags set", 10, 1, 2, "reserved bits"},
+      {"reserved set", 13, 1, 1, "reserved bits"},
+      {"huge count", 24, uint64_t{1} << 40, 8, "over the limit"},
+      {"zero-size chunk", 64 + 32, 0, 4, "chunk 0 has size 0"},
+      {"sizes do not add up", 16, 5, 8, "add up to 70200 bytes"},
   };
-  for (const Case& c : cases) {
-    absl::StatusOr<Manifest> decoded = DecodeManifest(c.make());
-    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss) << c.name;
-    EXPECT_NE(core::View(decoded.status().message()).find(c.why), std::string::npos)
-        << c.name << ": " << decoded.status();
+  for (const auto& c : overwritten) {
+    std::string bytes = good;
+    PutLe(bytes, c.offset, c.value, c.width);
+    absl::Status status = DecodeManifest(bytes).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << c.name;
+    EXPECT_NE(core::View(status.message()).find(c.why), std::string::npos) << c.name << status;
   }
   std::string newer = good;
   newer[8] = 2;

@@ -53,8 +53,7 @@ TEST_F(StoreLockTest, TimeoutWaitsThatLongThenGivesUp) {
   auto exclusive = Take(Mode::kExclusive);
   ASSERT_TRUE(exclusive.ok());
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(Take(Mode::kShared, milliseconds(120)).status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Take(Mode::kShared, milliseconds(120)).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(120));
 }
 

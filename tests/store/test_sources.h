@@ -55,7 +55,8 @@ inline std::string Noise(size_t size, uint64_t seed) {
 class LineSource : public ByteSource {
  public:
   using LineMaker = std::function<void(uint64_t index, std::string& out)>;
-  LineSource(uint64_t lines, LineMaker make_line) : lines_(lines), make_line_(std::move(make_line)) {}
+  LineSource(uint64_t lines, LineMaker make_line)
+      : lines_(lines), make_line_(std::move(make_line)) {}
 
   // After `bytes`, Read returns `error`.
   void FailAfter(uint64_t bytes, absl::Status error) {
@@ -113,8 +114,8 @@ inline char* AppendUint(char* p, uint64_t v) { return std::to_chars(p, p + 24, v
 // One row of a transactions CSV; every field derives from (seed, row), so a file is
 // any range of rows and an edit is a different `variant` of some rows. About 70 bytes.
 inline void CsvRow(uint64_t seed, uint64_t row, uint64_t variant, std::string& out) {
-  static constexpr const char* kCategories[] = {"groceries", "travel",  "fuel",    "restaurants",
-                                                "pharmacy",  "gaming",  "books",   "utilities"};
+  static constexpr const char* kCategories[] = {"groceries", "travel", "fuel",  "restaurants",
+                                                "pharmacy",  "gaming", "books", "utilities"};
   const uint64_t r = Mix(seed * 0x100000001b3ULL ^ row ^ (variant << 56));
   char buffer[160];
   char* p = buffer;
@@ -156,9 +157,9 @@ inline LineSource CsvSource(uint64_t rows, uint64_t seed, uint64_t edit_begin = 
 // Log-like lines: compressible but not trivially so.
 inline LineSource PatternSource(uint64_t lines, uint64_t seed) {
   return LineSource(lines, [seed](uint64_t index, std::string& out) {
-    static constexpr const char* kTokens[] = {"alpha", "beta", "gamma", "delta", "epsilon",
-                                              "zeta",  "eta",  "theta", "iota",  "kappa",
-                                              "lambda", "mu",  "nu",    "xi",    "omicron", "pi"};
+    static constexpr const char* kTokens[] = {
+        "alpha", "beta",  "gamma",  "delta", "epsilon", "zeta", "eta",     "theta",
+        "iota",  "kappa", "lambda", "mu",    "nu",      "xi",   "omicron", "pi"};
     uint64_t r = Mix(seed ^ index * 0x9e3779b97f4a7c15ULL);
     char buffer[32];
     out.append(buffer, AppendUint(buffer, index));
