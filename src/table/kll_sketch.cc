@@ -57,6 +57,7 @@ size_t KllSketch::Capacity(size_t level) const {
 }
 
 void KllSketch::Reshape() {
+  level0_capacity_ = Capacity(0);
   total_capacity_ = 0;
   for (size_t h = 0; h < levels_.size(); ++h) total_capacity_ += Capacity(h);
   // Levels 0 .. H-1-D sit at the minimum capacity (D: depths above it).
@@ -155,6 +156,10 @@ bool KllSketch::flushed() const {
 }
 
 void KllSketch::Compress() {
+  if (entry_level_ == 0 && levels_[0].size() >= level0_capacity_) {
+    CompactLevel(0);
+    Reshape();
+  }
   // While the sketch is at its total capacity some level is at or over its own.
   while (retained_ >= total_capacity_) {
     size_t h = 0;

@@ -8,11 +8,12 @@
 // Structure: levels of "compactors"; an item at level h stands for 2^h input items.
 // Level 0 (and, while sampling, every level up to the sampler's) is unsorted until it is
 // compacted; higher levels are sorted, and all levels above 0 are after Flush(). Level h has capacity
-// max(8, ceil(k * (2/3)^(H-1-h))) (H = number of levels). Compaction is lazy: only when
-// the sketch holds as many items as all capacities together is the lowest level at or
-// over its capacity compacted — sorted, and every other item (random offset 0 or 1)
-// moves up a level, the rest are dropped — so spare room in one level keeps more items
-// in another. Memory stays below about 3k doubles whatever the stream length.
+// max(8, ceil(k * (2/3)^(H-1-h))) (H = number of levels). A level is compacted by
+// sorting it and moving every other item (random offset 0 or 1) up a level, dropping the
+// rest. Level 0 is compacted when it reaches its capacity (keeping its sorts short);
+// the others lazily: only when the sketch holds as many items as all capacities together
+// is the lowest level at or over its capacity compacted, so spare room in one level keeps
+// more items in another. Memory stays below about 3k doubles whatever the stream length.
 //
 // Sampler: once the sketch is deep enough that its lowest levels all sit at the minimum
 // capacity, all but the top two of those are replaced by a sampler, as in the paper's
@@ -59,7 +60,7 @@ class KllSketch {
     ++n_;
     if (entry_level_ == 0) {
       levels_[0].push_back(value);
-      if (++retained_ >= total_capacity_) Compress();
+      if (++retained_ >= total_capacity_ || levels_[0].size() >= level0_capacity_) Compress();
       return;
     }
     if (block_seen_ == 0) pick_ = rng_.NextBelow(uint64_t{1} << entry_level_);
@@ -147,6 +148,7 @@ class KllSketch {
   SplitMix64 rng_;
   std::vector<uint32_t> capacity_by_depth_;
   size_t retained_ = 0;        // items in levels_
+  size_t level0_capacity_ = 0;
   size_t total_capacity_ = 0;  // sum of the levels' capacities
   // The sampler: items enter level entry_level_ (0: no sampling).
   size_t entry_level_ = 0;
