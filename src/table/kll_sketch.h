@@ -25,9 +25,11 @@
 // levels whose weights sum to the items seen in the block (Flush()).
 //
 // Error: for k = 200 (the default) the normalized rank error |Rank'(x) - Rank(x)| stays
-// below 1.33% with 99% confidence, for any stream and any x (the figure DataSketches
-// publishes for the same compactor scheme; kll_sketch_test checks it, sampler included,
-// on streams of 1e6 values). The error shrinks about as 1/k. Min and max are exact.
+// below 1.33% with 99% confidence, for any stream and any x at once (the bound published
+// for this compactor scheme, DataSketches' KLL, at k = 200). Measured here, sampler
+// included, as the worst of 1,000-2,000 query points: 1.13% over 10 seeds for streams of
+// 3e3-3e5 values, 1.09% over 3 seeds for 3e6-3e7 (kll_sketch tests check 1.33% on 1e6).
+// The error shrinks about as 1/k. Min and max are exact.
 //
 // Determinism: the random offsets come from a SplitMix64 seeded at construction, whose
 // state is part of the serialized sketch, so equal inputs give equal sketches.
