@@ -85,7 +85,6 @@ void KllSketch::UpdateBatch(const double* values, size_t count) {
   }
   min_ = low;
   max_ = high;
-  n_ += count;
   const uint64_t block = uint64_t{1} << entry_level_;
   size_t i = 0;
   while (i < count) {
@@ -96,6 +95,7 @@ void KllSketch::UpdateBatch(const double* values, size_t count) {
     }
     last_ = values[i + take - 1];
     block_seen_ += take;
+    n_ += take;
     i += take;
     // EndBlock may deepen the sketch and so change the block size for what follows.
     if (block_seen_ == block) {

@@ -35,11 +35,31 @@ std::string Percent(double relative) {
   return fmt::format("{:+.1f}%", relative * 100);
 }
 
+// A span of time in microseconds, in the largest unit that keeps it readable.
+std::string Duration(double micros, bool with_sign) {
+  const char* sign = with_sign ? (micros < 0 ? "-" : "+") : (micros < 0 ? "-" : "");
+  const double m = std::fabs(micros);
+  if (m >= 86'400e6) return fmt::format("{}{:.1f}d", sign, m / 86'400e6);
+  if (m >= 3'600e6) return fmt::format("{}{:.1f}h", sign, m / 3'600e6);
+  if (m >= 60e6) return fmt::format("{}{:.1f}min", sign, m / 60e6);
+  return fmt::format("{}{:.3g}s", sign, m / 1e6);
+}
+
+bool IsTimePoint(const StatisticChange& c) {
+  return c.is_time && c.statistic != "stddev" && c.statistic != "null_rate" &&
+         c.statistic != "distinct";
+}
+
 std::string Value(const StatisticChange& c, double v) {
-  const bool time_point = c.is_time && c.statistic != "stddev" && c.statistic != "null_rate" &&
-                          c.statistic != "distinct";
-  if (time_point) return core::FormatTimestamp(std::llround(v));
+  if (IsTimePoint(c)) return core::FormatTimestamp(std::llround(v));
+  if (c.is_time && c.statistic == "stddev") return Duration(v, false);
   return fmt::format("{:.6g}", v);
+}
+
+// How much it changed: a relative change, or for points in time the time between them.
+std::string Change(const StatisticChange& c) {
+  if (IsTimePoint(c)) return Duration(c.after - c.before, true);
+  return Percent(c.relative_change());
 }
 
 }  // namespace
@@ -103,7 +123,7 @@ std::string ProfileDiff::ToText() const {
   }
   for (const StatisticChange& c : changes) {
     out += fmt::format("{}.{}: {} -> {} ({})\n", c.column, c.statistic, Value(c, c.before),
-                       Value(c, c.after), Percent(c.relative_change()));
+                       Value(c, c.after), Change(c));
   }
   if (out.empty()) out = "no changes\n";
   return out;

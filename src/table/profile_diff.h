@@ -50,6 +50,8 @@ struct ProfileDiff {
   //   + column country: string
   //   ~ column amount: int64 -> float64
   //   amount.mean: 12.5 -> 13.1 (+4.8%)
+  //   event_time.p50: 2026-01-01T22:30:40.000000Z -> 2026-01-04T00:58:03.000000Z (+2.1d)
+  // (timestamp points change by a duration; timestamp stddevs print as durations).
   std::string ToText() const;
   // {"rows": {"before", "after"}, "added_columns": [{"name","type"}], "removed_columns",
   //  "type_changes": [{"column","before","after"}],

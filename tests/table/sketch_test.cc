@@ -72,6 +72,23 @@ TEST(KllSketchTest, RankErrorWithinBoundOnAMillionValues) {
   }
 }
 
+TEST(KllSketchTest, BatchUpdatesEqualSingleUpdates) {
+  // Long enough for the sampler to start and to change its block size mid-batch.
+  const std::vector<double> values = Stream("uniform", 2'000'000, 11);
+  KllSketch single(KllSketch::kDefaultK, 11);
+  KllSketch batched(KllSketch::kDefaultK, 11);
+  for (double x : values) single.Update(x);
+  for (size_t i = 0; i < values.size(); i += 128) {
+    batched.UpdateBatch(&values[i], std::min<size_t>(128, values.size() - i));
+  }
+  EXPECT_TRUE(batched == single);
+  batched.Flush();
+  EXPECT_EQ(batched.n(), values.size());
+  EXPECT_TRUE(KllSketch::FromParts(batched.k(), batched.n(), batched.min(), batched.max(),
+                                   batched.levels(), batched.rng_state())
+                  .ok());
+}
+
 TEST(KllSketchTest, SmallStreamsAreExact) {
   KllSketch sketch;
   for (int i = 1; i <= 100; ++i) sketch.Update(i);
