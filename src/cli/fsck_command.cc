@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "dataset/dataset_store.h"
 
 namespace ferry::cli {
 namespace {
@@ -18,6 +19,8 @@ struct FsckReport {
   std::string metadata = "ok";
   uint64_t objects_checked = 0;
   std::vector<std::pair<std::string, std::string>> damaged;  // digest, problem
+  int64_t versions_checked = 0;
+  std::vector<std::string> version_problems;  // dataset versions naming missing objects
 };
 
 absl::StatusOr<FsckReport> Check(CliContext& context, bool show_progress) {
@@ -35,6 +38,10 @@ absl::StatusOr<FsckReport> Check(CliContext& context, bool show_progress) {
     return absl::OkStatus();
   }));
   if (show_progress && report.objects_checked >= 256) context.err() << "\n";
+  ASSIGN_OR_RETURN(auto datasets, dataset::DatasetStore::Open(*workspace));
+  ASSIGN_OR_RETURN(dataset::VerifyReport references, datasets->CheckReferences());
+  report.versions_checked = references.versions_checked;
+  report.version_problems = std::move(references.problems);
   return report;
 }
 
@@ -42,7 +49,7 @@ absl::StatusOr<FsckReport> Check(CliContext& context, bool show_progress) {
 
 void AddFsckCommand(CLI::App& app, CliContext& context, absl::Status* result) {
   CLI::App* cmd = app.add_subcommand(
-      "fsck", "Verify the workspace: metadata store integrity and every object's SHA-256");
+      "fsck", "Verify the workspace: metadata integrity, every object's SHA-256, every dataset version's chunks");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print the report as JSON");
   cmd->callback([&context, result, json] {
@@ -58,7 +65,9 @@ void AddFsckCommand(CLI::App& app, CliContext& context, absl::Status* result) {
       }
       context.out() << nlohmann::json{{"metadata", report->metadata},
                                       {"objects_checked", report->objects_checked},
-                                      {"damaged_objects", damaged}}
+                                      {"damaged_objects", damaged},
+                                      {"dataset_versions_checked", report->versions_checked},
+                                      {"dataset_problems", report->version_problems}}
                            .dump()
                     << "\n";
     } else {
@@ -68,10 +77,15 @@ void AddFsckCommand(CLI::App& app, CliContext& context, absl::Status* result) {
       for (const auto& [digest, problem] : report->damaged) {
         context.out() << "  damaged " << digest << ": " << problem << "\n";
       }
+      context.out() << "datasets: " << report->versions_checked << " versions checked, "
+                    << report->version_problems.size() << " with missing objects\n";
+      for (const auto& problem : report->version_problems) context.out() << "  " << problem << "\n";
     }
-    if (report->metadata != "ok" || !report->damaged.empty()) {
+    if (report->metadata != "ok" || !report->damaged.empty() ||
+        !report->version_problems.empty()) {
       *result = absl::DataLossError(core::Cat(
-          "the workspace is damaged (", report->damaged.size(), " objects",
+          "the workspace is damaged (", report->damaged.size(), " objects, ",
+          report->version_problems.size(), " dataset versions",
           report->metadata != "ok" ? ", metadata store" : "", ")"));
     }
   });

@@ -67,6 +67,45 @@ absl::StatusOr<VersionRecord> DatasetStore::Export(const DatasetRef& ref,
   return version;
 }
 
+absl::Status DatasetStore::ReadBatches(
+    const VersionRecord& version, const std::vector<std::string>& columns, size_t batch_rows,
+    const std::function<absl::Status(table::RecordBatch)>& sink) const {
+  if (version.format == table::Format::kOpaque) {
+    return absl::FailedPreconditionError(
+        core::Cat(version.Ref(), " is opaque bytes, not a table"));
+  }
+  ASSIGN_OR_RETURN(table::TableProfile profile, Profile(version));
+  const table::Schema schema = profile.schema();
+  std::vector<std::string> projection = columns;
+  if (projection.empty()) {
+    for (const table::ColumnSchema& column : schema.columns) projection.push_back(column.name);
+  }
+  for (const std::string& name : projection) {
+    if (!schema.Find(name)) {
+      return absl::InvalidArgumentError(
+          core::Cat(version.Ref(), " has no column \"", name, "\""));
+    }
+  }
+  table::RecordBatchOptions options;
+  options.batch_rows = batch_rows;
+  // The version was profiled with its bad rows skipped; read it the same way.
+  options.lenient = version.bad_rows > 0;
+  ASSIGN_OR_RETURN(auto reader, table::RecordBatchReader::Create(version.format, schema,
+                                                                  projection, options, sink));
+  ASSIGN_OR_RETURN(core::Digest manifest, ParseStoredDigest(version.manifest, "manifest"));
+  // Feeds the chunks, verified, straight into the batch reader.
+  class ReaderSink final : public store::ByteSink {
+   public:
+    explicit ReaderSink(table::RecordBatchReader& reader) : reader_(reader) {}
+    absl::Status Write(std::string_view data) override { return reader_.Consume(data); }
+
+   private:
+    table::RecordBatchReader& reader_;
+  } reader_sink(*reader);
+  RETURN_IF_ERROR(store::ReadChunkedFile(workspace_.objects(), manifest, reader_sink));
+  return reader->Finish();
+}
+
 absl::StatusOr<VersionDiff> DatasetStore::Diff(const DatasetRef& before,
                                                const DatasetRef& after) const {
   VersionDiff diff;
@@ -113,6 +152,42 @@ absl::StatusOr<VerifyReport> DatasetStore::Verify(
     if (status.ok() && version.profile) status = Profile(version).status();
     if (!status.ok()) {
       report.problems.push_back(core::Cat(version.Ref(), ": ", core::View(status.message())));
+    }
+  }
+  return report;
+}
+
+absl::StatusOr<VerifyReport> DatasetStore::CheckReferences() const {
+  std::vector<VersionRecord> versions;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](store::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Query(core::Cat("SELECT ", kVersionColumns,
+                                                   " FROM dataset_versions"
+                                                   " ORDER BY dataset, version")));
+    for (const store::Row& row : rows) versions.push_back(VersionFromRow(row));
+    return absl::OkStatus();
+  }));
+  VerifyReport report;
+  const store::ObjectStore& objects = workspace_.objects();
+  for (const VersionRecord& version : versions) {
+    ++report.versions_checked;
+    auto problem = [&](std::string what) {
+      report.problems.push_back(core::Cat(version.Ref(), ": ", what));
+    };
+    absl::StatusOr<core::Digest> digest = ParseStoredDigest(version.manifest, "manifest");
+    absl::StatusOr<store::Manifest> manifest =
+        digest.ok() ? store::GetManifest(objects, *digest) : digest.status();
+    if (!manifest.ok()) {
+      problem(std::string(manifest.status().message()));
+      continue;
+    }
+    for (const store::ChunkRef& chunk : manifest->chunks) {
+      absl::StatusOr<bool> exists = objects.Exists(chunk.digest);
+      if (!exists.ok() || !*exists) problem(core::Cat("chunk ", chunk.digest.ToHex(), " is missing"));
+    }
+    if (version.profile) {
+      absl::StatusOr<core::Digest> profile = ParseStoredDigest(*version.profile, "profile");
+      absl::StatusOr<bool> exists = profile.ok() ? objects.Exists(*profile) : false;
+      if (!exists.ok() || !*exists) problem(core::Cat("profile ", *version.profile, " is missing"));
     }
   }
   return report;

@@ -31,6 +31,7 @@
 #include "dataset/version_record.h"
 #include "store/workspace.h"
 #include "table/profile_diff.h"
+#include "table/record_batch.h"
 #include "table/table_profile.h"
 
 namespace ferry::dataset {
@@ -120,6 +121,15 @@ class DatasetStore {
   absl::StatusOr<VersionRecord> Export(const DatasetRef& ref,
                                        const std::filesystem::path& destination) const;
 
+  // Streams a tabular version as typed columnar batches of `batch_rows` rows, with
+  // only the `columns` asked for (all when empty), verifying every chunk as it
+  // reads. This is how the feature store and training read datasets. Errors:
+  // FailedPrecondition for opaque versions; InvalidArgument for an unknown column;
+  // DataLoss for damaged chunks; the sink's error as returned.
+  absl::Status ReadBatches(const VersionRecord& version, const std::vector<std::string>& columns,
+                           size_t batch_rows,
+                           const std::function<absl::Status(table::RecordBatch)>& sink) const;
+
   // Compares two versions (of the same or different datasets).
   absl::StatusOr<VersionDiff> Diff(const DatasetRef& before, const DatasetRef& after) const;
 
@@ -127,6 +137,11 @@ class DatasetStore {
   // profile) and reports what is damaged; the status is an error only when the
   // check itself cannot run. `progress` gets bytes checked so far.
   absl::StatusOr<VerifyReport> Verify(const std::function<void(uint64_t)>& progress = {}) const;
+
+  // The cheap half of Verify, for `ferry fsck` (which re-hashes every object
+  // itself): every version's manifest reads back and every chunk and profile it
+  // names exists. Problems as in Verify.
+  absl::StatusOr<VerifyReport> CheckReferences() const;
 
   // Removes every stored object no dataset version references, and temporary files
   // of dead writers. Takes the store lock exclusively (waits for running adds; fails

@@ -304,5 +304,40 @@ TEST_F(DatasetStoreTest, VerifyNamesADamagedVersionAndGcKeepsWhatIsReferenced) {
   EXPECT_FALSE(fs::exists(temp_ / "out.csv"));
 }
 
+TEST_F(DatasetStoreTest, ReadsVersionsAsProjectedTypedBatches) {
+  auto added = datasets_->Add("tx", Generate("t.csv", 10'000), {});
+  ASSERT_TRUE(added.ok());
+  int64_t rows = 0;
+  int batches = 0;
+  double amount_sum = 0;
+  absl::Status read = datasets_->ReadBatches(
+      added->version, {"amount", "event_timestamp"}, 4'096, [&](table::RecordBatch batch) {
+        EXPECT_EQ(batch.columns.size(), 2u);
+        const table::ColumnArray* amount = batch.column("amount");
+        EXPECT_NE(amount, nullptr);
+        EXPECT_EQ(amount->type, table::ColumnType::kFloat64);
+        for (double v : amount->float64_values) amount_sum += v;
+        EXPECT_EQ(batch.column("event_timestamp")->type, table::ColumnType::kTimestamp);
+        rows += batch.num_rows;
+        ++batches;
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(read.ok()) << read;
+  EXPECT_EQ(rows, 10'000);
+  EXPECT_EQ(batches, 3);
+  auto profile = datasets_->Profile(added->version);
+  EXPECT_NEAR(amount_sum / rows, profile->column("amount")->numeric->moments.mean, 1e-6);
+
+  absl::Status unknown = datasets_->ReadBatches(added->version, {"nope"}, 100,
+                                                [](table::RecordBatch) { return absl::OkStatus(); });
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+  auto blob = datasets_->Add("blob", Write("x.bin", "\x01\x02"), {});
+  ASSERT_TRUE(blob.ok());
+  EXPECT_EQ(datasets_->ReadBatches(blob->version, {}, 100,
+                                   [](table::RecordBatch) { return absl::OkStatus(); })
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace ferry::dataset

@@ -128,6 +128,37 @@ TEST_F(DataE2eTest, KilledAddLeavesNoVersionAndACleanWorkspace) {
   EXPECT_EQ(Ferry({"data", "verify"}).exit_code, 0);
 }
 
+TEST_F(DataE2eTest, FsckAndVerifyNameTheVersionOfAMissingChunk) {
+  ASSERT_EQ(Ferry({"demo", "generate", "--out", "t.csv", "--rows", "30000"}).exit_code, 0);
+  CommandResult add = Ferry({"data", "add", "t", "t.csv", "--json"});
+  ASSERT_EQ(add.exit_code, 0);
+  // Remove the first chunk the manifest names: the largest object file that is not
+  // the manifest or the profile will do; find any chunk by elimination.
+  auto version = nlohmann::json::parse(add.out)["version"];
+  std::string manifest = version["manifest"], profile = version["profile"];
+  fs::path victim;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / ".ferry/objects")) {
+    std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.size() == 64 && name != manifest && name != profile) {
+      victim = entry.path();
+      break;
+    }
+  }
+  ASSERT_FALSE(victim.empty());
+  fs::remove(victim);
+  CommandResult fsck = Ferry({"fsck"});
+  EXPECT_EQ(fsck.exit_code, 5) << fsck.out;
+  EXPECT_NE(fsck.out.find("t@1: chunk " + victim.filename().string() + " is missing"),
+            std::string::npos)
+      << fsck.out;
+  CommandResult verify = Ferry({"data", "verify"});
+  EXPECT_EQ(verify.exit_code, 5);
+  EXPECT_NE(verify.out.find("t@1"), std::string::npos) << verify.out;
+  CommandResult exported = Ferry({"data", "export", "t@1", "out.csv"});
+  EXPECT_NE(exported.exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir_ / "out.csv"));
+}
+
 TEST_F(DataE2eTest, ServerListsDatasetsAndVersions) {
   WriteFile("a.csv", "id,score\n1,0.5\n2,0.25\n");
   ASSERT_EQ(Ferry({"data", "add", "scores", "a.csv"}).exit_code, 0);
