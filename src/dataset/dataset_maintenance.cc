@@ -131,8 +131,7 @@ absl::StatusOr<VersionDiff> DatasetStore::Diff(const DatasetRef& before,
   return diff;
 }
 
-absl::StatusOr<VerifyReport> DatasetStore::Verify(
-    const std::function<void(uint64_t)>& progress) const {
+absl::StatusOr<std::vector<VersionRecord>> DatasetStore::AllVersions() const {
   std::vector<VersionRecord> versions;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](store::Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(auto rows, tx.Query(core::Cat("SELECT ", kVersionColumns,
@@ -141,6 +140,12 @@ absl::StatusOr<VerifyReport> DatasetStore::Verify(
     for (const store::Row& row : rows) versions.push_back(VersionFromRow(row));
     return absl::OkStatus();
   }));
+  return versions;
+}
+
+absl::StatusOr<VerifyReport> DatasetStore::Verify(
+    const std::function<void(uint64_t)>& progress) const {
+  ASSIGN_OR_RETURN(std::vector<VersionRecord> versions, AllVersions());
   VerifyReport report;
   for (const VersionRecord& version : versions) {
     ++report.versions_checked;
@@ -158,14 +163,7 @@ absl::StatusOr<VerifyReport> DatasetStore::Verify(
 }
 
 absl::StatusOr<VerifyReport> DatasetStore::CheckReferences() const {
-  std::vector<VersionRecord> versions;
-  RETURN_IF_ERROR(workspace_.metadata().Read([&](store::Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(auto rows, tx.Query(core::Cat("SELECT ", kVersionColumns,
-                                                   " FROM dataset_versions"
-                                                   " ORDER BY dataset, version")));
-    for (const store::Row& row : rows) versions.push_back(VersionFromRow(row));
-    return absl::OkStatus();
-  }));
+  ASSIGN_OR_RETURN(std::vector<VersionRecord> versions, AllVersions());
   VerifyReport report;
   const store::ObjectStore& objects = workspace_.objects();
   for (const VersionRecord& version : versions) {

@@ -150,6 +150,8 @@ class DatasetStore {
 
  private:
   explicit DatasetStore(store::Workspace& workspace) : workspace_(workspace) {}
+  // Every version of every dataset, by dataset and version.
+  absl::StatusOr<std::vector<VersionRecord>> AllVersions() const;
 
   store::Workspace& workspace_;
 };

@@ -9,6 +9,7 @@
 // Lock order: Pipeline::mu_ may be held while a BlockRef is dropped (which takes the
 // pool's mutex); the pool never takes Pipeline::mu_.
 
+#include "store/byte_streams.h"
 #include "store/chunked_file_pipeline.h"
 
 #include <condition_variable>
@@ -81,19 +82,6 @@ class BlockPool {
 };
 
 // Reads until `size` bytes or the end of the source; returns the count.
-absl::StatusOr<size_t> Fill(ByteSource& source, char* buffer, size_t size) {
-  size_t total = 0;
-  while (total < size) {
-    ASSIGN_OR_RETURN(size_t n, source.Read(buffer + total, size - total));
-    if (n == 0) break;
-    if (n > size - total) {
-      return absl::InternalError(
-          Cat("byte source returned ", n, " bytes for a read of ", size - total));
-    }
-    total += n;
-  }
-  return total;
-}
 
 class Pipeline {
  public:
@@ -177,7 +165,7 @@ class Pipeline {
       char* data = block.get();
       if (!carry.empty()) std::memcpy(data, carry.data(), carry.size());
       previous.reset();
-      ASSIGN_OR_RETURN(size_t got, Fill(source, data + carry.size(), kReadSize));
+      ASSIGN_OR_RETURN(size_t got, FillFromSource(source, data + carry.size(), kReadSize));
       const bool end = got < kReadSize;
       size_ += got;
       if (size_ > ObjectStore::kMaxObjectSize) {

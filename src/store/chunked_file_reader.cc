@@ -1,6 +1,7 @@
 // ChunkedFileReader: chunks fetched ahead by helper threads into a ring of slots, taken
 // in order by the caller, who hashes the whole file (chunked_file_reader.h).
 
+#include "store/byte_streams.h"
 #include "store/chunked_file_reader.h"
 
 #include <algorithm>
@@ -41,16 +42,6 @@ class SlotSink : public ByteSink {
   std::string_view name_;
 };
 
-class FdSink : public ByteSink {
- public:
-  explicit FdSink(int fd) : fd_(fd) {}
-  absl::Status Write(std::string_view data) override {
-    return core::WriteAll(fd_, data.data(), data.size());
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 

@@ -1,3 +1,4 @@
+#include "store/byte_streams.h"
 #include "store/chunked_file_writer.h"
 
 #include <fcntl.h>
@@ -18,16 +19,6 @@ namespace {
 
 using core::Cat;
 
-class FdSource : public ByteSource {
- public:
-  explicit FdSource(int fd) : fd_(fd) {}
-  absl::StatusOr<size_t> Read(char* buffer, size_t size) override {
-    return core::ReadSome(fd_, buffer, size);
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 

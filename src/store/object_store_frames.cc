@@ -26,6 +26,7 @@
 #include "core/check.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "store/byte_streams.h"
 #include "store/object_encoding.h"
 #include "store/object_store.h"
 
@@ -137,20 +138,6 @@ class ObjectFileWriter {
 using object_encoding::NewCompressor;
 using object_encoding::ZstdCCtxPtr;
 
-// Reads until `size` bytes or the end of the source; returns the count.
-absl::StatusOr<size_t> FillBlock(ByteSource& source, char* buffer, size_t size) {
-  size_t total = 0;
-  while (total < size) {
-    ASSIGN_OR_RETURN(size_t n, source.Read(buffer + total, size - total));
-    if (n == 0) break;
-    if (n > size - total) {
-      return absl::InternalError(
-          Cat("byte source returned ", n, " bytes for a read of ", size - total));
-    }
-    total += n;
-  }
-  return total;
-}
 
 class FramePipeline {
  public:
@@ -181,7 +168,7 @@ class FramePipeline {
         block.output_capacity = ZSTD_compressBound(kBlockSize);
         block.output = std::make_unique_for_overwrite<char[]>(block.output_capacity);
       }
-      ASSIGN_OR_RETURN(block.input_size, FillBlock(source, block.input.get(), kBlockSize));
+      ASSIGN_OR_RETURN(block.input_size, FillFromSource(source, block.input.get(), kBlockSize));
       end = block.input_size < kBlockSize;
       // An empty source still gets one (empty) frame; an empty last block adds nothing.
       if (block.input_size == 0 && next_read > 0) break;

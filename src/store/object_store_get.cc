@@ -20,6 +20,7 @@
 #include "core/check.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "store/byte_streams.h"
 #include "store/object_store.h"
 
 namespace ferry::store {
@@ -204,16 +205,6 @@ class StringSink : public ByteSink {
   std::string& out_;
 };
 
-class FdSink : public ByteSink {
- public:
-  explicit FdSink(int fd) : fd_(fd) {}
-  absl::Status Write(std::string_view data) override {
-    return core::WriteAll(fd_, data.data(), data.size());
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 

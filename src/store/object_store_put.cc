@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "store/byte_streams.h"
 #include "store/object_encoding.h"
 #include "store/object_store.h"
 
@@ -78,16 +79,6 @@ class StringSource : public ByteSource {
   std::string_view bytes_;
 };
 
-class FdSource : public ByteSource {
- public:
-  explicit FdSource(int fd) : fd_(fd) {}
-  absl::StatusOr<size_t> Read(char* buffer, size_t size) override {
-    return core::ReadSome(fd_, buffer, size);
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
