@@ -99,7 +99,9 @@ absl::StatusOr<AddResult> DatasetStore::Add(std::string_view name, const fs::pat
   RETURN_IF_ERROR(ValidateDatasetName(name));
   if (options.tag) RETURN_IF_ERROR(ValidateTagName(*options.tag));
   const fs::path absolute = fs::absolute(path).lexically_normal();
-  const std::string display_name = path.string();
+  const std::string display_name = options.source_name ? *options.source_name : path.string();
+  const std::string source_name =
+      options.source_name ? *options.source_name : absolute.filename().string();
 
   core::UniqueFd fd(::open(absolute.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return core::ErrnoToStatus(errno, core::Cat("open ", display_name));
@@ -113,7 +115,7 @@ absl::StatusOr<AddResult> DatasetStore::Add(std::string_view name, const fs::pat
     return absl::InvalidArgumentError(core::Cat(display_name, " is empty; nothing to add"));
   }
   const table::Format format =
-      options.format ? *options.format : table::DetectFormat(absolute.filename().string());
+      options.format ? *options.format : table::DetectFormat(source_name);
 
   // Held shared until the version is committed, so gc cannot remove chunks this add
   // found already present.
@@ -186,7 +188,7 @@ absl::StatusOr<AddResult> DatasetStore::Add(std::string_view name, const fs::pat
       v.schema_json = facts->schema_json;
       v.message = options.message;
       if (latest) v.parent = latest->Int(1);
-      v.source = absolute.filename().string();
+      v.source = source_name;
       v.created_at = now;
       RETURN_IF_ERROR(tx.Execute(core::Cat("INSERT INTO dataset_versions (", kVersionColumns,
                                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"

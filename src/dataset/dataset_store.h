@@ -44,6 +44,9 @@ struct AddOptions {
   bool lenient = false;
   // Detected from the file name (.csv, .jsonl, .ndjson) when absent.
   std::optional<table::Format> format;
+  // The name the version records as its source and detects the format from, when
+  // the bytes come from elsewhere than the user's file (an HTTP upload's temp file).
+  std::optional<std::string> source_name;
   // Called from the adding thread with bytes read so far and the file's size, for a
   // progress bar.
   std::function<void(uint64_t done, uint64_t total)> progress;

@@ -183,6 +183,36 @@ TEST_F(DataE2eTest, ServerListsDatasetsAndVersions) {
   EXPECT_EQ(nlohmann::json::parse(missing.body)["error"]["code"], "not_found");
   HttpResult bad = HttpRequest(port, "GET", "/api/v1/datasets/scores/versions/0");
   EXPECT_EQ(bad.status, 400);
+
+  // Uploading a version over HTTP.
+  const std::string csv = "id,score\n1,0.5\n2,0.25\n3,0.75\n";
+  HttpResult posted = HttpRequest(
+      port, "POST", "/api/v1/datasets/scores/versions?filename=b.csv&message=from%20http&tag=web",
+      csv);
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  auto version = nlohmann::json::parse(posted.body)["version"];
+  EXPECT_EQ(version["ref"], "scores@2");
+  EXPECT_EQ(version["rows"], 3);
+  EXPECT_EQ(version["message"], "from http");
+  EXPECT_EQ(version["source"], "b.csv");
+  EXPECT_EQ(version["tags"], nlohmann::json::array({"web"}));
+  HttpResult again = HttpRequest(port, "POST", "/api/v1/datasets/scores/versions?filename=b.csv",
+                                 csv);
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_FALSE(nlohmann::json::parse(again.body)["created"].get<bool>());
+  HttpResult ragged = HttpRequest(port, "POST", "/api/v1/datasets/scores/versions?filename=c.csv",
+                                  "a,b\n1\n");
+  EXPECT_EQ(ragged.status, 400);
+  EXPECT_NE(nlohmann::json::parse(ragged.body)["error"]["message"].get<std::string>().find(
+                "c.csv: line 2"),
+            std::string::npos)
+      << ragged.body;
+  EXPECT_EQ(HttpRequest(port, "POST", "/api/v1/datasets/scores/versions?nope=1", csv).status, 400);
+  EXPECT_EQ(HttpRequest(port, "POST", "/api/v1/datasets/scores/versions?filename=../x", csv).status,
+            400);
+  // Nothing was left behind by the uploads, and the CLI sees the new version.
+  EXPECT_TRUE(fs::is_empty(dir_ / ".ferry/uploads"));
+  EXPECT_EQ(nlohmann::json::parse(Ferry({"data", "log", "scores", "--json"}).out).size(), 2u);
   server.Signal(SIGTERM);
   EXPECT_EQ(server.Wait(10s), 0);
 }
