@@ -41,7 +41,9 @@ std::vector<std::string> ColumnRow(const ColumnProfile& c) {
             Number(n.quantiles.Quantile(0.5), c), Number(n.quantiles.Quantile(0.99), c), ""};
   }
   std::string top;
-  if (c.top_values) {
+  if (c.type == ColumnType::kBool) {
+    top = fmt::format("true ({}), false ({})", c.true_count, c.false_count);
+  } else if (c.top_values) {
     // Only values whose count is known to stand out: a counter no larger than the
     // sketch's error bound may be noise (e.g. unique ids).
     const int64_t error = c.top_values->max_error();
