@@ -82,6 +82,20 @@ absl::Status WriteAll(int fd, const void* data, size_t size) {
   return absl::OkStatus();
 }
 
+absl::Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus(errno, "write");
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<size_t> ReadSome(int fd, void* data, size_t size) {
   while (true) {
     ssize_t n = ::read(fd, data, size);

@@ -44,6 +44,8 @@ class UniqueFd {
 
 // Writes all of `data` to `fd`, retrying on EINTR and short writes.
 absl::Status WriteAll(int fd, const void* data, size_t size);
+// Writes all of `data` at `offset` (pwrite), retrying on EINTR and short writes.
+absl::Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset);
 // Reads up to `size` bytes, retrying on EINTR; returns the count (0 at end of file).
 absl::StatusOr<size_t> ReadSome(int fd, void* data, size_t size);
 // Reads until `size` bytes or end of file; returns the count.

@@ -106,10 +106,14 @@ absl::StatusOr<std::vector<VersionRecord>> DatasetStore::Log(std::string_view na
     ASSIGN_OR_RETURN(auto tags, tx.Query("SELECT version, tag FROM dataset_tags WHERE"
                                          " dataset = ? ORDER BY tag",
                                          {name}));
+    // Versions are numbered 1..n without gaps and listed newest first, so version v
+    // sits at index n - v.
     for (const Row& row : rows) out.push_back(VersionFromRow(row));
+    const int64_t newest = out.empty() ? 0 : out.front().version;
     for (const Row& tag : tags) {
-      for (VersionRecord& v : out) {
-        if (v.version == tag.Int(0)) v.tags.push_back(tag.Text(1));
+      const int64_t index = newest - tag.Int(0);
+      if (index >= 0 && index < static_cast<int64_t>(out.size())) {
+        out[static_cast<size_t>(index)].tags.push_back(tag.Text(1));
       }
     }
     return absl::OkStatus();

@@ -7,6 +7,7 @@
 // owned.
 
 #include <cstddef>
+#include <filesystem>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -38,6 +39,10 @@ class FdSink final : public ByteSink {
  private:
   int fd_;
 };
+
+// Opens `path` for a sequential read of the whole file. Errors: NotFound /
+// PermissionDenied from open(2); InvalidArgument for a folder.
+absl::StatusOr<core::UniqueFd> OpenForSequentialRead(const std::filesystem::path& path);
 
 // Reads until `size` bytes or the end of `source`; returns the count. Internal if
 // the source claims more bytes than were asked for; the source's error otherwise.

@@ -1,4 +1,3 @@
-#include "store/byte_streams.h"
 #include "store/chunked_file_writer.h"
 
 #include <fcntl.h>
@@ -11,6 +10,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "store/byte_streams.h"
 #include "store/chunked_file_pipeline.h"
 #include "store/object_batch.h"
 
@@ -60,14 +60,7 @@ absl::StatusOr<ChunkedFileResult> ChunkedFileWriter::WriteFd(int fd) const {
 
 absl::StatusOr<ChunkedFileResult> ChunkedFileWriter::WriteFile(
     const std::filesystem::path& path) const {
-  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return core::ErrnoToStatus(errno, Cat("open ", path.string()));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return core::ErrnoToStatus(errno, Cat("stat ", path.string()));
-  if (S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(Cat(path.string(), " is a folder, not a file"));
-  }
-  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  ASSIGN_OR_RETURN(core::UniqueFd fd, OpenForSequentialRead(path));
   return WriteFd(fd.get());
 }
 

@@ -57,20 +57,6 @@ absl::StatusOr<std::pair<fs::path, core::UniqueFd>> MakeLockedFolder(const fs::p
   return absl::InternalError("could not pick a free batch folder name");
 }
 
-absl::Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset) {
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return core::ErrnoToStatus(errno, "write object");
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return absl::OkStatus();
-}
-
 // Writes `file` (its start aligned for O_DIRECT) to the new file `path`. The whole
 // 4 KiB blocks go out with O_DIRECT, which spares the copy into the page cache (on
 // this 2-core machine the copy costs as much CPU as a fifth of the compression); the
@@ -106,7 +92,7 @@ absl::Status WriteNewFile(const fs::path& path, std::string_view file,
       return core::ErrnoToStatus(errno, Cat("turn off O_DIRECT on ", path.string()));
     }
   }
-  RETURN_IF_ERROR(PwriteAll(fd.get(), file.data() + done, file.size() - done, done));
+  RETURN_IF_ERROR(core::PwriteAll(fd.get(), file.data() + done, file.size() - done, done));
   // Start writeback of what went through the page cache now, so that Commit's syncfs
   // waits for little. Best effort.
   if (done < file.size()) {

@@ -43,20 +43,6 @@ constexpr size_t kDirectAlignment = 4096;
 // little left to do and dirty pages do not pile up.
 constexpr uint64_t kWritebackInterval = uint64_t{16} << 20;
 
-absl::Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return core::ErrnoToStatus(errno, "write object");
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return absl::OkStatus();
-}
-
 // Appends to a new file, bypassing the page cache (O_DIRECT) when the filesystem
 // allows it and falling back to ordinary writes when it does not (tmpfs, some network
 // filesystems). Leaves the descriptor in buffered mode after Finish.
@@ -117,7 +103,7 @@ class ObjectFileWriter {
 
   absl::Status AppendBuffered(const char* data, size_t size) {
     if (size == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(PwriteAll(fd_, data, size, size_));
+    RETURN_IF_ERROR(core::PwriteAll(fd_, data, size, size_));
     const uint64_t before = size_;
     size_ += size;
     if (before / kWritebackInterval != size_ / kWritebackInterval) {

@@ -126,14 +126,7 @@ absl::StatusOr<PutResult> ObjectStore::PutBytes(std::string_view bytes) {
 }
 
 absl::StatusOr<PutResult> ObjectStore::PutFile(const fs::path& path) {
-  core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return core::ErrnoToStatus(errno, Cat("open ", path.string()));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return core::ErrnoToStatus(errno, Cat("stat ", path.string()));
-  if (S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(Cat(path.string(), " is a folder, not a file"));
-  }
-  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  ASSIGN_OR_RETURN(core::UniqueFd fd, OpenForSequentialRead(path));
   return PutFd(fd.get());
 }
 

@@ -163,9 +163,8 @@ TEST_F(DataE2eTest, ServerListsDatasetsAndVersions) {
   WriteFile("a.csv", "id,score\n1,0.5\n2,0.25\n");
   ASSERT_EQ(Ferry({"data", "add", "scores", "a.csv"}).exit_code, 0);
   Child server({FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir_);
-  std::string line = server.WaitForLine("listening on http://127.0.0.1:", 10s);
-  ASSERT_FALSE(line.empty()) << server.Stderr();
-  int port = std::atoi(line.c_str() + line.rfind(':', line.find(" (workspace")) + 1);
+  int port = WaitForServerPort(server);
+  ASSERT_GT(port, 0);
 
   HttpResult all = HttpRequest(port, "GET", "/api/v1/datasets");
   ASSERT_EQ(all.status, 200);

@@ -28,10 +28,7 @@ class ServerE2eTest : public ::testing::Test {
   int StartServer(std::unique_ptr<Child>& child) {
     child = std::make_unique<Child>(
         std::vector<std::string>{FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir_);
-    std::string line = child->WaitForLine("listening on http://127.0.0.1:", 10s);
-    EXPECT_FALSE(line.empty()) << child->Stderr();
-    size_t colon = line.rfind(':', line.find(" (workspace"));
-    return std::atoi(line.c_str() + colon + 1);
+    return WaitForServerPort(*child);
   }
 
   testing::TempDir temp_;

@@ -1,5 +1,7 @@
 #include "subprocess.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -163,6 +165,15 @@ std::string Child::Stderr() {
   ssize_t n;
   while ((n = read(err_fd_, buf, sizeof(buf))) > 0) err_.append(buf, static_cast<size_t>(n));
   return err_;
+}
+
+int WaitForServerPort(Child& server) {
+  std::string line = server.WaitForLine("listening on http://127.0.0.1:", std::chrono::seconds(10));
+  if (line.empty()) {
+    ADD_FAILURE() << "ferry server did not start: " << server.Stderr();
+    return 0;
+  }
+  return std::atoi(line.c_str() + line.rfind(':', line.find(" (workspace")) + 1);
 }
 
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,

@@ -54,6 +54,10 @@ class Child {
   bool exited_ = false;
 };
 
+// Waits for `ferry server`'s "listening on http://127.0.0.1:PORT" line and returns the
+// port, or 0 (with the server's stderr in a test failure) when it does not come.
+int WaitForServerPort(Child& server);
+
 struct HttpResult {
   int status = 0;  // 0 when the connection failed
   std::string headers;

@@ -81,15 +81,7 @@ class ChunkedFileTest : public ::testing::Test {
     return result.ok() ? std::move(*result) : ChunkedFileResult{};
   }
 
-  std::set<Digest> Objects() {
-    std::set<Digest> digests;
-    absl::Status status = store_->ForEachObject([&](const Digest& d) {
-      digests.insert(d);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(status.ok()) << status;
-    return digests;
-  }
+  std::set<Digest> Objects() { return testing_sources::AllObjects(*store_); }
 
   // Reads the file back through the sink API and checks it against `expected`.
   void ExpectReadsBackAs(const Digest& manifest, const Digest& expected, uint64_t size) {

@@ -33,15 +33,7 @@ class GarbageCollectionTest : public ::testing::Test {
     return *result;
   }
 
-  std::set<Digest> Objects() {
-    std::set<Digest> digests;
-    absl::Status status = store_->ForEachObject([&](const Digest& d) {
-      digests.insert(d);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(status.ok()) << status;
-    return digests;
-  }
+  std::set<Digest> Objects() { return testing_sources::AllObjects(*store_); }
 
   static std::set<Digest> ObjectsOf(const ChunkedFileResult& result) {
     std::set<Digest> digests{result.manifest_digest};

@@ -51,15 +51,7 @@ class ObjectBatchTest : public ::testing::Test {
     return batch.ok() ? std::move(*batch) : nullptr;
   }
 
-  std::set<Digest> Objects() {
-    std::set<Digest> digests;
-    absl::Status status = store_->ForEachObject([&](const Digest& d) {
-      digests.insert(d);
-      return absl::OkStatus();
-    });
-    EXPECT_TRUE(status.ok()) << status;
-    return digests;
-  }
+  std::set<Digest> Objects() { return testing_sources::AllObjects(*store_); }
 
   testing::TempDir temp_;
   const fs::path& dir_ = temp_.path();

@@ -13,14 +13,28 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+
+#include <gtest/gtest.h>
 
 #include "core/file.h"
 #include "core/sha256.h"
 #include "store/object_store.h"
 
 namespace ferry::store::testing_sources {
+
+// Every object in `store`, in digest order; a listing error fails the test.
+inline std::set<core::Digest> AllObjects(const ObjectStore& store) {
+  std::set<core::Digest> digests;
+  absl::Status status = store.ForEachObject([&](const core::Digest& d) {
+    digests.insert(d);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  return digests;
+}
 
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr bool kSanitized = true;
