@@ -183,7 +183,7 @@ class ObjectStore {
 
   ObjectStore(std::filesystem::path root, const Options& options);
 
-  // Writes a placeholder header and then `source` as zstd frames to the new file `fd`
+  // Reserves the header with zeroes, then writes `source` as zstd frames to the new file `fd`
   // (object_store_frames.cc). Returns the digest and size of the content and the
   // file's size in stored_size. Errors: as Put.
   static absl::StatusOr<PutResult> WriteBody(ByteSource& source, int fd, int level, int threads);

@@ -277,9 +277,10 @@ class FramePipeline {
 absl::StatusOr<PutResult> ObjectStore::WriteBody(ByteSource& source, int fd, int level,
                                                  int threads) {
   ObjectFileWriter out(fd);
-  // The header is written last, once the size and digest are known; reserve its place.
-  const std::string placeholder(kHeaderSize, '\0');
-  RETURN_IF_ERROR(out.Append(placeholder.data(), placeholder.size()));
+  // Zeroes reserve the header's room; the real header goes in last, once the size and
+  // digest are known, so a torn file never carries a valid header.
+  const std::string zero_header(kHeaderSize, '\0');
+  RETURN_IF_ERROR(out.Append(zero_header.data(), zero_header.size()));
   PutResult result;
   {
     FramePipeline pipeline(level, threads, out);
