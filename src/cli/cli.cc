@@ -38,6 +38,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   AddInitCommand(app, context, &result);
   AddVersionCommand(app, context, &result);
   AddDataCommand(app, context, &result);
+  AddFeaturesCommand(app, context, &result);
   AddServerCommand(app, context, &result);
   AddFsckCommand(app, context, &result);
   AddDemoCommand(app, context, &result);

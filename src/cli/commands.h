@@ -16,5 +16,6 @@ void AddServerCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddFsckCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddDataCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddDemoCommand(CLI::App& app, CliContext& context, absl::Status* result);
+void AddFeaturesCommand(CLI::App& app, CliContext& context, absl::Status* result);
 
 }  // namespace ferry::cli

@@ -215,6 +215,15 @@ absl::StatusOr<AddResult> DatasetStore::Add(std::string_view name, const fs::pat
                                          " version = ? ORDER BY tag",
                                          {name, result.version.version}));
     for (const Row& row : tags) result.version.tags.push_back(row.Text(0));
+    if (!options.derived_from.empty()) {
+      std::vector<lineage::Edge> edges;
+      for (const LineageInput& input : options.derived_from) {
+        edges.push_back({input.from,
+                         {std::string(lineage::kind::kDatasetVersion), result.version.Ref()},
+                         input.relation});
+      }
+      RETURN_IF_ERROR(lineage::Record(tx, edges, now));
+    }
     return RecordFileState(tx, absolute, identity, *facts, now);
   }));
   return result;

@@ -195,8 +195,8 @@ absl::StatusOr<GcReport> DatasetStore::CollectGarbage() {
   ASSIGN_OR_RETURN(store::StoreLock lock,
                    store::StoreLock::Acquire(workspace_.ferry_dir() / "store.lock",
                                              store::StoreLock::Mode::kExclusive, kGcLockTimeout));
-  // Every object a component references is live. Datasets are the only component
-  // that stores objects so far; each new one adds its references here.
+  // Every object a component references is live: versions' manifests (and their
+  // chunks) and profiles, and what other components list in object_roots.
   std::vector<core::Digest> manifests;
   std::vector<core::Digest> profiles;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](store::Transaction& tx) -> absl::Status {
@@ -209,6 +209,11 @@ absl::StatusOr<GcReport> DatasetStore::CollectGarbage() {
                                                  " WHERE profile IS NOT NULL"));
     for (const store::Row& row : profile_rows) {
       ASSIGN_OR_RETURN(core::Digest d, ParseStoredDigest(row.Text(0), "profile"));
+      profiles.push_back(d);
+    }
+    ASSIGN_OR_RETURN(auto root_rows, tx.Query("SELECT DISTINCT digest FROM object_roots"));
+    for (const store::Row& row : root_rows) {
+      ASSIGN_OR_RETURN(core::Digest d, ParseStoredDigest(row.Text(0), "object root"));
       profiles.push_back(d);
     }
     return absl::OkStatus();

@@ -67,6 +67,7 @@ absl::StatusOr<std::unique_ptr<DatasetStore>> DatasetStore::Open(store::Workspac
   RETURN_IF_ERROR(store::ApplyMigrations(workspace.metadata(), "dataset", DatasetMigrations(),
                                          workspace.clock().NowMicros())
                       .status());
+  RETURN_IF_ERROR(lineage::Migrate(workspace.metadata(), workspace.clock().NowMicros()));
   return std::unique_ptr<DatasetStore>(new DatasetStore(workspace));
 }
 

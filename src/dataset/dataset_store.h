@@ -29,12 +29,18 @@
 #include "absl/status/statusor.h"
 #include "dataset/dataset_ref.h"
 #include "dataset/version_record.h"
+#include "lineage/lineage_graph.h"
 #include "store/workspace.h"
 #include "table/profile_diff.h"
 #include "table/record_batch.h"
 #include "table/table_profile.h"
 
 namespace ferry::dataset {
+
+struct LineageInput {
+  lineage::Node from;
+  std::string relation;
+};
 
 struct AddOptions {
   std::string message;
@@ -50,6 +56,9 @@ struct AddOptions {
   // Called from the adding thread with bytes read so far and the file's size, for a
   // progress bar.
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // What the new version was made from (a training set: its entity table and the
+  // feature views' sources): lineage edges recorded in the version's transaction.
+  std::vector<LineageInput> derived_from;
 };
 
 struct AddResult {

@@ -22,6 +22,12 @@ constexpr size_t kMaxConfigBytes = 1 << 20;
 constexpr Migration kCoreMigrations[] = {
     {1, "create workspace_info",
      "CREATE TABLE workspace_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);"},
+    {2, "create object_roots",
+     "CREATE TABLE object_roots ("
+     " owner TEXT NOT NULL,"
+     " digest TEXT NOT NULL,"
+     " PRIMARY KEY (owner, digest));"
+     "CREATE INDEX object_roots_by_digest ON object_roots (digest);"},
 };
 
 bool IsWorkspaceRoot(const fs::path& dir) {

@@ -11,6 +11,11 @@
 // FERRY_HOME environment variable, else the current folder and its parents.
 // Opening applies pending schema migrations.
 //
+// The "core" component's table `object_roots(owner, digest)` lists objects that
+// components other than datasets keep (the feature store's join-ready tables, ...):
+// garbage collection keeps every digest listed there. Owners insert their rows in the
+// transaction that makes the objects reachable, while holding the store lock shared.
+//
 // Thread-safety: a Workspace is safe to share between threads once opened; its
 // stores are thread-safe and its config is immutable.
 

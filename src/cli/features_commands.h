@@ -1,0 +1,26 @@
+#pragma once
+
+// Shared by the `ferry features` command files.
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "cli/cli.h"
+#include "dataset/dataset_store.h"
+#include "features/feature_registry.h"
+
+namespace ferry::cli {
+
+struct OpenedFeatures {
+  std::unique_ptr<store::Workspace> workspace;
+  std::unique_ptr<dataset::DatasetStore> datasets;      // refers to *workspace
+  std::unique_ptr<features::FeatureRegistry> registry;  // refers to both
+};
+
+absl::StatusOr<OpenedFeatures> OpenFeatures(CliContext& context);
+
+// features_historical_command.cc: historical.
+void AddFeaturesHistoricalCommand(CLI::App& features, CliContext& context, absl::Status* result);
+
+}  // namespace ferry::cli

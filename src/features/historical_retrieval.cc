@@ -1,0 +1,306 @@
+#include "features/historical_retrieval.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/file.h"
+#include "core/status.h"
+#include "core/strings.h"
+#include "features/entity_table.h"
+#include "table/csv_writer.h"
+
+namespace ferry::features {
+namespace {
+
+namespace fs = std::filesystem;
+using core::Cat;
+using table::ColumnArray;
+using table::ColumnType;
+
+// What one view contributes: its keys (as entity-table columns) and output columns.
+struct ViewPlan {
+  const FeatureSelection::ViewPart* part = nullptr;
+  std::vector<std::string> key_names;
+  std::vector<std::string> output_names;
+  ViewReport report;
+  std::vector<JoinedColumn> joined;
+};
+
+absl::Status CheckEntitySchema(const EntityTable& entities, const std::vector<ViewPlan>& plans) {
+  const table::Schema& schema = entities.schema();
+  const auto columns = [&schema] {
+    std::string names;
+    for (const table::ColumnSchema& c : schema.columns) names += Cat(names.empty() ? "" : ", ", c.name);
+    return names;
+  };
+  std::optional<size_t> ts = schema.Find(kEntityTimestampColumn);
+  if (!ts) {
+    return absl::InvalidArgumentError(Cat("entity table ", entities.label(), " has no \"",
+                                          kEntityTimestampColumn, "\" column (columns: ",
+                                          columns(), ")"));
+  }
+  if (schema.columns[*ts].type != ColumnType::kTimestamp) {
+    return absl::InvalidArgumentError(
+        Cat("entity table ", entities.label(), ": \"", kEntityTimestampColumn,
+            "\" must hold timestamps (ISO 8601, or epoch numbers), but its values read as ",
+            table::ColumnTypeName(schema.columns[*ts].type)));
+  }
+  for (const ViewPlan& plan : plans) {
+    for (const JoinKey& key : plan.part->join_keys) {
+      std::optional<size_t> index = schema.Find(key.name);
+      if (!index) {
+        return absl::InvalidArgumentError(
+            Cat("entity table ", entities.label(), " has no column \"", key.name,
+                "\", a join key of feature view \"", plan.part->view.name, "\" (columns: ",
+                columns(), ")"));
+      }
+      const ColumnType type = schema.columns[*index].type;
+      if (type != key.type) {
+        return absl::InvalidArgumentError(
+            Cat("entity table ", entities.label(), ": join key \"", key.name, "\" reads as ",
+                table::ColumnTypeName(type), " but the entity of feature view \"",
+                plan.part->view.name, "\" declares it ", table::ColumnTypeName(key.type)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Output names: entity columns first, then features; any repeat is an error.
+absl::Status NameOutputs(const EntityTable& entities, bool full_names,
+                         std::vector<ViewPlan>& plans, std::vector<std::string>& columns) {
+  std::map<std::string, std::string> owner;  // name -> who made it
+  for (const table::ColumnSchema& c : entities.schema().columns) {
+    owner[c.name] = "the entity table";
+    columns.push_back(c.name);
+  }
+  for (ViewPlan& plan : plans) {
+    for (const Feature& f : plan.part->features) {
+      std::string name = full_names ? Cat(plan.part->view.name, "__", f.name) : f.name;
+      const std::string who = Cat("feature view \"", plan.part->view.name, "\"");
+      auto [it, inserted] = owner.emplace(name, who);
+      if (!inserted) {
+        return absl::InvalidArgumentError(
+            Cat("output column \"", name, "\" comes from both ", it->second, " and ", who,
+                full_names ? "" : "; use --full-feature-names"));
+      }
+      plan.output_names.push_back(name);
+      columns.push_back(std::move(name));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Reads the key and time columns of every entity row, then sorts them per key layout.
+absl::StatusOr<std::map<std::vector<std::string>, EntityKeys>> ReadEntityKeys(
+    const EntityTable& entities, const std::vector<ViewPlan>& plans) {
+  std::vector<std::string> names = {std::string(kEntityTimestampColumn)};
+  for (const ViewPlan& plan : plans) {
+    for (const std::string& k : plan.key_names) {
+      if (std::find(names.begin(), names.end(), k) == names.end()) names.push_back(k);
+    }
+  }
+  std::map<std::vector<std::string>, EntityKeysBuilder> builders;
+  for (const ViewPlan& plan : plans) builders[plan.key_names];
+  int64_t row_base = 0;
+  RETURN_IF_ERROR(entities.Read(names, [&](table::RecordBatch batch) -> absl::Status {
+    const ColumnArray& time = batch.columns[0];
+    for (size_t r = 0; r < time.size(); ++r) {
+      if (time.IsNull(r)) {
+        return absl::InvalidArgumentError(Cat("entity table ", entities.label(), ": row ",
+                                              row_base + static_cast<int64_t>(r) + 1, ": \"",
+                                              kEntityTimestampColumn, "\" is empty"));
+      }
+    }
+    for (auto& [key_names, builder] : builders) {
+      std::vector<const ColumnArray*> keys;
+      for (const std::string& k : key_names) keys.push_back(batch.column(k));
+      builder.Add(keys, time);
+    }
+    row_base += batch.num_rows;
+    return absl::OkStatus();
+  }));
+  std::map<std::vector<std::string>, EntityKeys> out;
+  for (auto& [key_names, builder] : builders) out.emplace(key_names, std::move(builder).Finish());
+  return out;
+}
+
+absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& datasets,
+                     const EntityKeys& keys, ViewPlan& plan) {
+  const FeatureView& view = plan.part->view;
+  ASSIGN_OR_RETURN(dataset::DatasetRef ref, dataset::ParseDatasetRef(view.source));
+  absl::StatusOr<dataset::VersionRecord> version = datasets.Resolve(ref);
+  if (!version.ok()) {
+    return absl::Status(version.status().code(), Cat("feature view \"", view.name, "\": ",
+                                                     core::View(version.status().message())));
+  }
+  if (version->profile) {
+    ASSIGN_OR_RETURN(table::TableProfile profile, datasets.Profile(*version));
+    RETURN_IF_ERROR(
+        ValidateViewSchema(view, plan.part->join_keys, profile.schema(), version->Ref()));
+  }
+  const FeatureTables tables(workspace, datasets);
+  ASSIGN_OR_RETURN(FeatureTableInfo info,
+                   tables.Ensure(*version, FeatureTableLayout::Of(view, plan.part->join_keys)));
+  ASSIGN_OR_RETURN(FeatureTableReader reader,
+                   FeatureTableReader::Open(workspace.objects(), info.manifest));
+  std::vector<size_t> columns;
+  for (const Feature& f : plan.part->features) {
+    for (size_t i = 0; i < view.features.size(); ++i) {
+      if (view.features[i].name == f.name) columns.push_back(kFirstFeatureColumn + i);
+    }
+    JoinedColumn out;
+    out.name = plan.output_names[plan.joined.size()];
+    out.type = f.type;
+    plan.joined.push_back(std::move(out));
+  }
+  ASSIGN_OR_RETURN(plan.report.stats,
+                   JoinView(keys, reader, view.ttl_seconds, columns, plan.joined));
+  plan.report.view = view.name;
+  plan.report.source = version->Ref();
+  plan.report.table_built = info.built;
+  return absl::OkStatus();
+}
+
+// Runs JoinOne for every plan on up to `threads` threads; the first error wins.
+absl::Status JoinAll(store::Workspace& workspace, const dataset::DatasetStore& datasets,
+                     const std::map<std::vector<std::string>, EntityKeys>& keys,
+                     std::vector<ViewPlan>& plans, int threads) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  absl::Status first_error;
+  const auto work = [&] {
+    for (size_t i = next++; i < plans.size(); i = next++) {
+      absl::Status status = JoinOne(workspace, datasets, keys.at(plans[i].key_names), plans[i]);
+      if (!status.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_error.ok()) first_error = std::move(status);
+        next = plans.size();
+      }
+    }
+  };
+  const size_t count = std::min<size_t>(plans.size(), static_cast<size_t>(threads));
+  std::vector<std::thread> pool;
+  for (size_t i = 1; i < count; ++i) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  return first_error;
+}
+
+void WriteValue(table::CsvWriter& out, const ColumnArray& c, size_t row) {
+  if (c.IsNull(row)) return out.Null();
+  switch (c.type) {
+    case ColumnType::kInt64:
+      return out.Int64(c.int64_values[row]);
+    case ColumnType::kTimestamp:
+      return out.Timestamp(c.int64_values[row]);
+    case ColumnType::kFloat64:
+      return out.Float64(c.float64_values[row]);
+    case ColumnType::kBool:
+      return out.Bool(c.bool_values[row] != 0);
+    case ColumnType::kString:
+      return out.String(c.StringAt(row));
+  }
+}
+
+void WriteJoined(table::CsvWriter& out, const JoinedColumn& c, size_t row) {
+  if (!c.valid[row]) return out.Null();
+  switch (c.type) {
+    case ColumnType::kInt64:
+      return out.Int64(c.int64_values[row]);
+    case ColumnType::kTimestamp:
+      return out.Timestamp(c.int64_values[row]);
+    case ColumnType::kFloat64:
+      return out.Float64(c.float64_values[row]);
+    case ColumnType::kBool:
+      return out.Bool(c.bool_values[row] != 0);
+    case ColumnType::kString:
+      return out.String(c.StringAt(row));
+  }
+}
+
+// Streams the entity table again and writes each row with its features.
+absl::Status WriteTrainingSet(const EntityTable& entities, const std::vector<ViewPlan>& plans,
+                              const std::vector<std::string>& columns, int fd) {
+  table::CsvWriter out(fd);
+  for (const std::string& name : columns) out.String(name);
+  RETURN_IF_ERROR(out.EndRow());
+  size_t row_base = 0;
+  RETURN_IF_ERROR(entities.Read({}, [&](table::RecordBatch batch) -> absl::Status {
+    for (size_t r = 0; r < static_cast<size_t>(batch.num_rows); ++r) {
+      for (const ColumnArray& c : batch.columns) WriteValue(out, c, r);
+      for (const ViewPlan& plan : plans) {
+        for (const JoinedColumn& j : plan.joined) WriteJoined(out, j, row_base + r);
+      }
+      RETURN_IF_ERROR(out.EndRow());
+    }
+    row_base += static_cast<size_t>(batch.num_rows);
+    return absl::OkStatus();
+  }));
+  return out.Flush();
+}
+
+}  // namespace
+
+absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
+                                                    dataset::DatasetStore& datasets,
+                                                    const HistoricalOptions& options) {
+  RETURN_IF_ERROR(dataset::ValidateDatasetName(options.output));
+  if (options.selection.views.empty()) return absl::InvalidArgumentError("no features requested");
+  ASSIGN_OR_RETURN(EntityTable entities, EntityTable::Open(datasets, options.entities));
+  if (entities.rows() == 0) {
+    return absl::InvalidArgumentError(Cat("entity table ", entities.label(), " has no rows"));
+  }
+
+  std::vector<ViewPlan> plans;
+  for (const FeatureSelection::ViewPart& part : options.selection.views) {
+    ViewPlan plan;
+    plan.part = &part;
+    for (const JoinKey& k : part.join_keys) plan.key_names.push_back(k.name);
+    plans.push_back(std::move(plan));
+  }
+  RETURN_IF_ERROR(CheckEntitySchema(entities, plans));
+  HistoricalResult result;
+  RETURN_IF_ERROR(NameOutputs(entities, options.full_feature_names, plans, result.columns));
+
+  ASSIGN_OR_RETURN(auto keys, ReadEntityKeys(entities, plans));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  RETURN_IF_ERROR(JoinAll(workspace, datasets, keys, plans, threads));
+  keys.clear();  // the sorted keys are not needed to write
+
+  const fs::path uploads = workspace.ferry_dir() / "uploads";
+  std::error_code ec;
+  fs::create_directories(uploads, ec);
+  if (ec) return core::ErrnoToStatus(ec.value(), Cat("create ", uploads.string()));
+  // Never committed: dropping it removes the file once the add has stored it.
+  ASSIGN_OR_RETURN(core::AtomicFile file, core::AtomicFile::Create(uploads / "training-set"));
+  RETURN_IF_ERROR(WriteTrainingSet(entities, plans, result.columns, file.fd()));
+
+  dataset::AddOptions add;
+  add.message = options.message.empty()
+                    ? Cat("point-in-time join of ", entities.label(), " with ",
+                          options.selection.refs.size(), " features")
+                    : options.message;
+  add.tag = options.tag;
+  add.format = table::Format::kCsv;
+  add.source_name = Cat(options.output, ".csv");
+  add.derived_from.push_back({entities.node(), "entity_table"});
+  for (const ViewPlan& plan : plans) {
+    add.derived_from.push_back(
+        {{std::string(lineage::kind::kDatasetVersion), plan.report.source}, "feature_source"});
+    add.derived_from.push_back(
+        {{std::string(lineage::kind::kFeatureView), plan.part->view.name}, "feature_view"});
+  }
+  ASSIGN_OR_RETURN(result.added, datasets.Add(options.output, file.temp_path(), add));
+  result.rows = entities.rows();
+  for (ViewPlan& plan : plans) result.views.push_back(std::move(plan.report));
+  return result;
+}
+
+}  // namespace ferry::features
