@@ -20,7 +20,6 @@ using table::ColumnArray;
 using table::ColumnType;
 
 constexpr int kTableFormatVersion = 1;
-constexpr size_t kRowGroupRows = size_t{1} << 20;
 constexpr size_t kMaxManifestBytes = size_t{64} << 20;
 constexpr size_t kMaxGroupBytes = size_t{4} << 30;
 constexpr std::chrono::seconds kLockTimeout{60};
@@ -270,8 +269,8 @@ absl::StatusOr<FeatureTableInfo> FeatureTables::Build(const dataset::VersionReco
                    store::StoreLock::Acquire(workspace_.ferry_dir() / "store.lock",
                                              store::StoreLock::Mode::kShared, kLockTimeout));
   std::vector<std::pair<core::Digest, int64_t>> groups;
-  for (size_t start = 0; start < order.size(); start += kRowGroupRows) {
-    const size_t end = std::min(order.size(), start + kRowGroupRows);
+  for (size_t start = 0; start < order.size(); start += group_rows_) {
+    const size_t end = std::min(order.size(), start + group_rows_);
     std::vector<ColumnArray> block;
     block.push_back(EmptyColumn("__key_hash", ColumnType::kInt64));
     block.push_back(EmptyColumn("__key", ColumnType::kString));

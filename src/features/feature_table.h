@@ -77,8 +77,12 @@ struct FeatureTableInfo {
 
 class FeatureTables {
  public:
-  FeatureTables(store::Workspace& workspace, const dataset::DatasetStore& datasets)
-      : workspace_(workspace), datasets_(datasets) {}
+  static constexpr size_t kDefaultGroupRows = size_t{1} << 20;
+
+  // `group_rows`: rows per row group of tables this builds (smaller in tests).
+  FeatureTables(store::Workspace& workspace, const dataset::DatasetStore& datasets,
+                size_t group_rows = kDefaultGroupRows)
+      : workspace_(workspace), datasets_(datasets), group_rows_(group_rows) {}
 
   // The table of `version` for `layout`, built now if it does not exist yet. Errors:
   // InvalidArgument if the version lacks a column of the layout or has it with another
@@ -94,6 +98,7 @@ class FeatureTables {
 
   store::Workspace& workspace_;
   const dataset::DatasetStore& datasets_;
+  const size_t group_rows_;
 };
 
 // Streams a table's row groups in order, each read and hash-checked from the object

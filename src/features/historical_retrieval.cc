@@ -70,26 +70,40 @@ absl::Status CheckEntitySchema(const EntityTable& entities, const std::vector<Vi
   return absl::OkStatus();
 }
 
-// Output names: entity columns first, then features; any repeat is an error.
-absl::Status NameOutputs(const EntityTable& entities, bool full_names,
-                         std::vector<ViewPlan>& plans, std::vector<std::string>& columns) {
+// Where an output feature column comes from: a plan and its joined column.
+struct OutputColumn {
+  size_t plan = 0;
+  size_t joined = 0;
+};
+
+// Output names: entity columns first, then features in request order; any repeat is
+// an error. Fills each plan's output_names (in its features' order) and `order`.
+absl::Status NameOutputs(const EntityTable& entities, const FeatureSelection& selection,
+                         bool full_names, std::vector<ViewPlan>& plans,
+                         std::vector<std::string>& columns, std::vector<OutputColumn>& order) {
   std::map<std::string, std::string> owner;  // name -> who made it
   for (const table::ColumnSchema& c : entities.schema().columns) {
     owner[c.name] = "the entity table";
     columns.push_back(c.name);
   }
-  for (ViewPlan& plan : plans) {
-    for (const Feature& f : plan.part->features) {
-      std::string name = full_names ? Cat(plan.part->view.name, "__", f.name) : f.name;
-      const std::string who = Cat("feature view \"", plan.part->view.name, "\"");
-      auto [it, inserted] = owner.emplace(name, who);
-      if (!inserted) {
-        return absl::InvalidArgumentError(
-            Cat("output column \"", name, "\" comes from both ", it->second, " and ", who,
-                full_names ? "" : "; use --full-feature-names"));
+  for (ViewPlan& plan : plans) plan.output_names.resize(plan.part->features.size());
+  for (const FeatureRef& ref : selection.refs) {
+    for (size_t p = 0; p < plans.size(); ++p) {
+      const auto& features = plans[p].part->features;
+      for (size_t f = 0; f < features.size(); ++f) {
+        if (plans[p].part->view.name != ref.view || features[f].name != ref.feature) continue;
+        std::string name = full_names ? Cat(ref.view, "__", ref.feature) : ref.feature;
+        const std::string who = Cat("feature view \"", ref.view, "\"");
+        auto [it, inserted] = owner.emplace(name, who);
+        if (!inserted) {
+          return absl::InvalidArgumentError(
+              Cat("output column \"", name, "\" comes from both ", it->second, " and ", who,
+                  full_names ? "" : "; use --full-feature-names"));
+        }
+        plans[p].output_names[f] = name;
+        columns.push_back(std::move(name));
+        order.push_back({p, f});
       }
-      plan.output_names.push_back(name);
-      columns.push_back(std::move(name));
     }
   }
   return absl::OkStatus();
@@ -130,7 +144,7 @@ absl::StatusOr<std::map<std::vector<std::string>, EntityKeys>> ReadEntityKeys(
 }
 
 absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& datasets,
-                     const EntityKeys& keys, ViewPlan& plan) {
+                     const EntityKeys& keys, size_t group_rows, ViewPlan& plan) {
   const FeatureView& view = plan.part->view;
   ASSIGN_OR_RETURN(dataset::DatasetRef ref, dataset::ParseDatasetRef(view.source));
   absl::StatusOr<dataset::VersionRecord> version = datasets.Resolve(ref);
@@ -143,7 +157,7 @@ absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& d
     RETURN_IF_ERROR(
         ValidateViewSchema(view, plan.part->join_keys, profile.schema(), version->Ref()));
   }
-  const FeatureTables tables(workspace, datasets);
+  const FeatureTables tables(workspace, datasets, group_rows);
   ASSIGN_OR_RETURN(FeatureTableInfo info,
                    tables.Ensure(*version, FeatureTableLayout::Of(view, plan.part->join_keys)));
   ASSIGN_OR_RETURN(FeatureTableReader reader,
@@ -169,13 +183,14 @@ absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& d
 // Runs JoinOne for every plan on up to `threads` threads; the first error wins.
 absl::Status JoinAll(store::Workspace& workspace, const dataset::DatasetStore& datasets,
                      const std::map<std::vector<std::string>, EntityKeys>& keys,
-                     std::vector<ViewPlan>& plans, int threads) {
+                     std::vector<ViewPlan>& plans, int threads, size_t group_rows) {
   std::atomic<size_t> next{0};
   std::mutex mu;
   absl::Status first_error;
   const auto work = [&] {
     for (size_t i = next++; i < plans.size(); i = next++) {
-      absl::Status status = JoinOne(workspace, datasets, keys.at(plans[i].key_names), plans[i]);
+      absl::Status status =
+          JoinOne(workspace, datasets, keys.at(plans[i].key_names), group_rows, plans[i]);
       if (!status.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         if (first_error.ok()) first_error = std::move(status);
@@ -225,7 +240,8 @@ void WriteJoined(table::CsvWriter& out, const JoinedColumn& c, size_t row) {
 
 // Streams the entity table again and writes each row with its features.
 absl::Status WriteTrainingSet(const EntityTable& entities, const std::vector<ViewPlan>& plans,
-                              const std::vector<std::string>& columns, int fd) {
+                              const std::vector<std::string>& columns,
+                              const std::vector<OutputColumn>& order, int fd) {
   table::CsvWriter out(fd);
   for (const std::string& name : columns) out.String(name);
   RETURN_IF_ERROR(out.EndRow());
@@ -233,8 +249,8 @@ absl::Status WriteTrainingSet(const EntityTable& entities, const std::vector<Vie
   RETURN_IF_ERROR(entities.Read({}, [&](table::RecordBatch batch) -> absl::Status {
     for (size_t r = 0; r < static_cast<size_t>(batch.num_rows); ++r) {
       for (const ColumnArray& c : batch.columns) WriteValue(out, c, r);
-      for (const ViewPlan& plan : plans) {
-        for (const JoinedColumn& j : plan.joined) WriteJoined(out, j, row_base + r);
+      for (const OutputColumn& o : order) {
+        WriteJoined(out, plans[o.plan].joined[o.joined], row_base + r);
       }
       RETURN_IF_ERROR(out.EndRow());
     }
@@ -265,13 +281,15 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
   }
   RETURN_IF_ERROR(CheckEntitySchema(entities, plans));
   HistoricalResult result;
-  RETURN_IF_ERROR(NameOutputs(entities, options.full_feature_names, plans, result.columns));
+  std::vector<OutputColumn> order;
+  RETURN_IF_ERROR(NameOutputs(entities, options.selection, options.full_feature_names, plans,
+                              result.columns, order));
 
   ASSIGN_OR_RETURN(auto keys, ReadEntityKeys(entities, plans));
   const int threads = options.threads > 0
                           ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  RETURN_IF_ERROR(JoinAll(workspace, datasets, keys, plans, threads));
+  RETURN_IF_ERROR(JoinAll(workspace, datasets, keys, plans, threads, options.group_rows));
   keys.clear();  // the sorted keys are not needed to write
 
   const fs::path uploads = workspace.ferry_dir() / "uploads";
@@ -280,7 +298,7 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
   if (ec) return core::ErrnoToStatus(ec.value(), Cat("create ", uploads.string()));
   // Never committed: dropping it removes the file once the add has stored it.
   ASSIGN_OR_RETURN(core::AtomicFile file, core::AtomicFile::Create(uploads / "training-set"));
-  RETURN_IF_ERROR(WriteTrainingSet(entities, plans, result.columns, file.fd()));
+  RETURN_IF_ERROR(WriteTrainingSet(entities, plans, result.columns, order, file.fd()));
 
   dataset::AddOptions add;
   add.message = options.message.empty()

@@ -40,6 +40,7 @@ struct HistoricalOptions {
   std::string message;
   std::optional<std::string> tag;
   int threads = 0;  // 0: one per core
+  size_t group_rows = FeatureTables::kDefaultGroupRows;  // of tables built (tests: small)
 };
 
 struct ViewReport {
