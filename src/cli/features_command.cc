@@ -10,6 +10,7 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "features/historical_retrieval.h"
 #include "features/view_status.h"
 
 namespace ferry::cli {
@@ -25,13 +26,18 @@ std::string Time(const std::optional<int64_t>& micros) {
 }
 
 absl::Status RunApply(CliContext& context, const std::string& file, bool prune, bool dry_run,
-                      bool as_json) {
+                      bool prepare, bool as_json) {
   ASSIGN_OR_RETURN(std::string text, core::ReadFileToString(context.env().current_dir / file,
                                                             kMaxDefinitionsBytes));
   ASSIGN_OR_RETURN(features::FeatureDefinitions defs,
                    features::ParseFeatureDefinitions(text, file));
   ASSIGN_OR_RETURN(OpenedFeatures opened, OpenFeatures(context));
   ASSIGN_OR_RETURN(auto changes, opened.registry->Apply(defs, {prune, dry_run}));
+  std::vector<features::PreparedTable> tables;
+  if (prepare && !dry_run) {
+    ASSIGN_OR_RETURN(tables, features::PrepareFeatureTables(*opened.workspace, *opened.datasets,
+                                                            *opened.registry));
+  }
   if (as_json) {
     json out = json::array();
     for (const auto& c : changes) {
@@ -40,7 +46,16 @@ absl::Status RunApply(CliContext& context, const std::string& file, bool prune, 
                      {"action", features::ChangeActionName(c.action)},
                      {"version", c.version}});
     }
-    context.out() << json{{"dry_run", dry_run}, {"changes", out}}.dump() << "\n";
+    json prepared = json::array();
+    for (const auto& t : tables) {
+      prepared.push_back({{"view", t.view},
+                          {"source", t.table.source},
+                          {"rows", t.table.rows},
+                          {"built", t.table.built},
+                          {"seconds", t.seconds}});
+    }
+    context.out() << json{{"dry_run", dry_run}, {"changes", out}, {"join_tables", prepared}}.dump()
+                  << "\n";
     return absl::OkStatus();
   }
   int changed = 0;
@@ -55,6 +70,12 @@ absl::Status RunApply(CliContext& context, const std::string& file, bool prune, 
     context.out() << "no changes: " << changes.size() << " definitions already registered\n";
   } else if (dry_run) {
     context.out() << "dry run: nothing was written\n";
+  }
+  for (const auto& t : tables) {
+    if (!t.table.built) continue;
+    context.out() << "join table for " << t.view << ": " << t.table.source << ", "
+                  << t.table.rows << " rows sorted by key and time in "
+                  << core::Cat(static_cast<int64_t>(t.seconds * 1000)) << " ms\n";
   }
   return absl::OkStatus();
 }
@@ -255,13 +276,18 @@ void AddFeaturesCommand(CLI::App& app, CliContext& context, absl::Status* result
   auto apply_prune = std::make_shared<bool>(false);
   auto apply_dry = std::make_shared<bool>(false);
   auto apply_json = std::make_shared<bool>(false);
+  auto apply_no_prepare = std::make_shared<bool>(false);
   apply->add_option("FILE", *apply_file, "Definitions (entities, feature_views, feature_services)")
       ->required();
   apply->add_flag("--prune", *apply_prune, "Delete registered objects the file does not define");
   apply->add_flag("--dry-run", *apply_dry, "Validate and show the changes without writing");
+  apply->add_flag("--no-prepare", *apply_no_prepare,
+                  "Do not build the views' join tables now (the first retrieval will)");
   apply->add_flag("--json", *apply_json, "Print JSON");
-  apply->callback([&context, result, apply_file, apply_prune, apply_dry, apply_json] {
-    *result = RunApply(context, *apply_file, *apply_prune, *apply_dry, *apply_json);
+  apply->callback([&context, result, apply_file, apply_prune, apply_dry, apply_json,
+                   apply_no_prepare] {
+    *result = RunApply(context, *apply_file, *apply_prune, *apply_dry, !*apply_no_prepare,
+                       *apply_json);
   });
 
   CLI::App* list = features->add_subcommand("list", "List entities, feature views and services");

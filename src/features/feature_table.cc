@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "store/store_lock.h"
@@ -19,7 +20,7 @@ using nlohmann::json;
 using table::ColumnArray;
 using table::ColumnType;
 
-constexpr int kTableFormatVersion = 1;
+constexpr int kTableFormatVersion = 2;
 constexpr size_t kMaxManifestBytes = size_t{64} << 20;
 constexpr size_t kMaxGroupBytes = size_t{4} << 30;
 constexpr std::chrono::seconds kLockTimeout{60};
@@ -87,7 +88,8 @@ struct SortEntry {
   uint64_t hash;
   int64_t ts;
   int64_t created;  // INT64_MIN when null: null sorts first
-  uint32_t row;     // source row among the kept ones
+  uint32_t key;     // id of the distinct key
+  uint32_t row;     // source row
 };
 
 std::string ManifestJson(const FeatureTableInfo& info, const FeatureTableLayout& layout,
@@ -216,41 +218,44 @@ absl::StatusOr<FeatureTableInfo> FeatureTables::Build(const dataset::VersionReco
     return absl::ResourceExhaustedError(Cat(version.Ref(), " has more than 2^32 rows"));
   }
 
-  // Keys, hashes and the sort order of the rows that have a key and a time.
+  // Keys are interned (an id per distinct key) so that sorting compares ids, not bytes
+  // scattered in memory; bytes decide only between distinct keys sharing a hash.
   std::vector<const ColumnArray*> key_columns;
   for (size_t i = 0; i < key_count; ++i) key_columns.push_back(&all[i]);
   std::string key_bytes;
   std::vector<uint64_t> key_offsets = {0};
+  absl::flat_hash_map<std::string, uint32_t> ids;
+  absl::flat_hash_map<uint64_t, uint32_t> id_by_hash;
+  bool collisions = false;
   std::vector<SortEntry> order;
   order.reserve(total_rows);
-  std::vector<uint32_t> source_row;  // kept index -> source row
-  source_row.reserve(total_rows);
   const ColumnArray* ts = total_rows ? &all[key_count] : nullptr;
   const ColumnArray* created = has_created && total_rows ? &all[key_count + 1] : nullptr;
+  std::string scratch;
   for (size_t row = 0; row < total_rows; ++row) {
-    const size_t before = key_bytes.size();
-    if (ts->IsNull(row) || !EncodeKey(key_columns, row, key_bytes)) {
-      key_bytes.resize(before);
-      continue;
+    scratch.clear();
+    if (ts->IsNull(row) || !EncodeKey(key_columns, row, scratch)) continue;
+    const uint64_t hash = HashKey(scratch);
+    auto [it, inserted] = ids.try_emplace(scratch, static_cast<uint32_t>(ids.size()));
+    if (inserted) {
+      key_bytes += scratch;
+      key_offsets.push_back(key_bytes.size());
+      auto [by_hash, fresh] = id_by_hash.try_emplace(hash, it->second);
+      if (!fresh && by_hash->second != it->second) collisions = true;
     }
-    key_offsets.push_back(key_bytes.size());
-    const auto kept = static_cast<uint32_t>(source_row.size());
-    source_row.push_back(static_cast<uint32_t>(row));
     const int64_t created_ts =
         created && !created->IsNull(row) ? created->int64_values[row] : INT64_MIN;
-    order.push_back({HashKey(std::string_view(key_bytes).substr(before)), ts->int64_values[row],
-                     created_ts, kept});
+    order.push_back({hash, ts->int64_values[row], created_ts, it->second,
+                     static_cast<uint32_t>(row)});
   }
-  const auto key_of = [&](uint32_t kept) {
-    return std::string_view(key_bytes).substr(key_offsets[kept],
-                                              key_offsets[kept + 1] - key_offsets[kept]);
+  ids.clear();
+  id_by_hash.clear();
+  const auto key_of = [&](uint32_t id) {
+    return std::string_view(key_bytes).substr(key_offsets[id], key_offsets[id + 1] - key_offsets[id]);
   };
   std::sort(order.begin(), order.end(), [&](const SortEntry& a, const SortEntry& b) {
     if (a.hash != b.hash) return a.hash < b.hash;
-    if (a.row != b.row) {
-      const int c = key_of(a.row).compare(key_of(b.row));
-      if (c != 0) return c < 0;
-    }
+    if (a.key != b.key && collisions) return key_of(a.key) < key_of(b.key);
     if (a.ts != b.ts) return a.ts < b.ts;
     if (a.created != b.created) return a.created < b.created;
     return a.row < b.row;
@@ -276,19 +281,22 @@ absl::StatusOr<FeatureTableInfo> FeatureTables::Build(const dataset::VersionReco
     block.push_back(EmptyColumn("__key", ColumnType::kString));
     block.push_back(EmptyColumn("__ts", ColumnType::kTimestamp));
     block.push_back(EmptyColumn("__created", ColumnType::kTimestamp));
+    block.push_back(EmptyColumn("__key_start", ColumnType::kBool));
     for (const Feature& f : layout.features) block.push_back(EmptyColumn(f.name, f.type));
     for (size_t i = start; i < end; ++i) {
       const SortEntry& e = order[i];
-      const uint32_t row = source_row[e.row];
+      const uint32_t row = e.row;
       block[kKeyHashColumn].valid.push_back(1);
       block[kKeyHashColumn].int64_values.push_back(static_cast<int64_t>(e.hash));
       block[kKeyColumn].valid.push_back(1);
-      block[kKeyColumn].bytes += key_of(e.row);
+      block[kKeyColumn].bytes += key_of(e.key);
       block[kKeyColumn].offsets.push_back(block[kKeyColumn].bytes.size());
       block[kTimeColumn].valid.push_back(1);
       block[kTimeColumn].int64_values.push_back(e.ts);
       block[kCreatedColumn].valid.push_back(e.created != INT64_MIN);
       block[kCreatedColumn].int64_values.push_back(e.created == INT64_MIN ? 0 : e.created);
+      block[kKeyStartColumn].valid.push_back(1);
+      block[kKeyStartColumn].bool_values.push_back(i == 0 || order[i - 1].key != e.key);
       for (size_t f = 0; f < layout.features.size(); ++f) {
         AppendValue(block[kFirstFeatureColumn + f], all[first_feature + f], row);
       }

@@ -18,8 +18,9 @@
 //
 // Columns of a row group, in order: "__key_hash" (int64: the hash's bits), "__key"
 // (string: EncodeKey), "__ts" (timestamp), "__created" (timestamp, null when absent or
-// the view has none), then the view's features in layout order, typed as the layout
-// declares them (int64 columns widened where a feature is float64).
+// the view has none), "__key_start" (bool: the first row of its key, so readers compare
+// key bytes once per key, not once per row), then the view's features in layout order,
+// typed as the layout declares them (int64 columns widened where a feature is float64).
 //
 // Thread-safety: FeatureTables is safe for concurrent use; a FeatureTableReader is
 // used by one thread.
@@ -44,7 +45,8 @@ inline constexpr size_t kKeyHashColumn = 0;
 inline constexpr size_t kKeyColumn = 1;
 inline constexpr size_t kTimeColumn = 2;
 inline constexpr size_t kCreatedColumn = 3;
-inline constexpr size_t kFirstFeatureColumn = 4;
+inline constexpr size_t kKeyStartColumn = 4;
+inline constexpr size_t kFirstFeatureColumn = 5;
 
 // What a table holds: enough to decide whether an existing one can serve a view.
 struct FeatureTableLayout {
@@ -77,7 +79,7 @@ struct FeatureTableInfo {
 
 class FeatureTables {
  public:
-  static constexpr size_t kDefaultGroupRows = size_t{1} << 20;
+  static constexpr size_t kDefaultGroupRows = size_t{1} << 18;
 
   // `group_rows`: rows per row group of tables this builds (smaller in tests).
   FeatureTables(store::Workspace& workspace, const dataset::DatasetStore& datasets,

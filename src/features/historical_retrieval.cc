@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -180,27 +182,31 @@ absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& d
   return absl::OkStatus();
 }
 
-// Runs JoinOne for every plan on up to `threads` threads; the first error wins.
-absl::Status JoinAll(store::Workspace& workspace, const dataset::DatasetStore& datasets,
-                     const std::map<std::vector<std::string>, EntityKeys>& keys,
-                     std::vector<ViewPlan>& plans, int threads, size_t group_rows) {
+int ThreadCount(int threads) {
+  return threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+// Runs task(i) for i in [0, count) on up to `threads` threads (the caller's included);
+// the first error wins and stops tasks not yet started.
+absl::Status ForEachParallel(size_t count, int threads,
+                             const std::function<absl::Status(size_t)>& task) {
   std::atomic<size_t> next{0};
   std::mutex mu;
   absl::Status first_error;
   const auto work = [&] {
-    for (size_t i = next++; i < plans.size(); i = next++) {
-      absl::Status status =
-          JoinOne(workspace, datasets, keys.at(plans[i].key_names), group_rows, plans[i]);
+    for (size_t i = next++; i < count; i = next++) {
+      absl::Status status = task(i);
       if (!status.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         if (first_error.ok()) first_error = std::move(status);
-        next = plans.size();
+        next = count;
       }
     }
   };
-  const size_t count = std::min<size_t>(plans.size(), static_cast<size_t>(threads));
   std::vector<std::thread> pool;
-  for (size_t i = 1; i < count; ++i) pool.emplace_back(work);
+  for (size_t i = 1; i < std::min<size_t>(count, static_cast<size_t>(ThreadCount(threads))); ++i) {
+    pool.emplace_back(work);
+  }
   work();
   for (std::thread& t : pool) t.join();
   return first_error;
@@ -262,6 +268,31 @@ absl::Status WriteTrainingSet(const EntityTable& entities, const std::vector<Vie
 
 }  // namespace
 
+absl::StatusOr<std::vector<PreparedTable>> PrepareFeatureTables(
+    store::Workspace& workspace, const dataset::DatasetStore& datasets,
+    const FeatureRegistry& registry, int threads) {
+  ASSIGN_OR_RETURN(FeatureDefinitions defs, registry.Current());
+  std::vector<PreparedTable> prepared(defs.views.size());
+  const FeatureTables tables(workspace, datasets);
+  RETURN_IF_ERROR(ForEachParallel(defs.views.size(), threads, [&](size_t i) -> absl::Status {
+    const FeatureView& view = defs.views[i];
+    const auto start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(std::vector<JoinKey> keys, registry.JoinKeysOf(view));
+    ASSIGN_OR_RETURN(dataset::DatasetRef ref, dataset::ParseDatasetRef(view.source));
+    ASSIGN_OR_RETURN(dataset::VersionRecord version, datasets.Resolve(ref));
+    absl::StatusOr<FeatureTableInfo> info =
+        tables.Ensure(version, FeatureTableLayout::Of(view, std::move(keys)));
+    if (!info.ok()) {
+      return absl::Status(info.status().code(), Cat("feature view \"", view.name, "\": ",
+                                                    core::View(info.status().message())));
+    }
+    prepared[i] = {view.name, *info,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+    return absl::OkStatus();
+  }));
+  return prepared;
+}
+
 absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
                                                     dataset::DatasetStore& datasets,
                                                     const HistoricalOptions& options) {
@@ -286,10 +317,9 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
                               result.columns, order));
 
   ASSIGN_OR_RETURN(auto keys, ReadEntityKeys(entities, plans));
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  RETURN_IF_ERROR(JoinAll(workspace, datasets, keys, plans, threads, options.group_rows));
+  RETURN_IF_ERROR(ForEachParallel(plans.size(), options.threads, [&](size_t i) {
+    return JoinOne(workspace, datasets, keys.at(plans[i].key_names), options.group_rows, plans[i]);
+  }));
   keys.clear();  // the sorted keys are not needed to write
 
   const fs::path uploads = workspace.ferry_dir() / "uploads";

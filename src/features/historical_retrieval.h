@@ -57,6 +57,20 @@ struct HistoricalResult {
   std::vector<ViewReport> views;
 };
 
+struct PreparedTable {
+  std::string view;
+  FeatureTableInfo table;
+  double seconds = 0;  // to find or build it
+};
+
+// Makes sure every registered view has the join-ready table of the version its source
+// resolves to now, building missing ones (views in parallel, up to `threads`), so the
+// first retrieval pays no sort. `ferry features apply` calls it. Errors: as
+// FeatureTables::Ensure, naming the view.
+absl::StatusOr<std::vector<PreparedTable>> PrepareFeatureTables(
+    store::Workspace& workspace, const dataset::DatasetStore& datasets,
+    const FeatureRegistry& registry, int threads = 0);
+
 // Errors: InvalidArgument naming the problem for an entity table without
 // event_timestamp or a join key, a key whose type differs from its entity's, an
 // empty event_timestamp (with its row), output column name collisions (naming both

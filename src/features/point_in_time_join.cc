@@ -13,13 +13,6 @@ using table::ColumnType;
 
 using Group = std::shared_ptr<const std::vector<ColumnArray>>;
 
-// Orders (hash, key) pairs as the feature table does.
-int CompareKeys(uint64_t a_hash, std::string_view a_key, uint64_t b_hash, std::string_view b_key) {
-  if (a_hash != b_hash) return a_hash < b_hash ? -1 : 1;
-  const int c = a_key.compare(b_key);
-  return c < 0 ? -1 : (c > 0 ? 1 : 0);
-}
-
 void PrepareOutput(JoinedColumn& column, size_t rows) {
   column.valid.assign(rows, 0);
   switch (column.type) {
@@ -68,37 +61,41 @@ void CopyValue(const ColumnArray& from, size_t row, JoinedColumn& to, size_t ent
 
 void EntityKeysBuilder::Add(const std::vector<const ColumnArray*>& keys, const ColumnArray& time) {
   for (size_t row = 0; row < time.size(); ++row) {
-    const auto index = static_cast<uint32_t>(keys_.times.size());
-    const size_t before = keys_.key_bytes.size();
-    uint64_t hash = 0;
-    if (EncodeKey(keys, row, keys_.key_bytes)) {
-      hash = HashKey(std::string_view(keys_.key_bytes).substr(before));
-      keys_.order.push_back(index);
-    } else {
-      keys_.key_bytes.resize(before);
+    const auto index = static_cast<uint32_t>(keys_.rows++);
+    scratch_.clear();
+    if (!EncodeKey(keys, row, scratch_)) continue;
+    const uint64_t hash = HashKey(scratch_);
+    auto [it, inserted] = ids_.try_emplace(scratch_, static_cast<uint32_t>(ids_.size()));
+    if (inserted) {
+      keys_.key_bytes += scratch_;
+      keys_.key_offsets.push_back(keys_.key_bytes.size());
+      auto [by_hash, fresh] = id_by_hash_.try_emplace(hash, it->second);
+      if (!fresh && by_hash->second != it->second) collisions_ = true;
     }
-    keys_.hashes.push_back(hash);
-    keys_.times.push_back(time.int64_values[row]);
-    keys_.key_offsets.push_back(keys_.key_bytes.size());
+    keys_.order.push_back({hash, time.int64_values[row], it->second, index});
   }
 }
 
 EntityKeys EntityKeysBuilder::Finish() && {
   EntityKeys& k = keys_;
-  std::sort(k.order.begin(), k.order.end(), [&k](uint32_t a, uint32_t b) {
-    if (k.hashes[a] != k.hashes[b]) return k.hashes[a] < k.hashes[b];
-    const int c = k.Key(a).compare(k.Key(b));
-    if (c != 0) return c < 0;
-    if (k.times[a] != k.times[b]) return k.times[a] < k.times[b];
-    return a < b;
-  });
+  // Without collisions an equal hash means an equal key, so bytes never need reading.
+  const bool collisions = collisions_;
+  std::sort(k.order.begin(), k.order.end(),
+            [&k, collisions](const EntityKeys::Entry& a, const EntityKeys::Entry& b) {
+              if (a.hash != b.hash) return a.hash < b.hash;
+              if (a.key != b.key && collisions) return k.Key(a.key) < k.Key(b.key);
+              if (a.time != b.time) return a.time < b.time;
+              return a.row < b.row;
+            });
+  ids_.clear();
+  id_by_hash_.clear();
   return std::move(keys_);
 }
 
 absl::StatusOr<JoinStats> JoinView(const EntityKeys& entities, FeatureTableReader& reader,
                                    int64_t ttl_seconds, std::span<const size_t> feature_columns,
                                    std::vector<JoinedColumn>& out) {
-  for (JoinedColumn& column : out) PrepareOutput(column, entities.rows());
+  for (JoinedColumn& column : out) PrepareOutput(column, entities.rows);
   JoinStats stats;
   const int64_t ttl_micros = ttl_seconds * 1'000'000;
 
@@ -109,18 +106,18 @@ absl::StatusOr<JoinStats> JoinView(const EntityKeys& entities, FeatureTableReade
   Group winner_group;  // the last feature row of the current key at or before its time
   size_t winner_row = 0;
   bool have_winner = false;
-  uint64_t previous_hash = 0;
-  std::string_view previous_key;
-  bool first = true;
+  uint32_t previous_key = UINT32_MAX;
+  // The feature run's key compared with the entity key, read from bytes once per run
+  // (a run is the rows of one key: the table marks where each starts).
+  int run_order = 0;
+  bool run_order_known = false;
 
-  for (const uint32_t entity : entities.order) {
-    const uint64_t hash = entities.hashes[entity];
-    const std::string_view key = entities.Key(entity);
-    const int64_t time = entities.times[entity];
-    if (first || hash != previous_hash || key != previous_key) have_winner = false;
-    first = false;
-    previous_hash = hash;
-    previous_key = key;
+  for (const EntityKeys::Entry& entity : entities.order) {
+    if (entity.key != previous_key) {
+      have_winner = false;
+      run_order_known = false;
+      previous_key = entity.key;
+    }
     // Advance over feature rows before (key, time]; the last of them with this key wins.
     while (!exhausted) {
       if (row == group_rows) {
@@ -132,12 +129,24 @@ absl::StatusOr<JoinStats> JoinView(const EntityKeys& entities, FeatureTableReade
         group = std::make_shared<const std::vector<ColumnArray>>(std::move(*next));
         row = 0;
         group_rows = (*group)[kKeyColumn].size();
+        run_order_known = false;
         continue;
       }
       const std::vector<ColumnArray>& g = *group;
       const auto f_hash = static_cast<uint64_t>(g[kKeyHashColumn].int64_values[row]);
-      const int c = CompareKeys(f_hash, g[kKeyColumn].StringAt(row), hash, key);
-      if (c > 0 || (c == 0 && g[kTimeColumn].int64_values[row] > time)) break;
+      int c;
+      if (f_hash != entity.hash) {
+        c = f_hash < entity.hash ? -1 : 1;
+      } else {
+        if (g[kKeyStartColumn].bool_values[row]) run_order_known = false;
+        if (!run_order_known) {
+          const int bytes = g[kKeyColumn].StringAt(row).compare(entities.Key(entity.key));
+          run_order = bytes < 0 ? -1 : (bytes > 0 ? 1 : 0);
+          run_order_known = true;
+        }
+        c = run_order;
+      }
+      if (c > 0 || (c == 0 && g[kTimeColumn].int64_values[row] > entity.time)) break;
       if (c == 0) {
         winner_group = group;
         winner_row = row;
@@ -148,13 +157,13 @@ absl::StatusOr<JoinStats> JoinView(const EntityKeys& entities, FeatureTableReade
     }
     if (!have_winner) continue;
     const std::vector<ColumnArray>& w = *winner_group;
-    if (ttl_micros > 0 && w[kTimeColumn].int64_values[winner_row] < time - ttl_micros) {
+    if (ttl_micros > 0 && w[kTimeColumn].int64_values[winner_row] < entity.time - ttl_micros) {
       ++stats.expired;
       continue;
     }
     ++stats.matched;
     for (size_t i = 0; i < feature_columns.size(); ++i) {
-      CopyValue(w[feature_columns[i]], winner_row, out[i], entity);
+      CopyValue(w[feature_columns[i]], winner_row, out[i], entity.row);
     }
   }
   return stats;

@@ -26,24 +26,30 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "features/feature_table.h"
 #include "table/record_batch.h"
 
 namespace ferry::features {
 
-// The entity rows' keys and times, sorted for merging.
+// The entity rows' keys and times, sorted for merging. Keys are interned: each
+// distinct key gets an id, so sorting and the merge compare ids, never bytes, unless
+// two distinct keys share a hash (then bytes decide, as in the feature table).
 struct EntityKeys {
-  std::vector<uint64_t> hashes;  // per entity row (0 without a key)
-  std::vector<int64_t> times;    // per entity row, microseconds
-  std::string key_bytes;         // encoded keys, back to back
-  std::vector<uint64_t> key_offsets;  // per entity row + 1
-  std::vector<uint32_t> order;        // rows that have a key, in merge order
+  struct Entry {
+    uint64_t hash;
+    int64_t time;
+    uint32_t key;  // id of the distinct key
+    uint32_t row;  // entity row
+  };
+  std::vector<Entry> order;  // rows that have a key, in merge order
+  std::string key_bytes;     // distinct encoded keys, back to back, by id
+  std::vector<uint64_t> key_offsets = {0};
+  size_t rows = 0;  // every entity row, with a key or not
 
-  size_t rows() const { return times.size(); }
-  std::string_view Key(uint32_t row) const {
-    return std::string_view(key_bytes).substr(key_offsets[row],
-                                              key_offsets[row + 1] - key_offsets[row]);
+  std::string_view Key(uint32_t id) const {
+    return std::string_view(key_bytes).substr(key_offsets[id], key_offsets[id + 1] - key_offsets[id]);
   }
 };
 
@@ -55,7 +61,11 @@ class EntityKeysBuilder {
   EntityKeys Finish() &&;
 
  private:
-  EntityKeys keys_{{}, {}, {}, {0}, {}};
+  EntityKeys keys_;
+  absl::flat_hash_map<std::string, uint32_t> ids_;
+  absl::flat_hash_map<uint64_t, uint32_t> id_by_hash_;
+  bool collisions_ = false;  // two distinct keys with one hash
+  std::string scratch_;
 };
 
 // One joined feature column: a value per entity row (null when no winner).
