@@ -66,9 +66,21 @@ absl::Status RunShow(CliContext& context, const std::string& ref_text, bool json
   if (v.profile) {
     ASSIGN_OR_RETURN(profile, opened.datasets->Profile(v));
   }
+  ASSIGN_OR_RETURN(dataset::DatasetStore::VersionLineage links, opened.datasets->Lineage(v));
   std::ostream& out = context.out();
   if (json) {
-    nlohmann::json body = {{"version", dataset::VersionToJson(v)}, {"profile", nullptr}};
+    const auto edges = [](const std::vector<lineage::Edge>& list, bool inputs) {
+      nlohmann::json array = nlohmann::json::array();
+      for (const lineage::Edge& e : list) {
+        const lineage::Node& other = inputs ? e.from : e.to;
+        array.push_back({{"kind", other.kind}, {"id", other.id}, {"relation", e.relation}});
+      }
+      return array;
+    };
+    nlohmann::json body = {{"version", dataset::VersionToJson(v)},
+                           {"profile", nullptr},
+                           {"made_from", edges(links.inputs, true)},
+                           {"used_by", edges(links.consumers, false)}};
     if (profile) body["profile"] = nlohmann::json::parse(profile->ToJson());
     out << body.dump() << "\n";
     return absl::OkStatus();
@@ -96,6 +108,12 @@ absl::Status RunShow(CliContext& context, const std::string& ref_text, bool json
   out << "  source    " << v.source << "\n";
   out << "  added     " << core::FormatTimestamp(v.created_at) << "\n";
   if (!v.message.empty()) out << "  message   " << v.message << "\n";
+  for (const lineage::Edge& e : links.inputs) {
+    out << "  made from " << e.from.kind << " " << e.from.id << " (" << e.relation << ")\n";
+  }
+  for (const lineage::Edge& e : links.consumers) {
+    out << "  used by   " << e.to.kind << " " << e.to.id << " (" << e.relation << ")\n";
+  }
   if (profile) {
     out << "\n";
     std::vector<std::vector<std::string>> rows = {

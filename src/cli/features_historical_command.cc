@@ -50,6 +50,7 @@ absl::Status RunHistorical(CliContext& context, const HistoricalArgs& args) {
   std::error_code ec;
   options.entities =
       std::filesystem::is_regular_file(as_file, ec) ? as_file.string() : args.entities;
+  options.entities_display = args.entities;
   options.output = args.out;
   options.full_feature_names = args.full_feature_names;
   options.message = args.message;

@@ -191,6 +191,18 @@ absl::StatusOr<VerifyReport> DatasetStore::CheckReferences() const {
   return report;
 }
 
+absl::StatusOr<DatasetStore::VersionLineage> DatasetStore::Lineage(
+    const VersionRecord& version) const {
+  VersionLineage out;
+  const lineage::Node node{std::string(lineage::kind::kDatasetVersion), version.Ref()};
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](store::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(out.inputs, lineage::Inputs(tx, node));
+    ASSIGN_OR_RETURN(out.consumers, lineage::Consumers(tx, node));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 absl::StatusOr<GcReport> DatasetStore::CollectGarbage() {
   ASSIGN_OR_RETURN(store::StoreLock lock,
                    store::StoreLock::Acquire(workspace_.ferry_dir() / "store.lock",

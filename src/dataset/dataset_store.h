@@ -142,6 +142,14 @@ class DatasetStore {
                            size_t batch_rows,
                            const std::function<absl::Status(table::RecordBatch)>& sink) const;
 
+  // What the version was made from and what was made from it (training sets, runs,
+  // models), from the lineage graph.
+  struct VersionLineage {
+    std::vector<lineage::Edge> inputs;
+    std::vector<lineage::Edge> consumers;
+  };
+  absl::StatusOr<VersionLineage> Lineage(const VersionRecord& version) const;
+
   // Compares two versions (of the same or different datasets).
   absl::StatusOr<VersionDiff> Diff(const DatasetRef& before, const DatasetRef& after) const;
 

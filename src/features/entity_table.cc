@@ -34,17 +34,18 @@ absl::Status StreamFile(const fs::path& path,
 }  // namespace
 
 absl::StatusOr<EntityTable> EntityTable::Open(const dataset::DatasetStore& datasets,
-                                              const std::string& spec) {
+                                              const std::string& spec,
+                                              const std::string& display) {
   EntityTable table;
   table.datasets_ = &datasets;
   std::error_code ec;
   if (fs::is_regular_file(spec, ec)) {
     table.file_ = fs::absolute(spec).lexically_normal();
-    table.label_ = spec;
+    table.label_ = display.empty() ? spec : display;
     table.format_ = table::DetectFormat(table.file_.filename().string());
     if (table.format_ == table::Format::kOpaque) {
       return absl::InvalidArgumentError(
-          Cat("entity table ", spec, ": not a CSV or JSON Lines file (by its name)"));
+          Cat("entity table ", table.label_, ": not a CSV or JSON Lines file (by its name)"));
     }
     ASSIGN_OR_RETURN(auto profiler, table::TableProfiler::Create(table.format_, {}));
     core::Sha256 hasher;
@@ -56,7 +57,8 @@ absl::StatusOr<EntityTable> EntityTable::Open(const dataset::DatasetStore& datas
         read.ok() ? profiler->Finish() : absl::StatusOr<table::TableProfile>(read);
     if (!profile.ok()) {
       return absl::Status(profile.status().code(),
-                          Cat("entity table ", spec, ": ", core::View(profile.status().message())));
+                          Cat("entity table ", table.label_, ": ",
+                              core::View(profile.status().message())));
     }
     table.schema_ = profile->schema();
     table.rows_ = profile->row_count;

@@ -21,11 +21,13 @@ namespace ferry::features {
 
 class EntityTable {
  public:
-  // `spec` names an existing file (read directly) or else a dataset reference.
+  // `spec` names an existing file (read directly) or else a dataset reference;
+  // `display` (when not empty) is how messages name a file.
   // Errors: NotFound for neither, InvalidArgument for an opaque version or a file that
   // is not CSV / JSON Lines or is malformed (line and reason).
   static absl::StatusOr<EntityTable> Open(const dataset::DatasetStore& datasets,
-                                          const std::string& spec);
+                                          const std::string& spec,
+                                          const std::string& display = "");
 
   const table::Schema& schema() const { return schema_; }
   // "customer_daily@3", or the file's path.

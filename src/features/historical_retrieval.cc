@@ -298,7 +298,7 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
                                                     const HistoricalOptions& options) {
   RETURN_IF_ERROR(dataset::ValidateDatasetName(options.output));
   if (options.selection.views.empty()) return absl::InvalidArgumentError("no features requested");
-  ASSIGN_OR_RETURN(EntityTable entities, EntityTable::Open(datasets, options.entities));
+  ASSIGN_OR_RETURN(EntityTable entities, EntityTable::Open(datasets, options.entities, options.entities_display));
   if (entities.rows() == 0) {
     return absl::InvalidArgumentError(Cat("entity table ", entities.label(), " has no rows"));
   }

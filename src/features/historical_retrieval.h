@@ -34,6 +34,7 @@ inline constexpr std::string_view kEntityTimestampColumn = "event_timestamp";
 
 struct HistoricalOptions {
   std::string entities;  // a CSV / JSON Lines file, or a dataset reference
+  std::string entities_display;  // how messages name the file (default: `entities`)
   FeatureSelection selection;
   std::string output;  // the dataset that gets the training set as a new version
   bool full_feature_names = false;
