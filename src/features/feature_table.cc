@@ -5,7 +5,6 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "absl/container/flat_hash_map.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "store/store_lock.h"
@@ -20,7 +19,7 @@ using nlohmann::json;
 using table::ColumnArray;
 using table::ColumnType;
 
-constexpr int kTableFormatVersion = 2;
+constexpr int kTableFormatVersion = 3;
 constexpr size_t kMaxManifestBytes = size_t{64} << 20;
 constexpr size_t kMaxGroupBytes = size_t{4} << 30;
 constexpr std::chrono::seconds kLockTimeout{60};
@@ -162,6 +161,27 @@ uint64_t HashKey(std::string_view encoded) {
   return table::HashBytes(encoded.data(), encoded.size());
 }
 
+uint32_t KeyInterner::Add(std::string_view encoded) {
+  bytes_ += encoded;
+  offsets_.push_back(bytes_.size());
+  return static_cast<uint32_t>(offsets_.size() - 2);
+}
+
+uint32_t KeyInterner::Intern(std::string_view encoded, uint64_t hash) {
+  auto [it, inserted] = by_hash_.try_emplace(hash, 0);
+  if (inserted) return it->second = Add(encoded);
+  if (Key(it->second) == encoded) return it->second;
+  auto [other, fresh] = colliding_.try_emplace(std::string(encoded), 0);
+  if (fresh) other->second = Add(encoded);
+  return other->second;
+}
+
+std::pair<std::string, std::vector<uint64_t>> KeyInterner::Release() && {
+  by_hash_.clear();
+  colliding_.clear();
+  return {std::move(bytes_), std::move(offsets_)};
+}
+
 absl::StatusOr<FeatureTableInfo> FeatureTables::Ensure(const dataset::VersionRecord& version,
                                                        const FeatureTableLayout& layout) const {
   ASSIGN_OR_RETURN(std::optional<FeatureTableInfo> found, Find(version, layout.Hash()));
@@ -222,11 +242,7 @@ absl::StatusOr<FeatureTableInfo> FeatureTables::Build(const dataset::VersionReco
   // scattered in memory; bytes decide only between distinct keys sharing a hash.
   std::vector<const ColumnArray*> key_columns;
   for (size_t i = 0; i < key_count; ++i) key_columns.push_back(&all[i]);
-  std::string key_bytes;
-  std::vector<uint64_t> key_offsets = {0};
-  absl::flat_hash_map<std::string, uint32_t> ids;
-  absl::flat_hash_map<uint64_t, uint32_t> id_by_hash;
-  bool collisions = false;
+  KeyInterner keys;
   std::vector<SortEntry> order;
   order.reserve(total_rows);
   const ColumnArray* ts = total_rows ? &all[key_count] : nullptr;
@@ -236,23 +252,13 @@ absl::StatusOr<FeatureTableInfo> FeatureTables::Build(const dataset::VersionReco
     scratch.clear();
     if (ts->IsNull(row) || !EncodeKey(key_columns, row, scratch)) continue;
     const uint64_t hash = HashKey(scratch);
-    auto [it, inserted] = ids.try_emplace(scratch, static_cast<uint32_t>(ids.size()));
-    if (inserted) {
-      key_bytes += scratch;
-      key_offsets.push_back(key_bytes.size());
-      auto [by_hash, fresh] = id_by_hash.try_emplace(hash, it->second);
-      if (!fresh && by_hash->second != it->second) collisions = true;
-    }
     const int64_t created_ts =
         created && !created->IsNull(row) ? created->int64_values[row] : INT64_MIN;
-    order.push_back({hash, ts->int64_values[row], created_ts, it->second,
+    order.push_back({hash, ts->int64_values[row], created_ts, keys.Intern(scratch, hash),
                      static_cast<uint32_t>(row)});
   }
-  ids.clear();
-  id_by_hash.clear();
-  const auto key_of = [&](uint32_t id) {
-    return std::string_view(key_bytes).substr(key_offsets[id], key_offsets[id + 1] - key_offsets[id]);
-  };
+  const bool collisions = keys.collisions();
+  const auto key_of = [&keys](uint32_t id) { return keys.Key(id); };
   std::sort(order.begin(), order.end(), [&](const SortEntry& a, const SortEntry& b) {
     if (a.hash != b.hash) return a.hash < b.hash;
     if (a.key != b.key && collisions) return key_of(a.key) < key_of(b.key);
@@ -277,28 +283,33 @@ absl::StatusOr<FeatureTableInfo> FeatureTables::Build(const dataset::VersionReco
   for (size_t start = 0; start < order.size(); start += group_rows_) {
     const size_t end = std::min(order.size(), start + group_rows_);
     std::vector<ColumnArray> block;
-    block.push_back(EmptyColumn("__key_hash", ColumnType::kInt64));
-    block.push_back(EmptyColumn("__key", ColumnType::kString));
+    block.push_back(EmptyColumn("__run_hash", ColumnType::kInt64));
+    block.push_back(EmptyColumn("__run_key", ColumnType::kString));
+    block.push_back(EmptyColumn("__run_rows", ColumnType::kInt64));
     block.push_back(EmptyColumn("__ts", ColumnType::kTimestamp));
     block.push_back(EmptyColumn("__created", ColumnType::kTimestamp));
-    block.push_back(EmptyColumn("__key_start", ColumnType::kBool));
     for (const Feature& f : layout.features) block.push_back(EmptyColumn(f.name, f.type));
+    ColumnArray& run_hash = block[0];
+    ColumnArray& run_key = block[1];
+    ColumnArray& run_rows = block[2];
     for (size_t i = start; i < end; ++i) {
       const SortEntry& e = order[i];
-      const uint32_t row = e.row;
-      block[kKeyHashColumn].valid.push_back(1);
-      block[kKeyHashColumn].int64_values.push_back(static_cast<int64_t>(e.hash));
-      block[kKeyColumn].valid.push_back(1);
-      block[kKeyColumn].bytes += key_of(e.key);
-      block[kKeyColumn].offsets.push_back(block[kKeyColumn].bytes.size());
-      block[kTimeColumn].valid.push_back(1);
-      block[kTimeColumn].int64_values.push_back(e.ts);
-      block[kCreatedColumn].valid.push_back(e.created != INT64_MIN);
-      block[kCreatedColumn].int64_values.push_back(e.created == INT64_MIN ? 0 : e.created);
-      block[kKeyStartColumn].valid.push_back(1);
-      block[kKeyStartColumn].bool_values.push_back(i == 0 || order[i - 1].key != e.key);
+      if (i == start || order[i - 1].key != e.key) {
+        run_hash.valid.push_back(1);
+        run_hash.int64_values.push_back(static_cast<int64_t>(e.hash));
+        run_key.valid.push_back(1);
+        run_key.bytes += key_of(e.key);
+        run_key.offsets.push_back(run_key.bytes.size());
+        run_rows.valid.push_back(1);
+        run_rows.int64_values.push_back(0);
+      }
+      ++run_rows.int64_values.back();
+      block[3].valid.push_back(1);
+      block[3].int64_values.push_back(e.ts);
+      block[4].valid.push_back(e.created != INT64_MIN);
+      block[4].int64_values.push_back(e.created == INT64_MIN ? 0 : e.created);
       for (size_t f = 0; f < layout.features.size(); ++f) {
-        AppendValue(block[kFirstFeatureColumn + f], all[first_feature + f], row);
+        AppendValue(block[5 + f], all[first_feature + f], e.row);
       }
     }
     ASSIGN_OR_RETURN(std::string bytes, table::EncodeColumnBlock(block));
@@ -356,14 +367,43 @@ absl::StatusOr<FeatureTableReader> FeatureTableReader::Open(const store::ObjectS
   return FeatureTableReader(objects, std::move(groups), rows);
 }
 
-absl::StatusOr<std::optional<std::vector<ColumnArray>>> FeatureTableReader::Next() {
+absl::StatusOr<std::optional<RowGroup>> FeatureTableReader::Next() {
   if (next_ == groups_.size()) return std::nullopt;
   ASSIGN_OR_RETURN(std::string bytes, objects_->GetBytes(groups_[next_++], kMaxGroupBytes));
   ASSIGN_OR_RETURN(std::vector<ColumnArray> columns, table::DecodeColumnBlock(bytes));
-  if (columns.size() < kFirstFeatureColumn) {
-    return absl::DataLossError("feature table row group lacks its key columns");
+  constexpr size_t kFixedColumns = 5;
+  if (columns.size() < kFixedColumns || columns[0].type != ColumnType::kInt64 ||
+      columns[1].type != ColumnType::kString || columns[2].type != ColumnType::kInt64 ||
+      columns[3].type != ColumnType::kTimestamp || columns[4].type != ColumnType::kTimestamp) {
+    return absl::DataLossError("feature table row group lacks its key and time columns");
   }
-  return columns;
+  RowGroup group;
+  group.run_hashes = std::move(columns[0].int64_values);
+  group.run_keys = std::move(columns[1]);
+  group.times = std::move(columns[3].int64_values);
+  group.created = std::move(columns[4]);
+  const size_t runs = group.run_hashes.size();
+  const size_t rows = group.times.size();
+  if (group.run_keys.size() != runs || columns[2].size() != runs || group.created.size() != rows) {
+    return absl::DataLossError("feature table row group has columns of different lengths");
+  }
+  group.run_starts.reserve(runs + 1);
+  uint64_t start = 0;
+  for (int64_t length : columns[2].int64_values) {
+    group.run_starts.push_back(static_cast<uint32_t>(start));
+    if (length <= 0) return absl::DataLossError("feature table run of no rows");
+    start += static_cast<uint64_t>(length);
+  }
+  if (start != rows) return absl::DataLossError("feature table runs do not cover the rows");
+  group.run_starts.push_back(static_cast<uint32_t>(rows));
+  for (size_t i = kFixedColumns; i < columns.size(); ++i) {
+    if (columns[i].size() != rows) {
+      return absl::DataLossError(
+          Cat("feature table column \"", columns[i].name, "\" has the wrong length"));
+    }
+    group.features.push_back(std::move(columns[i]));
+  }
+  return group;
 }
 
 }  // namespace ferry::features

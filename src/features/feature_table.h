@@ -16,11 +16,10 @@
 // 64-bit hash first (cheap comparisons, and any key types), then by their encoding
 // (which makes the order total and collisions harmless).
 //
-// Columns of a row group, in order: "__key_hash" (int64: the hash's bits), "__key"
-// (string: EncodeKey), "__ts" (timestamp), "__created" (timestamp, null when absent or
-// the view has none), "__key_start" (bool: the first row of its key, so readers compare
-// key bytes once per key, not once per row), then the view's features in layout order,
-// typed as the layout declares them (int64 columns widened where a feature is float64).
+// A row group keeps each key once per run of its rows (hash and encoded key), so readers
+// compare keys once per key, not once per row, and skip a key's rows at once; the rows
+// hold the event and created times and the view's features in layout order, typed as the
+// layout declares them (int64 columns widened where a feature is float64).
 //
 // Thread-safety: FeatureTables is safe for concurrent use; a FeatureTableReader is
 // used by one thread.
@@ -32,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/sha256.h"
 #include "dataset/dataset_store.h"
@@ -41,12 +41,19 @@
 
 namespace ferry::features {
 
-inline constexpr size_t kKeyHashColumn = 0;
-inline constexpr size_t kKeyColumn = 1;
-inline constexpr size_t kTimeColumn = 2;
-inline constexpr size_t kCreatedColumn = 3;
-inline constexpr size_t kKeyStartColumn = 4;
-inline constexpr size_t kFirstFeatureColumn = 5;
+// One row group: rows in table order, and the runs of consecutive rows that share a
+// key (a key's rows may continue into the next group as another run).
+struct RowGroup {
+  std::vector<int64_t> run_hashes;  // the key hash's bits, per run
+  table::ColumnArray run_keys;      // string: the encoded key, per run
+  std::vector<uint32_t> run_starts;  // first row of each run, then the row count
+  std::vector<int64_t> times;        // event time, per row
+  table::ColumnArray created;        // created time per row (all null without one)
+  std::vector<table::ColumnArray> features;  // per row, in layout order
+
+  size_t runs() const { return run_hashes.size(); }
+  size_t rows() const { return times.size(); }
+};
 
 // What a table holds: enough to decide whether an existing one can serve a view.
 struct FeatureTableLayout {
@@ -66,6 +73,34 @@ struct FeatureTableLayout {
 bool EncodeKey(const std::vector<const table::ColumnArray*>& columns, size_t row,
                std::string& out);
 uint64_t HashKey(std::string_view encoded);
+
+// Gives each distinct encoded key a dense id, so sorts compare ids instead of bytes
+// scattered in memory. Keys are found by their hash and checked byte for byte; distinct
+// keys sharing a hash (collisions) still get distinct ids, and collisions() then tells
+// sorts to order such keys by their bytes.
+class KeyInterner {
+ public:
+  KeyInterner() : offsets_{0} {}
+
+  // The id of `encoded` (whose HashKey is `hash`), added if new.
+  uint32_t Intern(std::string_view encoded, uint64_t hash);
+  std::string_view Key(uint32_t id) const {
+    return std::string_view(bytes_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  bool collisions() const { return !colliding_.empty(); }
+  size_t size() const { return offsets_.size() - 1; }
+
+  // Hands over the keys (bytes back to back, offsets by id); the interner is then empty.
+  std::pair<std::string, std::vector<uint64_t>> Release() &&;
+
+ private:
+  uint32_t Add(std::string_view encoded);
+
+  std::string bytes_;
+  std::vector<uint64_t> offsets_;
+  absl::flat_hash_map<uint64_t, uint32_t> by_hash_;      // the first key seen per hash
+  absl::flat_hash_map<std::string, uint32_t> colliding_;  // later keys with a taken hash
+};
 
 struct FeatureTableInfo {
   std::string source;  // "NAME@N"
@@ -111,8 +146,9 @@ class FeatureTableReader {
   static absl::StatusOr<FeatureTableReader> Open(const store::ObjectStore& objects,
                                                  const core::Digest& manifest);
 
-  // The next row group, or nullopt after the last. Errors: NotFound / DataLoss.
-  absl::StatusOr<std::optional<std::vector<table::ColumnArray>>> Next();
+  // The next row group, or nullopt after the last. Errors: NotFound / DataLoss (also
+  // for a group whose columns do not fit together).
+  absl::StatusOr<std::optional<RowGroup>> Next();
 
   int64_t rows() const { return rows_; }
 

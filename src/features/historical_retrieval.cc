@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -111,77 +113,6 @@ absl::Status NameOutputs(const EntityTable& entities, const FeatureSelection& se
   return absl::OkStatus();
 }
 
-// Reads the key and time columns of every entity row, then sorts them per key layout.
-absl::StatusOr<std::map<std::vector<std::string>, EntityKeys>> ReadEntityKeys(
-    const EntityTable& entities, const std::vector<ViewPlan>& plans) {
-  std::vector<std::string> names = {std::string(kEntityTimestampColumn)};
-  for (const ViewPlan& plan : plans) {
-    for (const std::string& k : plan.key_names) {
-      if (std::find(names.begin(), names.end(), k) == names.end()) names.push_back(k);
-    }
-  }
-  std::map<std::vector<std::string>, EntityKeysBuilder> builders;
-  for (const ViewPlan& plan : plans) builders[plan.key_names];
-  int64_t row_base = 0;
-  RETURN_IF_ERROR(entities.Read(names, [&](table::RecordBatch batch) -> absl::Status {
-    const ColumnArray& time = batch.columns[0];
-    for (size_t r = 0; r < time.size(); ++r) {
-      if (time.IsNull(r)) {
-        return absl::InvalidArgumentError(Cat("entity table ", entities.label(), ": row ",
-                                              row_base + static_cast<int64_t>(r) + 1, ": \"",
-                                              kEntityTimestampColumn, "\" is empty"));
-      }
-    }
-    for (auto& [key_names, builder] : builders) {
-      std::vector<const ColumnArray*> keys;
-      for (const std::string& k : key_names) keys.push_back(batch.column(k));
-      builder.Add(keys, time);
-    }
-    row_base += batch.num_rows;
-    return absl::OkStatus();
-  }));
-  std::map<std::vector<std::string>, EntityKeys> out;
-  for (auto& [key_names, builder] : builders) out.emplace(key_names, std::move(builder).Finish());
-  return out;
-}
-
-absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& datasets,
-                     const EntityKeys& keys, size_t group_rows, ViewPlan& plan) {
-  const FeatureView& view = plan.part->view;
-  ASSIGN_OR_RETURN(dataset::DatasetRef ref, dataset::ParseDatasetRef(view.source));
-  absl::StatusOr<dataset::VersionRecord> version = datasets.Resolve(ref);
-  if (!version.ok()) {
-    return absl::Status(version.status().code(), Cat("feature view \"", view.name, "\": ",
-                                                     core::View(version.status().message())));
-  }
-  if (version->profile) {
-    ASSIGN_OR_RETURN(table::TableProfile profile, datasets.Profile(*version));
-    RETURN_IF_ERROR(
-        ValidateViewSchema(view, plan.part->join_keys, profile.schema(), version->Ref()));
-  }
-  const FeatureTables tables(workspace, datasets, group_rows);
-  ASSIGN_OR_RETURN(FeatureTableInfo info,
-                   tables.Ensure(*version, FeatureTableLayout::Of(view, plan.part->join_keys)));
-  ASSIGN_OR_RETURN(FeatureTableReader reader,
-                   FeatureTableReader::Open(workspace.objects(), info.manifest));
-  std::vector<size_t> columns;
-  for (const Feature& f : plan.part->features) {
-    for (size_t i = 0; i < view.features.size(); ++i) {
-      if (view.features[i].name == f.name) columns.push_back(kFirstFeatureColumn + i);
-    }
-    JoinedColumn out;
-    out.name = plan.output_names[plan.joined.size()];
-    out.type = f.type;
-    plan.joined.push_back(std::move(out));
-  }
-  ASSIGN_OR_RETURN(plan.report.stats,
-                   JoinView(keys, reader, view.ttl_seconds, columns, plan.joined));
-  plan.report.view = view.name;
-  plan.report.source = version->Ref();
-  plan.report.table_built = info.built;
-  return absl::OkStatus();
-}
-
 int ThreadCount(int threads) {
   return threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
@@ -210,6 +141,86 @@ absl::Status ForEachParallel(size_t count, int threads,
   work();
   for (std::thread& t : pool) t.join();
   return first_error;
+}
+
+// Reads the whole entity table once (the join needs its keys and times, the training set
+// all its columns), checking that every row has a time.
+absl::StatusOr<std::vector<table::RecordBatch>> ReadEntities(const EntityTable& entities) {
+  std::vector<table::RecordBatch> batches;
+  int64_t row_base = 0;
+  const size_t time_index = *entities.schema().Find(kEntityTimestampColumn);
+  RETURN_IF_ERROR(entities.Read({}, [&](table::RecordBatch batch) -> absl::Status {
+    const ColumnArray& time = batch.columns[time_index];
+    for (size_t r = 0; r < time.size(); ++r) {
+      if (time.IsNull(r)) {
+        return absl::InvalidArgumentError(Cat("entity table ", entities.label(), ": row ",
+                                              row_base + static_cast<int64_t>(r) + 1, ": \"",
+                                              kEntityTimestampColumn, "\" is empty"));
+      }
+    }
+    row_base += batch.num_rows;
+    batches.push_back(std::move(batch));
+    return absl::OkStatus();
+  }));
+  return batches;
+}
+
+// The entity keys of each key layout the views use, sorted for merging (in parallel).
+absl::StatusOr<std::map<std::vector<std::string>, EntityKeys>> SortEntityKeys(
+    const std::vector<table::RecordBatch>& batches, const std::vector<ViewPlan>& plans,
+    int threads) {
+  std::map<std::vector<std::string>, EntityKeys> out;
+  for (const ViewPlan& plan : plans) out[plan.key_names];
+  std::vector<std::pair<const std::vector<std::string>*, EntityKeys*>> layouts;
+  for (auto& [names, keys] : out) layouts.emplace_back(&names, &keys);
+  RETURN_IF_ERROR(ForEachParallel(layouts.size(), threads, [&](size_t i) -> absl::Status {
+    EntityKeysBuilder builder;
+    for (const table::RecordBatch& batch : batches) {
+      std::vector<const ColumnArray*> keys;
+      for (const std::string& k : *layouts[i].first) keys.push_back(batch.column(k));
+      builder.Add(keys, *batch.column(kEntityTimestampColumn));
+    }
+    *layouts[i].second = std::move(builder).Finish();
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& datasets,
+                     const EntityKeys& keys, size_t group_rows, ViewPlan& plan) {
+  const FeatureView& view = plan.part->view;
+  ASSIGN_OR_RETURN(dataset::DatasetRef ref, dataset::ParseDatasetRef(view.source));
+  absl::StatusOr<dataset::VersionRecord> version = datasets.Resolve(ref);
+  if (!version.ok()) {
+    return absl::Status(version.status().code(), Cat("feature view \"", view.name, "\": ",
+                                                     core::View(version.status().message())));
+  }
+  if (version->profile) {
+    ASSIGN_OR_RETURN(table::TableProfile profile, datasets.Profile(*version));
+    RETURN_IF_ERROR(
+        ValidateViewSchema(view, plan.part->join_keys, profile.schema(), version->Ref()));
+  }
+  const FeatureTables tables(workspace, datasets, group_rows);
+  ASSIGN_OR_RETURN(FeatureTableInfo info,
+                   tables.Ensure(*version, FeatureTableLayout::Of(view, plan.part->join_keys)));
+  ASSIGN_OR_RETURN(FeatureTableReader reader,
+                   FeatureTableReader::Open(workspace.objects(), info.manifest));
+  std::vector<size_t> columns;
+  for (const Feature& f : plan.part->features) {
+    for (size_t i = 0; i < view.features.size(); ++i) {
+      if (view.features[i].name == f.name) columns.push_back(i);
+    }
+    JoinedColumn out;
+    out.name = plan.output_names[plan.joined.size()];
+    out.type = f.type;
+    plan.joined.push_back(std::move(out));
+  }
+  ASSIGN_OR_RETURN(plan.report.stats,
+                   JoinView(keys, reader, view.ttl_seconds, columns, plan.joined));
+  plan.report.view = view.name;
+  plan.report.source = version->Ref();
+  plan.report.table_built = info.built;
+  return absl::OkStatus();
 }
 
 void WriteValue(table::CsvWriter& out, const ColumnArray& c, size_t row) {
@@ -244,15 +255,16 @@ void WriteJoined(table::CsvWriter& out, const JoinedColumn& c, size_t row) {
   }
 }
 
-// Streams the entity table again and writes each row with its features.
-absl::Status WriteTrainingSet(const EntityTable& entities, const std::vector<ViewPlan>& plans,
+// Writes each entity row with its features.
+absl::Status WriteTrainingSet(const std::vector<table::RecordBatch>& entities,
+                              const std::vector<ViewPlan>& plans,
                               const std::vector<std::string>& columns,
                               const std::vector<OutputColumn>& order, int fd) {
   table::CsvWriter out(fd);
   for (const std::string& name : columns) out.String(name);
   RETURN_IF_ERROR(out.EndRow());
   size_t row_base = 0;
-  RETURN_IF_ERROR(entities.Read({}, [&](table::RecordBatch batch) -> absl::Status {
+  for (const table::RecordBatch& batch : entities) {
     for (size_t r = 0; r < static_cast<size_t>(batch.num_rows); ++r) {
       for (const ColumnArray& c : batch.columns) WriteValue(out, c, r);
       for (const OutputColumn& o : order) {
@@ -261,10 +273,23 @@ absl::Status WriteTrainingSet(const EntityTable& entities, const std::vector<Vie
       RETURN_IF_ERROR(out.EndRow());
     }
     row_base += static_cast<size_t>(batch.num_rows);
-    return absl::OkStatus();
-  }));
+  }
   return out.Flush();
 }
+
+// Logs (at debug) how long each phase of a retrieval took, for tuning.
+class PhaseTimer {
+ public:
+  void Done(std::string_view phase) {
+    const auto now = std::chrono::steady_clock::now();
+    spdlog::debug("historical retrieval: {} took {} ms", phase,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 }  // namespace
 
@@ -298,6 +323,7 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
                                                     const HistoricalOptions& options) {
   RETURN_IF_ERROR(dataset::ValidateDatasetName(options.output));
   if (options.selection.views.empty()) return absl::InvalidArgumentError("no features requested");
+  PhaseTimer timer;
   ASSIGN_OR_RETURN(EntityTable entities, EntityTable::Open(datasets, options.entities, options.entities_display));
   if (entities.rows() == 0) {
     return absl::InvalidArgumentError(Cat("entity table ", entities.label(), " has no rows"));
@@ -316,11 +342,16 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
   RETURN_IF_ERROR(NameOutputs(entities, options.selection, options.full_feature_names, plans,
                               result.columns, order));
 
-  ASSIGN_OR_RETURN(auto keys, ReadEntityKeys(entities, plans));
+  timer.Done("opening the entity table");
+  ASSIGN_OR_RETURN(std::vector<table::RecordBatch> rows, ReadEntities(entities));
+  timer.Done("reading the entity table");
+  ASSIGN_OR_RETURN(auto keys, SortEntityKeys(rows, plans, options.threads));
+  timer.Done("sorting entity keys");
   RETURN_IF_ERROR(ForEachParallel(plans.size(), options.threads, [&](size_t i) {
     return JoinOne(workspace, datasets, keys.at(plans[i].key_names), options.group_rows, plans[i]);
   }));
   keys.clear();  // the sorted keys are not needed to write
+  timer.Done("joining the views");
 
   const fs::path uploads = workspace.ferry_dir() / "uploads";
   std::error_code ec;
@@ -328,7 +359,8 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
   if (ec) return core::ErrnoToStatus(ec.value(), Cat("create ", uploads.string()));
   // Never committed: dropping it removes the file once the add has stored it.
   ASSIGN_OR_RETURN(core::AtomicFile file, core::AtomicFile::Create(uploads / "training-set"));
-  RETURN_IF_ERROR(WriteTrainingSet(entities, plans, result.columns, order, file.fd()));
+  RETURN_IF_ERROR(WriteTrainingSet(rows, plans, result.columns, order, file.fd()));
+  timer.Done("writing the training set");
 
   dataset::AddOptions add;
   add.message = options.message.empty()
@@ -346,6 +378,7 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
         {{std::string(lineage::kind::kFeatureView), plan.part->view.name}, "feature_view"});
   }
   ASSIGN_OR_RETURN(result.added, datasets.Add(options.output, file.temp_path(), add));
+  timer.Done("storing it as a dataset version");
   result.rows = entities.rows();
   for (ViewPlan& plan : plans) result.views.push_back(std::move(plan.report));
   return result;

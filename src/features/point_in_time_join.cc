@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <tuple>
 
 #include "core/status.h"
 
@@ -11,7 +12,7 @@ namespace {
 using table::ColumnArray;
 using table::ColumnType;
 
-using Group = std::shared_ptr<const std::vector<ColumnArray>>;
+using Group = std::shared_ptr<const RowGroup>;
 
 void PrepareOutput(JoinedColumn& column, size_t rows) {
   column.valid.assign(rows, 0);
@@ -65,30 +66,22 @@ void EntityKeysBuilder::Add(const std::vector<const ColumnArray*>& keys, const C
     scratch_.clear();
     if (!EncodeKey(keys, row, scratch_)) continue;
     const uint64_t hash = HashKey(scratch_);
-    auto [it, inserted] = ids_.try_emplace(scratch_, static_cast<uint32_t>(ids_.size()));
-    if (inserted) {
-      keys_.key_bytes += scratch_;
-      keys_.key_offsets.push_back(keys_.key_bytes.size());
-      auto [by_hash, fresh] = id_by_hash_.try_emplace(hash, it->second);
-      if (!fresh && by_hash->second != it->second) collisions_ = true;
-    }
-    keys_.order.push_back({hash, time.int64_values[row], it->second, index});
+    keys_.order.push_back({hash, time.int64_values[row], interner_.Intern(scratch_, hash), index});
   }
 }
 
 EntityKeys EntityKeysBuilder::Finish() && {
-  EntityKeys& k = keys_;
   // Without collisions an equal hash means an equal key, so bytes never need reading.
-  const bool collisions = collisions_;
-  std::sort(k.order.begin(), k.order.end(),
+  const bool collisions = interner_.collisions();
+  std::tie(keys_.key_bytes, keys_.key_offsets) = std::move(interner_).Release();
+  const EntityKeys& k = keys_;
+  std::sort(keys_.order.begin(), keys_.order.end(),
             [&k, collisions](const EntityKeys::Entry& a, const EntityKeys::Entry& b) {
               if (a.hash != b.hash) return a.hash < b.hash;
               if (a.key != b.key && collisions) return k.Key(a.key) < k.Key(b.key);
               if (a.time != b.time) return a.time < b.time;
               return a.row < b.row;
             });
-  ids_.clear();
-  id_by_hash_.clear();
   return std::move(keys_);
 }
 
@@ -99,16 +92,15 @@ absl::StatusOr<JoinStats> JoinView(const EntityKeys& entities, FeatureTableReade
   JoinStats stats;
   const int64_t ttl_micros = ttl_seconds * 1'000'000;
 
-  Group group;  // the row group the merge is in
-  size_t row = 0;
-  size_t group_rows = 0;
+  Group group;      // the row group the merge is in
+  size_t run = 0;   // the run the merge is in
+  size_t row = 0;   // the next row of that run to look at
   bool exhausted = false;
-  Group winner_group;  // the last feature row of the current key at or before its time
+  Group winner_group;  // the last feature row of the entity's key at or before its time
   size_t winner_row = 0;
   bool have_winner = false;
   uint32_t previous_key = UINT32_MAX;
-  // The feature run's key compared with the entity key, read from bytes once per run
-  // (a run is the rows of one key: the table marks where each starts).
+  // The current run's key against the entity's: hashes first, bytes once per run.
   int run_order = 0;
   bool run_order_known = false;
 
@@ -118,52 +110,58 @@ absl::StatusOr<JoinStats> JoinView(const EntityKeys& entities, FeatureTableReade
       run_order_known = false;
       previous_key = entity.key;
     }
-    // Advance over feature rows before (key, time]; the last of them with this key wins.
     while (!exhausted) {
-      if (row == group_rows) {
-        ASSIGN_OR_RETURN(std::optional<std::vector<ColumnArray>> next, reader.Next());
+      if (!group || run == group->runs()) {
+        ASSIGN_OR_RETURN(std::optional<RowGroup> next, reader.Next());
         if (!next) {
           exhausted = true;
           break;
         }
-        group = std::make_shared<const std::vector<ColumnArray>>(std::move(*next));
+        group = std::make_shared<const RowGroup>(std::move(*next));
+        run = 0;
         row = 0;
-        group_rows = (*group)[kKeyColumn].size();
         run_order_known = false;
         continue;
       }
-      const std::vector<ColumnArray>& g = *group;
-      const auto f_hash = static_cast<uint64_t>(g[kKeyHashColumn].int64_values[row]);
-      int c;
-      if (f_hash != entity.hash) {
-        c = f_hash < entity.hash ? -1 : 1;
-      } else {
-        if (g[kKeyStartColumn].bool_values[row]) run_order_known = false;
-        if (!run_order_known) {
-          const int bytes = g[kKeyColumn].StringAt(row).compare(entities.Key(entity.key));
-          run_order = bytes < 0 ? -1 : (bytes > 0 ? 1 : 0);
-          run_order_known = true;
+      const RowGroup& g = *group;
+      if (!run_order_known) {
+        const auto f_hash = static_cast<uint64_t>(g.run_hashes[run]);
+        if (f_hash != entity.hash) {
+          run_order = f_hash < entity.hash ? -1 : 1;
+        } else {
+          const int c = g.run_keys.StringAt(run).compare(entities.Key(entity.key));
+          run_order = c < 0 ? -1 : (c > 0 ? 1 : 0);
         }
-        c = run_order;
+        run_order_known = true;
       }
-      if (c > 0 || (c == 0 && g[kTimeColumn].int64_values[row] > entity.time)) break;
-      if (c == 0) {
-        winner_group = group;
-        winner_row = row;
-        have_winner = true;
+      if (run_order > 0) break;
+      const size_t end = g.run_starts[run + 1];
+      if (run_order < 0) {  // a key the entities do not have here: skip all its rows
+        stats.feature_rows += static_cast<int64_t>(end - row);
+      } else {
+        // The entity's key: its rows at or before the entity's time; the last one wins.
+        while (row < end && g.times[row] <= entity.time) {
+          winner_group = group;
+          winner_row = row;
+          have_winner = true;
+          ++row;
+          ++stats.feature_rows;
+        }
+        if (row < end) break;  // the rest of the run is later than this entity row
       }
-      ++row;
-      ++stats.feature_rows;
+      ++run;
+      row = run < g.runs() ? g.run_starts[run] : g.rows();
+      run_order_known = false;
     }
     if (!have_winner) continue;
-    const std::vector<ColumnArray>& w = *winner_group;
-    if (ttl_micros > 0 && w[kTimeColumn].int64_values[winner_row] < entity.time - ttl_micros) {
+    const RowGroup& w = *winner_group;
+    if (ttl_micros > 0 && w.times[winner_row] < entity.time - ttl_micros) {
       ++stats.expired;
       continue;
     }
     ++stats.matched;
     for (size_t i = 0; i < feature_columns.size(); ++i) {
-      CopyValue(w[feature_columns[i]], winner_row, out[i], entity.row);
+      CopyValue(w.features[feature_columns[i]], winner_row, out[i], entity.row);
     }
   }
   return stats;

@@ -12,9 +12,10 @@
 //     gets exactly one result, in input order.
 //
 // How: the entity rows are sorted once by (key hash, key, ts, row) (EntityKeys); the
-// view's FeatureTable is already sorted by (key hash, key, ts, created, row). One merge
-// pass walks both: for each entity row the winner is the last feature row of its key at
-// or before its time, which the merge is holding when it stops. Linear in both sides
+// view's FeatureTable is already sorted by (key hash, key, ts, created, row), in runs of
+// one key. One merge pass walks both, a run at a time: runs of keys no entity row has are
+// skipped whole; in a matching run, the winner for an entity row is the last row at or
+// before its time, which the merge is holding when it stops. Linear in both sides
 // after the entity sort; memory is the entity keys, one or two row groups of the table,
 // and the joined columns.
 //
@@ -26,7 +27,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "features/feature_table.h"
 #include "table/record_batch.h"
@@ -62,9 +62,7 @@ class EntityKeysBuilder {
 
  private:
   EntityKeys keys_;
-  absl::flat_hash_map<std::string, uint32_t> ids_;
-  absl::flat_hash_map<uint64_t, uint32_t> id_by_hash_;
-  bool collisions_ = false;  // two distinct keys with one hash
+  KeyInterner interner_;
   std::string scratch_;
 };
 
@@ -92,8 +90,7 @@ struct JoinStats {
 };
 
 // Joins the view's table (read through `reader`) into `out`, one JoinedColumn per
-// entry of `feature_columns` (indexes into the table's row-group columns), sized to the
-// entity rows. `ttl_seconds` 0: no age limit. Errors: the reader's.
+// entry of `feature_columns` (indexes into RowGroup::features), sized to the entity rows. `ttl_seconds` 0: no age limit. Errors: the reader's.
 absl::StatusOr<JoinStats> JoinView(const EntityKeys& entities, FeatureTableReader& reader,
                                    int64_t ttl_seconds, std::span<const size_t> feature_columns,
                                    std::vector<JoinedColumn>& out);

@@ -8,8 +8,9 @@
 namespace ferry::table {
 namespace {
 
-constexpr uint32_t kMagic = 0x31424346;  // "FCB1"
+constexpr uint32_t kMagic = 0x32424346;  // "FCB2"
 constexpr uint8_t kHasNulls = 1;
+constexpr uint8_t kAllNull = 2;  // no validity bytes and no values follow
 
 template <typename T>
 void Put(std::string& out, T value) {
@@ -79,31 +80,35 @@ size_t ValuesOf(const ColumnArray& c) {
 }  // namespace
 
 absl::StatusOr<std::string> EncodeColumnBlock(const std::vector<ColumnArray>& columns) {
-  const uint64_t rows = columns.empty() ? 0 : columns[0].size();
-  size_t bytes = 16;
+  size_t bytes = 8;
   for (const ColumnArray& c : columns) {
-    if (c.size() != rows || ValuesOf(c) != rows) {
-      return absl::InvalidArgumentError(
-          core::Cat("column \"", c.name, "\" has ", c.size(), " rows, expected ", rows));
+    if (ValuesOf(c) != c.size()) {
+      return absl::InvalidArgumentError(core::Cat("column \"", c.name, "\" has ", c.size(),
+                                                  " validity entries but ", ValuesOf(c),
+                                                  " values"));
     }
     if (c.type == ColumnType::kString && c.offsets.back() != c.bytes.size()) {
       return absl::InvalidArgumentError(core::Cat("column \"", c.name, "\": bad offsets"));
     }
-    bytes += 4 + c.name.size() + rows * 9 + c.bytes.size() + 8;
+    bytes += 16 + c.name.size() + c.size() * 9 + c.bytes.size();
   }
   std::string out;
   out.reserve(bytes);
   Put(out, kMagic);
   Put(out, static_cast<uint32_t>(columns.size()));
-  Put(out, rows);
   for (const ColumnArray& c : columns) {
     Put(out, static_cast<uint16_t>(c.name.size()));
     out += c.name;
     Put(out, static_cast<uint8_t>(c.type));
-    bool has_nulls = false;
-    for (uint8_t v : c.valid) has_nulls |= v == 0;
-    Put(out, static_cast<uint8_t>(has_nulls ? kHasNulls : 0));
-    if (has_nulls) PutArray(out, c.valid);
+    Put(out, static_cast<uint64_t>(c.size()));
+    size_t nulls = 0;
+    for (uint8_t v : c.valid) nulls += v == 0;
+    if (nulls > 0 && nulls == c.size()) {
+      Put(out, kAllNull);
+      continue;
+    }
+    Put(out, static_cast<uint8_t>(nulls > 0 ? kHasNulls : 0));
+    if (nulls > 0) PutArray(out, c.valid);
     switch (c.type) {
       case ColumnType::kInt64:
       case ColumnType::kTimestamp:
@@ -128,27 +133,45 @@ absl::StatusOr<std::vector<ColumnArray>> DecodeColumnBlock(std::string_view byte
   Reader in(bytes);
   uint32_t magic = 0;
   uint32_t count = 0;
-  uint64_t rows = 0;
   RETURN_IF_ERROR(in.Get(magic, "header"));
   if (magic != kMagic) return absl::DataLossError("not a column block (bad magic)");
   RETURN_IF_ERROR(in.Get(count, "header"));
-  RETURN_IF_ERROR(in.Get(rows, "header"));
-  if (count > 100'000 || rows > (uint64_t{1} << 40)) {
-    return absl::DataLossError("column block header out of range");
-  }
+  if (count > 100'000) return absl::DataLossError("column block header out of range");
   std::vector<ColumnArray> columns(count);
   for (ColumnArray& c : columns) {
     uint16_t name_size = 0;
     uint8_t type = 0;
+    uint64_t rows = 0;
     uint8_t flags = 0;
     RETURN_IF_ERROR(in.Get(name_size, "column name"));
     RETURN_IF_ERROR(in.GetString(c.name, name_size, "column name"));
     RETURN_IF_ERROR(in.Get(type, "column type"));
+    RETURN_IF_ERROR(in.Get(rows, "column rows"));
     RETURN_IF_ERROR(in.Get(flags, "column flags"));
     if (type > static_cast<uint8_t>(ColumnType::kString)) {
       return absl::DataLossError(core::Cat("column \"", c.name, "\": unknown type ", type));
     }
+    if (rows > (uint64_t{1} << 40)) return absl::DataLossError("column rows out of range");
     c.type = static_cast<ColumnType>(type);
+    if (flags & kAllNull) {
+      c.valid.assign(rows, 0);
+      switch (c.type) {
+        case ColumnType::kInt64:
+        case ColumnType::kTimestamp:
+          c.int64_values.assign(rows, 0);
+          break;
+        case ColumnType::kFloat64:
+          c.float64_values.assign(rows, 0);
+          break;
+        case ColumnType::kBool:
+          c.bool_values.assign(rows, 0);
+          break;
+        case ColumnType::kString:
+          c.offsets.assign(rows + 1, 0);
+          break;
+      }
+      continue;
+    }
     if (flags & kHasNulls) {
       RETURN_IF_ERROR(in.GetArray(c.valid, rows, c.name));
     } else {

@@ -1,6 +1,6 @@
 #pragma once
 
-// Column blocks: a set of equally long ColumnArrays as one flat byte string, for
+// Column blocks: a set of ColumnArrays (each of its own length) as one flat byte string, for
 // storing columnar data in the object store (the feature store's join-ready tables).
 // The layout (docs/column-block-format.md) is little-endian and copy-friendly: each
 // column's validity bytes, values and string offsets lie contiguous, so reading is a
@@ -17,8 +17,8 @@
 
 namespace ferry::table {
 
-// Serializes `columns` (all of the same size). InvalidArgument if sizes differ or a
-// column's arrays do not match its type and size.
+// Serializes `columns`. InvalidArgument if a column's arrays do not match its type and
+// size. A column of nulls only is stored as a flag.
 absl::StatusOr<std::string> EncodeColumnBlock(const std::vector<ColumnArray>& columns);
 
 // Parses a block. DataLoss naming what is wrong when the bytes are not a well-formed

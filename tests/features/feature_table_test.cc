@@ -31,10 +31,10 @@ class FeatureTableTest : public ::testing::Test {
     layout_.features = {{"v", table::ColumnType::kFloat64}};  // widened from int64
   }
 
-  std::vector<std::vector<table::ColumnArray>> ReadAll(const core::Digest& manifest) {
+  std::vector<RowGroup> ReadAll(const core::Digest& manifest) {
     auto reader = FeatureTableReader::Open(workspace_->objects(), manifest);
     EXPECT_TRUE(reader.ok()) << reader.status();
-    std::vector<std::vector<table::ColumnArray>> groups;
+    std::vector<RowGroup> groups;
     while (true) {
       auto next = reader->Next();
       EXPECT_TRUE(next.ok()) << next.status();
@@ -60,25 +60,26 @@ TEST_F(FeatureTableTest, SortsByKeyThenTimeAndDropsRowsWithoutEither) {
   EXPECT_EQ(info->dropped_rows, 2);
   EXPECT_EQ(info->group_count, 2);
   std::vector<std::pair<std::string, double>> rows;  // (key, value) in table order
-  std::vector<bool> starts;
-  int64_t previous_hash = 0;
-  for (const auto& group : ReadAll(info->manifest)) {
-    for (size_t r = 0; r < group[kKeyColumn].size(); ++r) {
-      rows.emplace_back(std::string(group[kKeyColumn].StringAt(r)),
-                        group[kFirstFeatureColumn].float64_values[r]);
-      starts.push_back(group[kKeyStartColumn].bool_values[r] != 0);
-      EXPECT_LE(static_cast<uint64_t>(previous_hash),
-                static_cast<uint64_t>(group[kKeyHashColumn].int64_values[r]));
-      previous_hash = group[kKeyHashColumn].int64_values[r];
+  std::vector<std::string> runs;                    // the key of each run
+  uint64_t previous_hash = 0;
+  for (const RowGroup& group : ReadAll(info->manifest)) {
+    for (size_t run = 0; run < group.runs(); ++run) {
+      runs.emplace_back(group.run_keys.StringAt(run));
+      EXPECT_LE(previous_hash, static_cast<uint64_t>(group.run_hashes[run]));
+      previous_hash = static_cast<uint64_t>(group.run_hashes[run]);
+      for (size_t r = group.run_starts[run]; r < group.run_starts[run + 1]; ++r) {
+        rows.emplace_back(runs.back(), group.features[0].float64_values[r]);
+        EXPECT_EQ(group.created.IsNull(r), true);
+      }
     }
   }
   ASSERT_EQ(rows.size(), 4u);
-  // Each key's rows are together, in time order; the first of each is marked.
+  // Each key's rows are together, in time order.
   EXPECT_EQ(rows[0].first, rows[1].first);
   EXPECT_LT(rows[0].second, rows[1].second);
   EXPECT_EQ(rows[2].first, rows[3].first);
   EXPECT_LT(rows[2].second, rows[3].second);
-  EXPECT_EQ(starts, (std::vector<bool>{true, false, true, false}));
+  EXPECT_EQ(runs.size(), 2u);  // groups of two rows: one key each
 }
 
 TEST_F(FeatureTableTest, IsBuiltOncePerVersionAndLayout) {
