@@ -114,7 +114,7 @@ struct FeatureTableInfo {
 
 class FeatureTables {
  public:
-  static constexpr size_t kDefaultGroupRows = size_t{1} << 18;
+  static constexpr size_t kDefaultGroupRows = size_t{1} << 16;
 
   // `group_rows`: rows per row group of tables this builds (smaller in tests).
   FeatureTables(store::Workspace& workspace, const dataset::DatasetStore& datasets,

@@ -361,6 +361,9 @@ absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
   ASSIGN_OR_RETURN(core::AtomicFile file, core::AtomicFile::Create(uploads / "training-set"));
   RETURN_IF_ERROR(WriteTrainingSet(rows, plans, result.columns, order, file.fd()));
   timer.Done("writing the training set");
+  // The values are in the file now: give their memory back before the add needs its own.
+  std::vector<table::RecordBatch>().swap(rows);
+  for (ViewPlan& plan : plans) std::vector<JoinedColumn>().swap(plan.joined);
 
   dataset::AddOptions add;
   add.message = options.message.empty()
