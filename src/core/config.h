@@ -26,8 +26,8 @@ struct ServerConfig {
   // Reading one request, headers and body; for a streamed upload, the most time
   // without the client sending anything.
   int request_timeout_ms = 30'000;
-  int idle_timeout_ms = 60'000;     // keep-alive connection with no request
-  int shutdown_grace_ms = 10'000;   // in-flight requests get this long on SIGTERM
+  int idle_timeout_ms = 60'000;    // keep-alive connection with no request
+  int shutdown_grace_ms = 10'000;  // in-flight requests get this long on SIGTERM
   bool access_log = true;
 };
 

@@ -136,8 +136,8 @@ absl::Status CheckFreeSpace(const std::filesystem::path& path, uint64_t needed,
   ASSIGN_OR_RETURN(uint64_t free, probe ? probe(path) : FreeDiskSpace(path));
   if (free >= needed) return absl::OkStatus();
   return absl::ResourceExhaustedError(Cat("not enough free disk space: ", what, " may need ",
-                                          HumanBytes(needed), ", ", HumanBytes(free),
-                                          " free in ", path.string()));
+                                          HumanBytes(needed), ", ", HumanBytes(free), " free in ",
+                                          path.string()));
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::filesystem::path& path, size_t max_size) {

@@ -160,6 +160,7 @@ void Connection::BeginRequest(Clock::time_point now) {
   body_limit_ = context.config.max_body_bytes;
   continue_sent_ = false;
   header_routed_ = false;
+  streaming_route_ = false;
   streaming_ = false;
   if (context.router->has_streaming_routes()) {
     // Stop after the header, before Beast judges the body by a limit: which limit
@@ -207,6 +208,10 @@ void Connection::ParseBuffered() {
 void Connection::RejectMalformed(const ErrorCode& ec) {
   if (ec == beast::http::error::header_limit) {
     Reject(431, "header_too_large", "request header is larger than the server's limit");
+  } else if (ec == beast::http::error::body_limit && streaming_route_) {
+    Reject(413, "payload_too_large",
+           core::Cat("upload is larger than the server's limit of ", body_limit_,
+                     " bytes (server.max_upload_bytes)"));
   } else if (ec == beast::http::error::body_limit) {
     Reject(413, "payload_too_large",
            core::Cat("request body is larger than the server's limit of ", body_limit_, " bytes"));

@@ -137,9 +137,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Request request_;
   std::optional<RequestParser> parser_;
   bool continue_sent_ = false;
-  bool reading_ = false;        // a read is pending
-  bool header_routed_ = false;  // RouteHeader ran for this request
-  uint64_t body_limit_ = 0;     // of this request, for the 413 message
+  bool reading_ = false;          // a read is pending
+  bool header_routed_ = false;    // RouteHeader ran for this request
+  uint64_t body_limit_ = 0;       // of this request, for the 413 message
+  bool streaming_route_ = false;  // the request is for a streaming route
 
   // A streamed body. sink_ is shared only to hand it to a blocking-pool task, which
   // then owns it; while sink_busy_ the pool runs a call on it (or on Finish).

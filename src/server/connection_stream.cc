@@ -52,6 +52,7 @@ bool Connection::RouteHeader() {
   parser_->eager(true);
   boost::optional<uint64_t> length = parser_->content_length();
   std::optional<StreamingMatch> match = context.router->MatchStreaming(request_);
+  streaming_route_ = match.has_value();
   body_limit_ = match ? context.config.max_upload_bytes : context.config.max_body_bytes;
   if (length && *length > body_limit_) {
     RejectMalformed(beast::http::error::body_limit);
@@ -123,8 +124,7 @@ void Connection::StartAppend() {
   sink_busy_ = true;
   BodySink* sink = sink_.get();  // stays in sink_ while busy
   std::string_view bytes = appending_;
-  RunBlocking<absl::Status>([sink, bytes] { return sink->Append(bytes); },
-                            &Connection::OnAppended);
+  RunBlocking<absl::Status>([sink, bytes] { return sink->Append(bytes); }, &Connection::OnAppended);
 }
 
 void Connection::OnAppended(absl::Status status) {
@@ -161,7 +161,7 @@ void Connection::StartFinish() {
 
 void Connection::OnFinished(absl::StatusOr<Response> response) {
   sink_busy_ = false;
-  pending_abort_.reset();  // the sink finished; there is nothing left to abort
+  pending_abort_.reset();                // the sink finished; there is nothing left to abort
   if (state_ == State::kClosed) return;  // the client left; the work is done anyway
   response_ = response.ok() ? *std::move(response) : ErrorResponse(response.status());
   keep_alive_ = finish_keep_alive_ && !Stopping();

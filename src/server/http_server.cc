@@ -47,8 +47,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
       config.shutdown_grace_ms < 0) {
     return Invalid("timeouts must be positive");
   }
-  if (config.max_header_bytes < 256 || config.max_body_bytes == 0 ||
-      config.max_upload_bytes == 0) {
+  if (config.max_header_bytes < 256 || config.max_body_bytes == 0 || config.max_upload_bytes == 0) {
     return Invalid("max_header_bytes must be >= 256, max_body_bytes and max_upload_bytes > 0");
   }
 

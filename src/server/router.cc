@@ -350,8 +350,8 @@ absl::StatusOr<BodySinkPtr> Router::OpenBodySink(const StreamingMatch& match, Re
                                                  Authorizer& authorizer) const {
   try {
     if (IsMutating(request.method())) {
-      RETURN_IF_ERROR(
-          authorizer.Authorize(request, RouteInfo{.method = request.method(), .pattern = match.pattern}));
+      RETURN_IF_ERROR(authorizer.Authorize(
+          request, RouteInfo{.method = request.method(), .pattern = match.pattern}));
     }
     absl::StatusOr<BodySinkPtr> sink = (*match.handler)(request);
     if (sink.ok() && *sink == nullptr) {

@@ -60,7 +60,8 @@ void ExpectIntact(const DatasetStore& datasets, int64_t versions) {
 class DatasetAddSpaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", core::SystemClock::Shared())).value();
+    workspace_ =
+        std::move(store::Workspace::Init(temp_ / "ws", core::SystemClock::Shared())).value();
     datasets_ = std::move(DatasetStore::Open(*workspace_)).value();
   }
   fs::path Transactions(const std::string& name, uint64_t rows) {

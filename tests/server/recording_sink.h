@@ -61,7 +61,9 @@ class RecordingSink final : public BodySink {
  public:
   RecordingSink(std::shared_ptr<SinkLog> log, SinkOptions options)
       : log_(std::move(log)), options_(options) {}
-  ~RecordingSink() override { Update([](SinkLog& log) { log.destroyed = true; }); }
+  ~RecordingSink() override {
+    Update([](SinkLog& log) { log.destroyed = true; });
+  }
 
   absl::Status Append(std::string_view bytes) override {
     bool fail = false;

@@ -369,9 +369,9 @@ TEST(RouterTest, MatchStreamingFindsOnlyStreamingRoutes) {
   ASSERT_TRUE(match.has_value());
   EXPECT_EQ(match->pattern, "/d/{name}");
   EXPECT_EQ(post.PathParam("name"), "a b");
-  for (auto [method, target] : {std::pair{Method::kGet, "/d/a"}, std::pair{Method::kPost, "/e"},
-                                std::pair{Method::kPost, "/nowhere"},
-                                std::pair{Method::kPost, "/d/%zz"}}) {
+  for (auto [method, target] :
+       {std::pair{Method::kGet, "/d/a"}, std::pair{Method::kPost, "/e"},
+        std::pair{Method::kPost, "/nowhere"}, std::pair{Method::kPost, "/d/%zz"}}) {
     Request request = Request::Make(method, target);
     EXPECT_FALSE(router.MatchStreaming(request).has_value()) << target;
   }
