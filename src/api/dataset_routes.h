@@ -7,9 +7,15 @@
 //                                                 "latest")
 //   POST /api/v1/datasets/{name}/versions         the body is the file; query options
 //        ?filename=NAME.csv&message=...&tag=...&format=csv|jsonl|opaque&lenient=true
-//        201 with the new version, 200 when the bytes equal the latest version. Bodies
-//        are bounded by server.max_body_bytes (413 beyond); larger files go through
-//        `ferry data add`.
+//        201 with the new version, 200 when the bytes equal the latest version; errors
+//        as `ferry data add` reports them. A streaming route: the body goes to a
+//        private temporary file in .ferry/uploads/ as it arrives (Content-Length or
+//        chunked, up to server.max_upload_bytes, 413 beyond), never whole into memory,
+//        and is added as a version once complete (on the server's blocking pool). A
+//        bad name, tag or option, or a disk without room for the announced size and
+//        its add (429, resource_exhausted), is refused before the body is read. The
+//        temporary file is removed in every outcome; a client that disconnects
+//        mid-body leaves neither a version nor a file.
 // Version bodies have the shape of dataset::VersionToJson.
 
 #include "absl/status/status.h"

@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
+
 namespace ferry::cli {
 
 // 1536 -> "1.5 KiB"; bytes below 1 KiB as "512 B".
-std::string HumanBytes(uint64_t bytes);
+using core::HumanBytes;
 
 // Prints rows as columns padded to the widest cell; the first row is the header.
 void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows);

@@ -66,10 +66,10 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
   if (YAML::Node server = root["server"]) {
     if (!server.IsMap()) return Bad("server", "expected a mapping");
     ServerConfig& s = config.server;
-    RETURN_IF_ERROR(CheckKeys(server, "server.",
-                              {"listen", "threads", "max_body_bytes", "max_header_bytes",
-                               "request_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
-                               "access_log"}));
+    RETURN_IF_ERROR(
+        CheckKeys(server, "server.",
+                  {"listen", "threads", "max_body_bytes", "max_upload_bytes", "max_header_bytes",
+                   "request_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms", "access_log"}));
     RETURN_IF_ERROR(ReadScalar(server, "listen", "server.listen", "HOST:PORT", s.listen));
     if (auto hp = ParseHostPort(s.listen); !hp.ok()) {
       return Bad("server.listen", std::string(hp.status().message()));
@@ -78,6 +78,9 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     if (s.threads < 0 || s.threads > 256) return Bad("server.threads", "expected 0..256");
     RETURN_IF_ERROR(ReadScalar(server, "max_body_bytes", "server.max_body_bytes", "an integer",
                                s.max_body_bytes));
+    RETURN_IF_ERROR(ReadScalar(server, "max_upload_bytes", "server.max_upload_bytes", "an integer",
+                               s.max_upload_bytes));
+    if (s.max_upload_bytes == 0) return Bad("server.max_upload_bytes", "expected > 0");
     RETURN_IF_ERROR(ReadScalar(server, "max_header_bytes", "server.max_header_bytes",
                                "an integer", s.max_header_bytes));
     if (s.max_header_bytes < 1024) return Bad("server.max_header_bytes", "expected >= 1024");
@@ -119,14 +122,15 @@ std::string WorkspaceConfig::ToYaml() const {
       "  listen: \"{}\"\n"
       "  threads: {}            # 0 = one per core\n"
       "  max_body_bytes: {}\n"
+      "  max_upload_bytes: {}      # streamed dataset uploads\n"
       "  max_header_bytes: {}\n"
       "  request_timeout_ms: {}\n"
       "  idle_timeout_ms: {}\n"
       "  shutdown_grace_ms: {}\n"
       "  access_log: {}\n",
       version, metadata, log_level, server.listen, server.threads, server.max_body_bytes,
-      server.max_header_bytes, server.request_timeout_ms, server.idle_timeout_ms,
-      server.shutdown_grace_ms, server.access_log ? "true" : "false");
+      server.max_upload_bytes, server.max_header_bytes, server.request_timeout_ms,
+      server.idle_timeout_ms, server.shutdown_grace_ms, server.access_log ? "true" : "false");
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {

@@ -19,10 +19,15 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   int threads = 0;                        // 0: one per core
   uint64_t max_body_bytes = 64ull << 20;  // larger requests get 413
+  // Streaming routes (uploads) take bodies up to this size instead (413 beyond); they
+  // go to disk as they arrive, so this bounds disk use, not memory.
+  uint64_t max_upload_bytes = 64ull << 30;
   uint64_t max_header_bytes = 64ull << 10;
-  int request_timeout_ms = 30'000;  // reading one request, headers and body
-  int idle_timeout_ms = 60'000;     // keep-alive connection with no request
-  int shutdown_grace_ms = 10'000;   // in-flight requests get this long on SIGTERM
+  // Reading one request, headers and body; for a streamed upload, the most time
+  // without the client sending anything.
+  int request_timeout_ms = 30'000;
+  int idle_timeout_ms = 60'000;    // keep-alive connection with no request
+  int shutdown_grace_ms = 10'000;  // in-flight requests get this long on SIGTERM
   bool access_log = true;
 };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -120,6 +121,23 @@ absl::Status FsyncDirectory(const std::filesystem::path& dir) {
   if (!fd.valid()) return ErrnoToStatus(errno, Cat("open folder ", dir.string()));
   if (::fsync(fd.get()) != 0) return ErrnoToStatus(errno, Cat("fsync ", dir.string()));
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> FreeDiskSpace(const std::filesystem::path& path) {
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) != 0) {
+    return ErrnoToStatus(errno, Cat("free space of ", path.string()));
+  }
+  return static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
+}
+
+absl::Status CheckFreeSpace(const std::filesystem::path& path, uint64_t needed,
+                            std::string_view what, const FreeSpaceProbe& probe) {
+  ASSIGN_OR_RETURN(uint64_t free, probe ? probe(path) : FreeDiskSpace(path));
+  if (free >= needed) return absl::OkStatus();
+  return absl::ResourceExhaustedError(Cat("not enough free disk space: ", what, " may need ",
+                                          HumanBytes(needed), ", ", HumanBytes(free), " free in ",
+                                          path.string()));
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::filesystem::path& path, size_t max_size) {

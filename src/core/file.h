@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,18 @@ absl::StatusOr<size_t> ReadSome(int fd, void* data, size_t size);
 absl::StatusOr<size_t> ReadFull(int fd, void* data, size_t size);
 
 absl::Status FsyncDirectory(const std::filesystem::path& dir);
+
+// The bytes an unprivileged writer may still use on the filesystem that holds `path`
+// (statvfs: available blocks times fragment size); the errno-derived status when
+// statvfs fails.
+absl::StatusOr<uint64_t> FreeDiskSpace(const std::filesystem::path& path);
+// How code that checks for space asks; tests pass a fake to simulate a full disk.
+using FreeSpaceProbe = std::function<absl::StatusOr<uint64_t>(const std::filesystem::path&)>;
+// OkStatus when `probe` (FreeDiskSpace if empty) reports at least `needed` bytes free
+// at `path`; otherwise ResourceExhausted "not enough free disk space: WHAT may need
+// 2.0 GiB, 1.1 GiB free in PATH" (`what` e.g. "adding x.csv"), or the probe's error.
+absl::Status CheckFreeSpace(const std::filesystem::path& path, uint64_t needed,
+                            std::string_view what, const FreeSpaceProbe& probe = {});
 
 // Reads a whole file that must not exceed `max_size` bytes (ResourceExhausted if it does,
 // NotFound if it does not exist).

@@ -4,9 +4,11 @@
 // Debian's Abseil is built with its own absl::string_view (not std::string_view),
 // so absl::StrCat does not take std::string_view; this small variadic helper over
 // fmt takes both, and absl::Status messages are built from its std::string result.
+// Also HumanBytes, the one way sizes are written for people (CLI output, messages).
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -43,6 +45,19 @@ constexpr int HexDigitValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// 1536 -> "1.5 KiB"; bytes below 1 KiB as "512 B".
+inline std::string HumanBytes(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(kUnits)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
 // absl::string_view (e.g. Status::message()) as a std::string_view.

@@ -23,6 +23,7 @@ using store::Row;
 using store::Transaction;
 
 constexpr std::chrono::seconds kLockTimeout{60};
+constexpr uint64_t kAddSpaceMargin = 8ull << 20;
 constexpr int kDatasetCompressionLevel = 1;
 
 std::string SchemaJson(const table::TableProfile& profile) {
@@ -94,6 +95,10 @@ absl::StatusOr<FileFacts> StoreFile(store::Workspace& workspace, int fd, uint64_
 
 }  // namespace
 
+uint64_t SpaceNeededToAdd(uint64_t file_size) {
+  return file_size + file_size / 128 + kAddSpaceMargin;
+}
+
 absl::StatusOr<AddResult> DatasetStore::Add(std::string_view name, const fs::path& path,
                                             const AddOptions& options) {
   RETURN_IF_ERROR(ValidateDatasetName(name));
@@ -146,8 +151,18 @@ absl::StatusOr<AddResult> DatasetStore::Add(std::string_view name, const fs::pat
   }
   result.from_cache = facts.has_value();
   if (!facts) {
-    ASSIGN_OR_RETURN(FileFacts read, StoreFile(workspace_, fd.get(), identity.size, format,
-                                               options, display_name, result));
+    const std::string adding = core::Cat("adding ", display_name);
+    const uint64_t needed = SpaceNeededToAdd(static_cast<uint64_t>(identity.size));
+    RETURN_IF_ERROR(
+        core::CheckFreeSpace(workspace_.ferry_dir(), needed, adding, options.free_space));
+    absl::StatusOr<FileFacts> stored =
+        StoreFile(workspace_, fd.get(), identity.size, format, options, display_name, result);
+    if (stored.status().code() == absl::StatusCode::kResourceExhausted) {
+      // Out of space (or descriptors, or memory) midway: say what was being done.
+      return absl::ResourceExhaustedError(
+          core::Cat(adding, ": ", core::View(stored.status().message())));
+    }
+    ASSIGN_OR_RETURN(FileFacts read, std::move(stored));
     ASSIGN_OR_RETURN(FileIdentity after, IdentityOf(fd.get()));
     if (!(after == identity)) {
       return absl::AbortedError(

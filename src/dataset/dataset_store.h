@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/file.h"
 #include "dataset/dataset_ref.h"
 #include "dataset/version_record.h"
 #include "lineage/lineage_graph.h"
@@ -59,7 +60,17 @@ struct AddOptions {
   // What the new version was made from (a training set: its entity table and the
   // feature views' sources): lineage edges recorded in the version's transaction.
   std::vector<LineageInput> derived_from;
+  // How Add asks for the workspace's free disk space; empty: statvfs
+  // (core::FreeDiskSpace). Tests pass a fake to simulate a full disk.
+  core::FreeSpaceProbe free_space;
 };
+
+// The most disk space adding a file of `file_size` bytes may take in the workspace,
+// and what Add requires to be free before it stores anything: the file's size (its
+// chunks are stored compressed, and zstd never makes a 2 MiB frame more than ~0.4%
+// larger) plus 1/128 of it and 8 MiB for object headers, frames, the manifest, the
+// profile and the metadata.
+uint64_t SpaceNeededToAdd(uint64_t file_size);
 
 struct AddResult {
   VersionRecord version;  // the new version, or the latest one when unchanged
@@ -109,8 +120,11 @@ class DatasetStore {
   // Stores the file at `path` as the next version of `name`. Errors:
   // InvalidArgument for a bad name or tag, an empty file, or a malformed tabular
   // file (naming the line and reason); NotFound if the file does not exist;
-  // AlreadyExists if the tag is taken; ResourceExhausted when the disk is full.
-  // Nothing is stored on error.
+  // AlreadyExists if the tag is taken; ResourceExhausted, before anything is
+  // written, when the workspace's filesystem has less than SpaceNeededToAdd free
+  // ("not enough free disk space: adding x.csv may need 2.0 GiB, 1.1 GiB free in
+  // /w/.ferry"), and when a write fails for want of space all the same ("adding x.csv:
+  // ...: No space left on device"). Nothing is stored on error.
   absl::StatusOr<AddResult> Add(std::string_view name, const std::filesystem::path& path,
                                 const AddOptions& options);
 

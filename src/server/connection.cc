@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 
 #include "core/strings.h"
 #include "server/response_head.h"
@@ -43,7 +44,11 @@ Connection::Connection(Worker& worker, tcp::socket socket)
   worker_.AddConnection(this);
 }
 
-Connection::~Connection() { worker_.RemoveConnection(this); }
+Connection::~Connection() {
+  // Only when the worker is torn down with the request's sink idle: abort it here.
+  if (sink_) sink_->Abort("the server stopped");
+  worker_.RemoveConnection(this);
+}
 
 void Connection::Start() {
   request_.SetRemoteAddress(FormatPeer(socket_));
@@ -76,6 +81,7 @@ void Connection::Close() {
   state_ = State::kClosed;
   ErrorCode ignored;
   socket_.close(ignored);
+  AbortSink("the connection closed before the body was complete");
 }
 
 bool Connection::MakeRoom() {
@@ -98,18 +104,21 @@ bool Connection::MakeRoom() {
 }
 
 void Connection::ReadMore() {
+  if (reading_) return;  // one read at a time; the pending one continues
   if (!MakeRoom()) {
     // Only a header can fill the buffer (a body is consumed as it arrives), and Beast
     // reports header_limit before that; this is the backstop.
     Reject(431, "header_too_large", "request header is larger than the server's limit");
     return;
   }
+  reading_ = true;
   socket_.async_read_some(
       asio::buffer(buffer_.get() + end_, capacity_ - end_),
       [self = shared_from_this()](const ErrorCode& ec, size_t bytes) { self->OnRead(ec, bytes); });
 }
 
 void Connection::OnRead(const ErrorCode& ec, size_t bytes) {
+  reading_ = false;
   if (state_ == State::kClosed) return;
   if (ec) {
     // End of stream or a reset: there is no one left to answer. A request cut short
@@ -126,8 +135,18 @@ void Connection::OnRead(const ErrorCode& ec, size_t bytes) {
     ReadMore();
     return;
   }
+  if (state_ == State::kWriting) {
+    // A read left pending when a streamed body was refused midway: the connection
+    // closes after this response, so the rest of the body is discarded.
+    begin_ = end_ = 0;
+    return;
+  }
   end_ += bytes;
   if (state_ == State::kIdle) BeginRequest(Clock::now());
+  if (streaming_) {
+    PumpBody();
+    return;
+  }
   ParseBuffered();
 }
 
@@ -138,34 +157,45 @@ void Connection::BeginRequest(Clock::time_point now) {
   request_.Reset();
   const ServerContext& context = worker_.context();
   parser_.emplace(request_, context.config.max_body_bytes, context.header_limit);
+  body_limit_ = context.config.max_body_bytes;
   continue_sent_ = false;
+  header_routed_ = false;
+  streaming_route_ = false;
+  streaming_ = false;
+  if (context.router->has_streaming_routes()) {
+    // Stop after the header, before Beast judges the body by a limit: which limit
+    // applies depends on the route (RouteHeader). Not boost::none: Beast 1.74 compares
+    // a Content-Length with the optional, and any number is greater than none.
+    parser_->eager(false);
+    parser_->body_limit(std::numeric_limits<uint64_t>::max());
+  }
+}
+
+Connection::Parsed Connection::ParseOnce() {
+  ErrorCode ec;
+  size_t used = parser_->put(asio::const_buffer(buffer_.get() + begin_, end_ - begin_), ec);
+  begin_ += used;
+  if (ec == beast::http::error::need_more) return Parsed::kNeedMore;
+  if (ec) {
+    RejectMalformed(ec);
+    return Parsed::kRejected;
+  }
+  return used == 0 ? Parsed::kNeedMore : Parsed::kSome;
 }
 
 void Connection::ParseBuffered() {
   while (begin_ < end_) {
-    ErrorCode ec;
-    size_t used = parser_->put(asio::const_buffer(buffer_.get() + begin_, end_ - begin_), ec);
-    begin_ += used;
-    if (ec == beast::http::error::need_more) break;
-    if (ec == beast::http::error::header_limit) {
-      Reject(431, "header_too_large", "request header is larger than the server's limit");
-      return;
-    }
-    if (ec == beast::http::error::body_limit) {
-      Reject(413, "payload_too_large",
-             core::Cat("request body is larger than the server's limit of ",
-                       worker_.context().config.max_body_bytes, " bytes"));
-      return;
-    }
-    if (ec) {
-      Reject(400, "invalid_argument", core::Cat("malformed request: ", ec.message()));
-      return;
+    Parsed parsed = ParseOnce();
+    if (parsed == Parsed::kRejected) return;
+    if (parsed == Parsed::kNeedMore) break;
+    if (!header_routed_ && parser_->is_header_done()) {
+      header_routed_ = true;
+      if (!RouteHeader()) return;
     }
     if (parser_->is_done()) {
       HandleRequest();
       return;
     }
-    if (used == 0) break;
   }
   if (parser_->is_header_done() && parser_->expects_continue() && !continue_sent_ &&
       request_.http_version() >= 11) {
@@ -173,6 +203,21 @@ void Connection::ParseBuffered() {
     return;
   }
   ReadMore();
+}
+
+void Connection::RejectMalformed(const ErrorCode& ec) {
+  if (ec == beast::http::error::header_limit) {
+    Reject(431, "header_too_large", "request header is larger than the server's limit");
+  } else if (ec == beast::http::error::body_limit && streaming_route_) {
+    Reject(413, "payload_too_large",
+           core::Cat("upload is larger than the server's limit of ", body_limit_,
+                     " bytes (server.max_upload_bytes)"));
+  } else if (ec == beast::http::error::body_limit) {
+    Reject(413, "payload_too_large",
+           core::Cat("request body is larger than the server's limit of ", body_limit_, " bytes"));
+  } else {
+    Reject(400, "invalid_argument", core::Cat("malformed request: ", ec.message()));
+  }
 }
 
 void Connection::WriteContinue() {
@@ -184,7 +229,11 @@ void Connection::WriteContinue() {
                         self->Close();
                         return;
                       }
-                      self->ReadMore();
+                      if (self->streaming_) {
+                        self->PumpBody();
+                      } else {
+                        self->ReadMore();
+                      }
                     });
 }
 
@@ -199,11 +248,17 @@ void Connection::HandleRequest() {
 }
 
 void Connection::Reject(int http_status, std::string_view code, std::string_view message) {
-  spdlog::debug("{}: rejecting request with {}: {}", request_.remote_address(), http_status,
-                message);
+  Reject(ErrorResponse(http_status, code, message));
+}
+
+void Connection::Reject(Response response) {
+  spdlog::debug("{}: rejecting request with {}: {}", request_.remote_address(), response.status,
+                response.body);
   parser_.reset();
+  streaming_ = false;
+  AbortSink(core::Cat("the request was refused with ", response.status));
   keep_alive_ = false;
-  response_ = ErrorResponse(http_status, code, message);
+  response_ = std::move(response);
   WriteResponse();
 }
 
@@ -271,6 +326,8 @@ void Connection::WaitForNextRequest() {
   if (state_ == State::kClosed) return;
   ReleaseIfLarge(response_.body);
   ReleaseIfLarge(request_.mutable_body());
+  ReleaseIfLarge(staging_);
+  ReleaseIfLarge(appending_);
   Clock::time_point now = Clock::now();
   if (begin_ < end_) {  // a pipelined request is already here
     BeginRequest(now);

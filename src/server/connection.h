@@ -7,9 +7,24 @@
 // one gathered write, tried at once and only queued when the socket cannot take it all. Keep-alive
 // and pipelining follow HTTP/1.1; requests are answered one at a time, in order.
 //
+// A request for a streaming route (router.h, body_sink.h) is routed as soon as its
+// header has arrived, and its body is handed to the route's BodySink piece by piece
+// (connection_stream.cc). The sink's calls run on the server's BlockingPool, never on
+// this thread, because they may block for long (disk writes; a Finish that adds a
+// dataset of many GiB takes seconds) and this thread serves other connections
+// meanwhile; each call's outcome is posted back here. Backpressure: while the sink
+// appends one piece, at most one more piece is parsed and one read buffer filled, then
+// reading stops until the sink catches up, so the memory a connection holds stays
+// bounded (three 256 KiB buffers) whatever the body's size.
+//
 // States and their deadlines (enforced by the worker's sweeper):
 //   kIdle      waiting for the first byte of a request     idle_timeout
-//   kReading   reading a request's header and body         request_timeout from its first byte
+//   kReading   reading a request's header and body         request_timeout from its first byte;
+//                                                          for a streamed body, from the last
+//                                                          read issued (none while only the
+//                                                          sink is behind)
+//   kFinishing a streamed body is complete and the sink's  none (the server's own work)
+//              Finish runs on the blocking pool
 //   kWriting   writing a response                          request_timeout
 //   kLingering response sent with "Connection: close",     request_timeout
 //              write side shut, draining what the client
@@ -17,17 +32,23 @@
 //   kClosed
 // A request that breaks the protocol or a limit is answered (400, 413, 431) with
 // "Connection: close" where the connection allows it; a client that closes mid-request
-// is simply dropped.
+// is simply dropped. Whatever ends a streamed body early (those, a timeout, a closed
+// connection, shutdown's force-close) aborts its sink.
 //
 // Thread-safety: none; every method runs on the worker's thread. The object is owned
-// by shared_ptrs held by its pending asynchronous operations.
+// by shared_ptrs held by its pending asynchronous operations, blocking-pool tasks
+// included, and is destroyed on the worker's thread.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "server/asio.h"  // first: see asio.h
+#include "server/body_sink.h"
 #include "server/http_message.h"
 #include "server/request_parser.h"
 #include "server/worker.h"
@@ -54,7 +75,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t index_in_worker = 0;
 
  private:
-  enum class State { kIdle, kReading, kWriting, kLingering, kClosed };
+  enum class State { kIdle, kReading, kFinishing, kWriting, kLingering, kClosed };
   // Whether a write finished inside WriteResponse or later, from the io_context's queue.
   enum class Completion { kInline, kQueued };
 
@@ -64,6 +85,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void BeginRequest(Clock::time_point now);
   void HandleRequest();
   void Reject(int http_status, std::string_view code, std::string_view message);
+  void Reject(Response response);
+  // Answers a parse error (from the header or the body) with 400, 413 or 431.
+  void RejectMalformed(const ErrorCode& ec);
+  // Feeds the buffered bytes to the parser once.
+  enum class Parsed { kSome, kNeedMore, kRejected };  // kRejected: an error was answered
+  Parsed ParseOnce();
   void WriteResponse();
   void OnWritten(const ErrorCode& ec, Completion completion);
   void WriteContinue();
@@ -76,6 +103,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // may not grow.
   bool MakeRoom();
 
+  // Streaming bodies (connection_stream.cc).
+  // Once the header is parsed: routes a streaming route's request to its sink and sets
+  // the body limit of the route's kind. False when the request was answered or its
+  // body now streams (ParseBuffered stops), true to go on reading it whole.
+  bool RouteHeader();
+  void StartStreaming(BodySinkPtr sink);
+  // Moves a streamed body along: parses buffered bytes into staging_, hands staging_
+  // to the sink when it is free, finishes once the body is complete, and reads more
+  // while there is room.
+  void PumpBody();
+  void StartAppend();
+  void OnAppended(absl::Status status);
+  void StartFinish();
+  void OnFinished(absl::StatusOr<Response> response);
+  // Aborts the sink (on the blocking pool), now or once its running Append returns.
+  void AbortSink(std::string_view reason);
+  // Runs work on the blocking pool, exceptions caught, and then done(result) here.
+  template <typename Result>
+  void RunBlocking(std::function<Result()> work, void (Connection::*done)(Result));
   Worker& worker_;
   tcp::socket socket_;
   State state_ = State::kIdle;
@@ -91,6 +137,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Request request_;
   std::optional<RequestParser> parser_;
   bool continue_sent_ = false;
+  bool reading_ = false;          // a read is pending
+  bool header_routed_ = false;    // RouteHeader ran for this request
+  uint64_t body_limit_ = 0;       // of this request, for the 413 message
+  bool streaming_route_ = false;  // the request is for a streaming route
+
+  // A streamed body. sink_ is shared only to hand it to a blocking-pool task, which
+  // then owns it; while sink_busy_ the pool runs a call on it (or on Finish).
+  std::shared_ptr<BodySink> sink_;
+  bool streaming_ = false;
+  bool sink_busy_ = false;
+  std::optional<std::string> pending_abort_;  // why, once the running Append returns
+  bool finish_keep_alive_ = false;
+  std::string staging_;    // parsed body bytes waiting for the sink
+  std::string appending_;  // the bytes the sink is appending now
 
   Response response_;
   std::string head_;

@@ -53,6 +53,7 @@ Request Request::Make(Method method, std::string_view target, std::string body) 
   Request request;
   request.SetMethod(method, MethodName(method));
   request.SetTarget(target);
+  request.content_length_ = body.size();
   request.body_ = std::move(body);
   return request;
 }
@@ -82,6 +83,7 @@ void Request::Reset() {
   http_version_ = 11;
   target_.clear();
   path_size_ = 0;
+  content_length_.reset();
   field_count_ = 0;
   param_count_ = 0;
   body_.clear();

@@ -45,7 +45,8 @@ class Request {
   Request() = default;
 
   // A request as if it had arrived from the network, for tests and in-process callers.
-  // The target is taken as is (origin form, "/path?query").
+  // The target is taken as is (origin form, "/path?query"); the body's size is its
+  // Content-Length.
   static Request Make(Method method, std::string_view target, std::string body = {});
 
   Method method() const { return method_; }
@@ -65,6 +66,10 @@ class Request {
   // The percent-decoded value of a path parameter of the matched route pattern
   // ("{model}" -> PathParam("model")); empty when the pattern has no such parameter.
   std::string_view PathParam(std::string_view name) const;
+  // The body's length as announced by Content-Length; nullopt for a chunked body or
+  // none. Known before the body is read, so a streaming route can judge it early.
+  std::optional<uint64_t> content_length() const { return content_length_; }
+  // Empty for a streaming route, whose body goes to its BodySink instead.
   const std::string& body() const { return body_; }
   // Handlers may take the body (std::move) instead of copying it.
   std::string& mutable_body() { return body_; }
@@ -76,6 +81,7 @@ class Request {
   void SetMethod(Method method, std::string_view name);
   void SetTarget(std::string_view target);
   void SetHttpVersion(int version) { http_version_ = version; }
+  void SetContentLength(std::optional<uint64_t> length) { content_length_ = length; }
   void AddHeader(std::string_view name, std::string_view value);
   void SetRemoteAddress(std::string_view address) { remote_address_.assign(address); }
 
@@ -98,6 +104,7 @@ class Request {
   Method method_ = Method::kGet;
   int http_version_ = 11;
   size_t path_size_ = 0;
+  std::optional<uint64_t> content_length_;
   std::string method_name_ = "GET";
   std::string target_;
   // fields_[0, field_count_) are live; entries beyond keep their capacity for reuse.

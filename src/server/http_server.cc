@@ -15,6 +15,10 @@
 namespace ferry::server {
 namespace {
 
+// Threads for streaming routes' sinks: several uploads can finish (add a dataset) at
+// once without stopping the others' appends.
+constexpr int kBlockingThreads = 16;
+
 absl::Status Invalid(std::string_view what) {
   return absl::InvalidArgumentError(core::Cat("server config: ", what));
 }
@@ -43,14 +47,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
       config.shutdown_grace_ms < 0) {
     return Invalid("timeouts must be positive");
   }
-  if (config.max_header_bytes < 256 || config.max_body_bytes == 0) {
-    return Invalid("max_header_bytes must be >= 256 and max_body_bytes > 0");
+  if (config.max_header_bytes < 256 || config.max_body_bytes == 0 || config.max_upload_bytes == 0) {
+    return Invalid("max_header_bytes must be >= 256, max_body_bytes and max_upload_bytes > 0");
   }
 
   auto context = std::make_unique<ServerContext>();
   context->config = config;
   context->router = std::move(router);
   context->authorizer = std::move(authorizer);
+  context->blocking = std::make_unique<BlockingPool>(kBlockingThreads);
   context->request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   context->idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   context->shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);

@@ -5,10 +5,12 @@
 // core::ServerConfig:
 //   - header larger than max_header_bytes: 431, connection closed;
 //   - body larger than max_body_bytes: 413 (JSON), judged from Content-Length before
-//     the body is read, and from the running total for chunked bodies;
+//     the body is read, and from the running total for chunked bodies; for a
+//     streaming route (router.h, body_sink.h) the same with max_upload_bytes;
 //   - a request not fully read within request_timeout_ms of its first byte (a client
 //     trickling its header or body), or a response not written within it: connection
-//     dropped; a keep-alive connection idle for idle_timeout_ms: closed;
+//     dropped; a streamed body may take as long as it needs, but not request_timeout_ms
+//     without a byte; a keep-alive connection idle for idle_timeout_ms: closed;
 //   - a malformed request: 400 (JSON) and close; a client that vanishes mid-request is
 //     dropped. Nothing a client sends can stop the server.
 // With config.access_log, each response is logged through spdlog at info level:
@@ -19,7 +21,10 @@
 // and its own listening socket on the shared port (SO_REUSEPORT); a connection stays
 // on the thread that accepted it, and its handlers run there. Handlers therefore run
 // concurrently on several threads, and a slow handler delays the other connections of
-// its thread (offload long work).
+// its thread (offload long work). The exception is a streaming route's BodySink:
+// its calls (disk writes, a Finish that takes seconds) run on a BlockingPool of up to
+// 16 more threads, and the answer is posted back to the connection's thread, because
+// an upload of many GiB would otherwise stall its thread's other connections.
 //
 // Lifecycle: Create -> Start -> ... -> Shutdown -> Wait (or RunUntilSignal for all of
 // it). Shutdown is graceful: new connections are refused at once, idle keep-alive

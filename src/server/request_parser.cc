@@ -44,7 +44,7 @@ bool IsContinueExpectation(std::string_view value) {
 }  // namespace
 
 RequestParser::RequestParser(Request& request, uint64_t max_body_bytes, uint32_t max_header_bytes)
-    : request_(request) {
+    : request_(request), body_(&request.mutable_body()) {
   body_limit(max_body_bytes);
   header_limit(max_header_bytes);
   eager(true);
@@ -70,17 +70,20 @@ void RequestParser::on_field_impl(beast::http::field name, StringView name_text,
   request_.AddHeader(View(name_text), View(value));
 }
 
-void RequestParser::on_header_impl(ErrorCode& /*ec*/) {}
+void RequestParser::on_header_impl(ErrorCode& /*ec*/) {
+  boost::optional<uint64_t> length = content_length();
+  request_.SetContentLength(length ? std::optional<uint64_t>(*length) : std::nullopt);
+}
 
 void RequestParser::on_body_init_impl(const boost::optional<uint64_t>& content_length,
                                       ErrorCode& /*ec*/) {
-  if (content_length) {
-    request_.mutable_body().reserve(std::min(*content_length, kMaxBodyReserve));
+  if (content_length && body_ == &request_.mutable_body()) {
+    body_->reserve(std::min(*content_length, kMaxBodyReserve));
   }
 }
 
 size_t RequestParser::on_body_impl(StringView body, ErrorCode& /*ec*/) {
-  request_.mutable_body().append(body.data(), body.size());
+  body_->append(body.data(), body.size());
   return body.size();
 }
 
@@ -88,7 +91,7 @@ void RequestParser::on_chunk_header_impl(uint64_t /*size*/, StringView /*extensi
                                          ErrorCode& /*ec*/) {}
 
 size_t RequestParser::on_chunk_body_impl(uint64_t /*remain*/, StringView body, ErrorCode& /*ec*/) {
-  request_.mutable_body().append(body.data(), body.size());
+  body_->append(body.data(), body.size());
   return body.size();
 }
 

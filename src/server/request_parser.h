@@ -13,6 +13,7 @@
 // Thread-safety: none; owned by one connection.
 
 #include <cstdint>
+#include <string>
 
 #include "server/asio.h"  // first: see asio.h
 #include "server/http_message.h"
@@ -26,6 +27,11 @@ class RequestParser final : public beast::http::basic_parser<true> {
 
   // True when the request carried "Expect: 100-continue".
   bool expects_continue() const { return expects_continue_; }
+
+  // Body bytes are appended to `destination` from now on instead of to the request's
+  // body (a streaming route's staging buffer, which the connection drains). Call before
+  // the body's first byte is parsed; `destination` must outlive the parser.
+  void SetBodyDestination(std::string& destination) { body_ = &destination; }
 
  private:
   using StringView = beast::string_view;
@@ -43,6 +49,7 @@ class RequestParser final : public beast::http::basic_parser<true> {
   void on_finish_impl(ErrorCode& ec) override;
 
   Request& request_;
+  std::string* body_;  // the request's body unless SetBodyDestination said otherwise
   bool expects_continue_ = false;
 };
 

@@ -78,6 +78,21 @@ absl::Status ParseSegment(std::string_view pattern, std::string_view text, Patte
   return absl::OkStatus();
 }
 
+void LogThrown(const Request& request, std::string_view pattern, std::string_view what) {
+  spdlog::error("{} {} ({}): handler threw: {}", request.method_name(), request.path(), pattern,
+                what);
+}
+
+// Per-thread scratch: reused, so routing allocates nothing once warm. It is only used
+// before a handler runs, so a handler that dispatches again does not disturb it.
+PathSegments& ScratchPath() {
+  thread_local PathSegments path;
+  return path;
+}
+
+// What a client sees of a handler's exception: its text goes to the log only.
+absl::Status InternalError() { return absl::InternalError("internal error"); }
+
 }  // namespace
 
 struct Router::ParamEdge {
@@ -100,6 +115,7 @@ struct Router::Node {
   // Most literal text first, so "{model}:predict" is tried before "{model}".
   std::vector<std::unique_ptr<ParamEdge>> params;
   std::array<Handler, kMethodCount> handlers;
+  std::array<StreamingHandler, kMethodCount> streaming;
   uint8_t method_mask = 0;  // MethodBit of each method served here (HEAD with GET)
   std::string allow;        // method_mask as an Allow header value
   std::string pattern;      // as first registered
@@ -112,6 +128,20 @@ struct Router::Node {
       return &handlers[static_cast<int>(Method::kGet)];
     }
     return nullptr;
+  }
+  const StreamingHandler* StreamingHandlerFor(Method method) const {
+    if (method == Method::kOther) return nullptr;
+    const StreamingHandler& handler = streaming[static_cast<int>(method)];
+    return handler ? &handler : nullptr;
+  }
+  bool Serves(Method method) const {
+    return handlers[static_cast<int>(method)] || streaming[static_cast<int>(method)];
+  }
+  void AddMethod(Method method, std::string_view route_pattern) {
+    method_mask |= MethodBit(method);
+    if (method == Method::kGet) method_mask |= MethodBit(Method::kHead);
+    allow = AllowList(method_mask);
+    if (pattern.empty()) pattern = std::string(route_pattern);
   }
 };
 
@@ -133,8 +163,25 @@ Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
 absl::Status Router::Add(Method method, std::string_view pattern, Handler handler) {
-  if (method == Method::kOther) return absl::InvalidArgumentError("cannot route method OTHER");
   if (!handler) return absl::InvalidArgumentError(core::Cat("empty handler for ", pattern));
+  ASSIGN_OR_RETURN(Node * node, NodeForNewRoute(method, pattern));
+  node->handlers[static_cast<int>(method)] = std::move(handler);
+  node->AddMethod(method, pattern);
+  return absl::OkStatus();
+}
+
+absl::Status Router::AddStreaming(Method method, std::string_view pattern,
+                                  StreamingHandler handler) {
+  if (!handler) return absl::InvalidArgumentError(core::Cat("empty handler for ", pattern));
+  ASSIGN_OR_RETURN(Node * node, NodeForNewRoute(method, pattern));
+  node->streaming[static_cast<int>(method)] = std::move(handler);
+  node->AddMethod(method, pattern);
+  streaming_methods_ |= MethodBit(method);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Router::Node*> Router::NodeForNewRoute(Method method, std::string_view pattern) {
+  if (method == Method::kOther) return absl::InvalidArgumentError("cannot route method OTHER");
   if (pattern.empty() || pattern.front() != '/') {
     return absl::InvalidArgumentError(
         core::Cat("route pattern \"", pattern, "\" must start with '/'"));
@@ -190,7 +237,7 @@ absl::Status Router::Add(Method method, std::string_view pattern, Handler handle
     if (next == nullptr) break;
     node = next;
   }
-  if (i == segments.size() && node->handlers[static_cast<int>(method)]) {
+  if (i == segments.size() && node->Serves(method)) {
     return absl::AlreadyExistsError(
         core::Cat("route ", MethodName(method), " ", pattern, " is already registered"));
   }
@@ -213,12 +260,7 @@ absl::Status Router::Add(Method method, std::string_view pattern, Handler handle
     }
     node = next;
   }
-  node->handlers[static_cast<int>(method)] = std::move(handler);
-  node->method_mask |= MethodBit(method);
-  if (method == Method::kGet) node->method_mask |= MethodBit(Method::kHead);
-  node->allow = AllowList(node->method_mask);
-  if (node->pattern.empty()) node->pattern = std::string(pattern);
-  return absl::OkStatus();
+  return node;
 }
 
 bool Router::Search(const Node& node, size_t index, MatchState& state) {
@@ -242,10 +284,14 @@ bool Router::Search(const Node& node, size_t index, MatchState& state) {
   return false;
 }
 
+void Router::SetPathParams(const MatchState& state, Request& request) {
+  for (size_t i = 0; i < state.capture_count; ++i) {
+    request.AddPathParam(state.captures[i].first->name, state.captures[i].second);
+  }
+}
+
 Response Router::Dispatch(Request& request, Authorizer& authorizer) const {
-  // Per-thread scratch: reused, so routing allocates nothing once warm. It is only used
-  // before the handler runs, so a handler that dispatches again does not disturb it.
-  thread_local PathSegments path;
+  PathSegments& path = ScratchPath();
   request.ClearPathParams();
   if (absl::Status split = SplitPath(request.path(), path); !split.ok()) {
     return ErrorResponse(split);
@@ -255,15 +301,17 @@ Response Router::Dispatch(Request& request, Authorizer& authorizer) const {
     return ErrorResponse(404, "not_found", core::Cat("no route for ", request.path()));
   }
   const Handler* handler = state.found->HandlerFor(request.method());
-  if (handler == nullptr) {
+  const StreamingHandler* streaming = state.found->StreamingHandlerFor(request.method());
+  if (handler == nullptr && streaming == nullptr) {
     Response response = ErrorResponse(
         405, "method_not_allowed",
         core::Cat("method ", request.method_name(), " is not allowed on ", request.path()));
     response.headers.emplace_back("Allow", state.found->allow);
     return response;
   }
-  for (size_t i = 0; i < state.capture_count; ++i) {
-    request.AddPathParam(state.captures[i].first->name, state.captures[i].second);
+  SetPathParams(state, request);
+  if (streaming != nullptr) {
+    return DispatchStreaming(StreamingMatch{streaming, state.found->pattern}, request, authorizer);
   }
 
   // Exceptions stop here: a throwing handler (or authorizer) costs one 500, never the
@@ -278,13 +326,68 @@ Response Router::Dispatch(Request& request, Authorizer& authorizer) const {
     if (!response.ok()) return ErrorResponse(response.status());
     return *std::move(response);
   } catch (const std::exception& e) {
-    spdlog::error("{} {} ({}): handler threw: {}", request.method_name(), request.path(),
-                  state.found->pattern, e.what());
+    LogThrown(request, state.found->pattern, e.what());
   } catch (...) {
-    spdlog::error("{} {} ({}): handler threw a non-exception", request.method_name(),
-                  request.path(), state.found->pattern);
+    LogThrown(request, state.found->pattern, "a non-exception");
   }
-  return ErrorResponse(500, "internal", "internal error");
+  return ErrorResponse(InternalError());
+}
+
+std::optional<StreamingMatch> Router::MatchStreaming(Request& request) const {
+  if ((streaming_methods_ & MethodBit(request.method())) == 0) return std::nullopt;
+  PathSegments& path = ScratchPath();
+  request.ClearPathParams();
+  if (!SplitPath(request.path(), path).ok()) return std::nullopt;
+  MatchState state(path.segments, request.method());
+  if (!Search(*root_, 0, state)) return std::nullopt;
+  const StreamingHandler* handler = state.found->StreamingHandlerFor(request.method());
+  if (handler == nullptr) return std::nullopt;
+  SetPathParams(state, request);
+  return StreamingMatch{handler, state.found->pattern};
+}
+
+absl::StatusOr<BodySinkPtr> Router::OpenBodySink(const StreamingMatch& match, Request& request,
+                                                 Authorizer& authorizer) const {
+  try {
+    if (IsMutating(request.method())) {
+      RETURN_IF_ERROR(authorizer.Authorize(
+          request, RouteInfo{.method = request.method(), .pattern = match.pattern}));
+    }
+    absl::StatusOr<BodySinkPtr> sink = (*match.handler)(request);
+    if (sink.ok() && *sink == nullptr) {
+      spdlog::error("{} {} ({}): streaming handler returned no sink", request.method_name(),
+                    request.path(), match.pattern);
+      return InternalError();
+    }
+    return sink;
+  } catch (const std::exception& e) {
+    LogThrown(request, match.pattern, e.what());
+  } catch (...) {
+    LogThrown(request, match.pattern, "a non-exception");
+  }
+  return InternalError();
+}
+
+Response Router::DispatchStreaming(const StreamingMatch& match, Request& request,
+                                   Authorizer& authorizer) const {
+  absl::StatusOr<BodySinkPtr> sink = OpenBodySink(match, request, authorizer);
+  if (!sink.ok()) return ErrorResponse(sink.status());
+  try {
+    if (!request.body().empty()) {
+      if (absl::Status appended = (*sink)->Append(request.body()); !appended.ok()) {
+        (*sink)->Abort(core::View(appended.message()));
+        return ErrorResponse(appended);
+      }
+    }
+    absl::StatusOr<Response> response = (*sink)->Finish();
+    if (!response.ok()) return ErrorResponse(response.status());
+    return *std::move(response);
+  } catch (const std::exception& e) {
+    LogThrown(request, match.pattern, e.what());
+  } catch (...) {
+    LogThrown(request, match.pattern, "a non-exception");
+  }
+  return ErrorResponse(InternalError());
 }
 
 }  // namespace ferry::server

@@ -33,6 +33,13 @@
 //   - A mutating method (POST, PUT, PATCH, DELETE) passes through the Authorizer
 //     before its handler; a refusal becomes the error body and the handler never runs.
 //
+// Streaming routes (AddStreaming, PostStreaming) receive their body through a BodySink
+// as it arrives (body_sink.h) instead of whole in Request::body(). They share the tree
+// and the rules above with ordinary routes; a pattern has at most one handler of
+// either kind per method. The server routes a request as soon as its header has
+// arrived when the router has streaming routes (MatchStreaming, OpenBodySink), and
+// reads the body whole and calls Dispatch otherwise.
+//
 // Thread-safety: Add is not thread-safe and happens before serving; a Router that is
 // no longer modified (the server holds a shared_ptr<const Router>) may Dispatch from
 // any number of threads at once. Handlers are called concurrently and must be
@@ -40,11 +47,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/authorizer.h"
+#include "server/body_sink.h"
 #include "server/http_message.h"
 
 namespace ferry::server {
@@ -54,6 +63,22 @@ namespace ferry::server {
 // Exceptions are caught and become 500 (code "internal"); their text is logged, not
 // sent.
 using Handler = std::function<absl::StatusOr<Response>(Request&)>;
+
+// A streaming route's handler: called once the request's header has arrived, before
+// any of its body is read (Request::body() is empty), after the Authorizer, on the
+// connection's IO thread -- so it must be quick: check the request and create the
+// sink (open a file, say); long work belongs in the sink. It returns the sink that
+// receives the body, or a non-OK Status to refuse the request before its body is sent
+// (a client that asked for "Expect: 100-continue" is never told to continue).
+// Exceptions are caught and become 500 (code "internal").
+using StreamingHandler = std::function<absl::StatusOr<BodySinkPtr>(Request&)>;
+
+// A request matched to a streaming route by Router::MatchStreaming; points into the
+// Router, so it is valid as long as the Router is.
+struct StreamingMatch {
+  const StreamingHandler* handler = nullptr;
+  std::string_view pattern;  // as registered
+};
 
 class Router {
  public:
@@ -85,9 +110,36 @@ class Router {
     return Add(Method::kDelete, pattern, std::move(handler));
   }
 
+  // Registers a streaming route (see body_sink.h): its body goes to the sink the
+  // handler returns, piece by piece, and is bounded by server.max_upload_bytes instead
+  // of max_body_bytes. Errors as for Add; AlreadyExists also when the method and
+  // pattern have an ordinary handler (and Add says so for a streaming one).
+  absl::Status AddStreaming(Method method, std::string_view pattern, StreamingHandler handler);
+  absl::Status PostStreaming(std::string_view pattern, StreamingHandler handler) {
+    return AddStreaming(Method::kPost, pattern, std::move(handler));
+  }
+
   // Routes request as described at the top of this file and returns the response to
-  // send. Sets the request's path parameters when a route matches.
+  // send. Sets the request's path parameters when a route matches. A streaming route
+  // dispatched this way (tests, in-process callers) gets the whole of request.body()
+  // in one Append, then Finish (or Abort when Append fails), on the calling thread.
   Response Dispatch(Request& request, Authorizer& authorizer) const;
+
+  // True when some route streams its body.
+  bool has_streaming_routes() const { return streaming_methods_ != 0; }
+
+  // For the server, once a request's header has arrived: the streaming route the
+  // request goes to, with its path parameters set; nullopt when it goes anywhere else
+  // (an ordinary handler, or a 400, 404 or 405 answer), and is then read whole and
+  // dispatched. Never fails.
+  std::optional<StreamingMatch> MatchStreaming(Request& request) const;
+
+  // Runs the Authorizer (for a mutating method) and then the matched streaming route's
+  // handler. Returns the sink, or the status to answer with instead: the Authorizer's
+  // refusal, the handler's error, or Internal ("internal error", the exception logged)
+  // when either throws.
+  absl::StatusOr<BodySinkPtr> OpenBodySink(const StreamingMatch& match, Request& request,
+                                           Authorizer& authorizer) const;
 
  private:
   struct Node;
@@ -95,8 +147,16 @@ class Router {
   struct MatchState;
 
   static bool Search(const Node& node, size_t index, MatchState& state);
+  static void SetPathParams(const MatchState& state, Request& request);
+  // Validates pattern, checks that method is free there, and returns its node,
+  // creating it (and those above it) if needed. Errors as listed at Add.
+  absl::StatusOr<Node*> NodeForNewRoute(Method method, std::string_view pattern);
+  // Runs a matched streaming route in-process (see Dispatch).
+  Response DispatchStreaming(const StreamingMatch& match, Request& request,
+                             Authorizer& authorizer) const;
 
   std::unique_ptr<Node> root_;
+  uint8_t streaming_methods_ = 0;  // bit per method some streaming route serves
 };
 
 }  // namespace ferry::server

@@ -23,6 +23,7 @@
 #include "core/config.h"
 #include "server/asio.h"  // first: see asio.h
 #include "server/authorizer.h"
+#include "server/blocking_pool.h"
 #include "server/router.h"
 
 namespace ferry::server {
@@ -36,6 +37,8 @@ struct ServerContext {
   core::ServerConfig config;
   std::shared_ptr<const Router> router;
   std::shared_ptr<Authorizer> authorizer;
+  // Runs what a streaming route's BodySink does; outlives the workers.
+  std::unique_ptr<BlockingPool> blocking;
   std::chrono::milliseconds request_timeout{0};
   std::chrono::milliseconds idle_timeout{0};
   std::chrono::milliseconds shutdown_grace{0};

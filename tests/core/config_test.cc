@@ -10,6 +10,7 @@ TEST(WorkspaceConfigTest, EmptyDocumentGivesDefaults) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->metadata, "sqlite");
   EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
+  EXPECT_EQ(config->server.max_upload_bytes, 64ull << 30);
 }
 
 TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
@@ -17,12 +18,14 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   config.server.listen = "[::1]:9000";
   config.server.threads = 3;
   config.server.access_log = false;
+  config.server.max_upload_bytes = 5ull << 40;
   config.log_level = "debug";
   auto parsed = WorkspaceConfig::Parse(config.ToYaml());
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->server.listen, "[::1]:9000");
   EXPECT_EQ(parsed->server.threads, 3);
   EXPECT_FALSE(parsed->server.access_log);
+  EXPECT_EQ(parsed->server.max_upload_bytes, 5ull << 40);
   EXPECT_EQ(parsed->log_level, "debug");
 }
 
@@ -36,6 +39,9 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
       {"server: {thread: 2}", "server.thread: unknown key"},
       {"server: {threads: many}", "server.threads: expected an integer"},
       {"server: {threads: -1}", "server.threads"},
+      {"server: {max_upload_bytes: 0}", "server.max_upload_bytes: expected > 0"},
+      {"server: {max_upload_bytes: lots}", "server.max_upload_bytes: expected an integer"},
+      {"server: {max_upload_byte: 1}", "server.max_upload_byte: unknown key"},
       {"server: {listen: nowhere}", "HOST:PORT"},
       {"server: {listen: \"h:99999\"}", "bad port"},
       {"log: {level: loud}", "log.level"},

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 
 namespace ferry::core {
@@ -63,6 +64,29 @@ TEST_F(FileTest, ReadFileToStringEnforcesLimitAndReportsMissing) {
 TEST_F(FileTest, CreateInMissingFolderIsNotFound) {
   EXPECT_EQ(AtomicFile::Create(dir_ / "no" / "such" / "file").status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(FileTest, FreeSpaceIsMeasuredAndCheckedWithAClearMessage) {
+  absl::StatusOr<uint64_t> free = FreeDiskSpace(dir_);
+  ASSERT_TRUE(free.ok()) << free.status();
+  EXPECT_GT(*free, 0u);
+  EXPECT_EQ(FreeDiskSpace(dir_ / "missing").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(CheckFreeSpace(dir_, 1, "writing a byte").ok());
+
+  FreeSpaceProbe nearly_full = [](const fs::path&) -> absl::StatusOr<uint64_t> {
+    return 1181116006;  // 1.1 GiB
+  };
+  EXPECT_TRUE(CheckFreeSpace("/w", 1181116006, "adding x.csv", nearly_full).ok());
+  absl::Status refused = CheckFreeSpace("/w", 2147483648, "adding x.csv", nearly_full);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.message(),
+            "not enough free disk space: adding x.csv may need 2.0 GiB, 1.1 GiB free in /w");
+}
+
+TEST(ErrnoToStatusTest, NoSpaceIsResourceExhaustedWithTheSystemsWords) {
+  absl::Status status = ErrnoToStatus(ENOSPC, "write /w/x");
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(), "write /w/x: No space left on device");
 }
 
 }  // namespace

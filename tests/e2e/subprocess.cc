@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -176,9 +178,10 @@ int WaitForServerPort(Child& server) {
   return std::atoi(line.c_str() + line.rfind(':', line.find(" (workspace")) + 1);
 }
 
-HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
-                       const std::string& body) {
-  HttpResult result;
+namespace {
+
+// A connected loopback socket, or -1.
+int ConnectLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -186,25 +189,104 @@ HttpResult HttpRequest(int port, const std::string& method, const std::string& t
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
-    return result;
+    return -1;
   }
-  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-                        "Connection: close\r\nContent-Length: " + std::to_string(body.size()) +
-                        "\r\n";
-  if (!body.empty()) request += "Content-Type: application/json\r\n";
-  request += "\r\n" + body;
-  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  return fd;
+}
+
+bool SendAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t sent = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(sent));
+  }
+  return true;
+}
+
+// Reads until the server closes and parses what came; closes fd.
+HttpResult ReadResponseAndClose(int fd) {
+  HttpResult result;
   std::string response;
   char buf[65536];
   ssize_t n;
   while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, static_cast<size_t>(n));
   close(fd);
+  // An interim 100 Continue precedes the real response.
+  while (response.starts_with("HTTP/1.1 100")) {
+    size_t end = response.find("\r\n\r\n");
+    if (end == std::string::npos) break;
+    response.erase(0, end + 4);
+  }
   size_t header_end = response.find("\r\n\r\n");
   if (response.size() < 12 || header_end == std::string::npos) return result;
   result.status = std::atoi(response.c_str() + 9);
   result.headers = response.substr(0, header_end);
   result.body = response.substr(header_end + 4);
   return result;
+}
+
+std::string RequestHead(const std::string& method, const std::string& target) {
+  return method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+}
+
+}  // namespace
+
+HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
+                       const std::string& body) {
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return {};
+  std::string request =
+      RequestHead(method, target) + "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty()) request += "Content-Type: application/json\r\n";
+  request += "\r\n" + body;
+  SendAll(fd, request);
+  return ReadResponseAndClose(fd);
+}
+
+HttpResult HttpPostFile(int port, const std::string& target, const std::filesystem::path& file,
+                        BodyEncoding encoding) {
+  std::FILE* in = std::fopen(file.c_str(), "rb");
+  if (in == nullptr) return {};
+  int fd = ConnectLoopback(port);
+  if (fd < 0) {
+    std::fclose(in);
+    return {};
+  }
+  std::string head = RequestHead("POST", target);
+  head += encoding == BodyEncoding::kChunked
+              ? std::string("Transfer-Encoding: chunked\r\n")
+              : "Content-Length: " + std::to_string(std::filesystem::file_size(file)) + "\r\n";
+  bool ok = SendAll(fd, head + "\r\n");
+  std::string piece(1 << 20, '\0');
+  size_t got;
+  while (ok && (got = std::fread(piece.data(), 1, piece.size(), in)) > 0) {
+    std::string_view bytes(piece.data(), got);
+    if (encoding == BodyEncoding::kChunked) {
+      char size_line[32];
+      std::snprintf(size_line, sizeof(size_line), "%zx\r\n", got);
+      ok = SendAll(fd, size_line) && SendAll(fd, bytes) && SendAll(fd, "\r\n");
+    } else {
+      ok = SendAll(fd, bytes);
+    }
+  }
+  std::fclose(in);
+  if (ok && encoding == BodyEncoding::kChunked) SendAll(fd, "0\r\n\r\n");
+  return ReadResponseAndClose(fd);
+}
+
+bool HttpPostAndHangUp(int port, const std::string& target, uint64_t announced, uint64_t sent) {
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return false;
+  bool ok = SendAll(fd, RequestHead("POST", target) +
+                            "Content-Length: " + std::to_string(announced) + "\r\n\r\n");
+  std::string piece(1 << 20, 'x');
+  for (uint64_t done = 0; ok && done < sent; done += piece.size()) {
+    ok = SendAll(fd,
+                 std::string_view(piece).substr(0, std::min<uint64_t>(piece.size(), sent - done)));
+  }
+  close(fd);
+  return ok;
 }
 
 }  // namespace ferry::e2e

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -67,5 +68,14 @@ struct HttpResult {
 // One HTTP/1.1 request with "Connection: close" to 127.0.0.1:port.
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
                        const std::string& body = "");
+
+enum class BodyEncoding { kContentLength, kChunked };
+// POSTs `file` as the body, read and sent 1 MiB at a time (never whole in memory), with
+// Content-Length or chunked transfer encoding; "Connection: close".
+HttpResult HttpPostFile(int port, const std::string& target, const std::filesystem::path& file,
+                        BodyEncoding encoding = BodyEncoding::kContentLength);
+// A client that gives up mid-upload: POSTs a header announcing `announced` body bytes,
+// sends `sent` of them, and closes the connection. False when sending failed.
+bool HttpPostAndHangUp(int port, const std::string& target, uint64_t announced, uint64_t sent);
 
 }  // namespace ferry::e2e

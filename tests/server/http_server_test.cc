@@ -298,13 +298,9 @@ TEST(HttpServerTest, HeadHasTheHeaderOfGetAndNoBody) {
 TEST(HttpServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
   auto server = StartServer();
   TestClient client(server->port());
-  ASSERT_TRUE(client.Send(
-      "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
-  auto interim = client.ReadResponse();
-  ASSERT_TRUE(interim.has_value());
-  EXPECT_EQ(interim->status, 100);
-  ASSERT_TRUE(client.Send("hello"));
-  auto reply = client.ReadResponse();
+  auto reply = client.SendAfterContinue(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+      "hello");
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->body, "hello");

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "recording_sink.h"
+
 namespace ferry::server {
 namespace {
 
@@ -308,6 +310,104 @@ TEST(RouterTest, RefusingAuthorizerStopsTheHandler) {
   RecordingAuthorizer unauthenticated(absl::UnauthenticatedError("token required"));
   EXPECT_EQ(router.Dispatch(request, unauthenticated).status, 401);
   EXPECT_FALSE(ran);
+}
+
+StreamingHandler Recording(std::shared_ptr<testing::SinkLog> log, int* opened = nullptr) {
+  return [log, opened](Request&) -> absl::StatusOr<BodySinkPtr> {
+    if (opened != nullptr) ++*opened;
+    return BodySinkPtr(new testing::RecordingSink(log, {}));
+  };
+}
+
+TEST(RouterTest, StreamingRouteDispatchedInProcessGetsTheBodyInOneAppend) {
+  Router router;
+  auto log = std::make_shared<testing::SinkLog>();
+  ASSERT_TRUE(router.PostStreaming("/uploads/{name}", Recording(log)).ok());
+  EXPECT_TRUE(router.has_streaming_routes());
+  AllowAllAuthorizer authorizer;
+  Request request = Request::Make(Method::kPost, "/uploads/a", "hello");
+  Response response = router.Dispatch(request, authorizer);
+  EXPECT_EQ(response.status, 201);
+  EXPECT_EQ(log->bytes, "hello");
+  EXPECT_EQ(log->appends, 1);
+  EXPECT_TRUE(log->finished);
+  EXPECT_TRUE(log->destroyed);
+}
+
+TEST(RouterTest, StreamingAndOrdinaryHandlersShareThePatternButNotTheMethod) {
+  Router router;
+  auto log = std::make_shared<testing::SinkLog>();
+  EXPECT_FALSE(router.has_streaming_routes());
+  ASSERT_TRUE(router.Get("/d/{name}/versions", Echo("list", {"name"})).ok());
+  ASSERT_TRUE(router.PostStreaming("/d/{name}/versions", Recording(log)).ok());
+  EXPECT_EQ(router.Post("/d/{name}/versions", Echo("post")).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(router.PostStreaming("/d/{name}/versions", Recording(log)).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(router.PostStreaming("/d/{other}/versions", Recording(log)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(router.AddStreaming(Method::kPut, "/x", nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  AllowAllAuthorizer authorizer;
+  Request wrong = Request::Make(Method::kDelete, "/d/a/versions");
+  Response response = router.Dispatch(wrong, authorizer);
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.headers.at(0).second, "GET, HEAD, POST");
+  Request list = Request::Make(Method::kGet, "/d/a/versions");
+  EXPECT_EQ(nlohmann::json::parse(router.Dispatch(list, authorizer).body)["route"], "list");
+}
+
+TEST(RouterTest, MatchStreamingFindsOnlyStreamingRoutes) {
+  Router router;
+  auto log = std::make_shared<testing::SinkLog>();
+  ASSERT_TRUE(router.Get("/d/{name}", Echo("get")).ok());
+  ASSERT_TRUE(router.Post("/e", Echo("post")).ok());
+  ASSERT_TRUE(router.PostStreaming("/d/{name}", Recording(log)).ok());
+  Request post = Request::Make(Method::kPost, "/d/a%20b");
+  std::optional<StreamingMatch> match = router.MatchStreaming(post);
+  ASSERT_TRUE(match.has_value());
+  EXPECT_EQ(match->pattern, "/d/{name}");
+  EXPECT_EQ(post.PathParam("name"), "a b");
+  for (auto [method, target] :
+       {std::pair{Method::kGet, "/d/a"}, std::pair{Method::kPost, "/e"},
+        std::pair{Method::kPost, "/nowhere"}, std::pair{Method::kPost, "/d/%zz"}}) {
+    Request request = Request::Make(method, target);
+    EXPECT_FALSE(router.MatchStreaming(request).has_value()) << target;
+  }
+}
+
+TEST(RouterTest, OpenBodySinkAsksTheAuthorizerFirst) {
+  Router router;
+  auto log = std::make_shared<testing::SinkLog>();
+  int opened = 0;
+  ASSERT_TRUE(router.PostStreaming("/m/{model}/upload", Recording(log, &opened)).ok());
+  ASSERT_TRUE(router
+                  .PostStreaming("/throws",
+                                 [](Request&) -> absl::StatusOr<BodySinkPtr> {
+                                   throw std::runtime_error("secret detail");
+                                 })
+                  .ok());
+  Request request = Request::Make(Method::kPost, "/m/resnet/upload");
+  std::optional<StreamingMatch> match = router.MatchStreaming(request);
+  ASSERT_TRUE(match.has_value());
+  RecordingAuthorizer deny(absl::PermissionDeniedError("not yours"));
+  absl::StatusOr<BodySinkPtr> refused = router.OpenBodySink(*match, request, deny);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(deny.last_pattern, "/m/{model}/upload");
+  EXPECT_EQ(deny.last_model, "resnet");
+  EXPECT_EQ(opened, 0);
+  RecordingAuthorizer allow(absl::OkStatus());
+  absl::StatusOr<BodySinkPtr> sink = router.OpenBodySink(*match, request, allow);
+  ASSERT_TRUE(sink.ok());
+  EXPECT_EQ(opened, 1);
+
+  Request thrown = Request::Make(Method::kPost, "/throws");
+  std::optional<StreamingMatch> throws = router.MatchStreaming(thrown);
+  ASSERT_TRUE(throws.has_value());
+  absl::StatusOr<BodySinkPtr> failed = router.OpenBodySink(*throws, thrown, allow);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(failed.status().message(), "internal error");
 }
 
 TEST(RouterTest, RequestAccessorsSplitTargetAndFindHeadersCaseInsensitively) {

@@ -142,6 +142,14 @@ std::optional<HttpReply> TestClient::ReadResponse(std::chrono::milliseconds time
   return reply;
 }
 
+std::optional<HttpReply> TestClient::SendAfterContinue(std::string_view head,
+                                                       std::string_view body) {
+  if (!Send(head)) return std::nullopt;
+  std::optional<HttpReply> interim = ReadResponse();
+  if (!interim || interim->status != 100 || !Send(body)) return std::nullopt;
+  return ReadResponse();
+}
+
 bool TestClient::WaitForClose(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (fd_ >= 0) {

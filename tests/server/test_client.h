@@ -43,6 +43,10 @@ class TestClient {
   // timeout. head_only: a response to HEAD (no body follows the header).
   std::optional<HttpReply> ReadResponse(std::chrono::milliseconds timeout = std::chrono::seconds(5),
                                         bool head_only = false);
+  // Sends `head` (a request header asking for "Expect: 100-continue"), waits for the
+  // server's 100 Continue, sends `body` and returns the final response; nullopt when
+  // no 100 Continue comes first.
+  std::optional<HttpReply> SendAfterContinue(std::string_view head, std::string_view body);
   // True when the server closes the connection (end of stream or reset) within timeout;
   // bytes received meanwhile are discarded.
   bool WaitForClose(std::chrono::milliseconds timeout);
