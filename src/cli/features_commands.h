@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "dataset/dataset_store.h"
 #include "features/feature_registry.h"
+#include "features/materialization_log.h"
 
 namespace ferry::cli {
 
@@ -22,5 +23,10 @@ absl::StatusOr<OpenedFeatures> OpenFeatures(CliContext& context);
 
 // features_historical_command.cc: historical.
 void AddFeaturesHistoricalCommand(CLI::App& features, CliContext& context, absl::Status* result);
+
+// features_online_command.cc: materialize, materialize-incremental, online.
+void AddFeaturesOnlineCommands(CLI::App& features, CliContext& context, absl::Status* result);
+// "2026-11-26 08:00:01 (up to 2026-01-28T00:00:00Z)", or "never".
+std::string MaterializationText(const std::optional<features::MaterializationRecord>& record);
 
 }  // namespace ferry::cli
