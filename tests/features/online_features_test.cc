@@ -9,12 +9,7 @@ namespace {
 
 using table::ColumnType;
 
-constexpr char kDefinitions[] = R"(
-entities:
-  - name: customer
-    join_keys: [{name: customer_id, type: string}]
-  - name: merchant
-    join_keys: [{name: merchant_id, type: int64}]
+const std::string kDefinitions = std::string(kCustomerAndMerchant) + R"(
 feature_views:
   - name: customer_stats
     entities: [customer]

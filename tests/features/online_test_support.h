@@ -31,6 +31,15 @@ inline int64_t At(std::string_view text) {
   return *micros;
 }
 
+// Two entities most tests use: a string key and an int64 key.
+inline constexpr char kCustomerAndMerchant[] = R"(
+entities:
+  - name: customer
+    join_keys: [{name: customer_id, type: string}]
+  - name: merchant
+    join_keys: [{name: merchant_id, type: int64}]
+)";
+
 class OnlineTestBase : public ::testing::Test {
  protected:
   void SetUp() override {
