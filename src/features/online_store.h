@@ -56,8 +56,8 @@ class OnlineStore {
   // Makes every write that has returned durable. Errors: as WriteLatest.
   virtual absl::Status Sync() = 0;
 
-  // Looks up `keys` and calls `found(i, value)`, in increasing i, for each key that has a
-  // value; the bytes are valid during the call only. Errors: DataLoss when the engine
+  // Looks up `keys` and calls `found(i, value)` once for each key that has a value, in no
+  // particular order; the bytes are valid during the call only. Errors: DataLoss when the engine
   // finds damage; Internal for its other errors.
   using FoundFn = absl::FunctionRef<void(size_t index, std::string_view value)>;
   virtual absl::Status Read(std::span<const std::string_view> keys, FoundFn found) const = 0;

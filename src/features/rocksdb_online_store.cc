@@ -96,6 +96,9 @@ absl::StatusOr<std::unique_ptr<RocksDbOnlineStore>> RocksDbOnlineStore::Open(
   std::unique_ptr<RocksDbOnlineStore> store(new RocksDbOnlineStore());
   store->db_.reset(db);
   store->writable_ = true;
+  if (options.value_cache_bytes > 0) {
+    store->cache_ = std::make_unique<OnlineValueCache>(options.value_cache_bytes);
+  }
   ASSIGN_OR_RETURN(std::optional<std::string> id, store->GetRecord(kStoreIdRecord));
   if (!id) {
     id = RandomId();
@@ -161,7 +164,7 @@ absl::StatusOr<WriteCounts> RocksDbOnlineStore::WriteLatest(
   keys.reserve(entries.size());
   for (const OnlineEntry& e : entries) keys.push_back(e.key);
   std::vector<uint8_t> replaces(entries.size(), 1);
-  RETURN_IF_ERROR(Read(keys, [&](size_t i, std::string_view stored) {
+  RETURN_IF_ERROR(ReadEngine(keys, [&](size_t i, std::string_view stored) {
     // The same bytes again (a rerun) are counted as kept, not rewritten.
     replaces[i] = stored != entries[i].value && ReplacesStored(stored, entries[i].value);
   }));
@@ -178,6 +181,11 @@ absl::StatusOr<WriteCounts> RocksDbOnlineStore::WriteLatest(
   if (counts.written > 0) {
     RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "online write"));
   }
+  if (cache_) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (replaces[i]) cache_->Written(entries[i].key, entries[i].value);
+    }
+  }
   return counts;
 }
 
@@ -188,6 +196,44 @@ absl::Status RocksDbOnlineStore::Sync() {
 
 absl::Status RocksDbOnlineStore::Read(std::span<const std::string_view> keys,
                                       FoundFn found) const {
+  if (!cache_) return ReadEngine(keys, found);
+  // Hits are answered from the cache; the misses go to RocksDB together, and fill it.
+  struct Misses {
+    std::vector<size_t> index;
+    std::vector<uint64_t> epoch;
+    std::vector<std::string_view> keys;
+    std::vector<uint8_t> found;
+  };
+  thread_local Misses misses;
+  misses.index.clear();
+  misses.epoch.clear();
+  misses.keys.clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const OnlineValueCache::Probe probe =
+        cache_->Lookup(keys[i], [&](std::optional<std::string_view> value) {
+          if (value) found(i, *value);
+        });
+    if (!probe.hit) {
+      misses.index.push_back(i);
+      misses.epoch.push_back(probe.epoch);
+      misses.keys.push_back(keys[i]);
+    }
+  }
+  if (misses.keys.empty()) return absl::OkStatus();
+  misses.found.assign(misses.keys.size(), 0);
+  RETURN_IF_ERROR(ReadEngine(misses.keys, [&](size_t j, std::string_view value) {
+    misses.found[j] = 1;
+    cache_->Fill(misses.keys[j], value, misses.epoch[j]);
+    found(misses.index[j], value);
+  }));
+  for (size_t j = 0; j < misses.keys.size(); ++j) {
+    if (!misses.found[j]) cache_->Fill(misses.keys[j], std::nullopt, misses.epoch[j]);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbOnlineStore::ReadEngine(std::span<const std::string_view> keys,
+                                            FoundFn found) const {
   static const rocksdb::ReadOptions kRead = LookupOptions();
   rocksdb::ColumnFamilyHandle* const cf = db_->DefaultColumnFamily();
   if (keys.size() == 1) {
