@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "features/feature_table.h"
 #include "features/view_status.h"
 
 namespace ferry::cli {
@@ -187,7 +188,12 @@ absl::Status ShowView(CliContext& context, const OpenedFeatures& opened,
   out << "ttl:         " << (v.ttl_seconds ? features::FormatDuration(v.ttl_seconds) : "none")
       << "\n";
   out << "online:      " << (v.online ? "yes" : "no") << "\n";
-  if (v.online) out << "materialized: " << MaterializationText(s.last_materialization) << "\n";
+  if (v.online) {
+    out << "materialized: "
+        << MaterializationText(s.last_materialization,
+                               features::FeatureTableLayout::Of(v, keys).Hash())
+        << "\n";
+  }
   out << "events:      " << Time(s.oldest_event) << " .. " << Time(s.newest_event);
   if (s.source_rows) out << " (" << *s.source_rows << " rows)";
   out << "\n";

@@ -26,7 +26,10 @@ void AddFeaturesHistoricalCommand(CLI::App& features, CliContext& context, absl:
 
 // features_online_command.cc: materialize, materialize-incremental, online.
 void AddFeaturesOnlineCommands(CLI::App& features, CliContext& context, absl::Status* result);
-// "2026-11-26 08:00:01 (up to 2026-01-28T00:00:00Z)", or "never".
-std::string MaterializationText(const std::optional<features::MaterializationRecord>& record);
+// "2026-11-26T08:00:01 (up to 2026-01-28T00:00:00Z)", or "never"; with the view's current
+// layout hash, says when its features changed since (its online values then read as
+// NOT_FOUND until it is materialized again).
+std::string MaterializationText(const std::optional<features::MaterializationRecord>& record,
+                                std::string_view current_layout_sha256 = {});
 
 }  // namespace ferry::cli

@@ -281,12 +281,17 @@ void AddMaterialize(CLI::App& features, CliContext& context, absl::Status* resul
 
 }  // namespace
 
-std::string MaterializationText(const std::optional<features::MaterializationRecord>& record) {
+std::string MaterializationText(const std::optional<features::MaterializationRecord>& record,
+                                std::string_view current_layout_sha256) {
   if (!record) return "never";
   std::string text = core::FormatTimestamp(record->finished_at).substr(0, 19);
   std::string end;
   table::AppendIsoTimestamp(end, record->window_end);
-  return Cat(text, " (up to ", end, ")");
+  text += Cat(" (up to ", end, ")");
+  if (!current_layout_sha256.empty() && current_layout_sha256 != record->layout_sha256) {
+    text += "; the features changed since: run `ferry features materialize` again";
+  }
+  return text;
 }
 
 void AddFeaturesOnlineCommands(CLI::App& features, CliContext& context, absl::Status* result) {

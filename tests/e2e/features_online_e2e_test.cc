@@ -120,6 +120,15 @@ TEST_F(FeaturesOnlineE2eTest, MaterializeThenServeOnlineFeaturesOverHttpAndTheCl
   CommandResult show = Ferry({"features", "show", "customer_stats", "--json"});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_EQ(json::parse(show.out)["last_materialization"]["window_start"], "2026-01-04T00:00:00Z");
+
+  // Reordered features are another layout: show says the online values need a new run.
+  std::string reordered = kDefinitions;
+  reordered.replace(reordered.find("      - {name: amount"), std::string::npos,
+                    "      - {name: tier, type: string}\n      - {name: amount, type: float64}\n");
+  Write("features.yaml", reordered);
+  ASSERT_EQ(Ferry({"features", "apply", "features.yaml"}).exit_code, 0);
+  show = Ferry({"features", "show", "customer_stats"});
+  EXPECT_NE(show.out.find("the features changed since"), std::string::npos) << show.out;
 }
 
 TEST_F(FeaturesOnlineE2eTest, OnlineLookupsExplainWhatIsMissing) {
