@@ -93,12 +93,13 @@ absl::StatusOr<Response> ListFeatures(FeatureApi& api) {
 }
 
 absl::StatusOr<Response> GetOnline(FeatureApi& api, Request& request) {
-  ASSIGN_OR_RETURN(OnlineRequest parsed, ParseOnlineRequest(request.body()));
+  ASSIGN_OR_RETURN(OnlineRequest parsed, ParseOnlineRequest(request.mutable_body()));
   ASSIGN_OR_RETURN(std::shared_ptr<const features::OnlineQuery> query,
                    api.queries.Get(parsed.CacheKey(), [&]() -> absl::StatusOr<features::OnlineQuery> {
                      ASSIGN_OR_RETURN(features::FeatureSelection selection,
                                       parsed.feature_service.empty()
-                                          ? api.registry->Select(parsed.features)
+                                          ? api.registry->Select(std::vector<std::string>(
+                                                parsed.features.begin(), parsed.features.end()))
                                           : api.registry->SelectService(parsed.feature_service));
                      return features::OnlineQuery::Prepare(selection,
                                                            {parsed.full_feature_names});

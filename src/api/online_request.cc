@@ -1,17 +1,25 @@
 #include "api/online_request.h"
 
+#include <memory>
+
 #include "core/strings.h"
 
 namespace ferry::api {
 namespace {
 
 using core::Cat;
-using nlohmann::ordered_json;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
 using table::ColumnType;
 
+// Bodies up to this size are parsed by the thread's reused parser; larger ones by a parser
+// of their own, dropped at the thread's next parse, so that a rare huge request does not
+// leave its buffers on the thread.
+constexpr size_t kReusedParserBytes = size_t{1} << 20;
+
 // A short rendering of a JSON value for messages.
-std::string Shown(const ordered_json& value) {
-  std::string text = value.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+std::string Shown(const element& value) {
+  std::string text = simdjson::minify(value);
   if (text.size() > 40) text = text.substr(0, 37) + "...";
   return text;
 }
@@ -24,76 +32,103 @@ std::string KeyList(const features::OnlineQuery& query) {
   return list;
 }
 
+absl::Status Twice(std::string_view field) {
+  return absl::InvalidArgumentError(Cat("\"", field, "\" is given twice"));
+}
+
 }  // namespace
 
 std::string OnlineRequest::CacheKey() const {
   std::string key = full_feature_names ? "full\n" : "short\n";
   if (!feature_service.empty()) return Cat(key, "service\n", feature_service);
-  for (const std::string& f : features) key += Cat(f, "\n");
+  for (std::string_view f : features) key += Cat(f, "\n");
   return key;
 }
 
-absl::StatusOr<OnlineRequest> ParseOnlineRequest(std::string_view body) {
-  ordered_json j = ordered_json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return absl::InvalidArgumentError("the request body is not valid JSON");
-  if (!j.is_object()) return absl::InvalidArgumentError("the request body must be a JSON object");
+absl::StatusOr<OnlineRequest> ParseOnlineRequest(std::string& body) {
+  thread_local simdjson::dom::parser reused;
+  thread_local std::unique_ptr<simdjson::dom::parser> large;
+  large.reset();  // the previous request is done with it
+  simdjson::dom::parser* parser = &reused;
+  if (body.size() > kReusedParserBytes) {
+    large = std::make_unique<simdjson::dom::parser>();
+    parser = large.get();
+  }
+  const size_t size = body.size();
+  body.reserve(size + simdjson::SIMDJSON_PADDING);
+  element doc;
+  if (parser->parse(body.data(), size, /*realloc_if_needed=*/false).get(doc)) {
+    return absl::InvalidArgumentError("the request body is not valid JSON");
+  }
+  simdjson::dom::object object;
+  if (doc.get(object)) return absl::InvalidArgumentError("the request body must be a JSON object");
   OnlineRequest request;
-  bool has_features = false;
-  for (auto& [name, value] : j.items()) {
+  bool has_features = false, has_service = false, has_full = false, has_entities = false;
+  for (simdjson::dom::key_value_pair field : object) {
+    const std::string_view name = field.key;
+    const element value = field.value;
     if (name == "features") {
-      if (!value.is_array()) {
+      if (has_features) return Twice(name);
+      has_features = true;
+      simdjson::dom::array list;
+      if (value.get(list)) {
         return absl::InvalidArgumentError("\"features\" must be a list of \"view:feature\"");
       }
-      for (const ordered_json& f : value) {
-        if (!f.is_string()) {
+      for (element f : list) {
+        std::string_view text;
+        if (f.get(text)) {
           return absl::InvalidArgumentError(
               Cat("\"features\" must hold strings \"view:feature\", not ", Shown(f)));
         }
-        request.features.push_back(f.get<std::string>());
+        request.features.push_back(text);
       }
-      has_features = true;
     } else if (name == "feature_service") {
-      if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+      if (has_service) return Twice(name);
+      has_service = true;
+      if (value.get(request.feature_service) || request.feature_service.empty()) {
         return absl::InvalidArgumentError("\"feature_service\" must be a service name");
       }
-      request.feature_service = value.get<std::string>();
     } else if (name == "full_feature_names") {
-      if (!value.is_boolean()) {
+      if (has_full) return Twice(name);
+      has_full = true;
+      if (value.get(request.full_feature_names)) {
         return absl::InvalidArgumentError("\"full_feature_names\" must be true or false");
       }
-      request.full_feature_names = value.get<bool>();
     } else if (name == "entities") {
-      if (!value.is_object()) {
+      if (has_entities) return Twice(name);
+      has_entities = true;
+      if (value.get(request.entities)) {
         return absl::InvalidArgumentError(
             "\"entities\" must be an object of lists: {\"join_key\": [value, ...]}");
       }
-      for (auto& [key, values] : value.items()) {
-        if (!values.is_array()) {
+      for (simdjson::dom::key_value_pair key : request.entities) {
+        if (!key.value.is_array()) {
           return absl::InvalidArgumentError(
-              Cat("entities.", key, " must be a list of values, not ", Shown(values)));
+              Cat("entities.", key.key, " must be a list of values, not ", Shown(key.value)));
         }
       }
-      request.entities = std::move(value);
     } else {
       return absl::InvalidArgumentError(
           Cat("unknown field \"", name,
               "\"; expected features or feature_service, entities, full_feature_names"));
     }
   }
-  if (has_features == !request.feature_service.empty()) {
+  if (has_features == has_service) {
     return absl::InvalidArgumentError("give either \"features\" or \"feature_service\"");
   }
-  if (request.entities.is_null()) {
+  if (!has_entities) {
     return absl::InvalidArgumentError("missing \"entities\": {\"join_key\": [value, ...]}");
   }
   return request;
 }
 
-absl::Status ConvertEntities(const ordered_json& entities, const features::OnlineQuery& query,
-                             size_t max_rows, std::vector<features::EntityKeyValues>& out) {
+absl::Status ConvertEntities(const simdjson::dom::object& entities,
+                             const features::OnlineQuery& query, size_t max_rows,
+                             std::vector<features::EntityKeyValues>& out) {
   out.resize(entities.size());
   size_t i = 0;
-  for (const auto& [name, values] : entities.items()) {
+  for (simdjson::dom::key_value_pair entry : entities) {
+    const std::string_view name = entry.key;
     const features::JoinKey* key = nullptr;
     for (const features::JoinKey& k : query.join_keys()) {
       if (k.name == name) key = &k;
@@ -104,38 +139,43 @@ absl::Status ConvertEntities(const ordered_json& entities, const features::Onlin
                                             " (they need: ",
                                             KeyList(query), ")"));
     }
-    if (values.size() > max_rows) {
-      return absl::ResourceExhaustedError(
-          Cat("entities.", name, " has ", values.size(), " values; at most ", max_rows,
-              " entity rows are allowed per request"));
+    const simdjson::dom::array values = entry.value.get_array().value_unsafe();
+    const size_t rows = values.size();
+    if (rows > max_rows) {
+      return absl::ResourceExhaustedError(Cat("entities.", name, " has ", rows,
+                                              " values; at most ", max_rows,
+                                              " entity rows are allowed per request"));
     }
     features::EntityKeyValues& column = out[i++];
     column.name.assign(name);
     column.type = key->type;
     column.int64_values.clear();
-    column.string_values.resize(key->type == ColumnType::kString ? values.size() : 0);
-    for (size_t r = 0; r < values.size(); ++r) {
-      const ordered_json& v = values[r];
+    column.string_values.resize(key->type == ColumnType::kString ? rows : 0);
+    size_t r = 0;
+    for (element v : values) {
       if (key->type == ColumnType::kInt64) {
-        const bool fits = v.is_number_integer() &&
-                          (!v.is_number_unsigned() || v.get<uint64_t>() <= INT64_MAX);
-        if (!fits) {
+        int64_t n;
+        if (v.type() != element_type::INT64 || v.get(n)) {
           return absl::InvalidArgumentError(Cat("entities.", name, "[", r, "]: join key ", name,
                                                 " is int64; expected an integer, got ",
                                                 Shown(v)));
         }
-        column.int64_values.push_back(v.get<int64_t>());
+        column.int64_values.push_back(n);
       } else {
-        if (!v.is_string()) {
+        std::string_view s;
+        if (v.get(s)) {
           return absl::InvalidArgumentError(Cat("entities.", name, "[", r, "]: join key ", name,
                                                 " is string; expected a string, got ", Shown(v)));
         }
-        column.string_values[r].assign(v.get_ref<const std::string&>());
+        column.string_values[r].assign(s);
       }
+      ++r;
     }
   }
   for (const features::JoinKey& k : query.join_keys()) {
-    if (!entities.contains(k.name)) {
+    bool given = false;
+    for (simdjson::dom::key_value_pair entry : entities) given |= entry.key == k.name;
+    if (!given) {
       return absl::InvalidArgumentError(Cat("entities lacks join key \"", k.name, "\" (",
                                             table::ColumnTypeName(k.type),
                                             "); the requested features need: ", KeyList(query)));
