@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "features/online_value.h"
+#include "features/shared_online_store.h"
 #include "testing/temp_dir.h"
 
 namespace ferry::features {
@@ -164,6 +165,28 @@ TEST_F(RocksDbOnlineStoreTest, ReadsManyKeysTwiceTheSame) {
   EXPECT_EQ(ReadOne(*store, keys[1]), Value(7, 0));
   Write(*store, keys[3], Value(8, 0));  // a cached value is replaced
   EXPECT_EQ(ReadOne(*store, keys[3]), Value(8, 0));
+}
+
+}  // namespace
+}  // namespace ferry::features
+
+namespace ferry::features {
+namespace {
+
+TEST(SharedOnlineStoreTest, WaitsForAnotherWriterToLetGo) {
+  testing::TempDir temp;
+  const fs::path path = temp / "online";
+  auto other = RocksDbOnlineStore::Open(path);
+  ASSERT_TRUE(other.ok());
+  SharedOnlineStore shared(path);
+  absl::StatusOr<OnlineStore*> busy = shared.Get();
+  EXPECT_TRUE(absl::IsUnavailable(busy.status())) << busy.status();
+  other->reset();
+  EXPECT_TRUE(absl::IsUnavailable(shared.Get().status()));  // retried at most once a second
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  absl::StatusOr<OnlineStore*> opened = shared.Get();
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(shared.Get().value(), *opened);
 }
 
 }  // namespace
