@@ -1,11 +1,15 @@
 #include "api/routes.h"
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/build_info.h"
 #include "core/clock.h"
 #include "core/status.h"
+#include "core/strings.h"
 #include "api/dataset_routes.h"
+#include "api/feature_routes.h"
 #include "server/health_routes.h"
 
 namespace ferry::api {
@@ -25,6 +29,13 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
     return absl::StatusOr<server::Response>(server::JsonTextResponse(info));
   }));
   RETURN_IF_ERROR(AddDatasetRoutes(*router, workspace));
+  // The online store is opened now; if another process holds it, the feature routes say
+  // so (503) and retry until it is free.
+  auto online = std::make_shared<features::SharedOnlineStore>(features::OnlineStorePath(workspace));
+  if (absl::StatusOr<features::OnlineStore*> opened = online->Get(); !opened.ok()) {
+    spdlog::warn("features: {}", core::View(opened.status().message()));
+  }
+  RETURN_IF_ERROR(AddFeatureRoutes(*router, workspace, std::move(online)));
   return router;
 }
 

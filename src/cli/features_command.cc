@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "api/feature_json.h"
 #include "cli/commands.h"
 #include "cli/features_commands.h"
 #include "cli/output.h"
@@ -11,6 +12,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "features/historical_retrieval.h"
+#include "features/feature_table.h"
 #include "features/view_status.h"
 
 namespace ferry::cli {
@@ -99,6 +101,7 @@ absl::Status RunList(CliContext& context, bool as_json) {
       v["newest_event"] = statuses[i].newest_event
                               ? json(core::FormatTimestamp(*statuses[i].newest_event))
                               : json(nullptr);
+      v["last_materialization"] = api::LastMaterializationJson(statuses[i].last_materialization);
       views.push_back(std::move(v));
     }
     json services = json::array();
@@ -127,7 +130,7 @@ absl::Status RunList(CliContext& context, bool as_json) {
   if (!defs.views.empty()) {
     context.out() << "\n";
     std::vector<std::vector<std::string>> rows = {
-        {"FEATURE VIEW", "ENTITIES", "SOURCE", "FEATURES", "TTL", "NEWEST EVENT"}};
+        {"FEATURE VIEW", "ENTITIES", "SOURCE", "FEATURES", "TTL", "NEWEST EVENT", "MATERIALIZED"}};
     for (size_t i = 0; i < defs.views.size(); ++i) {
       const auto& v = defs.views[i];
       std::string entities;
@@ -139,7 +142,9 @@ absl::Status RunList(CliContext& context, bool as_json) {
               : core::Cat(v.source, " -> ", statuses[i].source_version);
       rows.push_back({v.name, entities, source, core::Cat(v.features.size()),
                       v.ttl_seconds ? features::FormatDuration(v.ttl_seconds) : "-",
-                      Time(statuses[i].newest_event)});
+                      Time(statuses[i].newest_event),
+                      v.online ? MaterializationText(statuses[i].last_materialization)
+                               : "offline only"});
     }
     PrintTable(context.out(), rows);
   }
@@ -182,6 +187,7 @@ absl::Status ShowView(CliContext& context, const OpenedFeatures& opened,
     json consumers = json::array();
     for (const auto& c : s.consumers) consumers.push_back({{"kind", c.kind}, {"id", c.id}});
     out["consumers"] = consumers;
+    out["last_materialization"] = api::LastMaterializationJson(s.last_materialization);
     context.out() << out.dump() << "\n";
     return absl::OkStatus();
   }
@@ -203,6 +209,12 @@ absl::Status ShowView(CliContext& context, const OpenedFeatures& opened,
   out << "ttl:         " << (v.ttl_seconds ? features::FormatDuration(v.ttl_seconds) : "none")
       << "\n";
   out << "online:      " << (v.online ? "yes" : "no") << "\n";
+  if (v.online) {
+    out << "materialized: "
+        << MaterializationText(s.last_materialization,
+                               features::FeatureTableLayout::Of(v, keys).Hash())
+        << "\n";
+  }
   out << "events:      " << Time(s.oldest_event) << " .. " << Time(s.newest_event);
   if (s.source_rows) out << " (" << *s.source_rows << " rows)";
   out << "\n";
@@ -268,7 +280,7 @@ absl::StatusOr<OpenedFeatures> OpenFeatures(CliContext& context) {
 
 void AddFeaturesCommand(CLI::App& app, CliContext& context, absl::Status* result) {
   CLI::App* features = app.add_subcommand(
-      "features", "Feature store: apply definitions, list, show, historical retrieval");
+      "features", "Feature store: apply definitions, list, show, historical retrieval, materialize, online");
   features->require_subcommand(1);
 
   CLI::App* apply = features->add_subcommand("apply", "Register the definitions in a YAML file");
@@ -305,6 +317,7 @@ void AddFeaturesCommand(CLI::App& app, CliContext& context, absl::Status* result
   });
 
   AddFeaturesHistoricalCommand(*features, context, result);
+  AddFeaturesOnlineCommands(*features, context, result);
 }
 
 }  // namespace ferry::cli

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "dataset/dataset_store.h"
 #include "features/feature_registry.h"
+#include "features/materialization_log.h"
 
 namespace ferry::cli {
 
@@ -22,5 +23,13 @@ absl::StatusOr<OpenedFeatures> OpenFeatures(CliContext& context);
 
 // features_historical_command.cc: historical.
 void AddFeaturesHistoricalCommand(CLI::App& features, CliContext& context, absl::Status* result);
+
+// features_online_command.cc: materialize, materialize-incremental, online.
+void AddFeaturesOnlineCommands(CLI::App& features, CliContext& context, absl::Status* result);
+// "2026-11-26T08:00:01 (up to 2026-01-28T00:00:00Z)", or "never"; with the view's current
+// layout hash, says when its features changed since (its online values then read as
+// NOT_FOUND until it is materialized again).
+std::string MaterializationText(const std::optional<features::MaterializationRecord>& record,
+                                std::string_view current_layout_sha256 = {});
 
 }  // namespace ferry::cli

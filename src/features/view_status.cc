@@ -34,6 +34,8 @@ absl::StatusOr<ViewStatus> DescribeView(store::Workspace& workspace,
     for (const lineage::Edge& e : edges) status.consumers.push_back(e.to);
     return absl::OkStatus();
   }));
+  ASSIGN_OR_RETURN(status.last_materialization,
+                   LastMaterialization(workspace.metadata(), view.name));
   return status;
 }
 

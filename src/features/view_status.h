@@ -3,7 +3,8 @@
 // ViewStatus: what `ferry features list|show` and the HTTP API say about a feature view
 // beyond its definition: the source version it resolves to now, how fresh that data
 // is (its newest event time, from the version's profile), and what consumed the view
-// (training sets and, later, models), from the lineage graph.
+// (training sets and, later, models), from the lineage graph, and its last
+// materialization into the online store (materialization_log.h).
 //
 // Thread-safety: stateless functions.
 
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "dataset/dataset_store.h"
 #include "features/feature_definitions.h"
+#include "features/materialization_log.h"
 #include "lineage/lineage_graph.h"
 #include "store/workspace.h"
 
@@ -27,6 +29,7 @@ struct ViewStatus {
   std::optional<int64_t> newest_event;    // microseconds since the epoch
   std::optional<int64_t> oldest_event;
   std::vector<lineage::Node> consumers;   // what was made from the view
+  std::optional<MaterializationRecord> last_materialization;  // none yet: nullopt
 };
 
 // Errors: the stores' (a source that no longer resolves is reported in the status,

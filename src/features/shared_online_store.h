@@ -1,0 +1,49 @@
+#pragma once
+
+// SharedOnlineStore: a long-running process's one read-write handle on the workspace's
+// online store (`ferry server`: the feature routes and, later, serving share it). It is
+// opened on first use and kept until the process ends.
+//
+// If another process holds the store for writing (a CLI materialization in progress when
+// the server starts), Get answers Unavailable with the reason, and tries again at most
+// once a second, so the server starts anyway and the feature routes come up as soon as
+// the other process lets go.
+//
+// Thread-safety: Get is safe from any thread; once the store is open it is one atomic
+// load.
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "absl/status/statusor.h"
+#include "features/rocksdb_online_store.h"
+
+namespace ferry::features {
+
+class SharedOnlineStore {
+ public:
+  explicit SharedOnlineStore(std::filesystem::path path, RocksDbOnlineOptions options = {})
+      : path_(std::move(path)), options_(options) {}
+
+  // The open store. Errors: Unavailable (naming why) while it cannot be opened; the
+  // store's other open errors.
+  absl::StatusOr<OnlineStore*> Get();
+
+ private:
+  static constexpr std::chrono::seconds kRetryInterval{1};
+
+  const std::filesystem::path path_;
+  const RocksDbOnlineOptions options_;
+  std::atomic<OnlineStore*> store_{nullptr};  // set once, when opened
+
+  std::mutex mu_;  // guards the members below
+  std::unique_ptr<RocksDbOnlineStore> owned_;
+  bool tried_ = false;
+  std::chrono::steady_clock::time_point last_attempt_;
+  absl::Status last_error_;
+};
+
+}  // namespace ferry::features

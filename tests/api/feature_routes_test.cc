@@ -1,0 +1,199 @@
+#include "api/feature_routes.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "features/online_test_support.h"
+#include "server/authorizer.h"
+
+namespace ferry::api {
+namespace {
+
+using features::At;
+using features::kCustomerAndMerchant;
+
+const std::string kDefinitions = std::string(kCustomerAndMerchant) + R"(
+feature_views:
+  - name: customer_stats
+    entities: [customer]
+    source: customers
+    timestamp_field: event_timestamp
+    ttl: 1d
+    features:
+      - {name: amount, type: float64}
+      - {name: label, type: string}
+      - {name: flagged, type: bool}
+  - name: merchant_stats
+    entities: [merchant]
+    source: merchants
+    timestamp_field: event_timestamp
+    features:
+      - {name: risk, type: float64}
+feature_services:
+  - name: fraud
+    features: [merchant_stats:risk, customer_stats:amount]
+)";
+
+constexpr char kCustomers[] =
+    "event_timestamp,customer_id,amount,label,flagged\n"
+    "2026-01-31T12:00:00Z,c1,12.5,gold,true\n"
+    "2026-01-30T00:00:00Z,c2,7.25,\"a \"\"b\"\"\",false\n"
+    "2026-01-31T06:30:00.25Z,c3,,x,true\n";
+constexpr char kMerchants[] =
+    "event_timestamp,merchant_id,risk\n"
+    "2026-01-10T00:00:00Z,42,0.9\n";
+
+class FeatureRoutesTest : public features::OnlineTestBase {
+ protected:
+  void SetUp() override {
+    OnlineTestBase::SetUp();
+    AddCsv("customers", kCustomers);
+    AddCsv("merchants", kMerchants);
+    Apply(kDefinitions);
+    FeatureRoutesOptions options;
+    options.max_entity_rows = 5;
+    options.definitions_refresh = std::chrono::milliseconds(0);
+    auto online =
+        std::make_shared<features::SharedOnlineStore>(features::OnlineStorePath(*workspace_));
+    ASSERT_TRUE(AddFeatureRoutes(router_, *workspace_, online, options).ok());
+    ASSERT_EQ(Post("/api/v1/features/materialize", R"({"end": "2026-02-01"})").status, 200);
+  }
+
+  server::Response Post(const std::string& path, const std::string& body) {
+    server::Request request = server::Request::Make(server::Method::kPost, path, body);
+    return router_.Dispatch(request, authorizer_);
+  }
+  server::Response Get(const std::string& path) {
+    server::Request request = server::Request::Make(server::Method::kGet, path);
+    return router_.Dispatch(request, authorizer_);
+  }
+
+  server::Router router_;
+  server::AllowAllAuthorizer authorizer_;
+};
+
+TEST_F(FeatureRoutesTest, OnlineFeaturesHaveFeastsColumnMajorShape) {
+  server::Response r = Post("/api/v1/features/online", R"({
+    "features": ["customer_stats:amount", "customer_stats:label", "customer_stats:flagged"],
+    "entities": {"customer_id": ["c1", "c2", "c3", "c9"]}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, server::kJsonContentType);
+  EXPECT_EQ(r.body,
+            R"({"metadata":{"feature_names":["customer_id","amount","label","flagged"]},)"
+            R"("results":[)"
+            R"({"values":["c1","c2","c3","c9"],"statuses":["PRESENT","PRESENT","PRESENT","PRESENT"],)"
+            R"("event_timestamps":["1970-01-01T00:00:00Z","1970-01-01T00:00:00Z",)"
+            R"("1970-01-01T00:00:00Z","1970-01-01T00:00:00Z"]},)"
+            R"({"values":[12.5,null,null,null],)"
+            R"("statuses":["PRESENT","OUTSIDE_MAX_AGE","NULL_VALUE","NOT_FOUND"],)"
+            R"("event_timestamps":["2026-01-31T12:00:00Z","2026-01-30T00:00:00Z",)"
+            R"("2026-01-31T06:30:00.250000Z","1970-01-01T00:00:00Z"]},)"
+            R"({"values":["gold",null,"x",null],)"
+            R"("statuses":["PRESENT","OUTSIDE_MAX_AGE","PRESENT","NOT_FOUND"],)"
+            R"("event_timestamps":["2026-01-31T12:00:00Z","2026-01-30T00:00:00Z",)"
+            R"("2026-01-31T06:30:00.250000Z","1970-01-01T00:00:00Z"]},)"
+            R"({"values":[true,null,true,null],)"
+            R"("statuses":["PRESENT","OUTSIDE_MAX_AGE","PRESENT","NOT_FOUND"],)"
+            R"("event_timestamps":["2026-01-31T12:00:00Z","2026-01-30T00:00:00Z",)"
+            R"("2026-01-31T06:30:00.250000Z","1970-01-01T00:00:00Z"]}]})");
+}
+
+TEST_F(FeatureRoutesTest, ServicesAndFullFeatureNames) {
+  clock_->Set(At("2026-01-31T00:00:00Z"));  // c2 is within its ttl now
+  server::Response r = Post("/api/v1/features/online", R"({"feature_service": "fraud",
+    "entities": {"merchant_id": [42], "customer_id": ["c2"]}, "full_feature_names": true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const nlohmann::json j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["metadata"]["feature_names"],
+            nlohmann::json({"merchant_id", "customer_id", "merchant_stats__risk",
+                            "customer_stats__amount"}));
+  EXPECT_EQ(j["results"][0]["values"], nlohmann::json({42}));
+  EXPECT_EQ(j["results"][2]["values"], nlohmann::json({0.9}));
+  EXPECT_EQ(j["results"][3]["values"], nlohmann::json({7.25}));
+  EXPECT_EQ(j["results"][3]["statuses"], nlohmann::json({"PRESENT"}));
+}
+
+TEST_F(FeatureRoutesTest, BadRequestsGetClearErrors) {
+  struct Case {
+    std::string body;
+    int status;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"{", 400, "not valid JSON"},
+      {"[]", 400, "JSON object"},
+      {R"({"entities": {"customer_id": ["c1"]}})", 400, "either \"features\" or"},
+      {R"({"features": ["customer_stats:amount"], "feature_service": "fraud",
+           "entities": {"customer_id": ["c1"]}})", 400, "either \"features\" or"},
+      {R"({"features": ["customer_stats:amount"]})", 400, "missing \"entities\""},
+      {R"({"features": ["customer_stats:amount"], "entities": {"customer_id": "c1"}})", 400,
+       "entities.customer_id must be a list"},
+      {R"({"features": ["nope:amount"], "entities": {"customer_id": ["c1"]}})", 404,
+       "no feature view named \"nope\""},
+      {R"({"features": ["customer_stats:nope"], "entities": {"customer_id": ["c1"]}})", 404,
+       "has no feature \"nope\""},
+      {R"({"features": ["customer_stats"], "entities": {"customer_id": ["c1"]}})", 400, ""},
+      {R"({"feature_service": "nope", "entities": {"customer_id": ["c1"]}})", 404, "nope"},
+      {R"({"features": ["customer_stats:amount"], "entities": {}})", 400,
+       "lacks join key \"customer_id\""},
+      {R"({"features": ["customer_stats:amount"], "entities": {"customer_id": ["c1", 7]}})", 400,
+       "entities.customer_id[1]: join key customer_id is string; expected a string, got 7"},
+      {R"({"features": ["merchant_stats:risk"], "entities": {"merchant_id": ["42"]}})", 400,
+       "entities.merchant_id[0]: join key merchant_id is int64; expected an integer, got \"42\""},
+      {R"({"features": ["merchant_stats:risk"], "entities": {"merchant_id": [4.5]}})", 400,
+       "expected an integer, got 4.5"},
+      {R"({"features": ["merchant_stats:risk"], "entities": {"merchant_id": [1], "x": [1]}})",
+       400, "entities.x is not a join key"},
+      {R"({"features": ["merchant_stats:risk"], "entities": {"merchant_id": [18446744073709551615]}})",
+       400, "expected an integer, got 18446744073709551615"},
+      {R"({"features": ["merchant_stats:risk"], "entities": {"merchant_id": [1], "merchant_id": [2]}})",
+       400, "given twice"},
+      {R"({"features": ["merchant_stats:risk"], "features": ["merchant_stats:risk"],
+           "entities": {"merchant_id": [1]}})", 400, "\"features\" is given twice"},
+      {R"({"feature_service": "fraud", "entities": {"merchant_id": [1, 2], "customer_id": ["a"]}})",
+       400, "differ in length"},
+      {R"({"features": ["merchant_stats:risk"], "entities": {"merchant_id": [1, 2, 3, 4, 5, 6]}})",
+       413, "at most 5 entity rows"},
+      {R"({"features": ["merchant_stats:risk"], "entities": {"merchant_id": [1]}, "x": 1})", 400,
+       "unknown field \"x\""},
+  };
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    server::Response r = Post("/api/v1/features/online", cases[i].body);
+    EXPECT_EQ(r.status, cases[i].status) << i << ": " << r.body;
+    const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.contains("error")) << i << ": " << r.body;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(cases[i].message), std::string::npos)
+        << i << ": " << r.body;
+  }
+}
+
+TEST_F(FeatureRoutesTest, MaterializeRunsIncrementallyAndReportsFreshness) {
+  server::Response again = Post("/api/v1/features/materialize",
+                                R"({"incremental": true, "end": "2026-02-01"})");
+  ASSERT_EQ(again.status, 200) << again.body;
+  const nlohmann::json runs = nlohmann::json::parse(again.body)["views"];
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_TRUE(runs[0]["up_to_date"].get<bool>());
+
+  EXPECT_EQ(Post("/api/v1/features/materialize", R"({"incremental": true, "start": "2026-01-01"})")
+                .status,
+            400);
+  EXPECT_EQ(Post("/api/v1/features/materialize", R"({"end": "yesterday"})").status, 400);
+  EXPECT_EQ(Post("/api/v1/features/materialize", R"({"views": ["nope"]})").status, 404);
+
+  server::Response list = Get("/api/v1/features");
+  ASSERT_EQ(list.status, 200) << list.body;
+  const nlohmann::json views = nlohmann::json::parse(list.body)["feature_views"];
+  ASSERT_EQ(views.size(), 2u);
+  EXPECT_EQ(views[0]["last_materialization"]["window_end"], "2026-02-01T00:00:00Z");
+  EXPECT_EQ(views[0]["last_materialization"]["keys_written"], 3);
+
+  server::Response view = Get("/api/v1/features/views/merchant_stats");
+  ASSERT_EQ(view.status, 200) << view.body;
+  EXPECT_EQ(nlohmann::json::parse(view.body)["source_version"], "merchants@1");
+  EXPECT_EQ(Get("/api/v1/features/views/nope").status, 404);
+}
+
+}  // namespace
+}  // namespace ferry::api
