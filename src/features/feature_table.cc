@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "features/hash_sort.h"
 #include "core/strings.h"
 #include "store/store_lock.h"
 #include "table/column_block.h"
@@ -168,9 +169,23 @@ uint32_t KeyInterner::Add(std::string_view encoded) {
 }
 
 uint32_t KeyInterner::Intern(std::string_view encoded, uint64_t hash) {
-  auto [it, inserted] = by_hash_.try_emplace(hash, 0);
-  if (inserted) return it->second = Add(encoded);
-  if (Key(it->second) == encoded) return it->second;
+  auto [it, inserted] = by_hash_.try_emplace(hash);
+  Slot& slot = it->second;
+  if (inserted) {
+    slot.id = Add(encoded);
+    if (encoded.size() <= Slot::kInline) {
+      slot.size = static_cast<uint8_t>(encoded.size());
+      std::memcpy(slot.bytes, encoded.data(), encoded.size());
+    } else {
+      slot.size = 0xff;
+    }
+    return slot.id;
+  }
+  const bool same = slot.size == 0xff
+                        ? Key(slot.id) == encoded
+                        : slot.size == encoded.size() &&
+                              std::memcmp(slot.bytes, encoded.data(), encoded.size()) == 0;
+  if (same) return slot.id;
   auto [other, fresh] = colliding_.try_emplace(std::string(encoded), 0);
   if (fresh) other->second = Add(encoded);
   return other->second;
@@ -259,8 +274,7 @@ absl::StatusOr<FeatureTableInfo> FeatureTables::Build(const dataset::VersionReco
   }
   const bool collisions = keys.collisions();
   const auto key_of = [&keys](uint32_t id) { return keys.Key(id); };
-  std::sort(order.begin(), order.end(), [&](const SortEntry& a, const SortEntry& b) {
-    if (a.hash != b.hash) return a.hash < b.hash;
+  SortByHash(order, [&](const SortEntry& a, const SortEntry& b) {
     if (a.key != b.key && collisions) return key_of(a.key) < key_of(b.key);
     if (a.ts != b.ts) return a.ts < b.ts;
     if (a.created != b.created) return a.created < b.created;

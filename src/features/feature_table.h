@@ -94,11 +94,21 @@ class KeyInterner {
   std::pair<std::string, std::vector<uint64_t>> Release() &&;
 
  private:
+  // The first key seen with a hash. Short keys (most: an int64 is 8 bytes, a 9-byte
+  // string 11) are kept in the slot too, so checking a row's key against it reads the
+  // slot only, not a second place in memory.
+  struct Slot {
+    static constexpr size_t kInline = 19;
+    uint32_t id = 0;
+    uint8_t size = 0;  // of `bytes` when the key fits, else 0xff
+    char bytes[kInline];
+  };
+
   uint32_t Add(std::string_view encoded);
 
   std::string bytes_;
   std::vector<uint64_t> offsets_;
-  absl::flat_hash_map<uint64_t, uint32_t> by_hash_;      // the first key seen per hash
+  absl::flat_hash_map<uint64_t, Slot> by_hash_;
   absl::flat_hash_map<std::string, uint32_t> colliding_;  // later keys with a taken hash
 };
 

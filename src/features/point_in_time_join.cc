@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "core/status.h"
+#include "features/hash_sort.h"
 
 namespace ferry::features {
 namespace {
@@ -75,13 +76,11 @@ EntityKeys EntityKeysBuilder::Finish() && {
   const bool collisions = interner_.collisions();
   std::tie(keys_.key_bytes, keys_.key_offsets) = std::move(interner_).Release();
   const EntityKeys& k = keys_;
-  std::sort(keys_.order.begin(), keys_.order.end(),
-            [&k, collisions](const EntityKeys::Entry& a, const EntityKeys::Entry& b) {
-              if (a.hash != b.hash) return a.hash < b.hash;
-              if (a.key != b.key && collisions) return k.Key(a.key) < k.Key(b.key);
-              if (a.time != b.time) return a.time < b.time;
-              return a.row < b.row;
-            });
+  SortByHash(keys_.order, [&k, collisions](const EntityKeys::Entry& a, const EntityKeys::Entry& b) {
+    if (a.key != b.key && collisions) return k.Key(a.key) < k.Key(b.key);
+    if (a.time != b.time) return a.time < b.time;
+    return a.row < b.row;
+  });
   return std::move(keys_);
 }
 
