@@ -22,46 +22,72 @@ ColumnProfileBuilder::ColumnProfileBuilder(std::string name, int kll_k, uint64_t
 
 uint64_t ColumnProfileBuilder::HashText(std::string_view text) { return HashBytes(text); }
 
-void ColumnProfileBuilder::AddText(std::string_view text) {
-  const uint64_t hash = Note(text);
-  switch (family_) {
-    case Family::kInt:
-      if (const auto v = ParseInt64(text)) {
-        AddExactInt(*v);
-        CountNumeric(hash, text);
-        return;
-      }
-      break;
-    case Family::kFloat: {
-      double value;
-      if (ParseFloat64Into(text, value)) {
-        AddDouble(value);
-        CountNumeric(hash, text);
-        return;
-      }
-      break;
-    }
-    case Family::kTimestamp:
-      if (const auto v = timestamps_.Parse(text)) {
-        AddExactInt(*v);
-        CountNumeric(hash, text);
-        return;
-      }
-      break;
-    case Family::kBool:
-      if (const auto v = ParseBool(text)) {
-        ++(*v ? true_count_ : false_count_);
-        CountString(hash, text);
-        return;
-      }
-      break;
-    case Family::kString:
-      CountString(hash, text);
-      return;
-    case Family::kNone:
-      break;
+template <typename Add>
+const std::string_view* ColumnProfileBuilder::AddRun(const std::string_view* it,
+                                                     const std::string_view* end, Add add) {
+  for (; it != end; ++it) {
+    if (!it->empty() && !add(*it)) return it;
   }
-  Reclassify(text, hash);
+  return end;
+}
+
+void ColumnProfileBuilder::AddTexts(std::span<const std::string_view> texts) {
+  // Int64 and timestamp values: exact integers, told apart by their parse.
+  const auto exact = [this](auto parse) {
+    return [this, parse](std::string_view text) {
+      const auto v = parse(text);
+      if (!v) return false;
+      const uint64_t hash = Note(text);
+      AddExactInt(*v);
+      CountNumeric(hash, text);
+      return true;
+    };
+  };
+  const std::string_view* it = texts.data();
+  const std::string_view* const end = it + texts.size();
+  while (it != end) {
+    switch (family_) {
+      case Family::kInt:
+        it = AddRun(it, end, exact([](std::string_view text) { return ParseInt64(text); }));
+        break;
+      case Family::kFloat:
+        it = AddRun(it, end, [this](std::string_view text) {
+          double value;
+          if (!ParseFloat64Into(text, value)) return false;
+          const uint64_t hash = Note(text);
+          AddDouble(value);
+          CountNumeric(hash, text);
+          return true;
+        });
+        break;
+      case Family::kTimestamp:
+        it = AddRun(it, end, exact([this](std::string_view text) { return timestamps_.Parse(text); }));
+        break;
+      case Family::kBool:
+        it = AddRun(it, end, [this](std::string_view text) {
+          const auto v = ParseBool(text);
+          if (!v) return false;
+          const uint64_t hash = Note(text);
+          ++(*v ? true_count_ : false_count_);
+          CountString(hash, text);
+          return true;
+        });
+        break;
+      case Family::kString:
+        it = AddRun(it, end, [this](std::string_view text) {
+          CountString(Note(text), text);
+          return true;
+        });
+        break;
+      case Family::kNone:
+        it = AddRun(it, end, [](std::string_view) { return false; });
+        break;
+    }
+    if (it == end) return;
+    // The first value, or one that does not fit the column's type.
+    Reclassify(*it, Note(*it));
+    ++it;
+  }
 }
 
 void ColumnProfileBuilder::Reclassify(std::string_view text, uint64_t hash) {

@@ -20,13 +20,15 @@
 //
 // Hot path: one hash per value (shared by the distinct and top-value sketches), one parse
 // for the column's current type, and numeric values batched 128 at a time into the
-// moments and the quantile sketch.
+// moments and the quantile sketch. CSV fields come a column's batch at a time (AddTexts)
+// and run through a loop specialised for the column's type until one does not fit.
 //
 // Thread-safety: not thread-safe.
 
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,7 +42,10 @@ class ColumnProfileBuilder {
   ColumnProfileBuilder(std::string name, int kll_k, uint64_t seed);
 
   // A CSV field's text (non-empty: empty fields are nulls and are not added).
-  void AddText(std::string_view text);
+  void AddText(std::string_view text) { AddTexts({&text, 1}); }
+  // A column's CSV fields, in order; empty ones are nulls and are skipped. Values of the
+  // column's current type are added in a loop for that type; a misfit reclassifies.
+  void AddTexts(std::span<const std::string_view> texts);
   // JSON values, with their text (jsonl_tokenizer.h).
   void AddInt(int64_t value, std::string_view text);
   void AddFloat(double value, std::string_view text);
@@ -91,6 +96,11 @@ class ColumnProfileBuilder {
     AddNumber(static_cast<double>(value));
   }
   void AddDouble(double value);
+  // Adds values from `it` on while `add` (one family's parse-and-count) takes them,
+  // skipping nulls; returns where `add` refused one, or `end`.
+  template <typename Add>
+  static const std::string_view* AddRun(const std::string_view* it, const std::string_view* end,
+                                        Add add);
   void AddNumber(double value) {
     ++numeric_count_;
     batch_[batch_size_++] = value;

@@ -53,6 +53,12 @@ inline BlockMasks ScanBlock(const char* p) {
 
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
+// A batch holds at most this many fields, and at most kMaxBatchRecords records: enough
+// records for a handler's per-column loops to run long, few enough that the batch's
+// views (1 MiB at most) stay in cache while handled.
+constexpr size_t kBatchFields = 65'536;
+constexpr size_t kMaxBatchRecords = 256;
+
 }  // namespace
 
 CsvTokenizer::CsvTokenizer(ErrorMode mode, const InputLimits& limits, Handler& handler)
@@ -64,9 +70,23 @@ CsvTokenizer::CsvTokenizer(ErrorMode mode, const InputLimits& limits, Handler& h
 
 absl::Status CsvTokenizer::Consume(std::string_view bytes) {
   RETURN_IF_ERROR(error_);
-  absl::Status status = Scan(bytes.data(), bytes.size());
+  // The batch's views may point into `bytes`: it goes to the handler before returning.
+  absl::Status status = DeliverAfter(Scan(bytes.data(), bytes.size()));
   data_ = nullptr;
   if (!status.ok()) error_ = status;
+  return status;
+}
+
+absl::Status CsvTokenizer::DeliverAfter(absl::Status status) {
+  absl::Status delivered = DeliverBatch();
+  return delivered.ok() ? status : delivered;
+}
+
+absl::Status CsvTokenizer::DeliverBatch() {
+  if (batch_.size_ == 0) return absl::OkStatus();
+  absl::Status status = handler_.OnRecords(batch_);
+  batch_.size_ = 0;
+  batch_.copies_.clear();
   return status;
 }
 
@@ -235,6 +255,7 @@ absl::Status CsvTokenizer::EndField(int64_t end, uint32_t flags) {
   const int64_t begin = field_begin_ + (quoted ? 1 : 0);
   // The next field starts after the separator (and after the closing quote, if any).
   field_begin_ = static_cast<uint32_t>(end + (quoted ? 2 : 1));
+  if (flags & kFieldEscaped) record_escaped_ = true;
   if (field_count_ < span_limit_) {
     spans_[field_count_] = FieldSpan{static_cast<uint32_t>(begin), static_cast<uint32_t>(end), flags};
   }
@@ -245,6 +266,7 @@ absl::Status CsvTokenizer::EndField(int64_t end, uint32_t flags) {
 void CsvTokenizer::StartRecord(size_t at) {
   field_count_ = 0;
   record_high_ = false;
+  record_escaped_ = false;
   bad_reason_.clear();
   carry_.clear();
   origin_ = static_cast<int64_t>(at);
@@ -301,38 +323,65 @@ absl::Status CsvTokenizer::EndRecord(size_t at, bool maybe_non_ascii) {
     StartRecord(at + 1);
     return absl::OkStatus();
   }
-  size_t escaped_bytes = 0;
-  for (size_t i = 0; i < field_count_; ++i) {
-    if (spans_[i].flags & kFieldEscaped) escaped_bytes += spans_[i].end - spans_[i].begin;
-  }
-  unescaped_.clear();
-  unescaped_.reserve(escaped_bytes);  // no reallocation below: earlier views stay valid
-  views_.resize(field_count_);
-  for (size_t i = 0; i < field_count_; ++i) {
-    const FieldSpan& s = spans_[i];
-    if ((s.flags & kFieldEscaped) == 0) {
-      views_[i] = std::string_view(record + s.begin, s.end - s.begin);
-      continue;
-    }
-    const size_t start = unescaped_.size();
-    for (uint32_t j = s.begin; j < s.end; ++j) {
-      unescaped_.push_back(record[j]);
-      if (record[j] == '"') ++j;  // the second quote of ""
-    }
-    views_[i] = std::string_view(unescaped_.data() + start, unescaped_.size() - start);
-  }
   if (!header_done_) {
-    RETURN_IF_ERROR(AcceptHeader(line));
-  } else {
-    ++records_;
-    RETURN_IF_ERROR(handler_.OnRecord(line, views_));
+    RETURN_IF_ERROR(AcceptHeader(line, record));
+    StartRecord(at + 1);
+    return absl::OkStatus();
   }
+  ++records_;
+  AddToBatch(record, line);
   StartRecord(at + 1);
+  if (batch_.size_ == batch_.capacity_) return DeliverBatch();
   return absl::OkStatus();
 }
 
-absl::Status CsvTokenizer::AcceptHeader(int64_t line) {
-  header_.assign(views_.begin(), views_.end());
+namespace {
+
+// Appends a field's content to `out`, with "" unescaped to " if `escaped`.
+void AppendField(std::string& out, const char* begin, const char* end, bool escaped) {
+  if (!escaped) {
+    out.append(begin, end);
+    return;
+  }
+  for (const char* p = begin; p < end; ++p) {
+    out.push_back(*p);
+    if (*p == '"') ++p;  // the second quote of ""
+  }
+}
+
+}  // namespace
+
+void CsvTokenizer::AddToBatch(const char* record, int64_t line) {
+  const size_t row = batch_.size_++;
+  batch_.lines_[row] = line;
+  std::string_view* out = batch_.fields_.data() + row;
+  const size_t stride = batch_.capacity_;
+  const FieldSpan* const spans = spans_.data();
+  const size_t fields = field_count_;
+  if (origin_ >= 0 && !record_escaped_) {
+    // The common case: views into the block being consumed.
+    for (size_t i = 0; i < fields; ++i, out += stride) {
+      *out = std::string_view(record + spans[i].begin, spans[i].end - spans[i].begin);
+    }
+    return;
+  }
+  // The record is in carry_ or needs unescaping: copied where it outlives this call.
+  std::string& copy = batch_.copies_.emplace_back();
+  copy.reserve(spans[fields - 1].end);  // no reallocation below: views stay valid
+  for (size_t i = 0; i < fields; ++i, out += stride) {
+    const FieldSpan& s = spans[i];
+    const size_t start = copy.size();
+    AppendField(copy, record + s.begin, record + s.end, (s.flags & kFieldEscaped) != 0);
+    *out = std::string_view(copy.data() + start, copy.size() - start);
+  }
+}
+
+absl::Status CsvTokenizer::AcceptHeader(int64_t line, const char* record) {
+  header_.assign(field_count_, std::string());
+  for (size_t i = 0; i < field_count_; ++i) {
+    const FieldSpan& s = spans_[i];
+    AppendField(header_[i], record + s.begin, record + s.end, (s.flags & kFieldEscaped) != 0);
+  }
   if (header_[0].starts_with(kByteOrderMark)) header_[0].erase(0, kByteOrderMark.size());
   absl::flat_hash_map<std::string, size_t> seen;
   for (size_t i = 0; i < header_.size(); ++i) {
@@ -350,6 +399,10 @@ absl::Status CsvTokenizer::AcceptHeader(int64_t line) {
   header_done_ = true;
   span_limit_ = header_.size();
   spans_.resize(span_limit_);
+  batch_.columns_ = header_.size();
+  batch_.capacity_ = std::clamp<size_t>(kBatchFields / header_.size(), 1, kMaxBatchRecords);
+  batch_.fields_.resize(batch_.capacity_ * batch_.columns_);
+  batch_.lines_.resize(batch_.capacity_);
   return handler_.OnHeader(header_);
 }
 
@@ -405,6 +458,7 @@ absl::Status CsvTokenizer::Finish() {
     }
     return absl::OkStatus();
   }();
+  status = DeliverAfter(std::move(status));
   data_ = nullptr;
   if (!status.ok()) error_ = status;
   return status;

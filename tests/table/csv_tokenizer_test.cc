@@ -22,8 +22,11 @@ class Collector : public CsvTokenizer::Handler {
     header.assign(names.begin(), names.end());
     return absl::OkStatus();
   }
-  absl::Status OnRecord(int64_t line, std::span<const std::string_view> fields) override {
-    records.push_back({line, std::vector<std::string>(fields.begin(), fields.end())});
+  absl::Status OnRecords(const CsvRecords& batch) override {
+    for (size_t r = 0; r < batch.size(); ++r) {
+      Record& record = records.emplace_back(Record{batch.line(r), {}});
+      for (size_t c = 0; c < batch.columns(); ++c) record.fields.emplace_back(batch.field(r, c));
+    }
     return absl::OkStatus();
   }
   std::vector<std::string> header;
@@ -233,9 +236,7 @@ TEST(CsvTokenizerTest, ErrorsAreSticky) {
 TEST(CsvTokenizerTest, HandlerErrorsStopReading) {
   class Failing : public Collector {
    public:
-    absl::Status OnRecord(int64_t, std::span<const std::string_view>) override {
-      return absl::CancelledError("stop");
-    }
+    absl::Status OnRecords(const CsvRecords&) override { return absl::CancelledError("stop"); }
   } failing;
   CsvTokenizer tokenizer(ErrorMode::kStrict, {}, failing);
   EXPECT_EQ(tokenizer.Consume("a\n1\n").code(), absl::StatusCode::kCancelled);
