@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <utility>
 
 #include "table/hash.h"
@@ -83,11 +84,12 @@ void ColumnProfileBuilder::AddTexts(std::span<const std::string_view> texts) {
         it = AddRun(it, end, [](std::string_view) { return false; });
         break;
     }
-    if (it == end) return;
+    if (it == end) break;
     // The first value, or one that does not fit the column's type.
     Reclassify(*it, Note(*it));
     ++it;
   }
+  top_.OwnValues();  // before the texts go away
 }
 
 void ColumnProfileBuilder::Reclassify(std::string_view text, uint64_t hash) {
@@ -150,17 +152,14 @@ void ColumnProfileBuilder::AddInt(int64_t value, std::string_view text) {
   if (family_ == Family::kNone) StartNumeric(Family::kInt);
   if (family_ == Family::kInt) {
     AddExactInt(value);
+    CountNumeric(hash, text);
   } else if (family_ == Family::kFloat) {
     AddDouble(static_cast<double>(value));
+    CountNumeric(hash, text);
   } else {
-    if (family_ == Family::kString) {
-      CountString(hash, text);
-    } else {
-      BecomeString(text, hash);
-    }
-    return;
+    CountAsString(hash, text);
   }
-  CountNumeric(hash, text);
+  top_.OwnValues();
 }
 
 void ColumnProfileBuilder::AddFloat(double value, std::string_view text) {
@@ -170,11 +169,10 @@ void ColumnProfileBuilder::AddFloat(double value, std::string_view text) {
   if (family_ == Family::kFloat) {
     AddDouble(value);
     CountNumeric(hash, text);
-  } else if (family_ == Family::kString) {
-    CountString(hash, text);
   } else {
-    BecomeString(text, hash);
+    CountAsString(hash, text);
   }
+  top_.OwnValues();
 }
 
 void ColumnProfileBuilder::AddBool(bool value, std::string_view text) {
@@ -183,32 +181,32 @@ void ColumnProfileBuilder::AddBool(bool value, std::string_view text) {
   if (family_ == Family::kBool) {
     ++(value ? true_count_ : false_count_);
     CountString(hash, text);
-  } else if (family_ == Family::kString) {
-    CountString(hash, text);
   } else {
-    BecomeString(text, hash);
+    CountAsString(hash, text);
   }
+  top_.OwnValues();
 }
 
 void ColumnProfileBuilder::AddString(std::string_view text) {
   const uint64_t hash = Note(text);
-  if (family_ == Family::kNone || family_ == Family::kTimestamp) {
-    if (const auto v = timestamps_.Parse(text)) {
-      if (family_ == Family::kNone) StartNumeric(Family::kTimestamp);
-      AddExactInt(*v);
-      CountNumeric(hash, text);
-      return;
-    }
-  }
-  if (family_ == Family::kString) {
-    CountString(hash, text);
+  std::optional<int64_t> time;
+  if (family_ == Family::kNone || family_ == Family::kTimestamp) time = timestamps_.Parse(text);
+  if (time) {
+    if (family_ == Family::kNone) StartNumeric(Family::kTimestamp);
+    AddExactInt(*time);
+    CountNumeric(hash, text);
   } else {
-    BecomeString(text, hash);
+    CountAsString(hash, text);
   }
+  top_.OwnValues();
 }
 
 void ColumnProfileBuilder::AddNested(std::string_view text) {
-  const uint64_t hash = Note(text);
+  CountAsString(Note(text), text);
+  top_.OwnValues();
+}
+
+void ColumnProfileBuilder::CountAsString(uint64_t hash, std::string_view text) {
   if (family_ == Family::kString) {
     CountString(hash, text);
   } else {

@@ -41,6 +41,8 @@ class ColumnProfileBuilder {
  public:
   ColumnProfileBuilder(std::string name, int kll_k, uint64_t seed);
 
+  // Every Add copies what it keeps of the text before returning.
+  //
   // A CSV field's text (non-empty: empty fields are nulls and are not added).
   void AddText(std::string_view text) { AddTexts({&text, 1}); }
   // A column's CSV fields, in order; empty ones are nulls and are skipped. Values of the
@@ -110,6 +112,8 @@ class ColumnProfileBuilder {
   // The slow path: the first value, a widening, or the switch to string.
   void Reclassify(std::string_view text, uint64_t hash);
   void BecomeString(std::string_view text, uint64_t hash);
+  // A JSON value that makes or keeps the column a string column.
+  void CountAsString(uint64_t hash, std::string_view text);
   void StartNumeric(Family family);
   // At Finish: epoch seconds/millis/micros for time-like names, if plausible.
   TimeEncoding EpochEncoding() const;

@@ -286,6 +286,43 @@ TEST(TopValuesTest, LongValuesAreTruncatedButCountedWhole) {
   EXPECT_EQ(one->Items(), std::vector<TopValues::Item>{items[0]});
 }
 
+TEST(TopValuesTest, BorrowedValuesAreCopiedByOwnValues) {
+  TopValues top;
+  std::string bytes = "alpha";
+  top.AddNew(HashBytes(bytes), bytes);
+  top.OwnValues();
+  bytes = "omega";
+  std::string other = "beta";
+  top.AddNew(HashBytes(other), other);
+  EXPECT_TRUE(top.Increment(HashBytes("alpha")));
+  const TopValues copy = [&] {
+    top.OwnValues();
+    return top;
+  }();
+  other.assign(other.size(), '#');
+  EXPECT_EQ(copy.Items(), (std::vector<TopValues::Item>{{"alpha", 2, false}, {"beta", 1, false}}));
+  EXPECT_EQ(top.Items(), copy.Items());
+}
+
+TEST(TopValuesTest, EvictionsKeepTheOwnedValues) {
+  // Misra-Gries with borrowed and owned counters mixed: a full table, then values that
+  // each evict everything counted once, with OwnValues at irregular points.
+  TopValues top;
+  std::vector<std::string> values;
+  for (int i = 0; i < 5000; ++i) values.push_back("v" + std::to_string(i % 7 == 0 ? 7 : i));
+  TopValues reference;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const uint64_t hash = HashBytes(values[i]);
+    if (!top.Increment(hash)) top.AddNew(hash, values[i]);
+    if (i % 13 == 0) top.OwnValues();
+    reference.Add(hash, values[i]);
+  }
+  top.OwnValues();
+  for (std::string& v : values) v.assign(v.size(), '#');
+  EXPECT_TRUE(top == reference);
+  EXPECT_EQ(top.Items().front(), (TopValues::Item{"v7", top.Items().front().count, false}));
+}
+
 TEST(MomentsTest, StableFarFromZeroAndMergeable) {
   std::mt19937_64 rng(1);
   std::vector<double> xs(100'000);

@@ -176,6 +176,25 @@ TEST(TableProfileTest, LenientKeepsTheFirstBadLines) {
   EXPECT_EQ(profile.bad_rows[1], (BadRow{4, "expected 2 fields, got 1"}));
 }
 
+TEST(TableProfilerTest, BytesMayChangeOnceConsumeReturns) {
+  // Unique notes keep the top-value counters churning, so values are kept (and must be
+  // copied) in every block.
+  const std::string csv = MixedCsv(20'000, 5);
+  for (size_t block : {size_t{1000}, size_t{4096}, size_t{65'536}}) {
+    auto profiler = TableProfiler::Create(Format::kCsv, {});
+    ASSERT_TRUE(profiler.ok());
+    std::string scratch;
+    for (size_t at = 0; at < csv.size(); at += block) {
+      scratch.assign(csv, at, block);
+      ASSERT_TRUE((*profiler)->Consume(scratch).ok());
+      scratch.assign(scratch.size(), '#');
+    }
+    auto profile = (*profiler)->Finish();
+    ASSERT_TRUE(profile.ok()) << profile.status();
+    EXPECT_EQ(profile->ToJson(), Profile(csv).ToJson()) << "block " << block;
+  }
+}
+
 TEST(TableProfilerTest, CreateAndFinishContracts) {
   EXPECT_EQ(TableProfiler::Create(Format::kOpaque, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
