@@ -77,6 +77,31 @@ std::optional<int64_t> ParseDate(std::string_view text) {
   return DaysFromCivil(year, month, day) * 86'400'000'000;
 }
 
+// "HH:MM:SS" at p (8 bytes) as seconds since midnight, or -1: checked and converted as one
+// little-endian word, byte k being p[k]. SS may be 60 (a leap second).
+inline int64_t ClockSeconds(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  constexpr uint64_t kDigitBytes = 0xFFFF00FFFF00FFFFULL;  // bytes 0-1, 3-4, 6-7
+  constexpr uint64_t kColonBytes = ~kDigitBytes;            // bytes 2 and 5
+  constexpr uint64_t kHighNibbles = 0xF0F0F0F0F0F0F0F0ULL;
+  constexpr uint64_t kZeros = 0x3030303030303030ULL;
+  if ((w & kColonBytes) != (0x3A3A3A3A3A3A3A3AULL & kColonBytes)) return -1;
+  // Digits are 0x30-0x39: high nibble 3, and still 3 after adding 6 (no carry can cross
+  // a byte once the first test passed).
+  if ((w & kHighNibbles & kDigitBytes) != (kZeros & kDigitBytes)) return -1;
+  if (((w + 0x0606060606060606ULL) & kHighNibbles & kDigitBytes) != (kZeros & kDigitBytes)) {
+    return -1;
+  }
+  const uint64_t d = w & 0x0F0F0F0F0F0F0F0FULL;
+  const uint64_t v = d * 10 + (d >> 8);  // byte k: 10 * digit k + digit k+1 (at most 99)
+  const auto hh = static_cast<int64_t>(v & 0xFF);
+  const auto mm = static_cast<int64_t>((v >> 24) & 0xFF);
+  const auto ss = static_cast<int64_t>((v >> 48) & 0xFF);
+  if (hh > 23 || mm > 59 || ss > 60) return -1;
+  return hh * 3600 + mm * 60 + ss;
+}
+
 // What follows the date: nothing, or [Tt ]HH:MM[:SS[.fraction]][zone]; the
 // microseconds it adds to the date's midnight.
 std::optional<int64_t> ParseTimeOfDay(std::string_view text) {
@@ -85,18 +110,13 @@ std::optional<int64_t> ParseTimeOfDay(std::string_view text) {
   const char* s = text.data();
   const char sep = s[10];
   if ((sep != 'T' && sep != 't' && sep != ' ') || size < 16 || s[13] != ':') return std::nullopt;
-  const int hh = TwoDigits(s, 11);
-  const int mm = TwoDigits(s, 14);
-  if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return std::nullopt;
-  int64_t seconds = hh * 3600 + mm * 60;
-  size_t i = 16;
+  int64_t seconds;
+  size_t i;
   int64_t fraction_micros = 0;
-  if (i < size && s[i] == ':') {
-    if (i + 3 > size) return std::nullopt;
-    const int ss = TwoDigits(s, i + 1);
-    if (ss < 0 || ss > 60) return std::nullopt;  // 60: a leap second
-    seconds += ss;
-    i += 3;
+  if (size >= 19 && s[16] == ':') {
+    seconds = ClockSeconds(s + 11);
+    if (seconds < 0) return std::nullopt;
+    i = 19;
     if (i < size && s[i] == '.') {
       static constexpr int kScale[] = {100'000, 10'000, 1'000, 100, 10, 1, 0, 0, 0};
       const size_t start = ++i;
@@ -106,6 +126,13 @@ std::optional<int64_t> ParseTimeOfDay(std::string_view text) {
       }
       if (i == start || (i < size && IsDigit(s[i]))) return std::nullopt;
     }
+  } else {
+    if (size > 16 && s[16] == ':') return std::nullopt;  // seconds cut short
+    const int hh = TwoDigits(s, 11);
+    const int mm = TwoDigits(s, 14);
+    if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return std::nullopt;
+    seconds = hh * 3600 + mm * 60;
+    i = 16;
   }
   int64_t offset_seconds = 0;
   if (i < size) {
