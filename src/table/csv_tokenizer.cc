@@ -104,35 +104,8 @@ absl::Status CsvTokenizer::Scan(const char* data, size_t size) {
     if ((state_ == State::kFieldStart || state_ == State::kUnquoted) && size - p >= 64) {
       const BlockMasks m = ScanBlock(data + p);
       if (m.quote == 0) {
-        // No quotes: every comma ends a field and every LF a record. Offsets stay below
-        // max_record_bytes (< 4 GiB) as long as this block does.
-        if (Rel(p + 64) > static_cast<int64_t>(limits_.max_record_bytes)) {
-          return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
-                                                      limits_.max_record_bytes, " bytes"));
-        }
-        uint64_t separators = m.comma | m.newline;
-        uint64_t high = m.high;
-        while (separators != 0) {
-          const int bit = __builtin_ctzll(separators);
-          const size_t at = p + static_cast<size_t>(bit);
-          const auto end = static_cast<uint32_t>(Rel(at));
-          if (field_count_ < span_limit_) spans_[field_count_] = FieldSpan{field_begin_, end, 0};
-          ++field_count_;
-          field_begin_ = end + 1;
-          if ((m.newline >> bit) & 1) {
-            ++line_;
-            // This record's bytes in the block are bits 0..bit (earlier records' bits are
-            // cleared); earlier blocks' are summed up in record_high_.
-            const uint64_t mine = bit == 63 ? ~uint64_t{0} : (uint64_t{2} << bit) - 1;
-            const bool maybe_non_ascii = record_high_ || (high & mine) != 0;
-            high &= ~mine;
-            RETURN_IF_ERROR(EndRecord(at, maybe_non_ascii));
-          }
-          separators &= separators - 1;
-        }
-        record_high_ = record_high_ || high != 0;
+        RETURN_IF_ERROR(SplitBlock(p, m.comma | m.newline, m.newline, m.high));
         p += 64;
-        state_ = Rel(p) == field_begin_ ? State::kFieldStart : State::kUnquoted;
         continue;
       }
     }
@@ -152,6 +125,88 @@ absl::Status CsvTokenizer::Scan(const char* data, size_t size) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status CsvTokenizer::SplitBlock(size_t p, uint64_t separators, uint64_t newlines,
+                                      uint64_t high) {
+  // Offsets stay below max_record_bytes (< 4 GiB) as long as this block does.
+  if (Rel(p + 64) > static_cast<int64_t>(limits_.max_record_bytes)) {
+    return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
+                                                limits_.max_record_bytes, " bytes"));
+  }
+  // The record in progress lives in locals here (a store and reload of the members per
+  // field would chain the fields' iterations); EndRecord gets and gives them back.
+  int64_t origin = origin_;
+  uint32_t begin = field_begin_;
+  size_t count = field_count_;
+  FieldSpan* spans = spans_.data();
+  size_t limit = span_limit_;
+  while (separators != 0) {
+    const int bit = __builtin_ctzll(separators);
+    const size_t at = p + static_cast<size_t>(bit);
+    const auto end = static_cast<uint32_t>(static_cast<int64_t>(at) - origin);
+    if (count < limit) spans[count] = FieldSpan{begin, end, 0};
+    ++count;
+    begin = end + 1;
+    if ((newlines >> bit) & 1) {
+      ++line_;
+      // This record's bytes in the block are bits 0..bit (earlier records' bits are
+      // cleared); earlier blocks' are summed up in record_high_.
+      const uint64_t mine = bit == 63 ? ~uint64_t{0} : (uint64_t{2} << bit) - 1;
+      const bool maybe_non_ascii = record_high_ || (high & mine) != 0;
+      high &= ~mine;
+      field_count_ = count;
+      field_begin_ = begin;
+      if (!EndSimpleRecord(at, maybe_non_ascii)) {
+        RETURN_IF_ERROR(EndRecord(at, maybe_non_ascii));
+      } else if (batch_.size_ == batch_.capacity_) {
+        RETURN_IF_ERROR(DeliverBatch());
+      }
+      origin = origin_;
+      begin = field_begin_;
+      count = field_count_;
+      spans = spans_.data();  // the header sets the span count
+      limit = span_limit_;
+    }
+    separators &= separators - 1;
+  }
+  field_count_ = count;
+  field_begin_ = begin;
+  record_high_ = record_high_ || high != 0;
+  state_ = Rel(p + 64) == field_begin_ ? State::kFieldStart : State::kUnquoted;
+  return absl::OkStatus();
+}
+
+bool CsvTokenizer::EndSimpleRecord(size_t at, bool maybe_non_ascii) {
+  // EndRecord for the usual record: all in this block, unquoted, as many fields as the
+  // header (more than one: a lone field may be an empty line), none too long, valid
+  // UTF-8. Anything else goes to EndRecord.
+  const size_t columns = batch_.columns_;
+  if (field_count_ != columns || columns < 2 || origin_ < 0 || record_escaped_ ||
+      !bad_reason_.empty()) {
+    return false;
+  }
+  const char* const record = data_ + origin_;
+  const auto length = static_cast<size_t>(Rel(at));
+  if (length > limits_.max_field_bytes) return false;
+  const FieldSpan* const spans = spans_.data();
+  if (maybe_non_ascii && !IsAscii(record, length)) {
+    for (size_t i = 0; i < columns; ++i) {
+      if (!IsValidUtf8(record + spans[i].begin, spans[i].end - spans[i].begin)) return false;
+    }
+  }
+  // A CR before the LF ends the line, not the last field.
+  FieldSpan& last = spans_[columns - 1];
+  if (last.end > last.begin && record[last.end - 1] == '\r') --last.end;
+  ++records_;
+  AddToBatch(record, record_line_);
+  // StartRecord, less what this record cannot have changed.
+  field_count_ = 0;
+  record_high_ = false;
+  origin_ = static_cast<int64_t>(at) + 1;
+  field_begin_ = 0;
+  record_line_ = line_;
+  return true;
 }
 
 absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t size) {

@@ -121,12 +121,17 @@ class CsvTokenizer {
   };
 
   absl::Status Scan(const char* data, size_t size);
+  // A 64-byte block at data index p without quotes: every comma ends a field and every
+  // LF a record (the masks have one bit per byte; `high` marks bytes >= 0x80).
+  absl::Status SplitBlock(size_t p, uint64_t separators, uint64_t newlines, uint64_t high);
   absl::StatusOr<size_t> ScanBytes(size_t p, size_t stop, size_t size);
   // Ends the current field, whose content ends at record-relative offset `end`.
   absl::Status EndField(int64_t end, uint32_t flags);
   // Ends the current record; the line end (if any) is at data index `at`. Its bytes are
   // checked for UTF-8 only if `maybe_non_ascii`.
   absl::Status EndRecord(size_t at, bool maybe_non_ascii);
+  // EndRecord's fast path, for the common record; false (doing nothing) for others.
+  bool EndSimpleRecord(size_t at, bool maybe_non_ascii);
   // The first record, at `record`: the column names.
   absl::Status AcceptHeader(int64_t line, const char* record);
   // Appends the current record, at `record`, to the batch.
