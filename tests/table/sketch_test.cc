@@ -415,5 +415,27 @@ TEST(HashTest, OutputIsPinnedBecauseSketchesStoreIt) {
   EXPECT_NE(HashBytes(std::string("\0", 1)), HashBytes(""));
 }
 
+TEST(HashTest, EveryLengthIsPinned) {
+  // Lengths 0 to 33 cover each way short values are read (bytes, 4-byte and 8-byte
+  // words, 16-byte blocks); bytes >= 0x80 and 0x01 sit where the short forms read.
+  const std::string text = "\xe9\x01\xff" "3456789abcdefghijklmnopqrstuvwxyz\x80";
+  constexpr uint64_t kPinned[] = {
+      0xdeda735344c48441ULL, 0x6d781b245fdedd16ULL, 0xd7f205a5281a4b78ULL,
+      0x5622a2dcc566d523ULL, 0xef33478fbe757f5dULL, 0x800efede635f5392ULL,
+      0xe80813d6dcee7e73ULL, 0xbf8e4d2360d1d6bfULL, 0x59e004a0243bbb53ULL,
+      0x299b259a8fc45edaULL, 0x2c46148a85cdeb75ULL, 0x01a8a291296372a1ULL,
+      0x342268e6545dd37aULL, 0x8e9e86d56fb8e817ULL, 0x3c0448ae86353b75ULL,
+      0x39966c09aa8890d4ULL, 0xa1b2889857719b07ULL, 0x5d4234f538697389ULL,
+      0x994055621a134a5dULL, 0x0173d23f989f1a52ULL, 0x387103cf32268a0aULL,
+      0xb1cbaf2457d362c9ULL, 0xb4b74e6724581814ULL, 0x8b19d94b67492dd5ULL,
+      0x71a197e33bf2cb5aULL, 0x6eb095c3603ada76ULL, 0x2a46227be37f62d7ULL,
+      0x55773ae4657ed8d9ULL, 0x4576988975011ffbULL, 0x53370695575b4764ULL,
+      0x18fbd1fe05c28591ULL, 0x3c458e08effa0fc9ULL, 0x18f175e1eb42047aULL,
+      0xb4fb885718e96a0bULL};
+  for (size_t size = 0; size < std::size(kPinned); ++size) {
+    EXPECT_EQ(HashBytes(text.data(), size), kPinned[size]) << "length " << size;
+  }
+}
+
 }  // namespace
 }  // namespace ferry::table
