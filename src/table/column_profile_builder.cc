@@ -129,7 +129,11 @@ void ColumnProfileBuilder::Reclassify(std::string_view text, uint64_t hash) {
   BecomeString(text, hash);
 }
 
-void ColumnProfileBuilder::StartNumeric(Family family) { family_ = family; }
+void ColumnProfileBuilder::StartNumeric(Family family) {
+  family_ = family;
+  // Only numeric columns buffer numbers (wide tables keep a few KiB per column less).
+  batch_.resize(kBuffered);
+}
 
 void ColumnProfileBuilder::BecomeString(std::string_view text, uint64_t hash) {
   family_ = Family::kString;
@@ -224,7 +228,7 @@ void ColumnProfileBuilder::AddDouble(double value) {
 
 void ColumnProfileBuilder::FlushBatch() {
   // The quantile sketch keeps the exact min and max.
-  moments_.AddBatch(batch_.data(), batch_size_);
+  moments_.AddBatches(batch_.data(), batch_size_, kBatch);
   quantiles_.UpdateBatch(batch_.data(), batch_size_);
   batch_size_ = 0;
 }

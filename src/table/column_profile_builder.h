@@ -25,12 +25,12 @@
 //
 // Thread-safety: not thread-safe.
 
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "table/table_profile.h"
 #include "table/value_parse.h"
@@ -60,7 +60,10 @@ class ColumnProfileBuilder {
 
  private:
   enum class Family : uint8_t { kNone, kBool, kInt, kFloat, kTimestamp, kString };
+  // Numeric values are moments' batches of kBatch; kBuffered of them (several batches)
+  // go to the moments and the quantile sketch at once.
   static constexpr size_t kBatch = 128;
+  static constexpr size_t kBuffered = 4 * kBatch;
 
   // What every value costs: counts and lengths; returns the value's hash. The caller
   // then counts it in the distinct and top-value sketches (CountNumeric, CountString).
@@ -106,7 +109,7 @@ class ColumnProfileBuilder {
   void AddNumber(double value) {
     ++numeric_count_;
     batch_[batch_size_++] = value;
-    if (batch_size_ == kBatch) FlushBatch();
+    if (batch_size_ == kBuffered) FlushBatch();
   }
   void FlushBatch();
   // The slow path: the first value, a widening, or the switch to string.
@@ -138,7 +141,7 @@ class ColumnProfileBuilder {
   Moments moments_;
   KllSketch quantiles_;
   size_t batch_size_ = 0;
-  std::array<double, kBatch> batch_;
+  std::vector<double> batch_;  // kBuffered values, allocated by StartNumeric
 };
 
 }  // namespace ferry::table

@@ -76,12 +76,15 @@ TEST(KllSketchTest, BatchUpdatesEqualSingleUpdates) {
   // Long enough for the sampler to start and to change its block size mid-batch.
   const std::vector<double> values = Stream("uniform", 2'000'000, 11);
   KllSketch single(KllSketch::kDefaultK, 11);
-  KllSketch batched(KllSketch::kDefaultK, 11);
   for (double x : values) single.Update(x);
-  for (size_t i = 0; i < values.size(); i += 128) {
-    batched.UpdateBatch(&values[i], std::min<size_t>(128, values.size() - i));
+  KllSketch batched(KllSketch::kDefaultK, 11);
+  for (size_t batch : {size_t{128}, size_t{512}, size_t{1000}}) {
+    batched = KllSketch(KllSketch::kDefaultK, 11);
+    for (size_t i = 0; i < values.size(); i += batch) {
+      batched.UpdateBatch(&values[i], std::min<size_t>(batch, values.size() - i));
+    }
+    EXPECT_TRUE(batched == single) << "batch " << batch;
   }
-  EXPECT_TRUE(batched == single);
   batched.Flush();
   EXPECT_EQ(batched.n(), values.size());
   EXPECT_TRUE(KllSketch::FromParts(batched.k(), batched.n(), batched.min(), batched.max(),
@@ -321,6 +324,20 @@ TEST(TopValuesTest, EvictionsKeepTheOwnedValues) {
   for (std::string& v : values) v.assign(v.size(), '#');
   EXPECT_TRUE(top == reference);
   EXPECT_EQ(top.Items().front(), (TopValues::Item{"v7", top.Items().front().count, false}));
+}
+
+TEST(MomentsTest, BatchesAtOnceEqualBatchByBatch) {
+  // Bit for bit: the profile's mean and stddev must not depend on how many batches
+  // the column builder hands over at once.
+  std::mt19937_64 rng(3);
+  std::vector<double> xs(5000);
+  for (double& x : xs) x = std::lognormal_distribution<double>(3.4, 1.2)(rng);
+  for (size_t count : {0, 1, 127, 128, 129, 511, 512, 513, 1000, 5000}) {
+    Moments one_by_one, at_once;
+    for (size_t i = 0; i < count; i += 128) one_by_one.AddBatch(&xs[i], std::min<size_t>(128, count - i));
+    at_once.AddBatches(xs.data(), count, 128);
+    EXPECT_EQ(at_once, one_by_one) << count << " values";
+  }
 }
 
 TEST(MomentsTest, StableFarFromZeroAndMergeable) {
