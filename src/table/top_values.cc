@@ -21,7 +21,7 @@ void TopValues::AddNew(uint64_t hash, std::string_view value) {
 }
 
 void TopValues::Insert(uint64_t hash, std::string_view value, int64_t count, bool truncated) {
-  entries_[size_] = Entry{hash, count, value.data(), 0, static_cast<uint32_t>(value.size()), truncated};
+  entries_[size_] = Entry{hash, count, value.data(), 0, static_cast<uint16_t>(value.size()), truncated};
   InsertSlot(hash, size_++);
 }
 
@@ -29,7 +29,6 @@ void TopValues::InsertSlot(uint64_t hash, size_t index) {
   size_t slot = hash & (kSlots - 1);
   while (slot_index_[slot] >= 0) slot = (slot + 1) & (kSlots - 1);
   slot_index_[slot] = static_cast<int8_t>(index);
-  slot_hash_[slot] = hash;
 }
 
 void TopValues::CopyBorrowed() {

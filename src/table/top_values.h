@@ -10,7 +10,7 @@
 //
 // Values longer than kMaxValueBytes (256) are kept by their first 256 bytes (flagged
 // truncated) but counted by the hash of the whole value, so memory stays bounded
-// (~5 KiB of counters and slots, plus the values' bytes).
+// (~2.3 KiB of counters and slots, plus the values' bytes).
 //
 // Mergeable (Agarwal et al., "Mergeable Summaries", 2012: add counters, subtract the
 // 65th largest count, drop the non-positive) and serializable (docs/table-profile.md,
@@ -98,14 +98,14 @@ class TopValues {
 
  private:
   // Open addressing at a load of at most 1/4: a lookup almost always ends at its first
-  // slot, which holds the hash itself (no second load to compare).
+  // slot, empty for a new value, or the value's own counter (which a hit updates anyway).
   static constexpr size_t kSlots = kCapacity * 4;
   struct Entry {
     uint64_t hash;
     int64_t count;
     const char* borrowed;  // the value's bytes while borrowed; null once in arena_
     uint32_t offset;       // into arena_, once owned
-    uint32_t length;
+    uint16_t length;       // at most kMaxValueBytes
     bool truncated;
   };
 
@@ -114,7 +114,7 @@ class TopValues {
     while (true) {
       const int8_t index = slot_index_[slot];
       if (index < 0) return -1;
-      if (slot_hash_[slot] == hash) return index;
+      if (entries_[static_cast<size_t>(index)].hash == hash) return index;
       slot = (slot + 1) & (kSlots - 1);
     }
   }
@@ -133,7 +133,6 @@ class TopValues {
   size_t size_ = 0;
   size_t owned_ = 0;
   int8_t slot_index_[kSlots];  // into entries_, -1 when free
-  uint64_t slot_hash_[kSlots] = {};
   std::string arena_;  // the owned values' bytes, compacted on every decrement
   int64_t max_error_ = 0;
 };
