@@ -113,6 +113,7 @@ absl::Status CsvTokenizer::Scan(const char* data, size_t size) {
   }
   // Keep the record in progress for the next block.
   if (state_ != State::kSkipLine) {
+    if (direct_) LeaveDirect();  // its views would point into this block
     if (origin_ >= 0) {
       carry_.assign(data + origin_, size - static_cast<size_t>(origin_));
     } else {
@@ -135,17 +136,25 @@ absl::Status CsvTokenizer::SplitBlock(size_t p, uint64_t separators, uint64_t ne
                                                 limits_.max_record_bytes, " bytes"));
   }
   // The record in progress lives in locals here (a store and reload of the members per
-  // field would chain the fields' iterations); EndRecord gets and gives them back.
+  // field would chain the fields' iterations); EndRecord gets and gives them back. A
+  // direct_ record's fields go straight into the batch as views (see direct_).
   int64_t origin = origin_;
   uint32_t begin = field_begin_;
   size_t count = field_count_;
+  bool direct = direct_;
+  std::string_view* row = batch_.fields_.data() + batch_.size_;
+  size_t stride = batch_.capacity_;
   FieldSpan* spans = spans_.data();
   size_t limit = span_limit_;
   while (separators != 0) {
     const int bit = __builtin_ctzll(separators);
     const size_t at = p + static_cast<size_t>(bit);
     const auto end = static_cast<uint32_t>(static_cast<int64_t>(at) - origin);
-    if (count < limit) spans[count] = FieldSpan{begin, end, 0};
+    if (direct) {
+      if (count < limit) row[count * stride] = std::string_view(data_ + origin + begin, end - begin);
+    } else if (count < limit) {
+      spans[count] = FieldSpan{begin, end, 0};
+    }
     ++count;
     begin = end + 1;
     if ((newlines >> bit) & 1) {
@@ -165,7 +174,10 @@ absl::Status CsvTokenizer::SplitBlock(size_t p, uint64_t separators, uint64_t ne
       origin = origin_;
       begin = field_begin_;
       count = field_count_;
-      spans = spans_.data();  // the header sets the span count
+      direct = direct_;
+      row = batch_.fields_.data() + batch_.size_;
+      stride = batch_.capacity_;  // the header sets the batch's shape and the span count
+      spans = spans_.data();
       limit = span_limit_;
     }
     separators &= separators - 1;
@@ -189,24 +201,45 @@ bool CsvTokenizer::EndSimpleRecord(size_t at, bool maybe_non_ascii) {
   const char* const record = data_ + origin_;
   const auto length = static_cast<size_t>(Rel(at));
   if (length > limits_.max_field_bytes) return false;
-  const FieldSpan* const spans = spans_.data();
+  const size_t stride = batch_.capacity_;
+  std::string_view* const fields = batch_.fields_.data() + batch_.size_;
+  if (!direct_) {
+    const FieldSpan* const spans = spans_.data();
+    for (size_t i = 0; i < columns; ++i) {
+      fields[i * stride] = std::string_view(record + spans[i].begin, spans[i].end - spans[i].begin);
+    }
+  }
   if (maybe_non_ascii && !IsAscii(record, length)) {
     for (size_t i = 0; i < columns; ++i) {
-      if (!IsValidUtf8(record + spans[i].begin, spans[i].end - spans[i].begin)) return false;
+      const std::string_view field = fields[i * stride];
+      if (!IsValidUtf8(field.data(), field.size())) return false;
     }
   }
   // A CR before the LF ends the line, not the last field.
-  FieldSpan& last = spans_[columns - 1];
-  if (last.end > last.begin && record[last.end - 1] == '\r') --last.end;
+  std::string_view& last = fields[(columns - 1) * stride];
+  if (!last.empty() && last.back() == '\r') last.remove_suffix(1);
+  batch_.lines_[batch_.size_++] = record_line_;
   ++records_;
-  AddToBatch(record, record_line_);
   // StartRecord, less what this record cannot have changed.
   field_count_ = 0;
   record_high_ = false;
+  direct_ = true;
   origin_ = static_cast<int64_t>(at) + 1;
   field_begin_ = 0;
   record_line_ = line_;
   return true;
+}
+
+void CsvTokenizer::LeaveDirect() {
+  const char* const record = data_ + origin_;
+  const std::string_view* const fields = batch_.fields_.data() + batch_.size_;
+  const size_t stored = std::min(field_count_, span_limit_);
+  for (size_t i = 0; i < stored; ++i) {
+    const std::string_view field = fields[i * batch_.capacity_];
+    const auto begin = static_cast<uint32_t>(field.data() - record);
+    spans_[i] = FieldSpan{begin, begin + static_cast<uint32_t>(field.size()), 0};
+  }
+  direct_ = false;
 }
 
 absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t size) {
@@ -302,6 +335,7 @@ absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t siz
 }
 
 absl::Status CsvTokenizer::EndField(int64_t end, uint32_t flags) {
+  if (direct_) LeaveDirect();
   if (end >= static_cast<int64_t>(limits_.max_record_bytes)) {
     return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
                                                 limits_.max_record_bytes, " bytes"));
@@ -322,6 +356,7 @@ void CsvTokenizer::StartRecord(size_t at) {
   field_count_ = 0;
   record_high_ = false;
   record_escaped_ = false;
+  direct_ = header_done_;
   bad_reason_.clear();
   carry_.clear();
   origin_ = static_cast<int64_t>(at);
@@ -330,6 +365,7 @@ void CsvTokenizer::StartRecord(size_t at) {
 }
 
 absl::Status CsvTokenizer::EndRecord(size_t at, bool maybe_non_ascii) {
+  if (direct_) LeaveDirect();
   const int64_t line = record_line_;
   const size_t stored = std::min(field_count_, span_limit_);
   // A CR before the LF ends the line, not the last (unquoted) field.

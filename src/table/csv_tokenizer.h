@@ -132,6 +132,8 @@ class CsvTokenizer {
   absl::Status EndRecord(size_t at, bool maybe_non_ascii);
   // EndRecord's fast path, for the common record; false (doing nothing) for others.
   bool EndSimpleRecord(size_t at, bool maybe_non_ascii);
+  // Turns a direct_ record's views in the batch into spans_ (for the general path).
+  void LeaveDirect();
   // The first record, at `record`: the column names.
   absl::Status AcceptHeader(int64_t line, const char* record);
   // Appends the current record, at `record`, to the batch.
@@ -169,6 +171,10 @@ class CsvTokenizer {
   size_t span_limit_;
   std::vector<FieldSpan> spans_;  // span_limit_ entries, the first field_count_ in use
   bool record_escaped_ = false;  // some field of the record holds "" (kFieldEscaped)
+  // The record began in this block after the header, and every field so far came from
+  // SplitBlock: its fields are views in the batch's next row, not spans_, until it ends
+  // or something else (a quoted field, the block's end, an error) calls LeaveDirect.
+  bool direct_ = false;
   bool record_high_ = false;  // the record may hold non-ASCII bytes outside the current block
   std::string bad_reason_;    // why the record in progress is bad, if it is
   int64_t line_ = 1;          // physical line at the scan position
