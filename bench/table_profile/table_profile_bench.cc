@@ -2,7 +2,7 @@
 //
 //   table_profile_bench [--benchmark_...]     (bench/table_profile/run runs it)
 //
-// Data: `ferry demo generate` card transactions (seed 42, 365 days, 300,000 rows, ~21 MiB),
+// Data: `ferry demo generate` card transactions (seed 42, 365 days, 1,000,000 rows, 70 MiB),
 // written once to a temporary file and held in memory. Each benchmark feeds all of it in
 // 4 MiB blocks, as the dataset layer does, and reports bytes per second:
 //   BM_ProfileCsv   TableProfiler: tokenizing, type inference, every statistic;
@@ -36,7 +36,7 @@ const std::string& Transactions() {
     const std::filesystem::path path = std::filesystem::temp_directory_path() /
                                        ("ferry-table-profile-bench-" + std::to_string(::getpid()) + ".csv");
     ferry::demo::TransactionOptions options;
-    options.rows = 300'000;
+    options.rows = 1'000'000;
     options.days = 365;
     const auto written = ferry::demo::WriteTransactionsCsv(path, options);
     if (!written.ok()) {

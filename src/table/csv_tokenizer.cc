@@ -57,7 +57,7 @@ constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 // records for a handler's per-column loops to run long, few enough that the batch's
 // views (1 MiB at most) stay in cache while handled.
 constexpr size_t kBatchFields = 65'536;
-constexpr size_t kMaxBatchRecords = 256;
+constexpr size_t kMaxBatchRecords = 512;
 
 }  // namespace
 

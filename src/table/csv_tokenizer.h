@@ -29,7 +29,7 @@
 // of commas and newlines, one bit per field; only blocks with quotes go byte by byte.
 // Fields that lie in one Consume() block are views into it (no copy); a record that
 // spans blocks is copied once into a carry buffer (and once more into the batch), as
-// is a record with "" in a quoted field (unescaped). Records are batched, at most 256
+// is a record with "" in a quoted field (unescaped). Records are batched, at most 512
 // or 65,536 fields' worth, and the batch is handed over when full and before
 // Consume() or Finish() returns, so views never outlive the bytes they point into.
 //
