@@ -1,6 +1,7 @@
-// The ChunkedFileWriter pipeline: one reading and chunking thread (the caller), one
-// stream thread (whole-file SHA-256 and the observer), worker threads (chunk SHA-256,
-// dedup, compression, temporary object files). Design: chunked_file_writer.h.
+// The ChunkedFileWriter pipeline: one reading, hashing and chunking thread (the
+// caller), one stream thread for the observer (only when there is one), worker threads
+// (chunk SHA-256, dedup, compression, temporary object files). Design:
+// chunked_file_writer.h.
 //
 // Blocks are refcounted buffers from a fixed pool: a block is referenced by the stream
 // queue and by every chunk job cut from it, and goes back to the pool when the last of
@@ -92,7 +93,7 @@ class Pipeline {
         batch_(batch),
         options_(options) {
     chunker_.Reset();
-    streamer_ = std::thread([this] { StreamLoop(); });
+    if (options_.observer) streamer_ = std::thread([this] { StreamLoop(); });
     for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   }
 
@@ -115,7 +116,7 @@ class Pipeline {
     RETURN_IF_ERROR(error_);
     finished_ = true;
     result_.manifest.size = size_;
-    result_.manifest.sha256 = file_digest_;
+    result_.manifest.sha256 = file_hasher_.Finish();
     result_.manifest.chunks = std::move(chunks_);
     return std::move(result_);
   }
@@ -172,7 +173,13 @@ class Pipeline {
         return absl::ResourceExhaustedError(
             Cat("file is larger than the limit of ", ObjectStore::kMaxObjectSize, " bytes"));
       }
-      if (got > 0) RETURN_IF_ERROR(Stream(Piece{block, {data + carry.size(), got}}));
+      if (got > 0) {
+        // The whole-file hash runs here, beside reading and cutting (light work), not
+        // on the stream thread: the observer (CSV statistics) is the heaviest serial
+        // stage, and the two together were the pipeline's longest chain.
+        file_hasher_.Update(data + carry.size(), got);
+        if (options_.observer) RETURN_IF_ERROR(Stream(Piece{block, {data + carry.size(), got}}));
+      }
       if (options_.progress) options_.progress(size_);
 
       const size_t filled = carry.size() + got;
@@ -215,28 +222,20 @@ class Pipeline {
     return absl::OkStatus();
   }
 
-  // The stream thread: whole-file SHA-256 and the observer, in order.
+  // The stream thread: the observer, with every byte in order.
   void StreamLoop() {
-    core::Sha256 hasher;
     while (true) {
       Piece piece;
       {
         std::unique_lock<std::mutex> lock(mu_);
         stream_cv_.wait(lock, [this] { return !error_.ok() || !pieces_.empty() || input_done_; });
-        if (!error_.ok()) return;
-        if (pieces_.empty()) {
-          file_digest_ = hasher.Finish();
-          return;
-        }
+        if (!error_.ok() || pieces_.empty()) return;
         piece = std::move(pieces_.front());
         pieces_.pop_front();
       }
       space_cv_.notify_one();
-      hasher.Update(piece.bytes);
-      if (options_.observer) {
-        absl::Status status = options_.observer(piece.bytes);
-        if (!status.ok()) return Fail(std::move(status));
-      }
+      absl::Status status = options_.observer(piece.bytes);
+      if (!status.ok()) return Fail(std::move(status));
     }
   }
 
@@ -282,8 +281,8 @@ class Pipeline {
   ObjectBatch& batch_;
   const ChunkedFileOptions& options_;
   uint64_t size_ = 0;         // calling thread only: bytes read
-  core::Digest file_digest_;  // stream thread, read after it is joined
-  std::thread streamer_;
+  core::Sha256 file_hasher_;  // calling thread only: the whole file
+  std::thread streamer_;      // only with an observer
   std::vector<std::thread> workers_;
 
   std::mutex mu_;

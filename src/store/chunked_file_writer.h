@@ -6,12 +6,13 @@
 // local edit writes only the chunks around the change.
 //
 // Pipeline (chunked_file_pipeline.cc), on every core, in bounded memory:
-//   calling thread   reads the source in 8 MiB reads into 16 MiB refcounted blocks and
-//                    cuts them into chunks (a chunk never spans two blocks: the
-//                    unfinished tail of one block is copied to the start of the next);
-//   stream thread    hashes the whole file (SHA-256) and calls the observer with every
-//                    byte in order, so e.g. CSV statistics run beside hashing and
-//                    compression instead of after them;
+//   calling thread   reads the source in 8 MiB reads into 16 MiB refcounted blocks,
+//                    hashes the whole file (SHA-256) as it goes and cuts the blocks into
+//                    chunks (a chunk never spans two blocks: the unfinished tail of one
+//                    block is copied to the start of the next);
+//   stream thread    (with an observer only) calls the observer with every byte in
+//                    order, so e.g. CSV statistics run beside hashing and compression
+//                    instead of after them;
 //   worker threads   hash each chunk, claim it in an ObjectBatch (skipping chunks
 //                    the store or the batch already has) and compress and write the
 //                    new ones.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <utility>
 
 #include "table/hash.h"
@@ -22,46 +23,73 @@ ColumnProfileBuilder::ColumnProfileBuilder(std::string name, int kll_k, uint64_t
 
 uint64_t ColumnProfileBuilder::HashText(std::string_view text) { return HashBytes(text); }
 
-void ColumnProfileBuilder::AddText(std::string_view text) {
-  const uint64_t hash = Note(text);
-  switch (family_) {
-    case Family::kInt:
-      if (const auto v = ParseInt64(text)) {
-        AddExactInt(*v);
-        CountNumeric(hash, text);
-        return;
-      }
-      break;
-    case Family::kFloat: {
-      double value;
-      if (ParseFloat64Into(text, value)) {
-        AddDouble(value);
-        CountNumeric(hash, text);
-        return;
-      }
-      break;
-    }
-    case Family::kTimestamp:
-      if (const auto v = timestamps_.Parse(text)) {
-        AddExactInt(*v);
-        CountNumeric(hash, text);
-        return;
-      }
-      break;
-    case Family::kBool:
-      if (const auto v = ParseBool(text)) {
-        ++(*v ? true_count_ : false_count_);
-        CountString(hash, text);
-        return;
-      }
-      break;
-    case Family::kString:
-      CountString(hash, text);
-      return;
-    case Family::kNone:
-      break;
+template <typename Add>
+const std::string_view* ColumnProfileBuilder::AddRun(const std::string_view* it,
+                                                     const std::string_view* end, Add add) {
+  for (; it != end; ++it) {
+    if (!it->empty() && !add(*it)) return it;
   }
-  Reclassify(text, hash);
+  return end;
+}
+
+void ColumnProfileBuilder::AddTexts(std::span<const std::string_view> texts) {
+  // Int64 and timestamp values: exact integers, told apart by their parse.
+  const auto exact = [this](auto parse) {
+    return [this, parse](std::string_view text) {
+      const auto v = parse(text);
+      if (!v) return false;
+      const uint64_t hash = Note(text);
+      AddExactInt(*v);
+      CountNumeric(hash, text);
+      return true;
+    };
+  };
+  const std::string_view* it = texts.data();
+  const std::string_view* const end = it + texts.size();
+  while (it != end) {
+    switch (family_) {
+      case Family::kInt:
+        it = AddRun(it, end, exact([](std::string_view text) { return ParseInt64(text); }));
+        break;
+      case Family::kFloat:
+        it = AddRun(it, end, [this](std::string_view text) {
+          double value;
+          if (!ParseFloat64Into(text, value)) return false;
+          const uint64_t hash = Note(text);
+          AddDouble(value);
+          CountNumeric(hash, text);
+          return true;
+        });
+        break;
+      case Family::kTimestamp:
+        it = AddRun(it, end, exact([this](std::string_view text) { return timestamps_.Parse(text); }));
+        break;
+      case Family::kBool:
+        it = AddRun(it, end, [this](std::string_view text) {
+          const auto v = ParseBool(text);
+          if (!v) return false;
+          const uint64_t hash = Note(text);
+          ++(*v ? true_count_ : false_count_);
+          CountString(hash, text);
+          return true;
+        });
+        break;
+      case Family::kString:
+        it = AddRun(it, end, [this](std::string_view text) {
+          CountString(Note(text), text);
+          return true;
+        });
+        break;
+      case Family::kNone:
+        it = AddRun(it, end, [](std::string_view) { return false; });
+        break;
+    }
+    if (it == end) break;
+    // The first value, or one that does not fit the column's type.
+    Reclassify(*it, Note(*it));
+    ++it;
+  }
+  top_.OwnValues();  // before the texts go away
 }
 
 void ColumnProfileBuilder::Reclassify(std::string_view text, uint64_t hash) {
@@ -101,7 +129,11 @@ void ColumnProfileBuilder::Reclassify(std::string_view text, uint64_t hash) {
   BecomeString(text, hash);
 }
 
-void ColumnProfileBuilder::StartNumeric(Family family) { family_ = family; }
+void ColumnProfileBuilder::StartNumeric(Family family) {
+  family_ = family;
+  // Only numeric columns buffer numbers (wide tables keep a few KiB per column less).
+  batch_.resize(kBuffered);
+}
 
 void ColumnProfileBuilder::BecomeString(std::string_view text, uint64_t hash) {
   family_ = Family::kString;
@@ -124,17 +156,14 @@ void ColumnProfileBuilder::AddInt(int64_t value, std::string_view text) {
   if (family_ == Family::kNone) StartNumeric(Family::kInt);
   if (family_ == Family::kInt) {
     AddExactInt(value);
+    CountNumeric(hash, text);
   } else if (family_ == Family::kFloat) {
     AddDouble(static_cast<double>(value));
+    CountNumeric(hash, text);
   } else {
-    if (family_ == Family::kString) {
-      CountString(hash, text);
-    } else {
-      BecomeString(text, hash);
-    }
-    return;
+    CountAsString(hash, text);
   }
-  CountNumeric(hash, text);
+  top_.OwnValues();
 }
 
 void ColumnProfileBuilder::AddFloat(double value, std::string_view text) {
@@ -144,11 +173,10 @@ void ColumnProfileBuilder::AddFloat(double value, std::string_view text) {
   if (family_ == Family::kFloat) {
     AddDouble(value);
     CountNumeric(hash, text);
-  } else if (family_ == Family::kString) {
-    CountString(hash, text);
   } else {
-    BecomeString(text, hash);
+    CountAsString(hash, text);
   }
+  top_.OwnValues();
 }
 
 void ColumnProfileBuilder::AddBool(bool value, std::string_view text) {
@@ -157,32 +185,32 @@ void ColumnProfileBuilder::AddBool(bool value, std::string_view text) {
   if (family_ == Family::kBool) {
     ++(value ? true_count_ : false_count_);
     CountString(hash, text);
-  } else if (family_ == Family::kString) {
-    CountString(hash, text);
   } else {
-    BecomeString(text, hash);
+    CountAsString(hash, text);
   }
+  top_.OwnValues();
 }
 
 void ColumnProfileBuilder::AddString(std::string_view text) {
   const uint64_t hash = Note(text);
-  if (family_ == Family::kNone || family_ == Family::kTimestamp) {
-    if (const auto v = timestamps_.Parse(text)) {
-      if (family_ == Family::kNone) StartNumeric(Family::kTimestamp);
-      AddExactInt(*v);
-      CountNumeric(hash, text);
-      return;
-    }
-  }
-  if (family_ == Family::kString) {
-    CountString(hash, text);
+  std::optional<int64_t> time;
+  if (family_ == Family::kNone || family_ == Family::kTimestamp) time = timestamps_.Parse(text);
+  if (time) {
+    if (family_ == Family::kNone) StartNumeric(Family::kTimestamp);
+    AddExactInt(*time);
+    CountNumeric(hash, text);
   } else {
-    BecomeString(text, hash);
+    CountAsString(hash, text);
   }
+  top_.OwnValues();
 }
 
 void ColumnProfileBuilder::AddNested(std::string_view text) {
-  const uint64_t hash = Note(text);
+  CountAsString(Note(text), text);
+  top_.OwnValues();
+}
+
+void ColumnProfileBuilder::CountAsString(uint64_t hash, std::string_view text) {
   if (family_ == Family::kString) {
     CountString(hash, text);
   } else {
@@ -200,7 +228,7 @@ void ColumnProfileBuilder::AddDouble(double value) {
 
 void ColumnProfileBuilder::FlushBatch() {
   // The quantile sketch keeps the exact min and max.
-  moments_.AddBatch(batch_.data(), batch_size_);
+  moments_.AddBatches(batch_.data(), batch_size_, kBatch);
   quantiles_.UpdateBatch(batch_.data(), batch_size_);
   batch_size_ = 0;
 }

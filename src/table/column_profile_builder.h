@@ -20,15 +20,17 @@
 //
 // Hot path: one hash per value (shared by the distinct and top-value sketches), one parse
 // for the column's current type, and numeric values batched 128 at a time into the
-// moments and the quantile sketch.
+// moments and the quantile sketch. CSV fields come a column's batch at a time (AddTexts)
+// and run through a loop specialised for the column's type until one does not fit.
 //
 // Thread-safety: not thread-safe.
 
-#include <array>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "table/table_profile.h"
 #include "table/value_parse.h"
@@ -39,8 +41,13 @@ class ColumnProfileBuilder {
  public:
   ColumnProfileBuilder(std::string name, int kll_k, uint64_t seed);
 
+  // Every Add copies what it keeps of the text before returning.
+  //
   // A CSV field's text (non-empty: empty fields are nulls and are not added).
-  void AddText(std::string_view text);
+  void AddText(std::string_view text) { AddTexts({&text, 1}); }
+  // A column's CSV fields, in order; empty ones are nulls and are skipped. Values of the
+  // column's current type are added in a loop for that type; a misfit reclassifies.
+  void AddTexts(std::span<const std::string_view> texts);
   // JSON values, with their text (jsonl_tokenizer.h).
   void AddInt(int64_t value, std::string_view text);
   void AddFloat(double value, std::string_view text);
@@ -53,7 +60,10 @@ class ColumnProfileBuilder {
 
  private:
   enum class Family : uint8_t { kNone, kBool, kInt, kFloat, kTimestamp, kString };
+  // Numeric values are moments' batches of kBatch; kBuffered of them (several batches)
+  // go to the moments and the quantile sketch at once.
   static constexpr size_t kBatch = 128;
+  static constexpr size_t kBuffered = 4 * kBatch;
 
   // What every value costs: counts and lengths; returns the value's hash. The caller
   // then counts it in the distinct and top-value sketches (CountNumeric, CountString).
@@ -91,15 +101,22 @@ class ColumnProfileBuilder {
     AddNumber(static_cast<double>(value));
   }
   void AddDouble(double value);
+  // Adds values from `it` on while `add` (one family's parse-and-count) takes them,
+  // skipping nulls; returns where `add` refused one, or `end`.
+  template <typename Add>
+  static const std::string_view* AddRun(const std::string_view* it, const std::string_view* end,
+                                        Add add);
   void AddNumber(double value) {
     ++numeric_count_;
     batch_[batch_size_++] = value;
-    if (batch_size_ == kBatch) FlushBatch();
+    if (batch_size_ == kBuffered) FlushBatch();
   }
   void FlushBatch();
   // The slow path: the first value, a widening, or the switch to string.
   void Reclassify(std::string_view text, uint64_t hash);
   void BecomeString(std::string_view text, uint64_t hash);
+  // A JSON value that makes or keeps the column a string column.
+  void CountAsString(uint64_t hash, std::string_view text);
   void StartNumeric(Family family);
   // At Finish: epoch seconds/millis/micros for time-like names, if plausible.
   TimeEncoding EpochEncoding() const;
@@ -124,7 +141,7 @@ class ColumnProfileBuilder {
   Moments moments_;
   KllSketch quantiles_;
   size_t batch_size_ = 0;
-  std::array<double, kBatch> batch_;
+  std::vector<double> batch_;  // kBuffered values, allocated by StartNumeric
 };
 
 }  // namespace ferry::table

@@ -53,6 +53,12 @@ inline BlockMasks ScanBlock(const char* p) {
 
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
+// A batch holds at most this many fields, and at most kMaxBatchRecords records: enough
+// records for a handler's per-column loops to run long, few enough that the batch's
+// views (1 MiB at most) stay in cache while handled.
+constexpr size_t kBatchFields = 65'536;
+constexpr size_t kMaxBatchRecords = 512;
+
 }  // namespace
 
 CsvTokenizer::CsvTokenizer(ErrorMode mode, const InputLimits& limits, Handler& handler)
@@ -64,9 +70,23 @@ CsvTokenizer::CsvTokenizer(ErrorMode mode, const InputLimits& limits, Handler& h
 
 absl::Status CsvTokenizer::Consume(std::string_view bytes) {
   RETURN_IF_ERROR(error_);
-  absl::Status status = Scan(bytes.data(), bytes.size());
+  // The batch's views may point into `bytes`: it goes to the handler before returning.
+  absl::Status status = DeliverAfter(Scan(bytes.data(), bytes.size()));
   data_ = nullptr;
   if (!status.ok()) error_ = status;
+  return status;
+}
+
+absl::Status CsvTokenizer::DeliverAfter(absl::Status status) {
+  absl::Status delivered = DeliverBatch();
+  return delivered.ok() ? status : delivered;
+}
+
+absl::Status CsvTokenizer::DeliverBatch() {
+  if (batch_.size_ == 0) return absl::OkStatus();
+  absl::Status status = handler_.OnRecords(batch_);
+  batch_.size_ = 0;
+  batch_.copies_.clear();
   return status;
 }
 
@@ -84,35 +104,8 @@ absl::Status CsvTokenizer::Scan(const char* data, size_t size) {
     if ((state_ == State::kFieldStart || state_ == State::kUnquoted) && size - p >= 64) {
       const BlockMasks m = ScanBlock(data + p);
       if (m.quote == 0) {
-        // No quotes: every comma ends a field and every LF a record. Offsets stay below
-        // max_record_bytes (< 4 GiB) as long as this block does.
-        if (Rel(p + 64) > static_cast<int64_t>(limits_.max_record_bytes)) {
-          return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
-                                                      limits_.max_record_bytes, " bytes"));
-        }
-        uint64_t separators = m.comma | m.newline;
-        uint64_t high = m.high;
-        while (separators != 0) {
-          const int bit = __builtin_ctzll(separators);
-          const size_t at = p + static_cast<size_t>(bit);
-          const auto end = static_cast<uint32_t>(Rel(at));
-          if (field_count_ < span_limit_) spans_[field_count_] = FieldSpan{field_begin_, end, 0};
-          ++field_count_;
-          field_begin_ = end + 1;
-          if ((m.newline >> bit) & 1) {
-            ++line_;
-            // This record's bytes in the block are bits 0..bit (earlier records' bits are
-            // cleared); earlier blocks' are summed up in record_high_.
-            const uint64_t mine = bit == 63 ? ~uint64_t{0} : (uint64_t{2} << bit) - 1;
-            const bool maybe_non_ascii = record_high_ || (high & mine) != 0;
-            high &= ~mine;
-            RETURN_IF_ERROR(EndRecord(at, maybe_non_ascii));
-          }
-          separators &= separators - 1;
-        }
-        record_high_ = record_high_ || high != 0;
+        RETURN_IF_ERROR(SplitBlock(p, m.comma | m.newline, m.newline, m.high));
         p += 64;
-        state_ = Rel(p) == field_begin_ ? State::kFieldStart : State::kUnquoted;
         continue;
       }
     }
@@ -120,6 +113,7 @@ absl::Status CsvTokenizer::Scan(const char* data, size_t size) {
   }
   // Keep the record in progress for the next block.
   if (state_ != State::kSkipLine) {
+    if (direct_) LeaveDirect();  // its views would point into this block
     if (origin_ >= 0) {
       carry_.assign(data + origin_, size - static_cast<size_t>(origin_));
     } else {
@@ -132,6 +126,120 @@ absl::Status CsvTokenizer::Scan(const char* data, size_t size) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status CsvTokenizer::SplitBlock(size_t p, uint64_t separators, uint64_t newlines,
+                                      uint64_t high) {
+  // Offsets stay below max_record_bytes (< 4 GiB) as long as this block does.
+  if (Rel(p + 64) > static_cast<int64_t>(limits_.max_record_bytes)) {
+    return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
+                                                limits_.max_record_bytes, " bytes"));
+  }
+  // The record in progress lives in locals here (a store and reload of the members per
+  // field would chain the fields' iterations); EndRecord gets and gives them back. A
+  // direct_ record's fields go straight into the batch as views (see direct_).
+  int64_t origin = origin_;
+  uint32_t begin = field_begin_;
+  size_t count = field_count_;
+  bool direct = direct_;
+  std::string_view* row = batch_.fields_.data() + batch_.size_;
+  size_t stride = batch_.capacity_;
+  FieldSpan* spans = spans_.data();
+  size_t limit = span_limit_;
+  while (separators != 0) {
+    const int bit = __builtin_ctzll(separators);
+    const size_t at = p + static_cast<size_t>(bit);
+    const auto end = static_cast<uint32_t>(static_cast<int64_t>(at) - origin);
+    if (direct) {
+      if (count < limit) row[count * stride] = std::string_view(data_ + origin + begin, end - begin);
+    } else if (count < limit) {
+      spans[count] = FieldSpan{begin, end, 0};
+    }
+    ++count;
+    begin = end + 1;
+    if ((newlines >> bit) & 1) {
+      ++line_;
+      // This record's bytes in the block are bits 0..bit (earlier records' bits are
+      // cleared); earlier blocks' are summed up in record_high_.
+      const uint64_t mine = bit == 63 ? ~uint64_t{0} : (uint64_t{2} << bit) - 1;
+      const bool maybe_non_ascii = record_high_ || (high & mine) != 0;
+      high &= ~mine;
+      field_count_ = count;
+      field_begin_ = begin;
+      if (!EndSimpleRecord(at, maybe_non_ascii)) {
+        RETURN_IF_ERROR(EndRecord(at, maybe_non_ascii));
+      } else if (batch_.size_ == batch_.capacity_) {
+        RETURN_IF_ERROR(DeliverBatch());
+      }
+      origin = origin_;
+      begin = field_begin_;
+      count = field_count_;
+      direct = direct_;
+      row = batch_.fields_.data() + batch_.size_;
+      stride = batch_.capacity_;  // the header sets the batch's shape and the span count
+      spans = spans_.data();
+      limit = span_limit_;
+    }
+    separators &= separators - 1;
+  }
+  field_count_ = count;
+  field_begin_ = begin;
+  record_high_ = record_high_ || high != 0;
+  state_ = Rel(p + 64) == field_begin_ ? State::kFieldStart : State::kUnquoted;
+  return absl::OkStatus();
+}
+
+bool CsvTokenizer::EndSimpleRecord(size_t at, bool maybe_non_ascii) {
+  // EndRecord for the usual record: all in this block, unquoted, as many fields as the
+  // header (more than one: a lone field may be an empty line), none too long, valid
+  // UTF-8. Anything else goes to EndRecord.
+  const size_t columns = batch_.columns_;
+  if (field_count_ != columns || columns < 2 || origin_ < 0 || record_escaped_ ||
+      !bad_reason_.empty()) {
+    return false;
+  }
+  const char* const record = data_ + origin_;
+  const auto length = static_cast<size_t>(Rel(at));
+  if (length > limits_.max_field_bytes) return false;
+  const size_t stride = batch_.capacity_;
+  std::string_view* const fields = batch_.fields_.data() + batch_.size_;
+  if (!direct_) {
+    const FieldSpan* const spans = spans_.data();
+    for (size_t i = 0; i < columns; ++i) {
+      fields[i * stride] = std::string_view(record + spans[i].begin, spans[i].end - spans[i].begin);
+    }
+  }
+  if (maybe_non_ascii && !IsAscii(record, length)) {
+    for (size_t i = 0; i < columns; ++i) {
+      const std::string_view field = fields[i * stride];
+      if (!IsValidUtf8(field.data(), field.size())) return false;
+    }
+  }
+  // A CR before the LF ends the line, not the last field.
+  std::string_view& last = fields[(columns - 1) * stride];
+  if (!last.empty() && last.back() == '\r') last.remove_suffix(1);
+  batch_.lines_[batch_.size_++] = record_line_;
+  ++records_;
+  // StartRecord, less what this record cannot have changed.
+  field_count_ = 0;
+  record_high_ = false;
+  direct_ = true;
+  origin_ = static_cast<int64_t>(at) + 1;
+  field_begin_ = 0;
+  record_line_ = line_;
+  return true;
+}
+
+void CsvTokenizer::LeaveDirect() {
+  const char* const record = data_ + origin_;
+  const std::string_view* const fields = batch_.fields_.data() + batch_.size_;
+  const size_t stored = std::min(field_count_, span_limit_);
+  for (size_t i = 0; i < stored; ++i) {
+    const std::string_view field = fields[i * batch_.capacity_];
+    const auto begin = static_cast<uint32_t>(field.data() - record);
+    spans_[i] = FieldSpan{begin, begin + static_cast<uint32_t>(field.size()), 0};
+  }
+  direct_ = false;
 }
 
 absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t size) {
@@ -227,6 +335,7 @@ absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t siz
 }
 
 absl::Status CsvTokenizer::EndField(int64_t end, uint32_t flags) {
+  if (direct_) LeaveDirect();
   if (end >= static_cast<int64_t>(limits_.max_record_bytes)) {
     return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
                                                 limits_.max_record_bytes, " bytes"));
@@ -235,6 +344,7 @@ absl::Status CsvTokenizer::EndField(int64_t end, uint32_t flags) {
   const int64_t begin = field_begin_ + (quoted ? 1 : 0);
   // The next field starts after the separator (and after the closing quote, if any).
   field_begin_ = static_cast<uint32_t>(end + (quoted ? 2 : 1));
+  if (flags & kFieldEscaped) record_escaped_ = true;
   if (field_count_ < span_limit_) {
     spans_[field_count_] = FieldSpan{static_cast<uint32_t>(begin), static_cast<uint32_t>(end), flags};
   }
@@ -245,6 +355,8 @@ absl::Status CsvTokenizer::EndField(int64_t end, uint32_t flags) {
 void CsvTokenizer::StartRecord(size_t at) {
   field_count_ = 0;
   record_high_ = false;
+  record_escaped_ = false;
+  direct_ = header_done_;
   bad_reason_.clear();
   carry_.clear();
   origin_ = static_cast<int64_t>(at);
@@ -253,6 +365,7 @@ void CsvTokenizer::StartRecord(size_t at) {
 }
 
 absl::Status CsvTokenizer::EndRecord(size_t at, bool maybe_non_ascii) {
+  if (direct_) LeaveDirect();
   const int64_t line = record_line_;
   const size_t stored = std::min(field_count_, span_limit_);
   // A CR before the LF ends the line, not the last (unquoted) field.
@@ -301,38 +414,65 @@ absl::Status CsvTokenizer::EndRecord(size_t at, bool maybe_non_ascii) {
     StartRecord(at + 1);
     return absl::OkStatus();
   }
-  size_t escaped_bytes = 0;
-  for (size_t i = 0; i < field_count_; ++i) {
-    if (spans_[i].flags & kFieldEscaped) escaped_bytes += spans_[i].end - spans_[i].begin;
-  }
-  unescaped_.clear();
-  unescaped_.reserve(escaped_bytes);  // no reallocation below: earlier views stay valid
-  views_.resize(field_count_);
-  for (size_t i = 0; i < field_count_; ++i) {
-    const FieldSpan& s = spans_[i];
-    if ((s.flags & kFieldEscaped) == 0) {
-      views_[i] = std::string_view(record + s.begin, s.end - s.begin);
-      continue;
-    }
-    const size_t start = unescaped_.size();
-    for (uint32_t j = s.begin; j < s.end; ++j) {
-      unescaped_.push_back(record[j]);
-      if (record[j] == '"') ++j;  // the second quote of ""
-    }
-    views_[i] = std::string_view(unescaped_.data() + start, unescaped_.size() - start);
-  }
   if (!header_done_) {
-    RETURN_IF_ERROR(AcceptHeader(line));
-  } else {
-    ++records_;
-    RETURN_IF_ERROR(handler_.OnRecord(line, views_));
+    RETURN_IF_ERROR(AcceptHeader(line, record));
+    StartRecord(at + 1);
+    return absl::OkStatus();
   }
+  ++records_;
+  AddToBatch(record, line);
   StartRecord(at + 1);
+  if (batch_.size_ == batch_.capacity_) return DeliverBatch();
   return absl::OkStatus();
 }
 
-absl::Status CsvTokenizer::AcceptHeader(int64_t line) {
-  header_.assign(views_.begin(), views_.end());
+namespace {
+
+// Appends a field's content to `out`, with "" unescaped to " if `escaped`.
+void AppendField(std::string& out, const char* begin, const char* end, bool escaped) {
+  if (!escaped) {
+    out.append(begin, end);
+    return;
+  }
+  for (const char* p = begin; p < end; ++p) {
+    out.push_back(*p);
+    if (*p == '"') ++p;  // the second quote of ""
+  }
+}
+
+}  // namespace
+
+void CsvTokenizer::AddToBatch(const char* record, int64_t line) {
+  const size_t row = batch_.size_++;
+  batch_.lines_[row] = line;
+  std::string_view* out = batch_.fields_.data() + row;
+  const size_t stride = batch_.capacity_;
+  const FieldSpan* const spans = spans_.data();
+  const size_t fields = field_count_;
+  if (origin_ >= 0 && !record_escaped_) {
+    // The common case: views into the block being consumed.
+    for (size_t i = 0; i < fields; ++i, out += stride) {
+      *out = std::string_view(record + spans[i].begin, spans[i].end - spans[i].begin);
+    }
+    return;
+  }
+  // The record is in carry_ or needs unescaping: copied where it outlives this call.
+  std::string& copy = batch_.copies_.emplace_back();
+  copy.reserve(spans[fields - 1].end);  // no reallocation below: views stay valid
+  for (size_t i = 0; i < fields; ++i, out += stride) {
+    const FieldSpan& s = spans[i];
+    const size_t start = copy.size();
+    AppendField(copy, record + s.begin, record + s.end, (s.flags & kFieldEscaped) != 0);
+    *out = std::string_view(copy.data() + start, copy.size() - start);
+  }
+}
+
+absl::Status CsvTokenizer::AcceptHeader(int64_t line, const char* record) {
+  header_.assign(field_count_, std::string());
+  for (size_t i = 0; i < field_count_; ++i) {
+    const FieldSpan& s = spans_[i];
+    AppendField(header_[i], record + s.begin, record + s.end, (s.flags & kFieldEscaped) != 0);
+  }
   if (header_[0].starts_with(kByteOrderMark)) header_[0].erase(0, kByteOrderMark.size());
   absl::flat_hash_map<std::string, size_t> seen;
   for (size_t i = 0; i < header_.size(); ++i) {
@@ -350,6 +490,10 @@ absl::Status CsvTokenizer::AcceptHeader(int64_t line) {
   header_done_ = true;
   span_limit_ = header_.size();
   spans_.resize(span_limit_);
+  batch_.columns_ = header_.size();
+  batch_.capacity_ = std::clamp<size_t>(kBatchFields / header_.size(), 1, kMaxBatchRecords);
+  batch_.fields_.resize(batch_.capacity_ * batch_.columns_);
+  batch_.lines_.resize(batch_.capacity_);
   return handler_.OnHeader(header_);
 }
 
@@ -405,6 +549,7 @@ absl::Status CsvTokenizer::Finish() {
     }
     return absl::OkStatus();
   }();
+  status = DeliverAfter(std::move(status));
   data_ = nullptr;
   if (!status.ok()) error_ = status;
   return status;

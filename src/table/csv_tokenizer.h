@@ -2,7 +2,8 @@
 
 // CsvTokenizer: a streaming RFC 4180 reader. It is fed a file's bytes in consecutive
 // blocks of any size (a field or record may span blocks, down to one byte per block),
-// and hands each complete record to a Handler as unescaped field views.
+// and hands complete records to a Handler as unescaped field views, a batch at a time
+// (CsvRecords: column by column, so a handler can work on one column's values at once).
 //
 // Dialect: a header row is required; comma delimiter; fields may be quoted with '"',
 // with "" standing for one quote; quoted fields may contain commas, CR and LF. Records
@@ -27,11 +28,15 @@
 // Speed: blocks of 64 bytes without a quote are split with SSE2 compares into bit masks
 // of commas and newlines, one bit per field; only blocks with quotes go byte by byte.
 // Fields that lie in one Consume() block are views into it (no copy); a record that
-// spans blocks is copied once into a carry buffer.
+// spans blocks is copied once into a carry buffer (and once more into the batch), as
+// is a record with "" in a quoted field (unescaped). Records are batched, at most 512
+// or 65,536 fields' worth, and the batch is handed over when full and before
+// Consume() or Finish() returns, so views never outlive the bytes they point into.
 //
 // Thread-safety: not thread-safe; one thread feeds a tokenizer.
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,18 +48,45 @@
 
 namespace ferry::table {
 
+// Data records handed over together, column by column: field(r, c) is field c of record
+// r. Every record has exactly as many fields as the header. The views (and the batch)
+// are valid during the Handler call only.
+class CsvRecords {
+ public:
+  // Records in the batch (at least one when handed over).
+  size_t size() const { return size_; }
+  size_t columns() const { return columns_; }
+  // Column c's fields, one per record, in file order; an empty view is an empty field.
+  std::span<const std::string_view> column(size_t c) const {
+    return {fields_.data() + c * capacity_, size_};
+  }
+  std::string_view field(size_t record, size_t c) const { return fields_[c * capacity_ + record]; }
+  // The 1-based physical line where record `record` starts.
+  int64_t line(size_t record) const { return lines_[record]; }
+
+ private:
+  friend class CsvTokenizer;
+  size_t capacity_ = 0;  // records
+  size_t columns_ = 0;
+  size_t size_ = 0;
+  std::vector<std::string_view> fields_;  // [column * capacity_ + record]
+  std::vector<int64_t> lines_;
+  std::deque<std::string> copies_;  // bytes of fields not in the block being consumed
+};
+
 class CsvTokenizer {
  public:
   // Receives what the tokenizer reads. Errors returned by a handler stop the tokenizer
-  // and come back from the Consume() or Finish() that called it.
+  // and come back from the Consume() or Finish() that called it. A tokenizer error
+  // found while records before it wait in a batch comes back only after the handler
+  // took them without error (a handler error for one of them comes back instead).
   class Handler {
    public:
     virtual ~Handler() = default;
     // The header's column names (non-empty, unique), once, before any record.
     virtual absl::Status OnHeader(std::span<const std::string> names) = 0;
-    // One data record of exactly header-size fields; `line` is where it starts. The
-    // views are valid during the call only.
-    virtual absl::Status OnRecord(int64_t line, std::span<const std::string_view> fields) = 0;
+    // The next data records, in file order.
+    virtual absl::Status OnRecords(const CsvRecords& records) = 0;
   };
 
   // `handler` must outlive the tokenizer.
@@ -67,7 +99,7 @@ class CsvTokenizer {
   absl::Status Finish();
 
   const std::vector<std::string>& header() const { return header_; }
-  // Data records handed to the handler.
+  // Data records read (handed to the handler, or about to be).
   int64_t records() const { return records_; }
   const BadRowLog& bad_rows() const { return bad_rows_; }
 
@@ -89,13 +121,27 @@ class CsvTokenizer {
   };
 
   absl::Status Scan(const char* data, size_t size);
+  // A 64-byte block at data index p without quotes: every comma ends a field and every
+  // LF a record (the masks have one bit per byte; `high` marks bytes >= 0x80).
+  absl::Status SplitBlock(size_t p, uint64_t separators, uint64_t newlines, uint64_t high);
   absl::StatusOr<size_t> ScanBytes(size_t p, size_t stop, size_t size);
   // Ends the current field, whose content ends at record-relative offset `end`.
   absl::Status EndField(int64_t end, uint32_t flags);
   // Ends the current record; the line end (if any) is at data index `at`. Its bytes are
   // checked for UTF-8 only if `maybe_non_ascii`.
   absl::Status EndRecord(size_t at, bool maybe_non_ascii);
-  absl::Status AcceptHeader(int64_t line);
+  // EndRecord's fast path, for the common record; false (doing nothing) for others.
+  bool EndSimpleRecord(size_t at, bool maybe_non_ascii);
+  // Turns a direct_ record's views in the batch into spans_ (for the general path).
+  void LeaveDirect();
+  // The first record, at `record`: the column names.
+  absl::Status AcceptHeader(int64_t line, const char* record);
+  // Appends the current record, at `record`, to the batch.
+  void AddToBatch(const char* record, int64_t line);
+  // Hands the batch (if any) to the handler and empties it.
+  absl::Status DeliverBatch();
+  // Scan or Finish, then the batch's delivery: the handler's error first, if any.
+  absl::Status DeliverAfter(absl::Status status);
   // A record-level error: the error itself in strict mode or for the header, else logged.
   absl::Status BadRecord(int64_t line, std::string reason);
   // A quoting error: logs it and skips to the next line, or fails.
@@ -124,13 +170,17 @@ class CsvTokenizer {
   size_t field_count_ = 0;    // fields so far in the record (spans_ stops at span_limit_)
   size_t span_limit_;
   std::vector<FieldSpan> spans_;  // span_limit_ entries, the first field_count_ in use
+  bool record_escaped_ = false;  // some field of the record holds "" (kFieldEscaped)
+  // The record began in this block after the header, and every field so far came from
+  // SplitBlock: its fields are views in the batch's next row, not spans_, until it ends
+  // or something else (a quoted field, the block's end, an error) calls LeaveDirect.
+  bool direct_ = false;
   bool record_high_ = false;  // the record may hold non-ASCII bytes outside the current block
   std::string bad_reason_;    // why the record in progress is bad, if it is
   int64_t line_ = 1;          // physical line at the scan position
   int64_t record_line_ = 1;   // physical line where the record in progress starts
 
-  std::vector<std::string_view> views_;
-  std::string unescaped_;
+  CsvRecords batch_;
   std::vector<std::string> header_;
   bool header_done_ = false;
   int64_t records_ = 0;

@@ -105,13 +105,18 @@ class CsvReader final : public ReaderBase, CsvTokenizer::Handler {
     return absl::OkStatus();
   }
 
-  absl::Status OnRecord(int64_t line, std::span<const std::string_view> fields) override {
+  absl::Status OnRecords(const CsvRecords& records) override {
+    for (size_t r = 0; r < records.size(); ++r) RETURN_IF_ERROR(OnRecord(records, r));
+    return absl::OkStatus();
+  }
+
+  absl::Status OnRecord(const CsvRecords& records, size_t r) {
     for (size_t j = 0; j < field_of_.size(); ++j) {
-      const std::string_view text = fields[field_of_[j]];
+      const std::string_view text = records.field(r, field_of_[j]);
       if (text.empty()) {
         builder_.AppendNull(j);
       } else if (!builder_.AppendText(j, text)) {
-        return ConversionError(line, j, text);
+        return ConversionError(records.line(r), j, text);
       }
     }
     return EndRow();

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,11 +56,9 @@ class ProfileState {
   bool finished_ = false;
 };
 
-// Rows are profiled in small batches, column by column: one column's sketches then stay
-// in cache over many values, where a wide table would otherwise miss the cache on every
-// field. Fields pointing into the block being consumed are kept as views until the batch
-// is profiled (at the latest when Consume returns); the rare others (records carried
-// across blocks, unescaped quoted fields) are copied.
+// Records come from the tokenizer in batches, column by column: one column's sketches
+// then stay in cache over many values, where a wide table would otherwise miss the cache
+// on every field, and each column's builder takes its values in one call.
 class CsvProfiler final : public TableProfiler, CsvTokenizer::Handler, ProfileState {
  public:
   explicit CsvProfiler(const ProfilerOptions& options)
@@ -69,79 +66,39 @@ class CsvProfiler final : public TableProfiler, CsvTokenizer::Handler, ProfileSt
         tokenizer_(options.lenient ? ErrorMode::kLenient : ErrorMode::kStrict, options.limits,
                    *this) {}
 
-  absl::Status Consume(std::string_view bytes) override {
-    block_ = bytes;
-    const absl::Status status = tokenizer_.Consume(bytes);
-    ProfileBatch();
-    block_ = {};
-    return status;
-  }
+  absl::Status Consume(std::string_view bytes) override { return tokenizer_.Consume(bytes); }
   absl::StatusOr<TableProfile> Finish() override {
-    if (!finished_) {
-      const absl::Status status = tokenizer_.Finish();
-      ProfileBatch();
-      RETURN_IF_ERROR(status);
-    }
+    if (!finished_) RETURN_IF_ERROR(tokenizer_.Finish());
     return ProfileState::Finish(tokenizer_.bad_rows());
   }
 
  private:
-  // Views in a batch, at most (wide tables batch fewer rows).
-  static constexpr size_t kBatchCells = 65'536;
-  static constexpr size_t kMaxBatchRows = 256;
-
   absl::Status OnHeader(std::span<const std::string> names) override {
     builders_.reserve(names.size());
     for (const std::string& name : names) AddColumn(name);
     StartSample(names.size());
     cells_.resize(names.size());
-    batch_capacity_ = std::clamp<size_t>(kBatchCells / names.size(), 1, kMaxBatchRows);
-    batch_.resize(batch_capacity_ * names.size());
     return absl::OkStatus();
   }
 
-  absl::Status OnRecord(int64_t, std::span<const std::string_view> fields) override {
-    const auto block_begin = reinterpret_cast<uintptr_t>(block_.data());
-    const uintptr_t block_end = block_begin + block_.size();
-    for (size_t c = 0; c < fields.size(); ++c) {
-      std::string_view field = fields[c];
-      const auto at = reinterpret_cast<uintptr_t>(field.data());
-      if (!field.empty() && (at < block_begin || at + field.size() > block_end)) {
-        field = copies_.emplace_back(field);
+  absl::Status OnRecords(const CsvRecords& records) override {
+    for (size_t c = 0; c < builders_.size(); ++c) builders_[c].AddTexts(records.column(c));
+    for (size_t r = 0; r < records.size(); ++r) {
+      if (!sample_->WantsNext()) {
+        sample_->Skip();
+        continue;
       }
-      batch_[c * batch_capacity_ + batch_rows_] = field;
-    }
-    if (sample_->WantsNext()) {
-      for (size_t i = 0; i < fields.size(); ++i) {
-        cells_[i] = fields[i].empty() ? std::nullopt : std::optional<std::string_view>(fields[i]);
+      for (size_t c = 0; c < cells_.size(); ++c) {
+        const std::string_view field = records.field(r, c);
+        cells_[c] = field.empty() ? std::nullopt : std::optional<std::string_view>(field);
       }
       sample_->Offer(cells_);
-    } else {
-      sample_->Skip();
     }
-    ++rows_;
-    if (++batch_rows_ == batch_capacity_) ProfileBatch();
+    rows_ += static_cast<int64_t>(records.size());
     return absl::OkStatus();
-  }
-
-  void ProfileBatch() {
-    for (size_t c = 0; c < builders_.size(); ++c) {
-      ColumnProfileBuilder& builder = builders_[c];
-      const std::string_view* column = batch_.data() + c * batch_capacity_;
-      for (size_t r = 0; r < batch_rows_; ++r) {
-        if (!column[r].empty()) builder.AddText(column[r]);
-      }
-    }
-    batch_rows_ = 0;
-    copies_.clear();
   }
 
   CsvTokenizer tokenizer_;
-  std::string_view block_;               // the block being consumed
-  std::vector<std::string_view> batch_;  // column-major: [column * capacity + row]
-  size_t batch_capacity_ = 1;
-  size_t batch_rows_ = 0;
-  std::deque<std::string> copies_;       // fields not in block_ (stable addresses)
 };
 
 class JsonLinesProfiler final : public TableProfiler, JsonLinesTokenizer::Handler, ProfileState {

@@ -14,11 +14,12 @@
 //
 // Memory: the sketches are bounded per column (about 20-30 KiB for a high-cardinality
 // column: 4 KiB HyperLogLog or up to 16 KiB of exact hashes, ~5 KiB quantile sketch,
-// top-value counters, a 1 KiB batch), plus the row sample (sample_rows rows, fewer for
-// wide tables: rows x columns <= max_sample_cells), the CSV profiler's batch of rows
-// (at most 65,536 field views, 1 MiB) and one record carried between blocks. Nothing
-// grows with the number of rows: ~10 MB for a 9-column file of any size, ~32 MiB for
-// 1,000 columns (docs/table-profile.md, "Throughput and memory").
+// ~2.3 KiB of top-value counters, a 4 KiB buffer of numbers), plus the row sample
+// (sample_rows rows, fewer for wide tables: rows x columns <= max_sample_cells), the CSV
+// tokenizer's batch of records (at most 65,536 field views, 1 MiB) and one record
+// carried between blocks. Nothing grows with the number of rows: ~10 MB for a 9-column
+// file of any size, ~32 MiB for 1,000 columns (docs/table-profile.md, "Throughput and
+// memory").
 //
 // Thread-safety: not thread-safe; one thread feeds a profiler (any thread, one at a time).
 

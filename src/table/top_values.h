@@ -9,7 +9,8 @@
 // max_error() is 0 and the counts are exact.
 //
 // Values longer than kMaxValueBytes (256) are kept by their first 256 bytes (flagged
-// truncated) but counted by the hash of the whole value, so memory stays bounded.
+// truncated) but counted by the hash of the whole value, so memory stays bounded
+// (~2.3 KiB of counters and slots, plus the values' bytes).
 //
 // Mergeable (Agarwal et al., "Mergeable Summaries", 2012: add counters, subtract the
 // 65th largest count, drop the non-positive) and serializable (docs/table-profile.md,
@@ -17,6 +18,7 @@
 //
 // Thread-safety: a value type; concurrent const calls are safe.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,15 +44,21 @@ class TopValues {
 
   // Counts one occurrence of `value`, whose HashBytes is `hash`.
   void Add(uint64_t hash, std::string_view value) {
-    if (!Increment(hash)) AddNew(hash, value);
+    if (!Increment(hash)) {
+      AddNew(hash, value);
+      OwnValues();
+    }
   }
   // Counts `value` only if that needs no eviction (it is tracked, or a counter is
   // free); returns false, counting nothing, otherwise.
   bool AddIfRoom(uint64_t hash, std::string_view value) {
-    return Increment(hash) || InsertIfRoom(hash, value);
+    if (Increment(hash)) return true;
+    const bool inserted = InsertIfRoom(hash, value);
+    OwnValues();
+    return inserted;
   }
-  // The steps of Add, for callers that act between them: counts the value if it is
-  // tracked (returning true); ...
+  // The steps of Add, for callers that act between them (the column profiler): counts
+  // the value if it is tracked (returning true); ...
   bool Increment(uint64_t hash) {
     const int index = Find(hash);
     if (index < 0) return false;
@@ -61,9 +69,16 @@ class TopValues {
   void AddNew(uint64_t hash, std::string_view value);
   // ... or counts an untracked value only if a counter is free.
   bool InsertIfRoom(uint64_t hash, std::string_view value) {
-    if (entries_.size() == kCapacity) return false;
+    if (size_ == kCapacity) return false;
     AddNew(hash, value);
     return true;
+  }
+  // AddNew and InsertIfRoom only borrow the value's bytes (most values a busy column
+  // offers are evicted again before long): they must stay unchanged until OwnValues(),
+  // which copies the bytes of the values still counted. Call it before the bytes change
+  // and before copying, moving or merging the sketch.
+  void OwnValues() {
+    if (owned_ != size_) CopyBorrowed();
   }
   // Records that `count` occurrences were never offered: they widen max_error().
   void AddUncounted(int64_t count) { max_error_ += count; }
@@ -73,7 +88,7 @@ class TopValues {
   std::vector<Item> Items() const;
   // Upper bound on how much any reported count falls short of the true count.
   int64_t max_error() const { return max_error_; }
-  size_t size() const { return entries_.size(); }
+  size_t size() const { return size_; }
 
   // Rebuilds from serialized counters. Errors: InvalidArgument for more than kCapacity
   // items, duplicate values, counts < 1 or a negative max_error.
@@ -82,33 +97,43 @@ class TopValues {
   friend bool operator==(const TopValues& a, const TopValues& b);
 
  private:
-  static constexpr size_t kSlots = kCapacity * 2;
+  // Open addressing at a load of at most 1/4: a lookup almost always ends at its first
+  // slot, empty for a new value, or the value's own counter (which a hit updates anyway).
+  static constexpr size_t kSlots = kCapacity * 4;
   struct Entry {
     uint64_t hash;
     int64_t count;
-    uint32_t offset;  // into arena_
-    uint32_t length;
+    const char* borrowed;  // the value's bytes while borrowed; null once in arena_
+    uint32_t offset;       // into arena_, once owned
+    uint16_t length;       // at most kMaxValueBytes
     bool truncated;
   };
 
   int Find(uint64_t hash) const {
     size_t slot = hash & (kSlots - 1);
     while (true) {
-      const int16_t index = slots_[slot];
+      const int8_t index = slot_index_[slot];
       if (index < 0) return -1;
       if (entries_[static_cast<size_t>(index)].hash == hash) return index;
       slot = (slot + 1) & (kSlots - 1);
     }
   }
   void Insert(uint64_t hash, std::string_view value, int64_t count, bool truncated);
+  void InsertSlot(uint64_t hash, size_t index);
   // Subtracts `amount` from every counter and drops those at or below zero.
   void DecrementAll(int64_t amount);
   void RebuildSlots();
-  std::string_view ValueOf(const Entry& e) const { return {arena_.data() + e.offset, e.length}; }
+  void CopyBorrowed();
+  std::string_view ValueOf(const Entry& e) const {
+    return {e.borrowed != nullptr ? e.borrowed : arena_.data() + e.offset, e.length};
+  }
 
-  std::vector<Entry> entries_;
-  int16_t slots_[kSlots];
-  std::string arena_;  // the tracked values' bytes, compacted on every decrement
+  // Counters in insertion order; the borrowed ones are entries_[owned_, size_).
+  std::array<Entry, kCapacity> entries_{};
+  size_t size_ = 0;
+  size_t owned_ = 0;
+  int8_t slot_index_[kSlots];  // into entries_, -1 when free
+  std::string arena_;  // the owned values' bytes, compacted on every decrement
   int64_t max_error_ = 0;
 };
 

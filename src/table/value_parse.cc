@@ -9,6 +9,7 @@ namespace ferry::table {
 namespace {
 
 constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+using value_parse_internal::kNotATime;
 
 bool IsDigit(char c) { return static_cast<unsigned>(c - '0') <= 9; }
 
@@ -61,42 +62,64 @@ inline int TwoDigits(const char* s, size_t i) {
   return (a <= 9 && b <= 9) ? static_cast<int>(a * 10 + b) : -1;
 }
 
-// The date in text[0, 10) ("YYYY-MM-DD") as microseconds since the epoch.
-std::optional<int64_t> ParseDate(std::string_view text) {
+// The date in text[0, 10) ("YYYY-MM-DD") as microseconds since the epoch, or kNotATime.
+// (Sentinels, not std::optional: an optional built in memory and reloaded whole stalls
+// on store forwarding, once per field.)
+int64_t DateMicros(std::string_view text) {
   const char* s = text.data();
-  if (text.size() < 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  if (text.size() < 10 || s[4] != '-' || s[7] != '-') return kNotATime;
   const int century = TwoDigits(s, 0);
   const int year_in_century = TwoDigits(s, 2);
   const int month = TwoDigits(s, 5);
   const int day = TwoDigits(s, 8);
-  if (century < 0 || year_in_century < 0 || month < 1 || month > 12 || day < 1) return std::nullopt;
+  if (century < 0 || year_in_century < 0 || month < 1 || month > 12 || day < 1) return kNotATime;
   const int year = century * 100 + year_in_century;
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
   static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (day > kDaysInMonth[month - 1] + (month == 2 && leap)) return std::nullopt;
+  if (day > kDaysInMonth[month - 1] + (month == 2 && leap)) return kNotATime;
   return DaysFromCivil(year, month, day) * 86'400'000'000;
 }
 
+// "HH:MM:SS" at p (8 bytes) as seconds since midnight, or -1: checked and converted as one
+// little-endian word, byte k being p[k]. SS may be 60 (a leap second).
+inline int64_t ClockSeconds(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  constexpr uint64_t kDigitBytes = 0xFFFF00FFFF00FFFFULL;  // bytes 0-1, 3-4, 6-7
+  constexpr uint64_t kColonBytes = ~kDigitBytes;            // bytes 2 and 5
+  constexpr uint64_t kHighNibbles = 0xF0F0F0F0F0F0F0F0ULL;
+  constexpr uint64_t kZeros = 0x3030303030303030ULL;
+  if ((w & kColonBytes) != (0x3A3A3A3A3A3A3A3AULL & kColonBytes)) return -1;
+  // Digits are 0x30-0x39: high nibble 3, and still 3 after adding 6 (no carry can cross
+  // a byte once the first test passed).
+  if ((w & kHighNibbles & kDigitBytes) != (kZeros & kDigitBytes)) return -1;
+  if (((w + 0x0606060606060606ULL) & kHighNibbles & kDigitBytes) != (kZeros & kDigitBytes)) {
+    return -1;
+  }
+  const uint64_t d = w & 0x0F0F0F0F0F0F0F0FULL;
+  const uint64_t v = d * 10 + (d >> 8);  // byte k: 10 * digit k + digit k+1 (at most 99)
+  const auto hh = static_cast<int64_t>(v & 0xFF);
+  const auto mm = static_cast<int64_t>((v >> 24) & 0xFF);
+  const auto ss = static_cast<int64_t>((v >> 48) & 0xFF);
+  if (hh > 23 || mm > 59 || ss > 60) return -1;
+  return hh * 3600 + mm * 60 + ss;
+}
+
 // What follows the date: nothing, or [Tt ]HH:MM[:SS[.fraction]][zone]; the
-// microseconds it adds to the date's midnight.
-std::optional<int64_t> ParseTimeOfDay(std::string_view text) {
+// microseconds it adds to the date's midnight, or kNotATime.
+int64_t TimeOfDayMicros(std::string_view text) {
   const size_t size = text.size();
   if (size == 10) return 0;
   const char* s = text.data();
   const char sep = s[10];
-  if ((sep != 'T' && sep != 't' && sep != ' ') || size < 16 || s[13] != ':') return std::nullopt;
-  const int hh = TwoDigits(s, 11);
-  const int mm = TwoDigits(s, 14);
-  if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return std::nullopt;
-  int64_t seconds = hh * 3600 + mm * 60;
-  size_t i = 16;
+  if ((sep != 'T' && sep != 't' && sep != ' ') || size < 16 || s[13] != ':') return kNotATime;
+  int64_t seconds;
+  size_t i;
   int64_t fraction_micros = 0;
-  if (i < size && s[i] == ':') {
-    if (i + 3 > size) return std::nullopt;
-    const int ss = TwoDigits(s, i + 1);
-    if (ss < 0 || ss > 60) return std::nullopt;  // 60: a leap second
-    seconds += ss;
-    i += 3;
+  if (size >= 19 && s[16] == ':') {
+    seconds = ClockSeconds(s + 11);
+    if (seconds < 0) return kNotATime;
+    i = 19;
     if (i < size && s[i] == '.') {
       static constexpr int kScale[] = {100'000, 10'000, 1'000, 100, 10, 1, 0, 0, 0};
       const size_t start = ++i;
@@ -104,8 +127,15 @@ std::optional<int64_t> ParseTimeOfDay(std::string_view text) {
         fraction_micros += (s[i] - '0') * kScale[i - start];  // digits past micros add 0
         ++i;
       }
-      if (i == start || (i < size && IsDigit(s[i]))) return std::nullopt;
+      if (i == start || (i < size && IsDigit(s[i]))) return kNotATime;
     }
+  } else {
+    if (size > 16 && s[16] == ':') return kNotATime;  // seconds cut short
+    const int hh = TwoDigits(s, 11);
+    const int mm = TwoDigits(s, 14);
+    if (hh < 0 || hh > 23 || mm < 0 || mm > 59) return kNotATime;
+    seconds = hh * 3600 + mm * 60;
+    i = 16;
   }
   int64_t offset_seconds = 0;
   if (i < size) {
@@ -113,48 +143,48 @@ std::optional<int64_t> ParseTimeOfDay(std::string_view text) {
     if (zone == 'Z' || zone == 'z') {
       ++i;
     } else if (zone == '+' || zone == '-') {
-      if (i + 3 > size) return std::nullopt;
+      if (i + 3 > size) return kNotATime;
       const int oh = TwoDigits(s, i + 1);
-      if (oh < 0 || oh > 23) return std::nullopt;
+      if (oh < 0 || oh > 23) return kNotATime;
       i += 3;
       int om = 0;
       if (i < size) {
         if (s[i] == ':') ++i;
-        if (i + 2 > size) return std::nullopt;
+        if (i + 2 > size) return kNotATime;
         om = TwoDigits(s, i);
-        if (om < 0 || om > 59) return std::nullopt;
+        if (om < 0 || om > 59) return kNotATime;
         i += 2;
       }
       offset_seconds = (oh * 3600 + om * 60) * (zone == '-' ? -1 : 1);
     } else {
-      return std::nullopt;
+      return kNotATime;
     }
   }
-  if (i != size) return std::nullopt;
+  if (i != size) return kNotATime;
   return (seconds - offset_seconds) * 1'000'000 + fraction_micros;
 }
 
 }  // namespace
 
 std::optional<int64_t> ParseTimestamp(std::string_view text) {
-  const auto date = ParseDate(text);
-  if (!date) return std::nullopt;
-  const auto time = ParseTimeOfDay(text);
-  if (!time) return std::nullopt;
-  return *date + *time;
+  const int64_t date = DateMicros(text);
+  if (date == kNotATime) return std::nullopt;
+  const int64_t time = TimeOfDayMicros(text);
+  if (time == kNotATime) return std::nullopt;
+  return date + time;
 }
 
-std::optional<int64_t> TimestampParser::Parse(std::string_view text) {
-  if (text.size() < 10) return std::nullopt;
+int64_t TimestampParser::Micros(std::string_view text) {
+  if (text.size() < 10) return kNotATime;
   if (std::memcmp(text.data(), date_, 10) != 0) {
-    const auto date = ParseDate(text);
-    if (!date) return std::nullopt;
+    const int64_t date = DateMicros(text);
+    if (date == kNotATime) return kNotATime;
     std::memcpy(date_, text.data(), 10);
-    date_micros_ = *date;
+    date_micros_ = date;
   }
-  const auto time = ParseTimeOfDay(text);
-  if (!time) return std::nullopt;
-  return date_micros_ + *time;
+  const int64_t time = TimeOfDayMicros(text);
+  if (time == kNotATime) return kNotATime;
+  return date_micros_ + time;
 }
 
 bool IsTimeLikeName(std::string_view name) {

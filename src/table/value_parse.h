@@ -29,13 +29,25 @@ inline std::optional<bool> ParseBool(std::string_view text);
 // Microseconds since the Unix epoch, UTC.
 std::optional<int64_t> ParseTimestamp(std::string_view text);
 
+namespace value_parse_internal {
+// No timestamp: outside the range of every one that parses.
+inline constexpr int64_t kNotATime = INT64_MIN;
+}  // namespace value_parse_internal
+
 // ParseTimestamp remembering the last date it saw: a column of timestamps mostly repeats
 // its date, so the calendar checks and arithmetic run once per new date.
 class TimestampParser {
  public:
-  std::optional<int64_t> Parse(std::string_view text);
+  std::optional<int64_t> Parse(std::string_view text) {
+    const int64_t micros = Micros(text);
+    if (micros == value_parse_internal::kNotATime) return std::nullopt;
+    return micros;
+  }
 
  private:
+  // The timestamp, or kNotATime (an int64_t comes back in a register; see DateMicros).
+  int64_t Micros(std::string_view text);
+
   char date_[10] = {};  // never matches: a valid date has digits
   int64_t date_micros_ = 0;
 };

@@ -228,7 +228,9 @@ TEST_F(ChunkedFileTest, ObserverSeesEveryByteInOrderOnItsOwnThread) {
                        },
                    .progress = [&](uint64_t done) { progress.push_back(done); }});
   EXPECT_EQ(observed_size, source.produced());
-  EXPECT_EQ(observed.Finish(), source.Finish());
+  const Digest content = source.Finish();
+  EXPECT_EQ(observed.Finish(), content);
+  EXPECT_EQ(result.manifest.sha256, content);  // hashed beside the observer, not by it
   EXPECT_EQ(result.manifest.size, observed_size);
   EXPECT_FALSE(on_caller_thread);
   ASSERT_FALSE(progress.empty());

@@ -76,12 +76,15 @@ TEST(KllSketchTest, BatchUpdatesEqualSingleUpdates) {
   // Long enough for the sampler to start and to change its block size mid-batch.
   const std::vector<double> values = Stream("uniform", 2'000'000, 11);
   KllSketch single(KllSketch::kDefaultK, 11);
-  KllSketch batched(KllSketch::kDefaultK, 11);
   for (double x : values) single.Update(x);
-  for (size_t i = 0; i < values.size(); i += 128) {
-    batched.UpdateBatch(&values[i], std::min<size_t>(128, values.size() - i));
+  KllSketch batched(KllSketch::kDefaultK, 11);
+  for (size_t batch : {size_t{128}, size_t{512}, size_t{1000}}) {
+    batched = KllSketch(KllSketch::kDefaultK, 11);
+    for (size_t i = 0; i < values.size(); i += batch) {
+      batched.UpdateBatch(&values[i], std::min<size_t>(batch, values.size() - i));
+    }
+    EXPECT_TRUE(batched == single) << "batch " << batch;
   }
-  EXPECT_TRUE(batched == single);
   batched.Flush();
   EXPECT_EQ(batched.n(), values.size());
   EXPECT_TRUE(KllSketch::FromParts(batched.k(), batched.n(), batched.min(), batched.max(),
@@ -286,6 +289,57 @@ TEST(TopValuesTest, LongValuesAreTruncatedButCountedWhole) {
   EXPECT_EQ(one->Items(), std::vector<TopValues::Item>{items[0]});
 }
 
+TEST(TopValuesTest, BorrowedValuesAreCopiedByOwnValues) {
+  TopValues top;
+  std::string bytes = "alpha";
+  top.AddNew(HashBytes(bytes), bytes);
+  top.OwnValues();
+  bytes = "omega";
+  std::string other = "beta";
+  top.AddNew(HashBytes(other), other);
+  EXPECT_TRUE(top.Increment(HashBytes("alpha")));
+  const TopValues copy = [&] {
+    top.OwnValues();
+    return top;
+  }();
+  other.assign(other.size(), '#');
+  EXPECT_EQ(copy.Items(), (std::vector<TopValues::Item>{{"alpha", 2, false}, {"beta", 1, false}}));
+  EXPECT_EQ(top.Items(), copy.Items());
+}
+
+TEST(TopValuesTest, EvictionsKeepTheOwnedValues) {
+  // Misra-Gries with borrowed and owned counters mixed: a full table, then values that
+  // each evict everything counted once, with OwnValues at irregular points.
+  TopValues top;
+  std::vector<std::string> values;
+  for (int i = 0; i < 5000; ++i) values.push_back("v" + std::to_string(i % 7 == 0 ? 7 : i));
+  TopValues reference;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const uint64_t hash = HashBytes(values[i]);
+    if (!top.Increment(hash)) top.AddNew(hash, values[i]);
+    if (i % 13 == 0) top.OwnValues();
+    reference.Add(hash, values[i]);
+  }
+  top.OwnValues();
+  for (std::string& v : values) v.assign(v.size(), '#');
+  EXPECT_TRUE(top == reference);
+  EXPECT_EQ(top.Items().front(), (TopValues::Item{"v7", top.Items().front().count, false}));
+}
+
+TEST(MomentsTest, BatchesAtOnceEqualBatchByBatch) {
+  // Bit for bit: the profile's mean and stddev must not depend on how many batches
+  // the column builder hands over at once.
+  std::mt19937_64 rng(3);
+  std::vector<double> xs(5000);
+  for (double& x : xs) x = std::lognormal_distribution<double>(3.4, 1.2)(rng);
+  for (size_t count : {0, 1, 127, 128, 129, 511, 512, 513, 1000, 5000}) {
+    Moments one_by_one, at_once;
+    for (size_t i = 0; i < count; i += 128) one_by_one.AddBatch(&xs[i], std::min<size_t>(128, count - i));
+    at_once.AddBatches(xs.data(), count, 128);
+    EXPECT_EQ(at_once, one_by_one) << count << " values";
+  }
+}
+
 TEST(MomentsTest, StableFarFromZeroAndMergeable) {
   std::mt19937_64 rng(1);
   std::vector<double> xs(100'000);
@@ -376,6 +430,28 @@ TEST(HashTest, OutputIsPinnedBecauseSketchesStoreIt) {
   EXPECT_EQ(HashBytes("a longer value, over sixteen bytes"), 0x313a578d249ab9b0ULL);
   EXPECT_NE(HashBytes("ab"), HashBytes("ba"));
   EXPECT_NE(HashBytes(std::string("\0", 1)), HashBytes(""));
+}
+
+TEST(HashTest, EveryLengthIsPinned) {
+  // Lengths 0 to 33 cover each way short values are read (bytes, 4-byte and 8-byte
+  // words, 16-byte blocks); bytes >= 0x80 and 0x01 sit where the short forms read.
+  const std::string text = "\xe9\x01\xff" "3456789abcdefghijklmnopqrstuvwxyz\x80";
+  constexpr uint64_t kPinned[] = {
+      0xdeda735344c48441ULL, 0x6d781b245fdedd16ULL, 0xd7f205a5281a4b78ULL,
+      0x5622a2dcc566d523ULL, 0xef33478fbe757f5dULL, 0x800efede635f5392ULL,
+      0xe80813d6dcee7e73ULL, 0xbf8e4d2360d1d6bfULL, 0x59e004a0243bbb53ULL,
+      0x299b259a8fc45edaULL, 0x2c46148a85cdeb75ULL, 0x01a8a291296372a1ULL,
+      0x342268e6545dd37aULL, 0x8e9e86d56fb8e817ULL, 0x3c0448ae86353b75ULL,
+      0x39966c09aa8890d4ULL, 0xa1b2889857719b07ULL, 0x5d4234f538697389ULL,
+      0x994055621a134a5dULL, 0x0173d23f989f1a52ULL, 0x387103cf32268a0aULL,
+      0xb1cbaf2457d362c9ULL, 0xb4b74e6724581814ULL, 0x8b19d94b67492dd5ULL,
+      0x71a197e33bf2cb5aULL, 0x6eb095c3603ada76ULL, 0x2a46227be37f62d7ULL,
+      0x55773ae4657ed8d9ULL, 0x4576988975011ffbULL, 0x53370695575b4764ULL,
+      0x18fbd1fe05c28591ULL, 0x3c458e08effa0fc9ULL, 0x18f175e1eb42047aULL,
+      0xb4fb885718e96a0bULL};
+  for (size_t size = 0; size < std::size(kPinned); ++size) {
+    EXPECT_EQ(HashBytes(text.data(), size), kPinned[size]) << "length " << size;
+  }
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 
@@ -120,6 +122,76 @@ TEST(TableProfileTest, HistogramCountsSumToTheValues) {
   EXPECT_TRUE(Profile("s\na\n").column("s")->MakeHistogram().counts.empty());
 }
 
+TEST(TableProfileTest, LateTypeChangesKeepExactCounts) {
+  // Column "v" is int64 for 2,000 rows (many batches), float64 for 500 more, then a
+  // string turns it into a string column 2,501 rows in; "w" widens from int64 to float64
+  // only. Every 7th row is null in both. Whatever batches the fields came in, the
+  // counts, lengths and distinct values are those of the text, and the top values keep
+  // their guarantee.
+  std::string csv = "v,w\n";
+  std::map<std::string, int64_t> truth;
+  LengthStats lengths{1 << 30, 0, 0};
+  double w_min = 1e300, w_max = -1e300, w_sum = 0;
+  int64_t w_count = 0;
+  const auto add = [&](const std::string& v, const std::string& w) {
+    csv += v + "," + w + "\n";
+    if (!v.empty()) {
+      ++truth[v];
+      const auto size = static_cast<int64_t>(v.size());
+      lengths = {std::min(lengths.min, size), std::max(lengths.max, size), lengths.total + size};
+    }
+    if (!w.empty()) {
+      const double x = std::stod(w);
+      w_min = std::min(w_min, x);
+      w_max = std::max(w_max, x);
+      w_sum += x;
+      ++w_count;
+    }
+  };
+  for (int i = 0; i < 3000; ++i) {
+    const bool null = i % 7 == 3;
+    const std::string v = i < 2000 ? std::to_string(i % 50) : i < 2500 ? std::to_string(i) + ".5"
+                          : i == 2500                        ? "n/a"
+                                                             : std::to_string(i % 3);
+    const std::string w = i < 2900 ? std::to_string(i) : std::to_string(i) + ".25";
+    add(null ? "" : v, null ? "" : w);
+  }
+  const TableProfile whole = Profile(csv);
+  const ColumnProfile& v = *whole.column("v");
+  EXPECT_EQ(v.type, ColumnType::kString);
+  EXPECT_FALSE(v.numeric.has_value());
+  int64_t count = 0;
+  for (const auto& [text, n] : truth) count += n;
+  EXPECT_EQ(v.count, count);
+  EXPECT_EQ(v.null_count, 3000 - count);
+  EXPECT_EQ(v.length, lengths);
+  ASSERT_TRUE(v.distinct.exact());
+  EXPECT_EQ(v.distinct.Estimate(), static_cast<double>(truth.size()));
+  ASSERT_TRUE(v.top_values.has_value());
+  for (const TopValues::Item& item : v.top_values->Items()) {
+    EXPECT_LE(item.count, truth[item.value]) << item.value;
+    EXPECT_GE(item.count + v.top_values->max_error(), truth[item.value]) << item.value;
+  }
+  const ColumnProfile& w = *whole.column("w");
+  EXPECT_EQ(w.type, ColumnType::kFloat64);
+  EXPECT_EQ(w.count, w_count);
+  ASSERT_TRUE(w.numeric.has_value());
+  EXPECT_EQ(w.numeric->min, w_min);
+  EXPECT_EQ(w.numeric->max, w_max);
+  EXPECT_NEAR(w.numeric->moments.mean, w_sum / static_cast<double>(w_count), 1e-9);
+  // Any split into blocks gives the same profile, to the byte.
+  for (size_t block : {size_t{1}, size_t{100}, size_t{4096}}) {
+    auto profiler = TableProfiler::Create(Format::kCsv, {});
+    ASSERT_TRUE(profiler.ok());
+    for (size_t at = 0; at < csv.size(); at += block) {
+      ASSERT_TRUE((*profiler)->Consume(std::string_view(csv).substr(at, block)).ok());
+    }
+    auto profile = (*profiler)->Finish();
+    ASSERT_TRUE(profile.ok()) << profile.status();
+    EXPECT_EQ(profile->ToJson(), whole.ToJson()) << "block " << block;
+  }
+}
+
 TEST(TableProfileTest, StringColumnsKeepNoNumericJunk) {
   std::string csv = "code\n";
   for (int i = 0; i < 1000; ++i) csv += std::to_string(i) + "\n";
@@ -174,6 +246,25 @@ TEST(TableProfileTest, LenientKeepsTheFirstBadLines) {
   EXPECT_EQ(profile.bad_row_count, 15);
   ASSERT_EQ(profile.bad_rows.size(), BadRowLog::kKept);
   EXPECT_EQ(profile.bad_rows[1], (BadRow{4, "expected 2 fields, got 1"}));
+}
+
+TEST(TableProfilerTest, BytesMayChangeOnceConsumeReturns) {
+  // Unique notes keep the top-value counters churning, so values are kept (and must be
+  // copied) in every block.
+  const std::string csv = MixedCsv(20'000, 5);
+  for (size_t block : {size_t{1000}, size_t{4096}, size_t{65'536}}) {
+    auto profiler = TableProfiler::Create(Format::kCsv, {});
+    ASSERT_TRUE(profiler.ok());
+    std::string scratch;
+    for (size_t at = 0; at < csv.size(); at += block) {
+      scratch.assign(csv, at, block);
+      ASSERT_TRUE((*profiler)->Consume(scratch).ok());
+      scratch.assign(scratch.size(), '#');
+    }
+    auto profile = (*profiler)->Finish();
+    ASSERT_TRUE(profile.ok()) << profile.status();
+    EXPECT_EQ(profile->ToJson(), Profile(csv).ToJson()) << "block " << block;
+  }
 }
 
 TEST(TableProfilerTest, CreateAndFinishContracts) {

@@ -99,6 +99,38 @@ TEST(ValueParseTest, TimestampsParseToUtcMicroseconds) {
   }
 }
 
+// The clock "HH:MM:SS" is checked as one 8-byte word: every byte in every position, good
+// or bad (digits at their limits, the separators' neighbours, bytes that carry when
+// added to), must be judged as reading it character by character would.
+TEST(ValueParseTest, ClockAgreesWithACharacterByCharacterReading) {
+  constexpr int64_t kNewYear2026 = 1767225600LL * 1'000'000;
+  const auto reference = [](const std::string& clock) -> std::optional<int64_t> {
+    const auto digit = [&](size_t i) { return clock[i] >= '0' && clock[i] <= '9'; };
+    for (size_t i : {0, 1, 3, 4, 6, 7}) {
+      if (!digit(i)) return std::nullopt;
+    }
+    if (clock[2] != ':' || clock[5] != ':') return std::nullopt;
+    const auto two = [&](size_t i) { return (clock[i] - '0') * 10 + (clock[i + 1] - '0'); };
+    if (two(0) > 23 || two(3) > 59 || two(6) > 60) return std::nullopt;
+    return kNewYear2026 + (two(0) * 3600 + two(3) * 60 + two(6)) * int64_t{1'000'000};
+  };
+  const std::string bytes = std::string("0123456789:;/ .Za") + "\x2f\x3a\x3f\x7f\x80\xfa\xff";
+  for (const std::string base : {"00:00:00", "23:59:60", "19:09:59", "09:50:09"}) {
+    for (size_t at = 0; at < base.size(); ++at) {
+      for (char c : bytes) {
+        std::string clock = base;
+        clock[at] = c;
+        const std::string text = "2026-01-01T" + clock + "Z";
+        EXPECT_EQ(ParseTimestamp(text), reference(clock)) << text;
+        EXPECT_EQ(ParseTimestamp("2026-01-01 " + clock + ".25"),
+                  reference(clock) ? std::optional<int64_t>(*reference(clock) + 250'000)
+                                   : std::nullopt)
+            << clock;
+      }
+    }
+  }
+}
+
 TEST(ValueParseTest, TimeLikeNames) {
   for (const char* yes : {"ts", "TIME", "epoch", "timestamp", "event_ts", "created_at", "Updated_At",
                           "event_time", "start_epoch", "eventtimestamp", "EVENT_TIMESTAMP"}) {
