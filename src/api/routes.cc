@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "api/dataset_routes.h"
+#include "api/model_routes.h"
 #include "server/health_routes.h"
 
 namespace ferry::api {
@@ -25,6 +26,8 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
     return absl::StatusOr<server::Response>(server::JsonTextResponse(info));
   }));
   RETURN_IF_ERROR(AddDatasetRoutes(*router, workspace));
+  // Tracking (/api/v1/experiments, /api/v1/runs) and the registry (/api/v1/models).
+  RETURN_IF_ERROR(AddModelRoutes(*router, workspace));
   return router;
 }
 

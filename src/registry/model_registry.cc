@@ -131,7 +131,8 @@ absl::StatusOr<ModelVersion> ModelRegistry::Register(std::string_view name,
     RETURN_IF_ERROR(tracking::ValidateKey("metric", key));
   }
   ASSIGN_OR_RETURN(XGBoostModelInfo model,
-                   InspectXGBoostModelFile(artifact, RegisterOptions::kMaxArtifactBytes));
+                   InspectXGBoostModelFile(artifact, RegisterOptions::kMaxArtifactBytes,
+                                           options.artifact_name));
 
   ModelVersion v;
   v.name = std::string(name);

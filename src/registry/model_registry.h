@@ -50,6 +50,7 @@ struct RegisterOptions {
   std::map<std::string, double> metrics;  // over the run's latest values
   std::string reference_dataset;          // a dataset reference; empty: the run's train input
   std::string actor;                      // who registers
+  std::string artifact_name;  // how messages name the artifact (default: its file name)
 };
 
 class ModelRegistry {

@@ -77,12 +77,14 @@ absl::StatusOr<XGBoostModelInfo> InspectXGBoostModel(std::string_view bytes) {
 }
 
 absl::StatusOr<XGBoostModelInfo> InspectXGBoostModelFile(const std::filesystem::path& path,
-                                                         uint64_t max_bytes) {
+                                                         uint64_t max_bytes,
+                                                         std::string_view display_name) {
   ASSIGN_OR_RETURN(std::string bytes, core::ReadFileToString(path, max_bytes));
   absl::StatusOr<XGBoostModelInfo> info = InspectXGBoostModel(bytes);
   if (!info.ok()) {
     return absl::Status(info.status().code(),
-                        Cat(path.filename().string(), ": ", core::View(info.status().message())));
+                        Cat(display_name.empty() ? path.filename().string() : std::string(display_name),
+                            ": ", core::View(info.status().message())));
   }
   return info;
 }

@@ -31,8 +31,9 @@ struct XGBoostModelInfo {
 absl::StatusOr<XGBoostModelInfo> InspectXGBoostModel(std::string_view bytes);
 
 // The same for a file of at most `max_bytes` (ResourceExhausted beyond); NotFound
-// when it does not exist.
+// when it does not exist. Messages start with `display_name` (default: the file name).
 absl::StatusOr<XGBoostModelInfo> InspectXGBoostModelFile(const std::filesystem::path& path,
-                                                         uint64_t max_bytes);
+                                                         uint64_t max_bytes,
+                                                         std::string_view display_name = "");
 
 }  // namespace ferry::registry
