@@ -100,7 +100,7 @@ absl::StatusOr<std::vector<RunInput>> TrackingStore::ResolveInputs(
 
 absl::Status TrackingStore::LogBatch(std::string_view run_id, const RunBatch& batch) {
   RETURN_IF_ERROR(ValidateBatch(batch));
-  if (batch.empty()) return absl::OkStatus();
+  if (batch.empty()) return GetRunInfo(run_id).status();  // nothing to log, but a known run
   ASSIGN_OR_RETURN(std::vector<RunInput> inputs, ResolveInputs(batch.inputs));
   const int64_t now = workspace_.clock().NowMicros();
   const std::string id(run_id);

@@ -211,7 +211,7 @@ absl::StatusOr<RunInfo> TrackingStore::GetRunInfo(std::string_view run_id) const
   std::optional<RunInfo> info;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(auto row, LoadRunInfo(tx, run_id));
-    info = *row;
+    info = std::move(row);
     return absl::OkStatus();
   }));
   if (!info) return NoRun(run_id);

@@ -179,6 +179,8 @@ TEST_F(TrackingStoreTest, UnknownReferencesAreNotFound) {
   EXPECT_EQ(tracking_->LogBatch("feedface", Tags({{"a", "b"}})).code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(tracking_->GetRun("feedface").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(tracking_->GetRunInfo("feedface").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(tracking_->LogBatch("feedface", RunBatch{}).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(tracking_->GetExperiment("nope").status().code(), absl::StatusCode::kNotFound);
   RunInfo info = NewRun();
   absl::Status status = tracking_->LogBatch(info.run_id, Inputs({{"missing@2", InputRole::kTest}}));
