@@ -49,6 +49,16 @@ absl::StatusOr<std::vector<std::string>> FeatureInfo(void* booster, const char* 
 
 absl::StatusOr<XGBoostModelInfo> InspectXGBoostModel(std::string_view bytes) {
   if (bytes.empty()) return absl::InvalidArgumentError("not a loadable XGBoost model: empty file");
+  // JSON and UBJSON models both open with '{'. Anything else would go to libxgboost's
+  // deprecated binary loader, which trusts the sizes in its header (garbage makes it
+  // allocate whatever they say), so it is refused here with the formats that work.
+  const size_t first = bytes.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || bytes[first] != '{') {
+    return absl::InvalidArgumentError(
+        "not a loadable XGBoost model: expected XGBoost's JSON or UBJSON model format (what"
+        " save_model writes to a .json or .ubj file); the deprecated binary format is not"
+        " accepted");
+  }
   void* raw = nullptr;
   if (XGBoosterCreate(nullptr, 0, &raw) != 0) {
     return absl::InternalError(Cat("libxgboost: creating a booster: ", LastError()));

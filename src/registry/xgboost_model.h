@@ -1,9 +1,10 @@
 #pragma once
 
 // XGBoost model files, as the registry checks them before it registers a version:
-// loaded through libxgboost's C API (XGBoosterLoadModelFromBuffer, which reads the
-// JSON and UBJSON formats every XGBoost binding saves, and the legacy binary one), so
-// a file that registers is a file that serves.
+// loaded through libxgboost's C API (XGBoosterLoadModelFromBuffer), so a file that
+// registers is a file that serves. Accepted: the JSON and UBJSON formats every XGBoost
+// binding saves (`save_model("m.json")`, `"m.ubj"`); the deprecated binary format is
+// refused before libxgboost sees it, since its loader trusts sizes in the file's header.
 //
 // Thread-safety: InspectXGBoostModel may run on several threads at once (each call
 // has its own booster; XGBoost keeps its last error per thread).
@@ -27,7 +28,8 @@ struct XGBoostModelInfo {
 };
 
 // Loads the model in `bytes`. Errors: InvalidArgument "not a loadable XGBoost model:
-// <libxgboost's reason>" for anything libxgboost cannot load (or an empty file).
+// <reason>" for an empty file, one in neither JSON nor UBJSON, or anything libxgboost
+// cannot load (its reason).
 absl::StatusOr<XGBoostModelInfo> InspectXGBoostModel(std::string_view bytes);
 
 // The same for a file of at most `max_bytes` (ResourceExhausted beyond); NotFound

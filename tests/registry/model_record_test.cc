@@ -69,7 +69,8 @@ TEST(XGBoostModelTest, ReadsFeatureNamesAndCountFromJsonAndUbjson) {
 
 TEST(XGBoostModelTest, WhatIsNotAModelIsInvalidArgument) {
   for (const std::string& bytes : {std::string(""), std::string("id,amount\n1,2\n"),
-                                  std::string("{\"learner\": 1}"), std::string(4096, '\x07')}) {
+                                  std::string("{\"learner\": 1}"), std::string(4096, '\x07'),
+                                  std::string("\x00\x00\x00\x3f\xff\xff\xff\x7f", 8)}) {
     auto info = InspectXGBoostModel(bytes);
     ASSERT_FALSE(info.ok());
     EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument);
