@@ -1,6 +1,7 @@
 // `ferry runs create|log|finish|list|show` and `ferry experiments list|create`:
 // experiment tracking from the command line, so scripts without Python can log.
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -58,11 +59,12 @@ struct BatchFlags {
       std::string value = kv.second;
       const size_t at = value.rfind('@');
       if (at != std::string::npos) {
-        ASSIGN_OR_RETURN(double s, tracking::ParseMetricValue(value.substr(at + 1)));
-        if (s != static_cast<double>(static_cast<int64_t>(s))) {
+        const std::string_view step_text = std::string_view(value).substr(at + 1);
+        auto [end, ec] = std::from_chars(step_text.data(), step_text.data() + step_text.size(),
+                                         point.step);
+        if (ec != std::errc() || end != step_text.data() + step_text.size()) {
           return absl::InvalidArgumentError(Cat("--metric ", text, ": the step must be an integer"));
         }
-        point.step = static_cast<int64_t>(s);
         value.resize(at);
       }
       absl::StatusOr<double> parsed = tracking::ParseMetricValue(value);
