@@ -1,13 +1,10 @@
 #include "api/dataset_routes.h"
 
-#include <spdlog/spdlog.h>
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "api/query_params.h"
+#include "api/upload_sink.h"
 #include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -47,68 +44,6 @@ absl::StatusOr<dataset::AddOptions> ParseAddOptions(const Request& request) {
   return options;
 }
 
-// An upload on its way to becoming a dataset version: the body streams into a private
-// temporary file in .ferry/uploads/ as it arrives, and Finish adds that file with
-// DatasetStore::Add. The file is removed in every outcome: when Finish returns
-// (whatever it returns), on Abort, and when the sink is destroyed unfinished.
-class UploadSink final : public server::BodySink {
- public:
-  static absl::StatusOr<server::BodySinkPtr> Create(std::shared_ptr<dataset::DatasetStore> datasets,
-                                                    const fs::path& uploads,
-                                                    std::string dataset_name,
-                                                    dataset::AddOptions options) {
-    std::error_code ec;
-    fs::create_directories(uploads, ec);
-    if (ec) return core::ErrnoToStatus(ec.value(), core::Cat("create ", uploads.string()));
-    ASSIGN_OR_RETURN(core::AtomicFile file, core::AtomicFile::Create(uploads / "upload"));
-    // Private: what is uploaded is the user's data, readable by no one else meanwhile.
-    if (::fchmod(file.fd(), 0600) != 0) {
-      return core::ErrnoToStatus(errno, core::Cat("chmod ", file.temp_path().string()));
-    }
-    return server::BodySinkPtr(new UploadSink(std::move(datasets), std::move(dataset_name),
-                                              std::move(options), std::move(file)));
-  }
-
-  absl::Status Append(std::string_view bytes) override {
-    absl::Status written = file_->Append(bytes);
-    if (written.ok()) return written;
-    return absl::Status(written.code(), core::Cat("storing the upload in ",
-                                                  file_->temp_path().parent_path().string(), ": ",
-                                                  core::View(written.message())));
-  }
-
-  absl::StatusOr<Response> Finish() override {
-    absl::StatusOr<dataset::AddResult> added =
-        datasets_->Add(dataset_name_, file_->temp_path(), options_);
-    file_.reset();
-    if (!added.ok()) return added.status();
-    return server::JsonResponse(nlohmann::json{{"created", added->created},
-                                               {"new_chunks", added->new_chunks},
-                                               {"reused_chunks", added->reused_chunks},
-                                               {"new_bytes", added->new_bytes},
-                                               {"version", dataset::VersionToJson(added->version)}},
-                                added->created ? 201 : 200);
-  }
-
-  void Abort(std::string_view reason) override {
-    spdlog::info("upload to dataset {} abandoned: {}", dataset_name_, reason);
-    file_.reset();
-  }
-
- private:
-  UploadSink(std::shared_ptr<dataset::DatasetStore> datasets, std::string dataset_name,
-             dataset::AddOptions options, core::AtomicFile file)
-      : datasets_(std::move(datasets)),
-        dataset_name_(std::move(dataset_name)),
-        options_(std::move(options)),
-        file_(std::move(file)) {}
-
-  const std::shared_ptr<dataset::DatasetStore> datasets_;
-  const std::string dataset_name_;
-  const dataset::AddOptions options_;
-  std::optional<core::AtomicFile> file_;  // never committed: resetting removes the file
-};
-
 absl::StatusOr<server::BodySinkPtr> StartUpload(std::shared_ptr<dataset::DatasetStore> datasets,
                                                 const store::Workspace& workspace,
                                                 Request& request) {
@@ -122,8 +57,20 @@ absl::StatusOr<server::BodySinkPtr> StartUpload(std::shared_ptr<dataset::Dataset
                                          *length + dataset::SpaceNeededToAdd(*length),
                                          core::Cat("uploading ", *options.source_name)));
   }
-  return UploadSink::Create(std::move(datasets), workspace.ferry_dir() / "uploads", std::move(name),
-                            std::move(options));
+  // The body goes to a private temporary file, added as a version once complete.
+  const std::string what = core::Cat("dataset ", name);
+  return CreateFileUploadSink(
+      workspace.ferry_dir() / "uploads", what,
+      [datasets, name, options](const fs::path& file) -> absl::StatusOr<Response> {
+        ASSIGN_OR_RETURN(dataset::AddResult added, datasets->Add(name, file, options));
+        return server::JsonResponse(
+            nlohmann::json{{"created", added.created},
+                           {"new_chunks", added.new_chunks},
+                           {"reused_chunks", added.reused_chunks},
+                           {"new_bytes", added.new_bytes},
+                           {"version", dataset::VersionToJson(added.version)}},
+            added.created ? 201 : 200);
+      });
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "api/dataset_routes.h"
 #include "api/feature_routes.h"
+#include "api/model_routes.h"
 #include "server/health_routes.h"
 
 namespace ferry::api {
@@ -36,6 +37,8 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
     spdlog::warn("features: {}", core::View(opened.status().message()));
   }
   RETURN_IF_ERROR(AddFeatureRoutes(*router, workspace, std::move(online)));
+  // Tracking (/api/v1/experiments, /api/v1/runs) and the registry (/api/v1/models).
+  RETURN_IF_ERROR(AddModelRoutes(*router, workspace));
   return router;
 }
 

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (const char* home = std::getenv("FERRY_HOME")) env.ferry_home = home;
+  if (const char* user = std::getenv("USER")) env.user = user;
   env.clock = ferry::core::SystemClock::Shared();
   int code = ferry::cli::Run(argc, argv, std::move(env));
   std::cout.flush();

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/registry_commands.h"
 #include "core/error_mapping.h"
 #include "core/log.h"
 #include "core/status.h"
@@ -39,6 +40,9 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   AddVersionCommand(app, context, &result);
   AddDataCommand(app, context, &result);
   AddFeaturesCommand(app, context, &result);
+  AddExperimentsCommand(app, context, &result);
+  AddRunsCommand(app, context, &result);
+  AddModelsCommand(app, context, &result);
   AddServerCommand(app, context, &result);
   AddFsckCommand(app, context, &result);
   AddDemoCommand(app, context, &result);

@@ -26,6 +26,7 @@ struct CliEnvironment {
   std::ostream* err;
   std::filesystem::path current_dir;
   std::optional<std::string> ferry_home;  // $FERRY_HOME
+  std::optional<std::string> user;        // $USER: who acts, for records such as alias moves
   core::ClockPtr clock;
 };
 

@@ -8,9 +8,11 @@
 
 #include "cli/data_commands.h"
 #include "cli/output.h"
+#include "cli/registry_commands.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "registry/lineage_view.h"
 
 namespace ferry::cli {
 namespace {
@@ -58,7 +60,16 @@ std::vector<std::string> ColumnRow(const ColumnProfile& c) {
           "", "", top};
 }
 
-absl::Status RunShow(CliContext& context, const std::string& ref_text, bool json) {
+// Everything made from the version at any depth: training sets, runs, model versions.
+absl::StatusOr<registry::LineageView> Downstream(CliContext& context, const VersionRecord& v) {
+  ASSIGN_OR_RETURN(OpenedRegistry opened, OpenRegistry(context));
+  return registry::BuildLineageView(*opened.workspace, *opened.datasets, *opened.tracking,
+                                    *opened.models,
+                                    {std::string(lineage::kind::kDatasetVersion), v.Ref()},
+                                    lineage::Direction::kDownstream);
+}
+
+absl::Status RunShow(CliContext& context, const std::string& ref_text, bool json, bool used_by) {
   ASSIGN_OR_RETURN(dataset::DatasetRef ref, dataset::ParseDatasetRef(ref_text));
   ASSIGN_OR_RETURN(OpenedDatasets opened, OpenDatasets(context));
   ASSIGN_OR_RETURN(VersionRecord v, opened.datasets->Resolve(ref));
@@ -67,6 +78,10 @@ absl::Status RunShow(CliContext& context, const std::string& ref_text, bool json
     ASSIGN_OR_RETURN(profile, opened.datasets->Profile(v));
   }
   ASSIGN_OR_RETURN(dataset::DatasetStore::VersionLineage links, opened.datasets->Lineage(v));
+  std::optional<registry::LineageView> downstream;
+  if (used_by) {
+    ASSIGN_OR_RETURN(downstream, Downstream(context, v));
+  }
   std::ostream& out = context.out();
   if (json) {
     const auto edges = [](const std::vector<lineage::Edge>& list, bool inputs) {
@@ -82,7 +97,13 @@ absl::Status RunShow(CliContext& context, const std::string& ref_text, bool json
                            {"made_from", edges(links.inputs, true)},
                            {"used_by", edges(links.consumers, false)}};
     if (profile) body["profile"] = nlohmann::json::parse(profile->ToJson());
+    if (downstream) body["downstream"] = registry::LineageViewToJson(*downstream);
     out << body.dump() << "\n";
+    return absl::OkStatus();
+  }
+  if (downstream) {
+    // Only the graph: what `--used-by` asks for.
+    out << registry::LineageViewToText(*downstream);
     return absl::OkStatus();
   }
   out << v.Ref();
@@ -160,8 +181,14 @@ void AddDataShowCommand(CLI::App& data, CliContext& context, absl::Status* resul
   auto ref = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   show->add_option("REF", *ref, "NAME, NAME@N or NAME@TAG")->required();
+  auto used_by = std::make_shared<bool>(false);
   show->add_flag("--json", *json, "Print JSON (the version and its full profile)");
-  show->callback([&context, result, ref, json] { *result = RunShow(context, *ref, *json); });
+  show->add_flag("--used-by", *used_by,
+                 "Print everything made from this version, at any depth: training sets, runs,"
+                 " model versions (with --json: as \"downstream\" nodes and edges)");
+  show->callback([&context, result, ref, json, used_by] {
+    *result = RunShow(context, *ref, *json, *used_by);
+  });
 
   CLI::App* diff = data.add_subcommand(
       "diff", "Compare two versions: bytes shared and new, schema, rows, statistics");

@@ -1,5 +1,8 @@
 #include "lineage/lineage_graph.h"
 
+#include <deque>
+#include <set>
+
 #include "core/status.h"
 #include "store/migrations.h"
 
@@ -57,6 +60,39 @@ absl::StatusOr<std::vector<Edge>> Inputs(store::Transaction& tx, const Node& nod
 
 absl::StatusOr<std::vector<Edge>> Consumers(store::Transaction& tx, const Node& node) {
   return Query(tx, "from_kind = ? AND from_id = ? ORDER BY to_kind, to_id, relation", node);
+}
+
+absl::StatusOr<Walk> WalkFrom(store::Transaction& tx, const Node& start, Direction direction,
+                              size_t max_edges) {
+  Walk walk;
+  std::set<std::pair<std::string, std::string>> seen = {{start.kind, start.id}};
+  std::deque<Node> queue = {start};
+  while (!queue.empty()) {
+    const Node node = std::move(queue.front());
+    queue.pop_front();
+    ASSIGN_OR_RETURN(std::vector<Edge> edges, direction == Direction::kUpstream
+                                                  ? Inputs(tx, node)
+                                                  : Consumers(tx, node));
+    for (Edge& e : edges) {
+      if (walk.edges.size() == max_edges) {
+        walk.truncated = true;
+        return walk;
+      }
+      const Node& next = direction == Direction::kUpstream ? e.from : e.to;
+      if (seen.insert({next.kind, next.id}).second) queue.push_back(next);
+      walk.edges.push_back(std::move(e));
+    }
+  }
+  return walk;
+}
+
+absl::Status RemoveNode(store::Transaction& tx, const Node& node) {
+  RETURN_IF_ERROR(tx.Execute("DELETE FROM lineage_edges WHERE to_kind = ? AND to_id = ?",
+                             {node.kind, node.id})
+                      .status());
+  return tx.Execute("DELETE FROM lineage_edges WHERE from_kind = ? AND from_id = ?",
+                    {node.kind, node.id})
+      .status();
 }
 
 }  // namespace ferry::lineage

@@ -69,12 +69,15 @@ class SqliteConnection final : public Transaction {
     if (rc != SQLITE_OK) return SqliteError(db, rc, core::Cat("open ", path.string()));
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, busy_timeout_ms);
+    // LIKE is case-sensitive, as the SQL standard and PostgreSQL have it (SQLite's
+    // default folds ASCII case), so a LIKE means the same on both engines.
     if (!read_only) {
       // WAL must be set by a writer; readers inherit it from the file.
       RETURN_IF_ERROR(connection->ExecuteScript(
-          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+          " PRAGMA case_sensitive_like=ON;"));
     } else {
-      RETURN_IF_ERROR(connection->ExecuteScript("PRAGMA foreign_keys=ON;"));
+      RETURN_IF_ERROR(connection->ExecuteScript("PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;"));
     }
     return connection;
   }

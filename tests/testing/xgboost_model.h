@@ -1,0 +1,57 @@
+#pragma once
+
+// WriteXGBoostModel: trains a tiny XGBoost model through libxgboost's C API (three
+// rounds of depth-2 trees on a fixed, seedless pattern) and saves it, so tests get real
+// model files without Python. The file's extension picks the format XGBoost writes:
+// ".json" JSON, ".ubj" UBJSON.
+
+#include <gtest/gtest.h>
+#include <xgboost/c_api.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace ferry::testing {
+
+inline void WriteXGBoostModel(const std::filesystem::path& path, int features,
+                              const std::vector<std::string>& names = {}) {
+  constexpr int kRows = 64;
+  std::vector<float> data(static_cast<size_t>(kRows) * features);
+  std::vector<float> labels(kRows);
+  for (int r = 0; r < kRows; ++r) {
+    for (int f = 0; f < features; ++f) data[r * features + f] = static_cast<float>((r * (f + 3)) % 17);
+    labels[r] = data[r * features] > 8 ? 1.0f : 0.0f;
+  }
+  DMatrixHandle matrix = nullptr;
+  ASSERT_EQ(XGDMatrixCreateFromMat(data.data(), kRows, features, NAN, &matrix), 0)
+      << XGBGetLastError();
+  ASSERT_EQ(XGDMatrixSetFloatInfo(matrix, "label", labels.data(), kRows), 0);
+  if (!names.empty()) {
+    std::vector<const char*> pointers;
+    for (const std::string& n : names) pointers.push_back(n.c_str());
+    ASSERT_EQ(XGDMatrixSetStrFeatureInfo(matrix, "feature_name", pointers.data(), pointers.size()),
+              0)
+        << XGBGetLastError();
+  }
+  BoosterHandle booster = nullptr;
+  ASSERT_EQ(XGBoosterCreate(&matrix, 1, &booster), 0) << XGBGetLastError();
+  XGBoosterSetParam(booster, "objective", "binary:logistic");
+  XGBoosterSetParam(booster, "max_depth", "2");
+  XGBoosterSetParam(booster, "nthread", "1");
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(XGBoosterUpdateOneIter(booster, i, matrix), 0);
+  if (!names.empty()) {
+    // As the Python binding does: the booster keeps the names of what it was trained on.
+    std::vector<const char*> pointers;
+    for (const std::string& n : names) pointers.push_back(n.c_str());
+    ASSERT_EQ(XGBoosterSetStrFeatureInfo(booster, "feature_name", pointers.data(), pointers.size()),
+              0)
+        << XGBGetLastError();
+  }
+  ASSERT_EQ(XGBoosterSaveModel(booster, path.c_str()), 0) << XGBGetLastError();
+  XGBoosterFree(booster);
+  XGDMatrixFree(matrix);
+}
+
+}  // namespace ferry::testing
