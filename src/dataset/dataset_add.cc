@@ -141,7 +141,11 @@ absl::StatusOr<AddResult> DatasetStore::Add(std::string_view name, const fs::pat
                                                   name, "@", taken->Int(0)));
       }
     }
-    ASSIGN_OR_RETURN(facts, LookupFileState(tx, absolute, identity));
+    // Bytes from elsewhere (an upload's or a training set's temporary file) are read
+    // once and their file is then removed: nothing to cache about that path.
+    if (!options.source_name) {
+      ASSIGN_OR_RETURN(facts, LookupFileState(tx, absolute, identity));
+    }
     return absl::OkStatus();
   }));
   // A cached entry answers only the same question: same format, and no bad rows
@@ -239,6 +243,7 @@ absl::StatusOr<AddResult> DatasetStore::Add(std::string_view name, const fs::pat
       }
       RETURN_IF_ERROR(lineage::Record(tx, edges, now));
     }
+    if (options.source_name) return absl::OkStatus();
     return RecordFileState(tx, absolute, identity, *facts, now);
   }));
   return result;

@@ -52,7 +52,9 @@ struct AddOptions {
   // Detected from the file name (.csv, .jsonl, .ndjson) when absent.
   std::optional<table::Format> format;
   // The name the version records as its source and detects the format from, when
-  // the bytes come from elsewhere than the user's file (an HTTP upload's temp file).
+  // the bytes come from elsewhere than the user's file (an HTTP upload's temp file, a
+  // training set being written). Such files skip the re-add cache: they are removed
+  // after the add, so remembering their paths would only grow the cache.
   std::optional<std::string> source_name;
   // Called from the adding thread with bytes read so far and the file's size, for a
   // progress bar.

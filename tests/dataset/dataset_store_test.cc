@@ -339,5 +339,23 @@ TEST_F(DatasetStoreTest, ReadsVersionsAsProjectedTypedBatches) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(DatasetStoreTest, BytesFromElsewhereSkipTheReAddCache) {
+  AddOptions options;
+  options.source_name = "upload.csv";
+  ASSERT_TRUE(datasets_->Add("uploaded", Write("tmp-upload", "a,b\n1,2\n"), options).ok());
+  ASSERT_TRUE(datasets_->Add("local", Write("local.csv", "a,b\n3,4\n"), {}).ok());
+  int64_t cached = -1;
+  ASSERT_TRUE(workspace_->metadata()
+                  .Read([&](store::Transaction& tx) -> absl::Status {
+                    auto row = tx.QueryOptional("SELECT COUNT(*) FROM file_states", {});
+                    if (!row.ok()) return row.status();
+                    cached = (*row)->Int(0);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(cached, 1);  // local.csv only
+  EXPECT_EQ(datasets_->Resolve(*ParseDatasetRef("uploaded"))->source, "upload.csv");
+}
+
 }  // namespace
 }  // namespace ferry::dataset
