@@ -223,24 +223,11 @@ absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& d
   return absl::OkStatus();
 }
 
-void WriteValue(table::CsvWriter& out, const ColumnArray& c, size_t row) {
+// One value of an entity column (ColumnArray) or a joined one (JoinedColumn): both have
+// the same typed arrays, IsNull and StringAt.
+template <typename Column>
+void WriteValue(table::CsvWriter& out, const Column& c, size_t row) {
   if (c.IsNull(row)) return out.Null();
-  switch (c.type) {
-    case ColumnType::kInt64:
-      return out.Int64(c.int64_values[row]);
-    case ColumnType::kTimestamp:
-      return out.Timestamp(c.int64_values[row]);
-    case ColumnType::kFloat64:
-      return out.Float64(c.float64_values[row]);
-    case ColumnType::kBool:
-      return out.Bool(c.bool_values[row] != 0);
-    case ColumnType::kString:
-      return out.String(c.StringAt(row));
-  }
-}
-
-void WriteJoined(table::CsvWriter& out, const JoinedColumn& c, size_t row) {
-  if (!c.valid[row]) return out.Null();
   switch (c.type) {
     case ColumnType::kInt64:
       return out.Int64(c.int64_values[row]);
@@ -268,7 +255,7 @@ absl::Status WriteTrainingSet(const std::vector<table::RecordBatch>& entities,
     for (size_t r = 0; r < static_cast<size_t>(batch.num_rows); ++r) {
       for (const ColumnArray& c : batch.columns) WriteValue(out, c, r);
       for (const OutputColumn& o : order) {
-        WriteJoined(out, plans[o.plan].joined[o.joined], row_base + r);
+        WriteValue(out, plans[o.plan].joined[o.joined], row_base + r);
       }
       RETURN_IF_ERROR(out.EndRow());
     }

@@ -78,6 +78,7 @@ struct JoinedColumn {
   std::vector<uint64_t> string_offsets;  // per entity row
   std::vector<uint32_t> string_sizes;    // per entity row
 
+  bool IsNull(size_t row) const { return valid[row] == 0; }
   std::string_view StringAt(size_t row) const {
     return std::string_view(string_bytes).substr(string_offsets[row], string_sizes[row]);
   }

@@ -40,7 +40,7 @@
 namespace ferry::table {
 
 // One column of a batch. Exactly the vector for the column's type is filled, with one
-// entry per row (a placeholder 0 / empty string under a null).
+// entry per row (0 or an empty string where the row is null).
 struct ColumnArray {
   std::string name;
   ColumnType type = ColumnType::kString;

@@ -256,28 +256,34 @@ absl::StatusOr<std::vector<Row>> RunQuery(Transaction& tx, const Sql& sql) {
   return tx.Query(sql.text, std::span<const Value>(sql.params));
 }
 
+// "?, ?, ?": the SQL parameter markers of an IN list of `count` values.
+std::string InList(size_t count) {
+  std::string markers;
+  for (size_t i = 0; i < count; ++i) markers += i == 0 ? "?" : ", ?";
+  return markers;
+}
+
 // Params, tags and latest metrics of the page's runs, and nothing else.
 absl::Status LoadDetails(Transaction& tx, std::vector<tracking::Run>& runs) {
   if (runs.empty()) return absl::OkStatus();
   std::map<std::string, tracking::Run*> by_id;
-  std::string placeholders;
   std::vector<Value> ids;
   for (tracking::Run& run : runs) {
     by_id[run.info.run_id] = &run;
-    placeholders += placeholders.empty() ? "?" : ", ?";
     ids.push_back(run.info.run_id);
   }
+  const std::string markers = InList(ids.size());
   ASSIGN_OR_RETURN(auto params, tx.Query(Cat("SELECT run_id, key, value FROM params WHERE run_id"
-                                             " IN (", placeholders, ") ORDER BY run_id, key"),
+                                             " IN (", markers, ") ORDER BY run_id, key"),
                                          ids));
   for (const Row& r : params) by_id[r.Text(0)]->params.push_back({r.Text(1), r.Text(2)});
   ASSIGN_OR_RETURN(auto tags, tx.Query(Cat("SELECT run_id, key, value FROM tags WHERE run_id"
-                                           " IN (", placeholders, ") ORDER BY run_id, key"),
+                                           " IN (", markers, ") ORDER BY run_id, key"),
                                        ids));
   for (const Row& r : tags) by_id[r.Text(0)]->tags.push_back({r.Text(1), r.Text(2)});
   ASSIGN_OR_RETURN(auto metrics, tx.Query(Cat("SELECT run_id, key, value, is_nan, step,"
                                               " timestamp FROM latest_metrics WHERE run_id IN (",
-                                              placeholders, ") ORDER BY run_id, key"),
+                                              markers, ") ORDER BY run_id, key"),
                                           ids));
   for (const Row& r : metrics) {
     by_id[r.Text(0)]->metrics.push_back(
@@ -303,7 +309,6 @@ absl::StatusOr<SearchPage> SearchRuns(const TrackingStore& store, const SearchRe
     Sql where;
     std::string experiment_ids;
     if (!request.experiments.empty()) {
-      std::string placeholders;
       for (const std::string& name : request.experiments) {
         ASSIGN_OR_RETURN(auto row, tx.QueryOptional(
                                        "SELECT experiment_id FROM experiments WHERE name = ?",
@@ -312,11 +317,10 @@ absl::StatusOr<SearchPage> SearchRuns(const TrackingStore& store, const SearchRe
           return absl::NotFoundError(
               Cat("no experiment named \"", name, "\"; see `ferry experiments list`"));
         }
-        placeholders += placeholders.empty() ? "?" : ", ?";
         where.params.emplace_back(row->Int(0));
         experiment_ids += Cat(row->Int(0), ",");
       }
-      where.text = Cat(" AND r.experiment_id IN (", placeholders, ")");
+      where.text = Cat(" AND r.experiment_id IN (", InList(request.experiments.size()), ")");
     }
     where.Append(CompileFilter(filter));
     const std::string query_hash =
