@@ -70,7 +70,13 @@ absl::StatusOr<EntityTable> EntityTable::Open(const dataset::DatasetStore& datas
     return absl::NotFoundError(Cat("entity table \"", spec,
                                    "\" is neither a file nor a dataset reference"));
   }
-  ASSIGN_OR_RETURN(dataset::VersionRecord version, datasets.Resolve(*ref));
+  absl::StatusOr<dataset::VersionRecord> resolved = datasets.Resolve(*ref);
+  if (absl::IsNotFound(resolved.status())) {
+    return absl::NotFoundError(Cat("entity table \"", display.empty() ? spec : display,
+                                   "\": no such file, and ",
+                                   core::View(resolved.status().message())));
+  }
+  ASSIGN_OR_RETURN(dataset::VersionRecord version, std::move(resolved));
   if (!version.profile) {
     return absl::InvalidArgumentError(
         Cat("entity table ", version.Ref(), " is not a table (CSV or JSON Lines)"));
