@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "api/dataset_routes.h"
 #include "api/feature_routes.h"
+#include "api/inference_routes.h"
 #include "api/model_routes.h"
 #include "server/health_routes.h"
 
@@ -18,7 +19,9 @@ namespace ferry::api {
 absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
     store::Workspace& workspace, std::shared_ptr<std::atomic<bool>> ready) {
   auto router = std::make_shared<server::Router>();
-  RETURN_IF_ERROR(server::AddHealthRoutes(*router, [ready] { return ready->load(); }));
+  // Triton's binary tensor extension is served by the inference routes.
+  RETURN_IF_ERROR(server::AddHealthRoutes(*router, [ready] { return ready->load(); },
+                                          {"binary_tensor_data"}));
   // Fixed for the life of the server: computed once.
   const std::string info = nlohmann::json{
       {"workspace_id", workspace.id()},
@@ -36,7 +39,11 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
   if (absl::StatusOr<features::OnlineStore*> opened = online->Get(); !opened.ok()) {
     spdlog::warn("features: {}", core::View(opened.status().message()));
   }
-  RETURN_IF_ERROR(AddFeatureRoutes(*router, workspace, std::move(online)));
+  RETURN_IF_ERROR(AddFeatureRoutes(*router, workspace, online));
+  // Serving: endpoints follow the deployments in the metadata store; enrichment reads
+  // the same online store in-process.
+  ASSIGN_OR_RETURN(std::shared_ptr<ServingApi> serving, OpenServing(workspace, online));
+  RETURN_IF_ERROR(AddInferenceRoutes(*router, workspace, std::move(serving)));
   // Tracking (/api/v1/experiments, /api/v1/runs) and the registry (/api/v1/models).
   RETURN_IF_ERROR(AddModelRoutes(*router, workspace));
   return router;

@@ -46,7 +46,7 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
   WorkspaceConfig config;
   if (!root || root.IsNull()) return config;
   if (!root.IsMap()) return Bad("(top level)", "expected a mapping");
-  RETURN_IF_ERROR(CheckKeys(root, "", {"version", "metadata", "log", "server"}));
+  RETURN_IF_ERROR(CheckKeys(root, "", {"version", "metadata", "log", "server", "serving"}));
   RETURN_IF_ERROR(ReadScalar(root, "version", "version", "an integer", config.version));
   if (config.version != 1) return Bad("version", "only version 1 is known to this ferry");
   RETURN_IF_ERROR(ReadScalar(root, "metadata", "metadata", "a string", config.metadata));
@@ -96,6 +96,33 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     RETURN_IF_ERROR(
         ReadScalar(server, "access_log", "server.access_log", "true or false", s.access_log));
   }
+  if (YAML::Node serving = root["serving"]) {
+    if (!serving.IsMap()) return Bad("serving", "expected a mapping");
+    ServingConfig& s = config.serving;
+    RETURN_IF_ERROR(CheckKeys(serving, "serving.",
+                              {"max_batch_rows", "poll_interval_ms", "prediction_log_sample_rate",
+                               "prediction_log_queue", "prediction_log_retention_days",
+                               "batching_max_delay_us", "batching_max_rows"}));
+    const auto read_int = [&](const char* key, int& out, int min, int max) -> absl::Status {
+      const std::string full = Cat("serving.", key);
+      RETURN_IF_ERROR(ReadScalar(serving, key, full, "an integer", out));
+      if (out < min || out > max) return Bad(full, Cat("expected ", min, "..", max));
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(read_int("max_batch_rows", s.max_batch_rows, 1, 1'000'000));
+    RETURN_IF_ERROR(read_int("poll_interval_ms", s.poll_interval_ms, 10, 60'000));
+    RETURN_IF_ERROR(read_int("prediction_log_queue", s.prediction_log_queue, 1, 10'000'000));
+    RETURN_IF_ERROR(
+        read_int("prediction_log_retention_days", s.prediction_log_retention_days, 1, 3650));
+    RETURN_IF_ERROR(read_int("batching_max_delay_us", s.batching_max_delay_us, 0, 1'000'000));
+    RETURN_IF_ERROR(read_int("batching_max_rows", s.batching_max_rows, 1, 100'000));
+    RETURN_IF_ERROR(ReadScalar(serving, "prediction_log_sample_rate",
+                               "serving.prediction_log_sample_rate", "a number",
+                               s.prediction_log_sample_rate));
+    if (!(s.prediction_log_sample_rate >= 0 && s.prediction_log_sample_rate <= 1)) {
+      return Bad("serving.prediction_log_sample_rate", "expected 0..1");
+    }
+  }
   return config;
 }
 
@@ -127,10 +154,21 @@ std::string WorkspaceConfig::ToYaml() const {
       "  request_timeout_ms: {}\n"
       "  idle_timeout_ms: {}\n"
       "  shutdown_grace_ms: {}\n"
-      "  access_log: {}\n",
+      "  access_log: {}\n"
+      "serving:\n"
+      "  max_batch_rows: {}        # rows per inference request (413 beyond)\n"
+      "  poll_interval_ms: {}        # how soon deployments and alias moves are seen\n"
+      "  prediction_log_sample_rate: {}   # share of predictions logged (feedback joins them)\n"
+      "  prediction_log_queue: {}\n"
+      "  prediction_log_retention_days: {}\n"
+      "  batching_max_delay_us: {}     # adaptive batching; 0 = off\n"
+      "  batching_max_rows: {}\n",
       version, metadata, log_level, server.listen, server.threads, server.max_body_bytes,
       server.max_upload_bytes, server.max_header_bytes, server.request_timeout_ms,
-      server.idle_timeout_ms, server.shutdown_grace_ms, server.access_log ? "true" : "false");
+      server.idle_timeout_ms, server.shutdown_grace_ms, server.access_log ? "true" : "false",
+      serving.max_batch_rows, serving.poll_interval_ms, serving.prediction_log_sample_rate,
+      serving.prediction_log_queue, serving.prediction_log_retention_days,
+      serving.batching_max_delay_us, serving.batching_max_rows);
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {

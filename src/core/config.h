@@ -31,12 +31,32 @@ struct ServerConfig {
   bool access_log = true;
 };
 
+// Model serving (`ferry server`'s inference endpoints).
+struct ServingConfig {
+  // Rows in one inference request; more get 413.
+  int max_batch_rows = 10'000;
+  // How often the server looks for new deployments and alias moves.
+  int poll_interval_ms = 250;
+  // Share of predictions kept in the prediction log (0 to 1): what feedback joins to.
+  double prediction_log_sample_rate = 1.0;
+  // Predictions waiting to be written; beyond it they are dropped (and counted),
+  // never making a request wait.
+  int prediction_log_queue = 100'000;
+  // Logged predictions older than this are deleted.
+  int prediction_log_retention_days = 7;
+  // Adaptive batching: concurrent single-row requests of one endpoint wait up to this
+  // long to share one model call. 0 turns it off (the default: see bench/RESULTS.md).
+  int batching_max_delay_us = 0;
+  int batching_max_rows = 64;
+};
+
 struct WorkspaceConfig {
   int version = 1;
   // "sqlite" (the embedded default, `.ferry/metadata.db`); other stores later.
   std::string metadata = "sqlite";
   std::string log_level = "info";
   ServerConfig server;
+  ServingConfig serving;
 
   // InvalidArgument naming the key (e.g. "config.yaml: server.threads: expected an
   // integer") when the YAML is malformed or a value is out of range.

@@ -9,7 +9,8 @@
 
 namespace ferry::server {
 
-absl::Status AddHealthRoutes(Router& router, ReadinessCheck is_ready) {
+absl::Status AddHealthRoutes(Router& router, ReadinessCheck is_ready,
+                             std::vector<std::string> extensions) {
   auto ready = std::make_shared<ReadinessCheck>(std::move(is_ready));
   auto check = [ready] { return !*ready || (*ready)(); };
 
@@ -23,7 +24,7 @@ absl::Status AddHealthRoutes(Router& router, ReadinessCheck is_ready) {
 
   std::string metadata = nlohmann::ordered_json{{"name", "ferry"},
                                                 {"version", core::kFerryVersion},
-                                                {"extensions", nlohmann::ordered_json::array()}}
+                                                {"extensions", std::move(extensions)}}
                              .dump();
   RETURN_IF_ERROR(router.Get("/v2", [metadata](Request&) -> absl::StatusOr<Response> {
     return JsonTextResponse(metadata);

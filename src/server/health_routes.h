@@ -14,6 +14,8 @@
 // readiness request; it must be thread-safe and cheap (e.g. read an atomic).
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "server/router.h"
@@ -22,8 +24,10 @@ namespace ferry::server {
 
 using ReadinessCheck = std::function<bool()>;
 
-// Registers the routes above; an empty is_ready means "always ready". AlreadyExists
-// when one of the routes is already registered.
-absl::Status AddHealthRoutes(Router& router, ReadinessCheck is_ready = {});
+// Registers the routes above; an empty is_ready means "always ready". `extensions`
+// are the protocol extensions GET /v2 advertises (e.g. "binary_tensor_data").
+// AlreadyExists when one of the routes is already registered.
+absl::Status AddHealthRoutes(Router& router, ReadinessCheck is_ready = {},
+                             std::vector<std::string> extensions = {});
 
 }  // namespace ferry::server

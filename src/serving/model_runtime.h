@@ -76,6 +76,10 @@ struct LoadOptions {
   // Threads the backend's library may use for one Predict call (libxgboost's nthread);
   // serving runs one call per request thread, so 1 is the default.
   int threads_per_call = 1;
+  // Which evaluator serves: "auto" (native trees when they match libxgboost on the
+  // load-time check, else libxgboost), "libxgboost", or "native" (an error when the
+  // model cannot be evaluated natively).
+  std::string evaluator = "auto";
 };
 
 class ModelBackend {

@@ -1,0 +1,205 @@
+#include "serving/endpoint_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/sha256.h"
+#include "core/status.h"
+#include "core/strings.h"
+
+namespace ferry::serving {
+namespace {
+
+using core::Cat;
+
+// What identifies a load: the same key twice is the same model, already tried.
+std::string LoadKey(const ResolvedDeployment& r) {
+  return Cat(r.deployment.model.name, "@", r.version.value_or(0), "/", r.artifact_digest, "/",
+             MissingFeaturePolicyName(r.deployment.missing_features));
+}
+
+}  // namespace
+
+std::string_view EndpointStateName(EndpointState state) {
+  switch (state) {
+    case EndpointState::kLoading: return "LOADING";
+    case EndpointState::kReady: return "READY";
+    case EndpointState::kFailed: return "FAILED";
+    case EndpointState::kUnresolved: return "UNRESOLVED";
+  }
+  return "UNKNOWN";
+}
+
+absl::StatusOr<std::unique_ptr<EndpointManager>> EndpointManager::Open(
+    store::Workspace& workspace, EndpointManagerOptions options) {
+  std::unique_ptr<EndpointManager> m(new EndpointManager(workspace, std::move(options)));
+  ASSIGN_OR_RETURN(m->datasets_, dataset::DatasetStore::Open(workspace));
+  ASSIGN_OR_RETURN(m->features_, features::FeatureRegistry::Open(workspace, *m->datasets_));
+  ASSIGN_OR_RETURN(m->tracking_, tracking::TrackingStore::Open(workspace, *m->datasets_));
+  ASSIGN_OR_RETURN(m->models_, registry::ModelRegistry::Open(workspace, *m->datasets_,
+                                                             *m->features_, *m->tracking_));
+  ASSIGN_OR_RETURN(m->deployments_, DeploymentStore::Open(workspace));
+  return m;
+}
+
+EndpointManager::~EndpointManager() { Stop(); }
+
+absl::StatusOr<ServedModelPtr> EndpointManager::Load(const ResolvedDeployment& r) {
+  const std::string ref = Cat(r.deployment.model.name, "@", *r.version);
+  ASSIGN_OR_RETURN(registry::ModelVersion version,
+                   models_->Resolve(registry::ModelRef{r.deployment.model.name, r.version, {}}));
+  ASSIGN_OR_RETURN(const ModelBackend* backend, BackendForFlavor(version.flavor));
+  ASSIGN_OR_RETURN(core::Digest digest, core::Digest::FromHex(version.artifact_digest));
+  absl::StatusOr<std::string> artifact =
+      workspace_.objects().GetBytes(digest, registry::RegisterOptions::kMaxArtifactBytes);
+  if (!artifact.ok()) {
+    return absl::Status(artifact.status().code(),
+                        Cat("reading the artifact of ", ref, ": ",
+                            core::View(artifact.status().message())));
+  }
+  LoadOptions load;
+  load.display_name = ref;
+  load.evaluator = options_.evaluator;
+  ASSIGN_OR_RETURN(LoadedModelPtr model, backend->Load(*artifact, load));
+  return BuildServedModel(r.deployment, version, std::move(model), features_.get(),
+                          workspace_.clock().NowMicros());
+}
+
+absl::Status EndpointManager::Refresh() {
+  std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
+  ASSIGN_OR_RETURN(std::vector<ResolvedDeployment> resolved, deployments_->Resolve());
+  std::shared_ptr<const ServingMap> current = serving_.load();
+  auto next = std::make_shared<ServingMap>();
+  std::map<std::string, Tracked, std::less<>> tracked;
+  bool changed = false;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(status_mu_);
+    tracked = tracked_;
+  }
+
+  for (const ResolvedDeployment& r : resolved) {
+    const std::string& endpoint = r.deployment.endpoint;
+    Tracked& t = tracked[endpoint];
+    const bool is_new = t.status.deployment.endpoint.empty();
+    t.status.deployment = r.deployment;
+    t.status.target_version = r.version;
+    auto it = current->find(endpoint);
+    ServedModelPtr serving = it == current->end() ? nullptr : it->second;
+    if (is_new) t.status.state = EndpointState::kLoading;
+
+    if (!r.version) {
+      t.status.reason = Cat("model reference ", r.deployment.model.ToString(),
+                            " resolves to no version");
+      t.status.state = serving ? EndpointState::kReady : EndpointState::kUnresolved;
+    } else if (serving && serving->version.name == r.deployment.model.name &&
+               serving->version.version == *r.version &&
+               serving->missing_features == r.deployment.missing_features) {
+      t.status.reason.clear();
+      t.status.state = EndpointState::kReady;
+    } else {
+      const std::string key = LoadKey(r);
+      if (key != t.tried_key || now - t.tried_at >= kRetryInterval) {
+        t.tried_key = key;
+        t.tried_at = now;
+        absl::StatusOr<ServedModelPtr> loaded = Load(r);
+        if (loaded.ok()) {
+          spdlog::info("serving: endpoint {} now serves {} ({})", endpoint,
+                       (*loaded)->version.Ref(), (*loaded)->model->description().evaluator);
+          serving = *std::move(loaded);
+          changed = true;
+          t.status.reason.clear();
+          t.status.state = EndpointState::kReady;
+        } else {
+          const std::string what =
+              Cat("loading ", r.deployment.model.name, "@", *r.version, " failed: ",
+                  core::View(loaded.status().message()));
+          spdlog::error("serving: endpoint {}: {}", endpoint, what);
+          t.status.reason = serving ? Cat(what, "; still serving ", serving->version.Ref()) : what;
+          t.status.state = serving ? EndpointState::kReady : EndpointState::kFailed;
+        }
+      }
+    }
+    t.status.serving = serving;
+    if (serving) next->emplace(endpoint, serving);
+  }
+  // Endpoints deleted since the last refresh.
+  for (auto it = tracked.begin(); it != tracked.end();) {
+    if (!next->contains(it->first) &&
+        std::none_of(resolved.begin(), resolved.end(), [&](const ResolvedDeployment& r) {
+          return r.deployment.endpoint == it->first;
+        })) {
+      spdlog::info("serving: endpoint {} removed", it->first);
+      it = tracked.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (changed || next->size() != current->size()) {
+    serving_.store(std::shared_ptr<const ServingMap>(std::move(next)));
+  } else {
+    // Same models, perhaps a different map object: keep the published one.
+    for (const auto& [endpoint, model] : *next) {
+      auto it = current->find(endpoint);
+      if (it == current->end() || it->second != model) {
+        serving_.store(std::shared_ptr<const ServingMap>(std::move(next)));
+        break;
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(status_mu_);
+  tracked_ = std::move(tracked);
+  return absl::OkStatus();
+}
+
+void EndpointManager::Start() {
+  std::lock_guard<std::mutex> lock(poll_mu_);
+  if (poller_.joinable()) return;
+  stopping_ = false;
+  poller_ = std::thread([this] { PollLoop(); });
+}
+
+void EndpointManager::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(poll_mu_);
+    stopping_ = true;
+  }
+  poll_cv_.notify_all();
+  if (poller_.joinable()) poller_.join();
+}
+
+void EndpointManager::PollLoop() {
+  std::unique_lock<std::mutex> lock(poll_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    if (absl::Status status = Refresh(); !status.ok()) {
+      spdlog::warn("serving: checking deployments: {}", core::View(status.message()));
+    }
+    lock.lock();
+    poll_cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+  }
+}
+
+ServedModelPtr EndpointManager::Find(std::string_view endpoint) const {
+  std::shared_ptr<const ServingMap> map = serving_.load();
+  auto it = map->find(absl::string_view(endpoint.data(), endpoint.size()));
+  return it == map->end() ? nullptr : it->second;
+}
+
+std::vector<EndpointStatus> EndpointManager::Statuses() const {
+  std::lock_guard<std::mutex> lock(status_mu_);
+  std::vector<EndpointStatus> out;
+  out.reserve(tracked_.size());
+  for (const auto& [name, t] : tracked_) out.push_back(t.status);
+  return out;
+}
+
+absl::StatusOr<EndpointStatus> EndpointManager::Status(std::string_view endpoint) const {
+  std::lock_guard<std::mutex> lock(status_mu_);
+  auto it = tracked_.find(endpoint);
+  if (it == tracked_.end()) {
+    return absl::NotFoundError(Cat("no endpoint named \"", endpoint, "\""));
+  }
+  return it->second.status;
+}
+
+}  // namespace ferry::serving

@@ -1,0 +1,137 @@
+#pragma once
+
+// EndpointManager: the models `ferry server` serves, one per endpoint, kept in step
+// with the deployments in the metadata store.
+//
+// Refresh asks the DeploymentStore which version every endpoint resolves to now (one
+// query), loads each version that changed -- artifact read from the object store
+// (hash-checked), loaded by its flavor's backend, built into a ServedModel -- and then
+// publishes the new set in one atomic swap. A background thread calls Refresh every
+// serving.poll_interval_ms, so `ferry deploy` from another process, or an alias moved
+// by anyone, reaches the server within that interval; the API calls it at once after
+// its own changes.
+//
+// Hot swap: requests take the current ServedModel by shared_ptr (Find) and keep it for
+// their whole run, so a swap never fails or drops a request; the old version unloads
+// when the last request using it finishes. A version that fails to load (a corrupt
+// artifact, a backend error) leaves the endpoint as it was: still serving the previous
+// version if it had one (its status says what failed), not ready otherwise; other
+// endpoints are unaffected. A failed load is retried when the deployment changes, or
+// after kRetryInterval.
+//
+// Thread-safety: Find and the status readers are safe from any thread and lock-free
+// apart from the shared_ptr's own synchronization; Refresh calls are serialized.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "dataset/dataset_store.h"
+#include "features/feature_registry.h"
+#include "registry/model_registry.h"
+#include "serving/deployment_store.h"
+#include "serving/served_model.h"
+#include "store/workspace.h"
+#include "tracking/tracking_store.h"
+
+namespace ferry::serving {
+
+enum class EndpointState : uint8_t {
+  kLoading,     // deployed, its first version not loaded yet
+  kReady,       // serving a version (perhaps not the one it should: see reason)
+  kFailed,      // its version could not be loaded and nothing else is served
+  kUnresolved,  // its model reference resolves to no version
+};
+std::string_view EndpointStateName(EndpointState state);  // "LOADING", "READY", ...
+
+struct EndpointStatus {
+  Deployment deployment;
+  EndpointState state = EndpointState::kLoading;
+  std::optional<int64_t> target_version;  // what the reference resolves to
+  ServedModelPtr serving;                 // null when nothing is served
+  std::string reason;                     // why it is not serving target_version
+};
+
+struct EndpointManagerOptions {
+  std::chrono::milliseconds poll_interval{250};
+  // Forces an evaluator for every load ("auto", "libxgboost", "native"); tests.
+  std::string evaluator = "auto";
+};
+
+class EndpointManager {
+ public:
+  static constexpr std::chrono::seconds kRetryInterval{30};
+
+  // Opens the stores it needs; does not load anything yet (call Refresh, or Start).
+  // The workspace must outlive the manager.
+  static absl::StatusOr<std::unique_ptr<EndpointManager>> Open(store::Workspace& workspace,
+                                                              EndpointManagerOptions options);
+  ~EndpointManager();  // stops the polling thread
+  EndpointManager(const EndpointManager&) = delete;
+  EndpointManager& operator=(const EndpointManager&) = delete;
+
+  // Brings the served models in step with the store now (see above). Errors: the
+  // store's (then nothing changes); load failures are not errors but statuses.
+  absl::Status Refresh();
+  // Starts calling Refresh every poll_interval on a thread of its own.
+  void Start();
+  void Stop();
+
+  // The model an endpoint serves now; null when it has none (unknown endpoint, or not
+  // loaded).
+  ServedModelPtr Find(std::string_view endpoint) const;
+  // Every deployed endpoint's status, by name; one endpoint's (NotFound when unknown).
+  std::vector<EndpointStatus> Statuses() const;
+  absl::StatusOr<EndpointStatus> Status(std::string_view endpoint) const;
+
+  DeploymentStore& deployments() { return *deployments_; }
+  const features::FeatureRegistry& feature_registry() const { return *features_; }
+
+ private:
+  using ServingMap = absl::flat_hash_map<std::string, ServedModelPtr>;
+  struct Tracked {
+    EndpointStatus status;
+    // The load last tried for this endpoint, and when, so a failure is not retried
+    // on every poll.
+    std::string tried_key;
+    std::chrono::steady_clock::time_point tried_at;
+  };
+
+  explicit EndpointManager(store::Workspace& workspace, EndpointManagerOptions options)
+      : workspace_(workspace), options_(std::move(options)) {}
+  // Loads the version a deployment resolves to. Errors say what failed.
+  absl::StatusOr<ServedModelPtr> Load(const ResolvedDeployment& resolved);
+  void PollLoop();
+
+  store::Workspace& workspace_;
+  const EndpointManagerOptions options_;
+  std::unique_ptr<dataset::DatasetStore> datasets_;
+  std::unique_ptr<features::FeatureRegistry> features_;
+  std::unique_ptr<tracking::TrackingStore> tracking_;
+  std::unique_ptr<registry::ModelRegistry> models_;
+  std::unique_ptr<DeploymentStore> deployments_;
+
+  std::atomic<std::shared_ptr<const ServingMap>> serving_{std::make_shared<const ServingMap>()};
+
+  std::mutex refresh_mu_;  // serializes Refresh; guards tracked_ writes
+  mutable std::mutex status_mu_;  // guards tracked_
+  std::map<std::string, Tracked, std::less<>> tracked_;
+
+  std::mutex poll_mu_;
+  std::condition_variable poll_cv_;
+  bool stopping_ = false;
+  std::thread poller_;
+};
+
+}  // namespace ferry::serving

@@ -1,0 +1,299 @@
+#include "serving/inference.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "core/status.h"
+#include "core/strings.h"
+
+namespace ferry::serving {
+namespace {
+
+using core::Cat;
+
+constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
+
+// "a, b, c" for the first few names, then how many more.
+std::string NameList(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 8;
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kShown; ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  if (names.size() > kShown) out += Cat(" and ", names.size() - kShown, " more");
+  return out;
+}
+
+absl::Status CheckFinite(std::span<const float> values, size_t width,
+                         const ServedModel& model) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::isinf(values[i])) {
+      return absl::InvalidArgumentError(
+          Cat("row ", i / width, ": input \"", model.input_names[i % width],
+              "\" is infinite; send NaN (binary) or null (v1) for a missing value"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+const Column* FindColumn(const RequestFrame& frame, std::string_view name) {
+  for (const Column& c : frame.columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+bool Present(const Column& c, size_t row) { return c.present.empty() || c.present[row] != 0; }
+
+// Per-thread buffers: a warm thread reuses their capacity.
+struct Scratch {
+  std::vector<float> rows;
+  std::vector<uint8_t> given;
+  std::vector<features::EntityKeyValues> keys;
+  features::OnlineResult online;
+};
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+}  // namespace
+
+InferenceService::InferenceService(EndpointManager& endpoints,
+                                   features::SharedOnlineStore* online, PredictionLog* log,
+                                   core::ClockPtr clock)
+    : endpoints_(endpoints),
+      online_(online),
+      log_(log),
+      clock_(std::move(clock)),
+      id_prefix_(std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32)) {}
+
+void InferenceService::AssignIds(size_t rows, std::vector<std::string>& ids) const {
+  const uint64_t first = next_id_.fetch_add(rows, std::memory_order_relaxed);
+  ids.resize(rows);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < rows; ++i) {
+    // 12 hex digits of the process's prefix, then 12 of the counter.
+    char text[24];
+    const uint64_t prefix = id_prefix_ & 0xffffffffffffULL;
+    const uint64_t counter = (first + i) & 0xffffffffffffULL;
+    for (int d = 0; d < 12; ++d) {
+      text[11 - d] = kHex[(prefix >> (4 * d)) & 0xf];
+      text[23 - d] = kHex[(counter >> (4 * d)) & 0xf];
+    }
+    ids[i].assign(text, sizeof(text));
+  }
+}
+
+absl::Status InferenceService::Infer(std::string_view endpoint,
+                                     std::optional<std::string_view> version,
+                                     const RequestFrame& frame, InferenceResult& out) const {
+  ServedModelPtr model = endpoints_.Find(endpoint);
+  if (!model) {
+    absl::StatusOr<EndpointStatus> status = endpoints_.Status(endpoint);
+    if (!status.ok()) return absl::NotFoundError(Cat("no endpoint named \"", endpoint, "\""));
+    return absl::UnavailableError(Cat("endpoint \"", endpoint, "\" is not ready (",
+                                      EndpointStateName(status->state),
+                                      status->reason.empty() ? "" : Cat(": ", status->reason),
+                                      ")"));
+  }
+  if (version && *version != model->version_text) {
+    return absl::NotFoundError(Cat("endpoint \"", endpoint, "\" serves version ",
+                                   model->version_text, " of ", model->version.name,
+                                   ", not version ", *version));
+  }
+  if (frame.rows == 0) return absl::InvalidArgumentError("empty batch: no rows to predict");
+
+  Scratch& scratch = ThreadScratch();
+  std::span<const float> rows;
+  if (frame.width > 0 && frame.columns.empty()) {
+    if (frame.width != model->num_inputs) {
+      return absl::InvalidArgumentError(
+          Cat("input \"", frame.matrix_name, "\" has ", frame.width, " values per row but ",
+              model->version.Ref(), " takes ", model->num_inputs, " inputs (",
+              NameList(model->input_names), ")"));
+    }
+    rows = frame.matrix;
+    RETURN_IF_ERROR(CheckFinite(rows, model->num_inputs, *model));
+  } else {
+    RETURN_IF_ERROR(Assemble(*model, frame, scratch.rows));
+    rows = scratch.rows;
+  }
+
+  out.outputs.resize(frame.rows * model->num_outputs);
+  RETURN_IF_ERROR(model->model->Predict(rows, out.outputs));
+  AssignIds(frame.rows, out.prediction_ids);
+  if (log_ != nullptr && log_->Sample()) {
+    log_->Record(*model, out.prediction_ids, rows, out.outputs);
+  }
+  out.rows = frame.rows;
+  out.model = std::move(model);
+  return absl::OkStatus();
+}
+
+absl::Status InferenceService::Assemble(const ServedModel& model, const RequestFrame& frame,
+                                        std::vector<float>& rows) const {
+  if (frame.width > 0) {
+    return absl::InvalidArgumentError(
+        Cat("input \"", frame.matrix_name,
+            "\" holds whole rows, so no other input may be given; send either one tensor of"
+            " every input or one tensor per input"));
+  }
+  const size_t n = model.num_inputs;
+  const size_t count = frame.rows * n;
+  std::vector<uint8_t>& given = ThreadScratch().given;
+  rows.assign(count, kMissing);
+  given.assign(count, 0);
+  size_t filled = 0;
+  for (const Column& c : frame.columns) {
+    const int64_t index = model.InputIndex(c.name);
+    if (index < 0) {
+      if (model.IsJoinKey(c.name)) continue;
+      return absl::InvalidArgumentError(
+          Cat("unknown input \"", c.name, "\"; ", model.version.Ref(), " takes ",
+              NameList(model.input_names),
+              model.query ? Cat(", or the entity keys of feature service \"",
+                                model.version.signature.feature_service, "\"")
+                          : std::string()));
+    }
+    if (c.is_string) {
+      return absl::InvalidArgumentError(
+          Cat("input \"", c.name, "\" must be numeric, got strings"));
+    }
+    const size_t i = static_cast<size_t>(index);
+    for (size_t r = 0; r < frame.rows; ++r) {
+      if (!Present(c, r)) continue;
+      const double v = c.numbers[r];
+      if (std::isinf(v)) {
+        return absl::InvalidArgumentError(
+            Cat("row ", r, ": input \"", c.name,
+                "\" is infinite; send NaN (binary) or null (v1) for a missing value"));
+      }
+      const size_t at = r * n + i;
+      filled += given[at] == 0;
+      rows[at] = static_cast<float>(v);
+      given[at] = 1;
+    }
+  }
+  if (filled == count) return absl::OkStatus();
+  if (model.query) return Enrich(model, frame, rows, given);
+  if (model.missing_features == MissingFeaturePolicy::kMissing) return absl::OkStatus();
+  std::vector<std::string> missing;
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t r = 0; r < frame.rows; ++r) {
+      if (given[r * n + i] == 0) {
+        missing.push_back(model.input_names[i]);
+        break;
+      }
+    }
+  }
+  return absl::InvalidArgumentError(
+      Cat("missing input", missing.size() > 1 ? "s " : " ", NameList(missing), " (",
+          model.version.Ref(), " takes ", n, " inputs; endpoint \"", model.endpoint,
+          "\" refuses missing features)"));
+}
+
+absl::Status InferenceService::Enrich(const ServedModel& model, const RequestFrame& frame,
+                                      std::vector<float>& rows,
+                                      const std::vector<uint8_t>& given) const {
+  const features::OnlineQuery& query = *model.query;
+  const std::string& service = model.version.signature.feature_service;
+  const size_t n = model.num_inputs;
+  Scratch& scratch = ThreadScratch();
+  const std::vector<features::JoinKey>& join_keys = query.join_keys();
+  scratch.keys.resize(join_keys.size());
+  std::vector<const Column*> key_columns(join_keys.size());
+  for (size_t k = 0; k < join_keys.size(); ++k) {
+    const features::JoinKey& key = join_keys[k];
+    const Column* c = FindColumn(frame, key.name);
+    if (c == nullptr) {
+      std::vector<std::string> missing;
+      for (size_t i = 0; i < n; ++i) {
+        if (given[i] == 0) missing.push_back(model.input_names[i]);
+      }
+      return absl::InvalidArgumentError(
+          Cat("missing inputs ", NameList(missing), ": give them, or the entity key \"", key.name,
+              "\" to fetch them from feature service \"", service, "\""));
+    }
+    key_columns[k] = c;
+    features::EntityKeyValues& values = scratch.keys[k];
+    values.name = key.name;
+    values.type = key.type;
+    if (key.type == table::ColumnType::kInt64) {
+      if (c->is_string || c->integers.size() != frame.rows) {
+        return absl::InvalidArgumentError(
+            Cat("entity key \"", key.name, "\" must be integers"));
+      }
+      values.int64_values.assign(c->integers.begin(), c->integers.end());
+    } else {
+      values.string_values.resize(frame.rows);
+      for (size_t r = 0; r < frame.rows; ++r) {
+        if (c->is_string) {
+          values.string_values[r] = c->strings[r];
+        } else if (c->integers.size() == frame.rows) {
+          values.string_values[r] = std::to_string(c->integers[r]);
+        } else {
+          return absl::InvalidArgumentError(
+              Cat("entity key \"", key.name, "\" must be strings or integers"));
+        }
+      }
+    }
+  }
+  if (online_ == nullptr) {
+    return absl::UnavailableError("this server has no online store to enrich requests from");
+  }
+  ASSIGN_OR_RETURN(features::OnlineStore * store, online_->Get());
+  const features::OnlineFeatures online(*store, clock_);
+  RETURN_IF_ERROR(online.Get(query, scratch.keys, scratch.online));
+
+  const auto describe_entity = [&](size_t r) {
+    std::string text;
+    for (size_t k = 0; k < join_keys.size(); ++k) {
+      if (k > 0) text += ", ";
+      const features::EntityKeyValues& v = scratch.keys[k];
+      text += Cat(v.name, "=",
+                  v.type == table::ColumnType::kInt64 ? std::to_string(v.int64_values[r])
+                                                      : Cat("\"", v.string_values[r], "\""));
+    }
+    return text;
+  };
+  for (size_t i = 0; i < scratch.online.columns.size(); ++i) {
+    const features::OnlineColumn& column = scratch.online.columns[i];
+    for (size_t r = 0; r < frame.rows; ++r) {
+      const size_t at = r * n + i;
+      if (given[at] != 0) continue;
+      for (size_t k = 0; k < key_columns.size(); ++k) {
+        if (!Present(*key_columns[k], r)) {
+          return absl::InvalidArgumentError(
+              Cat("row ", r, ": no value for input \"", model.input_names[i],
+                  "\" and no entity key \"", join_keys[k].name, "\" to fetch it"));
+        }
+      }
+      const features::FeatureStatus status = column.statuses[r];
+      if (status != features::FeatureStatus::kPresent) {
+        if (model.missing_features == MissingFeaturePolicy::kMissing) continue;
+        return absl::InvalidArgumentError(
+            Cat("row ", r, ": feature \"", model.input_names[i], "\" is ",
+                features::FeatureStatusName(status), " for ", describe_entity(r),
+                " in feature service \"", service, "\"; endpoint \"", model.endpoint,
+                "\" refuses missing features"));
+      }
+      switch (column.type) {
+        case table::ColumnType::kFloat64:
+          rows[at] = static_cast<float>(column.Float64(r));
+          break;
+        case table::ColumnType::kBool:
+          rows[at] = column.Bool(r) ? 1.0f : 0.0f;
+          break;
+        default:  // int64 and timestamps; strings were refused at load
+          rows[at] = static_cast<float>(column.Int64(r));
+          break;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ferry::serving

@@ -1,0 +1,81 @@
+#pragma once
+
+// InferenceService: one inference request, from a decoded RequestFrame to predictions:
+//
+//   1. The endpoint's current model (and the version asked for, if any).
+//   2. The model's input rows: one tensor holding every input (width = the model's
+//      input count), or one column per input by name. A request may instead give the
+//      feature service's entity keys (e.g. customer_id); the inputs it does not give
+//      are then fetched from the online store in-process (OnlineFeatures), and the
+//      values it does give override the stored ones ("request-time features"). A
+//      feature neither given nor stored follows the endpoint's missing-feature policy:
+//      an error naming the feature and the entity, or a missing value.
+//   3. The model's predictions, one call for the whole batch.
+//   4. A prediction id per row, and the rows handed to the prediction log (sampled;
+//      never blocking).
+//
+// NaN means missing, as XGBoost treats it: the value takes each split's default
+// branch. Infinite values are refused: XGBoost would compare them like any number,
+// which is rarely what a caller meant.
+//
+// Thread-safety: Infer may be called from any number of threads at once; scratch
+// buffers are per thread, so a warm thread allocates only the result's ids.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "features/shared_online_store.h"
+#include "serving/endpoint_manager.h"
+#include "serving/inference_codec.h"
+#include "serving/prediction_log.h"
+
+namespace ferry::serving {
+
+struct InferenceResult {
+  ServedModelPtr model;  // keeps the version alive while the response is written
+  size_t rows = 0;
+  std::vector<float> outputs;  // rows * model->num_outputs
+  std::vector<std::string> prediction_ids;
+};
+
+class InferenceService {
+ public:
+  // `online` may be null (no enrichment); `log` may be null (nothing logged). All must
+  // outlive the service.
+  InferenceService(EndpointManager& endpoints, features::SharedOnlineStore* online,
+                   PredictionLog* log, core::ClockPtr clock);
+
+  // Errors: NotFound for an unknown endpoint or a version it does not serve;
+  // Unavailable when the endpoint has no model loaded (with the reason) or the online
+  // store cannot be read now; InvalidArgument naming the input, row or feature that is
+  // wrong; the model's errors.
+  absl::Status Infer(std::string_view endpoint, std::optional<std::string_view> version,
+                     const RequestFrame& frame, InferenceResult& out) const;
+
+  EndpointManager& endpoints() const { return endpoints_; }
+  PredictionLog* log() const { return log_; }
+
+ private:
+  // Fills `rows` (frame.rows x model.num_inputs) from the frame, enriching when needed.
+  absl::Status Assemble(const ServedModel& model, const RequestFrame& frame,
+                        std::vector<float>& rows) const;
+  absl::Status Enrich(const ServedModel& model, const RequestFrame& frame,
+                      std::vector<float>& rows, const std::vector<uint8_t>& given) const;
+  void AssignIds(size_t rows, std::vector<std::string>& ids) const;
+
+  EndpointManager& endpoints_;
+  features::SharedOnlineStore* online_;
+  PredictionLog* log_;
+  core::ClockPtr clock_;
+  const uint64_t id_prefix_;  // random per process: ids stay unique across restarts
+  mutable std::atomic<uint64_t> next_id_{0};
+};
+
+}  // namespace ferry::serving

@@ -1,0 +1,148 @@
+#pragma once
+
+// PredictionLog: what endpoints predicted, kept so that ground truth arriving later
+// (POST /api/v1/feedback) can be joined to it and live quality measured (monitoring
+// reads the joined rows).
+//
+// The request path only hands a prediction over: Record samples it
+// (serving.prediction_log_sample_rate) and appends it to a bounded in-memory queue
+// under a short lock, or drops it and counts the drop when the queue is full -- it
+// never waits for storage. A writer thread drains the queue every kFlushInterval (or
+// sooner when it fills up) into the "predictions" tables of the metadata store, many
+// rows per transaction, and deletes rows older than the retention.
+//
+// Stored per prediction: its id, endpoint, model name and version, time, the model's
+// input row (JSON array; null for a missing value) and outputs, and once feedback
+// arrives the label and when it came. Schema in docs/serving.md.
+//
+// Thread-safety: Record, AddFeedback and the readers are safe from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config.h"
+#include "serving/served_model.h"
+#include "store/workspace.h"
+
+namespace ferry::serving {
+
+struct Feedback {
+  std::string prediction_id;
+  double label = 0;
+};
+
+struct FeedbackResult {
+  size_t accepted = 0;
+  // Ids not in the log (never issued, not sampled, or past retention); at most
+  // kMaxReportedUnknown of them are listed, all are counted.
+  size_t unknown = 0;
+  std::vector<std::string> unknown_ids;
+};
+
+struct LoggedPrediction {
+  std::string prediction_id;
+  std::string endpoint;
+  std::string model_name;
+  int64_t model_version = 0;
+  int64_t created_at = 0;
+  std::vector<double> inputs;  // NaN for missing
+  std::vector<double> outputs;
+  std::optional<double> label;
+  std::optional<int64_t> label_at;
+};
+
+struct PredictionLogStats {
+  uint64_t recorded = 0;  // handed to the queue
+  uint64_t written = 0;   // stored
+  uint64_t dropped = 0;   // queue full
+  uint64_t failed = 0;    // lost to a storage error
+};
+
+class PredictionLog {
+ public:
+  static constexpr std::chrono::milliseconds kFlushInterval{100};
+  static constexpr size_t kMaxFeedback = 10'000;
+  static constexpr size_t kMaxReportedUnknown = 100;
+
+  // Applies the "predictions" migrations and starts the writer thread.
+  static absl::StatusOr<std::unique_ptr<PredictionLog>> Open(store::Workspace& workspace,
+                                                            const core::ServingConfig& config);
+  ~PredictionLog();  // writes what is queued, then stops
+  PredictionLog(const PredictionLog&) = delete;
+  PredictionLog& operator=(const PredictionLog&) = delete;
+
+  // Whether to log the next request's predictions (the sampling decision, per request).
+  bool Sample();
+  // Queues rows.size() / model.num_inputs predictions: ids[i], input row i, output
+  // row i (model.num_outputs values).
+  void Record(const ServedModel& model, std::span<const std::string> ids,
+              std::span<const float> rows, std::span<const float> outputs);
+
+  // Writes everything queued so far; returns once it is stored (tests, shutdown).
+  void Flush();
+
+  // Joins labels to logged predictions in one transaction. A second label for the same
+  // prediction replaces the first. Errors: InvalidArgument for more than kMaxFeedback
+  // entries, an empty id or a label that is not finite; the store's errors (nothing is
+  // then stored).
+  absl::StatusOr<FeedbackResult> AddFeedback(std::span<const Feedback> feedback);
+
+  // Logged predictions of an endpoint, newest first, at most `limit`; with
+  // `labeled_only`, those with feedback.
+  absl::StatusOr<std::vector<LoggedPrediction>> Recent(std::string_view endpoint, size_t limit,
+                                                       bool labeled_only) const;
+  absl::StatusOr<LoggedPrediction> Get(std::string_view prediction_id) const;
+
+  PredictionLogStats stats() const;
+
+ private:
+  struct Pending {
+    std::string prediction_id;
+    std::shared_ptr<const std::string> endpoint;
+    std::string model_name;
+    int64_t model_version = 0;
+    int64_t created_at = 0;
+    std::string inputs;   // JSON array text
+    std::string outputs;  // JSON array text
+  };
+
+  PredictionLog(store::Workspace& workspace, const core::ServingConfig& config);
+  void WriterLoop();
+  absl::Status Write(std::vector<Pending>& batch);
+  void DeleteExpired();
+
+  store::Workspace& workspace_;
+  const double sample_rate_;
+  const size_t max_queue_;
+  const int64_t retention_micros_;
+
+  std::mutex mu_;  // guards the members below
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  std::vector<Pending> queue_;
+  uint64_t enqueued_seq_ = 0;  // Pending handed over so far
+  uint64_t done_seq_ = 0;      // of which written (or failed)
+  bool stopping_ = false;
+  bool flush_requested_ = false;
+  std::chrono::steady_clock::time_point last_expiry_{};
+
+  std::atomic<uint64_t> recorded_{0};
+  std::atomic<uint64_t> written_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> failed_{0};
+
+  std::thread writer_;
+};
+
+}  // namespace ferry::serving

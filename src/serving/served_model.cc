@@ -1,0 +1,128 @@
+#include "serving/served_model.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "core/strings.h"
+
+namespace ferry::serving {
+namespace {
+
+using core::Cat;
+
+std::string MetadataJson(const ServedModel& m) {
+  nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
+  for (const std::string& name : m.input_names) {
+    inputs.push_back({{"name", name}, {"datatype", "FP32"}, {"shape", {-1}}});
+  }
+  nlohmann::ordered_json output_shape = m.num_outputs == 1
+                                            ? nlohmann::ordered_json{-1}
+                                            : nlohmann::ordered_json{-1, m.num_outputs};
+  const ModelDescription& d = m.model->description();
+  nlohmann::ordered_json parameters = {
+      {"model", m.version.Ref()},
+      {"objective", d.objective},
+      {"evaluator", d.evaluator},
+      // The alternative to one tensor per input: every input in one tensor, in order.
+      {"matrix_input", {{"datatype", "FP32"}, {"shape", {-1, m.num_inputs}}}},
+      {"missing_features", MissingFeaturePolicyName(m.missing_features)},
+  };
+  if (m.query) {
+    nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+    for (const features::JoinKey& key : m.query->join_keys()) {
+      keys.push_back({{"name", key.name},
+                      {"datatype", key.type == table::ColumnType::kInt64 ? "INT64" : "BYTES"},
+                      {"shape", {-1}}});
+    }
+    parameters["feature_service"] = m.version.signature.feature_service;
+    parameters["entity_keys"] = std::move(keys);
+  }
+  return nlohmann::ordered_json{
+      {"name", m.endpoint},
+      {"versions", {m.version_text}},
+      {"platform", d.platform},
+      {"inputs", std::move(inputs)},
+      {"outputs", {{{"name", kPredictOutput}, {"datatype", "FP32"}, {"shape", output_shape}}}},
+      {"parameters", std::move(parameters)},
+  }
+      .dump();
+}
+
+}  // namespace
+
+bool ServedModel::IsJoinKey(std::string_view name) const {
+  if (!query) return false;
+  for (const features::JoinKey& key : query->join_keys()) {
+    if (key.name == name) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
+                                                const registry::ModelVersion& version,
+                                                LoadedModelPtr model,
+                                                const features::FeatureRegistry* features,
+                                                int64_t now_micros) {
+  auto m = std::make_shared<ServedModel>();
+  m->endpoint = deployment.endpoint;
+  m->version = version;
+  m->version_text = std::to_string(version.version);
+  m->missing_features = deployment.missing_features;
+  m->model = std::move(model);
+  const ModelDescription& d = m->model->description();
+  m->num_inputs = static_cast<size_t>(d.num_features);
+  m->num_outputs = static_cast<size_t>(d.num_outputs);
+  m->loaded_at = now_micros;
+
+  const registry::Signature& signature = version.signature;
+  if (!signature.inputs.empty()) {
+    if (signature.inputs.size() != m->num_inputs) {
+      return absl::InvalidArgumentError(
+          Cat(version.Ref(), ": its signature lists ", signature.inputs.size(),
+              " inputs but the model takes ", m->num_inputs, " features"));
+    }
+    for (const registry::SignatureField& field : signature.inputs) {
+      m->input_names.push_back(field.name);
+    }
+  } else if (d.feature_names.size() == m->num_inputs) {
+    m->input_names = d.feature_names;
+  } else {
+    for (size_t i = 0; i < m->num_inputs; ++i) m->input_names.push_back(Cat("f", i));
+  }
+  for (size_t i = 0; i < m->input_names.size(); ++i) {
+    m->input_index.emplace(m->input_names[i], i);
+  }
+
+  if (!signature.feature_service.empty()) {
+    if (features == nullptr) {
+      return absl::FailedPreconditionError(
+          Cat(version.Ref(), ": needs feature service \"", signature.feature_service,
+              "\" but the feature registry is not available"));
+    }
+    ASSIGN_OR_RETURN(features::FeatureSelection selection,
+                     features->SelectService(signature.feature_service));
+    if (selection.refs.size() != m->num_inputs) {
+      return absl::FailedPreconditionError(
+          Cat(version.Ref(), ": feature service \"", signature.feature_service, "\" now supplies ",
+              selection.refs.size(), " features but the model takes ", m->num_inputs,
+              " (the service changed since the model was registered)"));
+    }
+    // Full names keep outputs of different views apart; column i is input i either way.
+    ASSIGN_OR_RETURN(features::OnlineQuery query,
+                     features::OnlineQuery::Prepare(selection, {.full_feature_names = true}));
+    for (size_t i = 0; i < query.feature_types().size(); ++i) {
+      if (query.feature_types()[i] == table::ColumnType::kString) {
+        return absl::InvalidArgumentError(
+            Cat(version.Ref(), ": feature \"", query.feature_names()[i],
+                "\" of service \"", signature.feature_service,
+                "\" is a string; XGBoost models take numbers"));
+      }
+      m->input_index.emplace(query.feature_names()[i], i);  // "view__feature"
+    }
+    m->query = std::make_shared<const features::OnlineQuery>(std::move(query));
+  }
+  m->metadata_json = MetadataJson(*m);
+  return ServedModelPtr(std::move(m));
+}
+
+}  // namespace ferry::serving
