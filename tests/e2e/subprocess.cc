@@ -233,12 +233,14 @@ std::string RequestHead(const std::string& method, const std::string& target) {
 }  // namespace
 
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
-                       const std::string& body) {
+                       const std::string& body,
+                       const std::vector<std::pair<std::string, std::string>>& headers) {
   int fd = ConnectLoopback(port);
   if (fd < 0) return {};
   std::string request =
       RequestHead(method, target) + "Content-Length: " + std::to_string(body.size()) + "\r\n";
   if (!body.empty()) request += "Content-Type: application/json\r\n";
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
   request += "\r\n" + body;
   SendAll(fd, request);
   return ReadResponseAndClose(fd);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ferry::e2e {
@@ -66,8 +67,10 @@ struct HttpResult {
 };
 
 // One HTTP/1.1 request with "Connection: close" to 127.0.0.1:port.
+// `headers` are added to the request's own.
 HttpResult HttpRequest(int port, const std::string& method, const std::string& target,
-                       const std::string& body = "");
+                       const std::string& body = "",
+                       const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 enum class BodyEncoding { kContentLength, kChunked };
 // POSTs `file` as the body, read and sent 1 MiB at a time (never whole in memory), with

@@ -1,9 +1,10 @@
 #pragma once
 
-// WriteXGBoostModel: trains a tiny XGBoost model through libxgboost's C API (three
-// rounds of depth-2 trees on a fixed, seedless pattern) and saves it, so tests get real
-// model files without Python. The file's extension picks the format XGBoost writes:
-// ".json" JSON, ".ubj" UBJSON.
+// WriteXGBoostModel: trains a tiny XGBoost model through libxgboost's C API (`rounds`
+// rounds, three by default, of depth-2 trees on a fixed, seedless pattern) and saves
+// it, so tests get real model files without Python; other round counts give other
+// predictions. The file's extension picks the format XGBoost writes: ".json" JSON,
+// ".ubj" UBJSON.
 
 #include <gtest/gtest.h>
 #include <xgboost/c_api.h>
@@ -16,7 +17,7 @@
 namespace ferry::testing {
 
 inline void WriteXGBoostModel(const std::filesystem::path& path, int features,
-                              const std::vector<std::string>& names = {}) {
+                              const std::vector<std::string>& names = {}, int rounds = 3) {
   constexpr int kRows = 64;
   std::vector<float> data(static_cast<size_t>(kRows) * features);
   std::vector<float> labels(kRows);
@@ -40,7 +41,7 @@ inline void WriteXGBoostModel(const std::filesystem::path& path, int features,
   XGBoosterSetParam(booster, "objective", "binary:logistic");
   XGBoosterSetParam(booster, "max_depth", "2");
   XGBoosterSetParam(booster, "nthread", "1");
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(XGBoosterUpdateOneIter(booster, i, matrix), 0);
+  for (int i = 0; i < rounds; ++i) ASSERT_EQ(XGBoosterUpdateOneIter(booster, i, matrix), 0);
   if (!names.empty()) {
     // As the Python binding does: the booster keeps the names of what it was trained on.
     std::vector<const char*> pointers;
