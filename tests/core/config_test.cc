@@ -20,6 +20,8 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   config.server.access_log = false;
   config.server.max_upload_bytes = 5ull << 40;
   config.log_level = "debug";
+  config.serving.prediction_log_sample_rate = 0.25;
+  config.serving.batching_max_delay_us = 200;
   auto parsed = WorkspaceConfig::Parse(config.ToYaml());
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->server.listen, "[::1]:9000");
@@ -27,6 +29,9 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   EXPECT_FALSE(parsed->server.access_log);
   EXPECT_EQ(parsed->server.max_upload_bytes, 5ull << 40);
   EXPECT_EQ(parsed->log_level, "debug");
+  EXPECT_EQ(parsed->serving.prediction_log_sample_rate, 0.25);
+  EXPECT_EQ(parsed->serving.batching_max_delay_us, 200);
+  EXPECT_EQ(parsed->serving.max_batch_rows, 10'000);
 }
 
 TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
@@ -38,6 +43,9 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
       {"servr: {}", "servr: unknown key"},
       {"server: {thread: 2}", "server.thread: unknown key"},
       {"server: {threads: many}", "server.threads: expected an integer"},
+      {"serving: {max_batch_rows: 0}", "serving.max_batch_rows: expected 1..1000000"},
+      {"serving: {prediction_log_sample_rate: 2}", "serving.prediction_log_sample_rate: expected 0..1"},
+      {"serving: {batching: on}", "serving.batching: unknown key"},
       {"server: {threads: -1}", "server.threads"},
       {"server: {max_upload_bytes: 0}", "server.max_upload_bytes: expected > 0"},
       {"server: {max_upload_bytes: lots}", "server.max_upload_bytes: expected an integer"},

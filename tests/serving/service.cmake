@@ -1,0 +1,2 @@
+ferry_test(serving_test ${CMAKE_CURRENT_LIST_DIR}/prediction_log_test.cc)
+target_link_libraries(serving_test PRIVATE ferry_serving)
