@@ -61,7 +61,7 @@ absl::StatusOr<ServedModelPtr> EndpointManager::Load(const ResolvedDeployment& r
   load.evaluator = options_.evaluator;
   ASSIGN_OR_RETURN(LoadedModelPtr model, backend->Load(*artifact, load));
   return BuildServedModel(r.deployment, version, std::move(model), features_.get(),
-                          workspace_.clock().NowMicros());
+                          options_.batching, workspace_.clock().NowMicros());
 }
 
 absl::Status EndpointManager::Refresh() {

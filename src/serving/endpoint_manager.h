@@ -67,6 +67,7 @@ struct EndpointManagerOptions {
   std::chrono::milliseconds poll_interval{250};
   // Forces an evaluator for every load ("auto", "libxgboost", "native"); tests.
   std::string evaluator = "auto";
+  BatchingOptions batching;
 };
 
 class EndpointManager {

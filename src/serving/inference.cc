@@ -105,6 +105,8 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
                                    ", not version ", *version));
   }
   if (frame.rows == 0) return absl::InvalidArgumentError("empty batch: no rows to predict");
+  Batcher* batcher = frame.rows == 1 ? model->batcher.get() : nullptr;
+  Arrival arrival(batcher);
 
   Scratch& scratch = ThreadScratch();
   std::span<const float> rows;
@@ -123,7 +125,12 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
   }
 
   out.outputs.resize(frame.rows * model->num_outputs);
-  RETURN_IF_ERROR(model->model->Predict(rows, out.outputs));
+  if (batcher != nullptr) {
+    arrival.Joined();
+    RETURN_IF_ERROR(batcher->PredictOne(rows, out.outputs));
+  } else {
+    RETURN_IF_ERROR(model->model->Predict(rows, out.outputs));
+  }
   AssignIds(frame.rows, out.prediction_ids);
   if (log_ != nullptr && log_->Sample()) {
     log_->Record(*model, out.prediction_ids, rows, out.outputs);

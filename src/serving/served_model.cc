@@ -62,6 +62,7 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
                                                 const registry::ModelVersion& version,
                                                 LoadedModelPtr model,
                                                 const features::FeatureRegistry* features,
+                                                const BatchingOptions& batching,
                                                 int64_t now_micros) {
   auto m = std::make_shared<ServedModel>();
   m->endpoint = deployment.endpoint;
@@ -120,6 +121,9 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
       m->input_index.emplace(query.feature_names()[i], i);  // "view__feature"
     }
     m->query = std::make_shared<const features::OnlineQuery>(std::move(query));
+  }
+  if (batching.max_delay.count() > 0) {
+    m->batcher = std::make_unique<Batcher>(*m->model, batching.max_delay, batching.max_rows);
   }
   m->metadata_json = MetadataJson(*m);
   return ServedModelPtr(std::move(m));

@@ -12,6 +12,7 @@
 // Thread-safety: immutable once built; shared by every request that uses it (held by
 // shared_ptr, so a replaced version unloads when its last request finishes).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@
 #include "features/feature_registry.h"
 #include "features/online_features.h"
 #include "registry/model_record.h"
+#include "serving/batcher.h"
 #include "serving/deployment_store.h"
 #include "serving/model_runtime.h"
 
@@ -46,6 +48,8 @@ struct ServedModel {
   // Enrichment: the feature service's online query, whose i-th feature is input i.
   // Null when the signature names no feature service.
   std::shared_ptr<const features::OnlineQuery> query;
+  // Adaptive batching of single-row requests; null when off.
+  std::unique_ptr<Batcher> batcher;
   // GET /v2/models/{endpoint}, precomputed.
   std::string metadata_json;
   int64_t loaded_at = 0;  // microseconds since the epoch
@@ -61,6 +65,11 @@ struct ServedModel {
 
 using ServedModelPtr = std::shared_ptr<const ServedModel>;
 
+struct BatchingOptions {
+  std::chrono::microseconds max_delay{0};  // 0: no batching
+  size_t max_rows = 64;
+};
+
 // Builds a ServedModel from a loaded model and its registry record. `features` resolves
 // the signature's feature service (may be null when there is none). Errors:
 // InvalidArgument when the model and its record disagree (input counts) or an input
@@ -70,6 +79,7 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
                                                 const registry::ModelVersion& version,
                                                 LoadedModelPtr model,
                                                 const features::FeatureRegistry* features,
+                                                const BatchingOptions& batching,
                                                 int64_t now_micros);
 
 }  // namespace ferry::serving

@@ -1,6 +1,7 @@
 # ferry_serving: endpoints kept in step with deployments, the inference path
 # (assembly, enrichment, prediction) and the prediction log.
 add_library(ferry_serving STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/batcher.cc
   ${CMAKE_CURRENT_LIST_DIR}/endpoint_manager.cc
   ${CMAKE_CURRENT_LIST_DIR}/inference.cc
   ${CMAKE_CURRENT_LIST_DIR}/prediction_log.cc
