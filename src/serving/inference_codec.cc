@@ -101,8 +101,12 @@ void RequestFrame::Clear() {
   matrix_name.clear();
   width = 0;
   matrix.clear();
-  for (Column& column : columns) spare_columns.push_back(std::move(column));
-  columns.clear();
+  if (spare_columns.empty()) {
+    columns.swap(spare_columns);  // both vectors keep their capacity
+  } else {
+    for (Column& column : columns) spare_columns.push_back(std::move(column));
+    columns.clear();
+  }
   outputs.clear();
   binary_outputs.clear();
   binary_output_default = false;

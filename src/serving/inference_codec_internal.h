@@ -6,6 +6,7 @@
 // the element it returns is valid until the thread's next ParseJson.
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,13 @@ struct Scalar {
   bool has_integer = false;    // integral datatypes and BOOL, when the value fits int64
   std::string_view text;       // BYTES
 };
+
+// key == want, for a literal `want`: the fixed-size comparison compiles to a load or two
+// instead of a call to memcmp (keys are compared for every field of every input).
+template <size_t N>
+bool KeyIs(std::string_view key, const char (&want)[N]) {
+  return key.size() == N - 1 && std::memcmp(key.data(), want, N - 1) == 0;
+}
 
 bool IsIntegral(DataType type);  // BOOL, INT*, UINT*
 // Bytes per element in the binary extension; 0 for BYTES (length-prefixed).

@@ -1,5 +1,6 @@
 // DecodeV1Request: TF Serving / KServe v1 {"instances": [...]}, as lists or as objects.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -86,6 +87,8 @@ class ObjectDecoder {
     fields_.clear();
     index_.clear();
   }
+  ObjectDecoder(const ObjectDecoder&) = delete;
+  ObjectDecoder& operator=(const ObjectDecoder&) = delete;
 
   absl::Status Decode(array instances) {
     size_t row = 0;
@@ -96,9 +99,10 @@ class ObjectDecoder {
       }
       size_t position = 0;
       for (simdjson::dom::key_value_pair field : fields) {
-        ASSIGN_OR_RETURN(const size_t f, Find(field.key, position++));
+        ASSIGN_OR_RETURN(const size_t f, Find(field.key, position++, row));
         RETURN_IF_ERROR(Set(f, row, field.value));
       }
+      if (row == 0) RETURN_IF_ERROR(CheckFirstKeysDiffer());
       ++row;
     }
     for (size_t f = 0; f < fields_.size(); ++f) {
@@ -111,17 +115,33 @@ class ObjectDecoder {
 
  private:
   // The index of `key`'s field, added when new; `position` is its place in this object,
-  // where it most often stands in the first.
-  absl::StatusOr<size_t> Find(std::string_view key, size_t position) {
+  // where it most often stands in the first. The first object's keys are all new but for
+  // duplicates, which Decode finds after it.
+  absl::StatusOr<size_t> Find(std::string_view key, size_t position, size_t row) {
     if (position < fields_.size() && fields_[position].key == key) return position;
-    if (fields_.size() <= kScanFieldsUpTo) {
-      for (size_t f = 0; f < fields_.size(); ++f) {
-        if (fields_[f].key == key) return f;
+    if (row > 0) {
+      if (fields_.size() <= kScanFieldsUpTo) {
+        for (size_t f = 0; f < fields_.size(); ++f) {
+          if (fields_[f].key == key) return f;
+        }
+      } else {
+        if (index_.empty()) {
+          for (size_t f = 0; f < fields_.size(); ++f) index_.emplace(fields_[f].key, f);
+        }
+        if (auto it = index_.find(key); it != index_.end()) return it->second;
       }
-    } else if (auto it = index_.find(key); it != index_.end()) {
-      return it->second;
     }
     return AddField(key);
+  }
+
+  absl::Status CheckFirstKeysDiffer() {
+    keys_.clear();
+    for (const Field& field : fields_) keys_.push_back(field.key);
+    std::sort(keys_.begin(), keys_.end());
+    if (auto twice = std::adjacent_find(keys_.begin(), keys_.end()); twice != keys_.end()) {
+      return absl::InvalidArgumentError(Cat("instance 0 gives field \"", *twice, "\" twice"));
+    }
+    return absl::OkStatus();
   }
 
   absl::StatusOr<size_t> AddField(std::string_view key) {
@@ -136,13 +156,7 @@ class ObjectDecoder {
     }
     const size_t f = fields_.size();
     fields_.push_back(Field{key});
-    if (fields_.size() > kScanFieldsUpTo) {
-      if (index_.empty()) {
-        for (size_t i = 0; i < fields_.size(); ++i) index_.emplace(fields_[i].key, i);
-      } else {
-        index_.emplace(key, f);
-      }
-    }
+    if (!index_.empty()) index_.emplace(key, f);
     out_.AddColumn(key, DataType::kFp64);
     return f;
   }
@@ -218,11 +232,13 @@ class ObjectDecoder {
   RequestFrame& out_;
   // Reused by the thread: the keys point into its parsed document.
   static thread_local std::vector<Field> fields_;
-  static thread_local std::unordered_map<std::string_view, size_t> index_;
+  static thread_local std::unordered_map<std::string_view, size_t> index_;  // built when needed
+  static thread_local std::vector<std::string_view> keys_;
 };
 
 thread_local std::vector<Field> ObjectDecoder::fields_;
 thread_local std::unordered_map<std::string_view, size_t> ObjectDecoder::index_;
+thread_local std::vector<std::string_view> ObjectDecoder::keys_;
 
 }  // namespace
 

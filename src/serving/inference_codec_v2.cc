@@ -1,9 +1,10 @@
 // DecodeV2Request: the Open Inference Protocol's JSON and Triton's binary tensor extension.
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
-#include <unordered_set>
+#include <vector>
 
 #include "core/status.h"
 #include "core/strings.h"
@@ -13,15 +14,13 @@
 namespace ferry::serving {
 namespace {
 
+using codec_internal::KeyIs;
 using codec_internal::Scalar;
 using core::Cat;
 using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
-
-// Above this many inputs, duplicate names are found with a hash set, not by a scan.
-constexpr size_t kScanNamesUpTo = 32;
 
 // One entry of "inputs", before its data is read.
 struct InputSpec {
@@ -78,18 +77,18 @@ absl::Status ReadInputSpec(element value, InputSpec& in) {
   std::optional<element> shape, datatype, parameters;
   bool has_name = false;
   for (simdjson::dom::key_value_pair field : fields) {
-    if (field.key == "name") {
+    if (KeyIs(field.key, "name")) {
       std::string_view name;
       if (field.value.get(name)) return absl::InvalidArgumentError("an input's \"name\" must be a string");
       in.name = name;
       has_name = true;
-    } else if (field.key == "shape") {
+    } else if (KeyIs(field.key, "shape")) {
       shape = field.value;
-    } else if (field.key == "datatype") {
+    } else if (KeyIs(field.key, "datatype")) {
       datatype = field.value;
-    } else if (field.key == "data") {
+    } else if (KeyIs(field.key, "data")) {
       in.data = field.value;
-    } else if (field.key == "parameters") {
+    } else if (KeyIs(field.key, "parameters")) {
       parameters = field.value;
     }
   }
@@ -122,7 +121,8 @@ template <typename Sink>
 absl::Status ReadJsonElement(const InputSpec& in, element value, size_t index, Sink& sink) {
   Scalar scalar;
   if (const char* wrong = codec_internal::ReadJsonValue(value, in.datatype, scalar)) {
-    return InputError(in.name, "element ", index, ": ", wrong, " (got ", codec_internal::Shown(value), ")");
+    return absl::InvalidArgumentError(Cat("input \"", in.name, "\" element ", index, ": ", wrong, " (got ",
+                                          codec_internal::Shown(value), ")"));
   }
   sink(scalar);
   return absl::OkStatus();
@@ -224,6 +224,12 @@ class V2Decoder {
       InputSpec in;
       RETURN_IF_ERROR(ReadInputSpec(input, in));
       RETURN_IF_ERROR(Add(in));
+      names_.push_back(in.name);
+    }
+    // Duplicate names, found once all are known (cheaper than a look-up per input).
+    std::sort(names_.begin(), names_.end());
+    if (auto twice = std::adjacent_find(names_.begin(), names_.end()); twice != names_.end()) {
+      return InputError(*twice, "given twice");
     }
     if (used_ != binary_.size()) {
       return absl::InvalidArgumentError(
@@ -233,18 +239,6 @@ class V2Decoder {
   }
 
  private:
-  absl::Status CheckName(std::string_view name) {
-    bool seen = false;
-    if (count_ <= kScanNamesUpTo) {
-      seen = name == out_.matrix_name && !out_.matrix_name.empty();
-      for (const Column& c : out_.columns) seen = seen || c.name == name;
-    } else {
-      seen = !names_.insert(name).second;
-    }
-    if (seen) return InputError(name, "given twice");
-    return absl::OkStatus();
-  }
-
   absl::Status CheckRows(const InputSpec& in) {
     if (first_) {
       first_ = false;
@@ -290,7 +284,6 @@ class V2Decoder {
   }
 
   absl::Status Add(const InputSpec& in) {
-    RETURN_IF_ERROR(CheckName(in.name));
     RETURN_IF_ERROR(CheckRows(in));
     const bool matrix = in.dims == 2 && (in.shape[1] > 1 || count_ == 1);
     if (matrix) {
@@ -337,11 +330,11 @@ class V2Decoder {
   std::string_view first_name_;
   uint64_t elements_ = 0;
   size_t used_ = 0;  // binary bytes taken by inputs so far
-  // Names seen, when there are too many inputs to scan (reused by the thread).
-  static thread_local std::unordered_set<std::string_view> names_;
+  // The inputs' names, pointing into the parsed document (reused by the thread).
+  static thread_local std::vector<std::string_view> names_;
 };
 
-thread_local std::unordered_set<std::string_view> V2Decoder::names_;
+thread_local std::vector<std::string_view> V2Decoder::names_;
 
 absl::Status ReadOutputs(element value, RequestFrame& out) {
   array outputs;
@@ -394,13 +387,13 @@ absl::Status DecodeV2Request(std::string_view body, std::optional<size_t> json_h
   if (root.get(request)) return absl::InvalidArgumentError("the request must be a JSON object");
   std::optional<element> inputs, outputs, parameters;
   for (simdjson::dom::key_value_pair field : request) {
-    if (field.key == "inputs") {
+    if (KeyIs(field.key, "inputs")) {
       inputs = field.value;
-    } else if (field.key == "outputs") {
+    } else if (KeyIs(field.key, "outputs")) {
       outputs = field.value;
-    } else if (field.key == "parameters") {
+    } else if (KeyIs(field.key, "parameters")) {
       parameters = field.value;
-    } else if (field.key == "id") {
+    } else if (KeyIs(field.key, "id")) {
       std::string_view id;
       if (field.value.get(id)) return absl::InvalidArgumentError("\"id\" must be a string");
       out.id.emplace(id);
