@@ -29,17 +29,35 @@ constexpr std::string_view kTypeNames[] = {"BOOL",  "UINT8", "UINT16", "UINT32",
 // request does not leave its buffers on the thread.
 constexpr size_t kReusedParserBytes = size_t{1} << 20;
 
-// Where a JSON text goes wrong, for the message: simdjson's DOM parser does not say, so
-// the (rare) failing text is read again by nlohmann-json, which does.
-std::string ErrorOffset(std::string_view json) {
-  try {
-    const nlohmann::json parsed = nlohmann::json::parse(json.begin(), json.end());
-    (void)parsed;
-  } catch (const nlohmann::json::parse_error& e) {
-    return Cat(" at byte ", e.byte > 0 ? e.byte - 1 : 0);
-  } catch (const std::exception&) {
+// Keeps nothing of a document but where it goes wrong.
+struct ErrorFinder : nlohmann::json_sax<nlohmann::json> {
+  std::optional<size_t> at;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception&) override {
+    at = position > 0 ? position - 1 : 0;
+    return false;
   }
-  return "";
+};
+
+// Where a JSON text goes wrong, for the message: simdjson's DOM parser does not say, so
+// the (rare) failing text is read again, without building anything, by nlohmann-json's
+// SAX parser, which does. Texts above kReusedParserBytes are not read twice.
+std::string ErrorOffset(std::string_view json) {
+  if (json.size() > kReusedParserBytes) return "";
+  ErrorFinder finder;
+  (void)nlohmann::json::sax_parse(json.begin(), json.end(), &finder);
+  return finder.at ? Cat(" at byte ", *finder.at) : "";
 }
 
 float HalfToFloat(uint16_t h) {

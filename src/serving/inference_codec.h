@@ -15,6 +15,7 @@
 //     BYTES each element a 4-byte little-endian length then the bytes).
 //   TF Serving / KServe v1: {"instances": [[1.0, 2.0], ...]} (arrays in signature order)
 //     or {"instances": [{"customer_id": 42, "amount": 9.5}, ...]} (objects by name).
+//   docs/inference-wire-formats.md writes the formats up in full.
 //
 // Decoding is bounded (Limits) and validates everything the protocol fixes: datatypes,
 // shapes against data lengths, nesting against shapes, numbers against the datatype's
