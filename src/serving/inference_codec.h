@@ -15,6 +15,7 @@
 //     BYTES each element a 4-byte little-endian length then the bytes).
 //   TF Serving / KServe v1: {"instances": [[1.0, 2.0], ...]} (arrays in signature order)
 //     or {"instances": [{"customer_id": 42, "amount": 9.5}, ...]} (objects by name).
+//   docs/inference-wire-formats.md writes the formats up in full.
 //
 // Decoding is bounded (Limits) and validates everything the protocol fixes: datatypes,
 // shapes against data lengths, nesting against shapes, numbers against the datatype's
@@ -78,12 +79,23 @@ struct RequestFrame {
   std::vector<bool> binary_outputs;
   bool binary_output_default = false;  // request "parameters": {"binary_data_output": true}
   void Clear();  // keeps capacity
+  // Appends a column named `name`, reusing one that Clear() kept (its vectors keep their
+  // capacity); the column's vectors are empty.
+  Column& AddColumn(std::string_view name, DataType datatype);
+  // Columns of earlier requests, emptied by Clear() and kept for their capacity.
+  std::vector<Column> spare_columns;
 };
 
 // Decodes a v2 request. json_header_length: the Inference-Header-Content-Length value,
 // when the client sent it (binary extension); the JSON is then body[0, length) and the
 // rest holds binary data. Errors: InvalidArgument naming the input and what is wrong;
-// ResourceExhausted when a limit is exceeded (the API answers 413).
+// ResourceExhausted when a limit is exceeded (the API answers 413). On error `out` holds
+// a partial request (the next decode clears it).
+//
+// Conversions: a matrix is float32, so FP64 values beyond float's range become +-inf and
+// INT64/UINT64 values beyond 2^24 are rounded to the nearest float (accepted, not errors);
+// an FP32 tensor's JSON values must fit float. Columns keep numbers as double and, for
+// integral datatypes and BOOL, the exact values in `integers`.
 absl::Status DecodeV2Request(std::string_view body, std::optional<size_t> json_header_length,
                              const Limits& limits, RequestFrame& out);
 
@@ -108,7 +120,10 @@ struct V2ResponseHead {
   std::span<const std::string> prediction_ids;
 };
 
-// Encodes a v2 response into body (cleared first). When any output is binary,
+// Encodes a v2 response into body (cleared first); "model_version" is left out when empty,
+// "id" when not given, "parameters" when there are no prediction ids. Each output's data
+// holds rows * width values; non-finite values (not JSON numbers) are written as null.
+// When any output is binary,
 // *json_header_length is set to the JSON part's length (the API sends it as
 // Inference-Header-Content-Length) and that output carries
 // "parameters": {"binary_data_size": N}; otherwise it is set to nullopt.

@@ -1,0 +1,2 @@
+ferry_test(inference_codec_test ${CMAKE_CURRENT_LIST_DIR}/inference_codec_test.cc)
+target_link_libraries(inference_codec_test PRIVATE ferry_serving_codec nlohmann_json::nlohmann_json)
