@@ -36,9 +36,12 @@ absl::Status RunRegister(CliContext& context, const std::string& name, RegisterF
   registry::RegisterOptions& options = flags.options;
   options.actor = Actor(context, flags.actor);
   if (!flags.signature_file.empty()) {
-    ASSIGN_OR_RETURN(std::string text,
-                     core::ReadFileToString(context.env().current_dir / flags.signature_file,
-                                            kMaxSignatureBytes));
+    // Inline JSON, or the file holding it.
+    std::string text = flags.signature_file;
+    if (text.front() != '{') {
+      ASSIGN_OR_RETURN(text, core::ReadFileToString(context.env().current_dir / flags.signature_file,
+                                                    kMaxSignatureBytes));
+    }
     absl::StatusOr<registry::Signature> signature = registry::ParseSignature(text);
     if (!signature.ok()) {
       return absl::InvalidArgumentError(
@@ -253,7 +256,7 @@ void AddModelsCommand(CLI::App& app, CliContext& context, absl::Status* result) 
   reg->add_option("--flavor", flags->options.flavor, "Model flavor (xgboost)");
   reg->add_option("--run", flags->options.run_id, "The run that trained it");
   reg->add_option("--signature", flags->signature_file,
-                  "JSON: {\"feature_service\", \"inputs\", \"outputs\"}");
+                  "A JSON file, or inline JSON: {\"feature_service\", \"inputs\", \"outputs\"}");
   reg->add_option("--description,-d", flags->options.description, "What this version is");
   reg->add_option("--reference", flags->options.reference_dataset,
                   "Dataset version whose statistics drift is measured against"
