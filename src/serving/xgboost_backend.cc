@@ -11,7 +11,7 @@
 #include "core/strings.h"
 #include "serving/tree_ensemble.h"
 #include "serving/xgboost_booster.h"
-#include "serving/xgboost_tree_json.h"
+#include "serving/xgboost_trees.h"
 
 namespace ferry::serving {
 namespace {
@@ -81,8 +81,8 @@ int64_t ClassesOf(const BoosterConfig& config) {
 // libxgboost fails.
 absl::StatusOr<TreeEnsemble> CheckedNativeTrees(const XGBoostBooster& booster,
                                                 const ModelDescription& description) {
-  ASSIGN_OR_RETURN(const std::string model_json, booster.ModelJson());
-  ASSIGN_OR_RETURN(const EnsembleSpec spec, EnsembleSpecFromXGBoostJson(model_json));
+  ASSIGN_OR_RETURN(const std::string model, booster.ModelUbjson());
+  ASSIGN_OR_RETURN(const EnsembleSpec spec, EnsembleSpecFromXGBoostUbjson(model));
   ASSIGN_OR_RETURN(TreeEnsemble trees, TreeEnsemble::Create(spec));
   if (trees.num_features() != description.num_features ||
       trees.num_outputs() != description.num_outputs) {

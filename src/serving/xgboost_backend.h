@@ -7,7 +7,7 @@
 // ("libxgboost").
 //
 // The native walker serves only what it reproduces: a gbtree booster with numerical
-// splits, one target and an objective xgboost_tree_json.h knows. Even then, every Load
+// splits, one target and an objective xgboost_trees.h knows. Even then, every Load
 // checks it against libxgboost on probe rows built from the model's own thresholds
 // (values at, just below and just above them, NaN, random) and serves with libxgboost,
 // logging a warning with the reason, when any output differs by more than

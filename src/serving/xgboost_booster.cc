@@ -110,11 +110,11 @@ absl::Status XGBoostBooster::ReadConfig() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> XGBoostBooster::ModelJson() const {
+absl::StatusOr<std::string> XGBoostBooster::ModelUbjson() const {
   bst_ulong length = 0;
   const char* bytes = nullptr;
-  if (XGBoosterSaveModelToBuffer(handle_, R"({"format": "json"})", &length, &bytes) != 0) {
-    return Internal("saving the model as JSON");
+  if (XGBoosterSaveModelToBuffer(handle_, R"({"format": "ubj"})", &length, &bytes) != 0) {
+    return Internal("saving the model as UBJSON");
   }
   return std::string(bytes, length);
 }

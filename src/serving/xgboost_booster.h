@@ -55,8 +55,8 @@ class XGBoostBooster {
   XGBoostBooster& operator=(const XGBoostBooster&) = delete;
 
   const BoosterConfig& config() const { return config_; }
-  // The model re-saved by libxgboost in its JSON format, whatever format it came in.
-  absl::StatusOr<std::string> ModelJson() const;
+  // The model re-saved by libxgboost in its UBJSON format, whatever format it came in.
+  absl::StatusOr<std::string> ModelUbjson() const;
   absl::StatusOr<int64_t> NumFeatures() const;
   // Empty when the model stores none.
   absl::StatusOr<std::vector<std::string>> FeatureNames() const;

@@ -1,4 +1,4 @@
-#include "serving/xgboost_tree_json.h"
+#include "serving/xgboost_trees.h"
 
 #include <charconv>
 #include <cmath>
@@ -144,12 +144,11 @@ absl::StatusOr<EnsembleSpec> SpecOf(const json& model) {
 
 }  // namespace
 
-absl::StatusOr<EnsembleSpec> EnsembleSpecFromXGBoostJson(std::string_view model_json) {
+absl::StatusOr<EnsembleSpec> EnsembleSpecFromXGBoostUbjson(std::string_view model_ubjson) {
   try {
-    const json model = json::parse(model_json.begin(), model_json.end());
-    return SpecOf(model);
+    return SpecOf(json::from_ubjson(model_ubjson.begin(), model_ubjson.end()));
   } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(Cat("not an XGBoost JSON model: ", e.what()));
+    return absl::InvalidArgumentError(Cat("not an XGBoost UBJSON model: ", e.what()));
   }
 }
 
