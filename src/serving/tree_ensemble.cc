@@ -33,11 +33,11 @@ absl::StatusOr<TreeEnsemble> TreeEnsemble::Create(const EnsembleSpec& spec) {
   if (spec.num_groups < 1) {
     return absl::InvalidArgumentError(Cat("tree ensemble: bad group count ", spec.num_groups));
   }
-  const bool one_group = spec.transform == OutputTransform::kSigmoid ||
-                         spec.transform == OutputTransform::kExp;
+  const bool one_group =
+      spec.transform == OutputTransform::kSigmoid || spec.transform == OutputTransform::kExp;
   if (one_group && spec.num_groups != 1) {
-    return absl::InvalidArgumentError(Cat("tree ensemble: a sigmoid or exp output needs one group,"
-                                          " not ", spec.num_groups));
+    return absl::InvalidArgumentError(
+        Cat("tree ensemble: a sigmoid or exp output needs one group, not ", spec.num_groups));
   }
   TreeEnsemble ensemble;
   ensemble.num_features_ = spec.num_features;
@@ -66,8 +66,8 @@ absl::StatusOr<uint32_t> TreeEnsemble::AddTree(const TreeSpec& tree, size_t inde
   const size_t size = tree.left.size();
   if (size == 0 || tree.right.size() != size || tree.feature.size() != size ||
       tree.threshold.size() != size || tree.default_left.size() != size) {
-    return absl::InvalidArgumentError(Cat("tree ", index, ": node arrays are empty or of"
-                                          " different lengths"));
+    return absl::InvalidArgumentError(
+        Cat("tree ", index, ": node arrays are empty or of different lengths"));
   }
   if (tree.group < 0 || tree.group >= num_groups) {
     return absl::InvalidArgumentError(Cat("tree ", index, ": output group ", tree.group,
@@ -103,21 +103,22 @@ absl::StatusOr<uint32_t> TreeEnsemble::AddTree(const TreeSpec& tree, size_t inde
       return child >= 0 && static_cast<size_t>(child) < size && !seen[child];
     };
     if (!valid(left) || !valid(right) || left == right) {
-      return absl::InvalidArgumentError(Cat("tree ", index, ", node ", at.id, ": children ",
-                                            left, " and ", right, " do not form a tree"));
+      return absl::InvalidArgumentError(Cat("tree ", index, ", node ", at.id, ": children ", left,
+                                            " and ", right, " do not form a tree"));
     }
     const int32_t feature = tree.feature[at.id];
     if (feature < 0 || feature >= num_features_) {
-      return absl::InvalidArgumentError(Cat("tree ", index, ", node ", at.id, ": splits on feature ",
-                                            feature, " of ", num_features_));
+      return absl::InvalidArgumentError(Cat("tree ", index, ", node ", at.id,
+                                            ": splits on feature ", feature, " of ",
+                                            num_features_));
     }
     seen[left] = seen[right] = true;
     const auto child = static_cast<uint32_t>(nodes_.size());
     nodes_.emplace_back();
     nodes_.emplace_back();
     const uint32_t default_bit = tree.default_left[at.id] != 0 ? kDefaultLeft : 0;
-    nodes_[at.slot] = Node{tree.threshold[at.id], static_cast<uint32_t>(feature) | default_bit,
-                           child, 0.0f};
+    nodes_[at.slot] =
+        Node{tree.threshold[at.id], static_cast<uint32_t>(feature) | default_bit, child, 0.0f};
     queue.push_back({left, child, at.depth + 1});
     queue.push_back({right, child + 1, at.depth + 1});
   }
@@ -223,10 +224,18 @@ std::vector<float> TreeEnsemble::ProbeRows(int count, uint64_t seed) const {
       const float cut = c[random() % c.size()];
       const float span = std::max(1.0f, c.back() - c.front());
       switch (kind) {
-        case 1: value = cut; break;
-        case 2: value = std::nextafter(cut, -inf); break;
-        case 3: value = std::nextafter(cut, inf); break;
-        default: value = c.front() - span + unit(random) * 3.0f * span; break;
+        case 1:
+          value = cut;
+          break;
+        case 2:
+          value = std::nextafter(cut, -inf);
+          break;
+        case 3:
+          value = std::nextafter(cut, inf);
+          break;
+        default:
+          value = c.front() - span + unit(random) * 3.0f * span;
+          break;
       }
     }
   }

@@ -1,8 +1,8 @@
 #pragma once
 
 // TreeEnsemble: ferry's own evaluator of an additive ensemble of binary decision trees
-// with numerical splits (XGBoost's gbtree; xgboost_trees.h builds one from XGBoost's
-// JSON model). It exists for latency: libxgboost's in-place predict spends ~24 us on a
+// with numerical splits (XGBoost's gbtree; xgboost_trees.h builds one from a saved
+// model). It exists for latency: libxgboost's in-place predict spends ~24 us on a
 // single row whatever the model, while walking 100 trees of depth 6 takes about 1 us.
 //
 // Evaluation is XGBoost's, value for value: a row goes to the left child when

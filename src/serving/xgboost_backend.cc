@@ -55,8 +55,8 @@ class XGBoostModel final : public LoadedModel {
     }
     ASSIGN_OR_RETURN(const size_t given, booster_->Predict(rows, description_.num_features, out));
     if (given != out.size()) {
-      return absl::InternalError(Cat(display_name_, ": libxgboost gave ", given, " values for ",
-                                     count, " rows"));
+      return absl::InternalError(
+          Cat(display_name_, ": libxgboost gave ", given, " values for ", count, " rows"));
     }
     return absl::OkStatus();
   }
@@ -133,7 +133,8 @@ absl::StatusOr<LoadedModelPtr> XGBoostBackend::Load(std::string_view artifact,
     return named(absl::InvalidArgumentError("not a loadable XGBoost model: it takes no features"));
   }
   // Outputs per row, as libxgboost lays them out, from one all-missing row.
-  const std::vector<float> missing(description.num_features, std::numeric_limits<float>::quiet_NaN());
+  const std::vector<float> missing(description.num_features,
+                                   std::numeric_limits<float>::quiet_NaN());
   std::vector<float> outputs(kMaxOutputs);
   const absl::StatusOr<size_t> given = booster->Predict(missing, description.num_features, outputs);
   if (!given.ok()) return named(given.status());
@@ -146,7 +147,7 @@ absl::StatusOr<LoadedModelPtr> XGBoostBackend::Load(std::string_view artifact,
       trees = std::move(native).value();
     } else if (options.evaluator == EvaluatorChoice::kNative) {
       return named(absl::InvalidArgumentError(Cat("the native evaluator cannot serve this model: ",
-                                                   core::View(native.status().message()))));
+                                                  core::View(native.status().message()))));
     } else if (native.status().code() == absl::StatusCode::kUnimplemented) {
       spdlog::info("{}: served by libxgboost: {}", name, core::View(native.status().message()));
     } else {

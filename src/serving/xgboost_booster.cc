@@ -50,10 +50,10 @@ absl::Status CheckModelFormat(std::string_view bytes) {
       (bytes[1] == '"' || std::isalpha(static_cast<unsigned char>(bytes[1])))) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(Cat(
-      "not a loadable XGBoost model: ", bytes.empty() ? "the file is empty" : "unknown format",
-      "; ferry serves XGBoost's JSON and UBJSON model formats (save_model to a .json or .ubj"
-      " file), not the deprecated binary one"));
+  return absl::InvalidArgumentError(
+      Cat("not a loadable XGBoost model: ", bytes.empty() ? "the file is empty" : "unknown format",
+          "; ferry serves XGBoost's JSON and UBJSON model formats (save_model to a .json or .ubj"
+          " file), not the deprecated binary one"));
 }
 
 absl::Status Internal(std::string_view what) {
@@ -66,8 +66,8 @@ absl::StatusOr<size_t> CopyResult(const bst_ulong* shape, bst_ulong dims, const 
   size_t count = 1;
   for (bst_ulong d = 0; d < dims; ++d) count *= shape[d];
   if (count > out.size()) {
-    return absl::InvalidArgumentError(Cat("libxgboost gave ", count, " values for an output of ",
-                                          out.size()));
+    return absl::InvalidArgumentError(
+        Cat("libxgboost gave ", count, " values for an output of ", out.size()));
   }
   std::memcpy(out.data(), result, count * sizeof(float));
   return count;
@@ -81,12 +81,14 @@ absl::StatusOr<std::unique_ptr<XGBoostBooster>> XGBoostBooster::Load(std::string
   void* handle = nullptr;
   if (XGBoosterCreate(nullptr, 0, &handle) != 0) return Internal("creating a booster");
   std::unique_ptr<XGBoostBooster> booster(new XGBoostBooster(handle));
-  if (XGBoosterLoadModelFromBuffer(handle, bytes.data(), static_cast<bst_ulong>(bytes.size())) != 0) {
+  if (XGBoosterLoadModelFromBuffer(handle, bytes.data(), static_cast<bst_ulong>(bytes.size())) !=
+      0) {
     return absl::InvalidArgumentError(Cat("not a loadable XGBoost model: ", LastError()));
   }
   // Set once, before any prediction: changing parameters while predicting is unsafe.
   const std::string nthread = std::to_string(std::max(threads, 1));
-  if (XGBoosterSetParam(handle, "nthread", nthread.c_str()) != 0) return Internal("setting nthread");
+  if (XGBoosterSetParam(handle, "nthread", nthread.c_str()) != 0)
+    return Internal("setting nthread");
   RETURN_IF_ERROR(booster->ReadConfig());
   return booster;
 }
@@ -102,10 +104,11 @@ absl::Status XGBoostBooster::ReadConfig() {
     const nlohmann::json& learner = config.at("learner");
     config_.booster = learner.at("gradient_booster").at("name").get<std::string>();
     config_.objective = learner.at("objective").at("name").get<std::string>();
-    config_.num_class = std::stoll(learner.at("learner_model_param").at("num_class").get<std::string>());
+    config_.num_class =
+        std::stoll(learner.at("learner_model_param").at("num_class").get<std::string>());
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(Cat("not a loadable XGBoost model: its configuration: ",
-                                          e.what()));
+    return absl::InvalidArgumentError(
+        Cat("not a loadable XGBoost model: its configuration: ", e.what()));
   }
   return absl::OkStatus();
 }
@@ -139,10 +142,11 @@ absl::StatusOr<size_t> XGBoostBooster::Predict(std::span<const float> rows, int6
   if (config_.booster == "gblinear") return PredictLinear(rows, num_features, out);
   // The caller's buffer as NumPy's __array_interface__ (read-only, C order).
   char interface[192];
-  const auto written = fmt::format_to_n(
-      interface, sizeof(interface) - 1,
-      R"({{"data": [{}, true], "shape": [{}, {}], "strides": null, "typestr": "<f4", "version": 3}})",
-      reinterpret_cast<uintptr_t>(rows.data()), rows.size() / num_features, num_features);
+  const auto written = fmt::format_to_n(interface, sizeof(interface) - 1,
+                                        R"({{"data": [{}, true], "shape": [{}, {}],)"
+                                        R"( "strides": null, "typestr": "<f4", "version": 3}})",
+                                        reinterpret_cast<uintptr_t>(rows.data()),
+                                        rows.size() / num_features, num_features);
   *written.out = '\0';
   const bst_ulong* shape = nullptr;
   bst_ulong dims = 0;
@@ -159,8 +163,8 @@ absl::StatusOr<size_t> XGBoostBooster::PredictLinear(std::span<const float> rows
                                                      int64_t num_features,
                                                      std::span<float> out) const {
   DMatrixHandle matrix = nullptr;
-  if (XGDMatrixCreateFromMat(rows.data(), rows.size() / num_features, num_features, NAN,
-                             &matrix) != 0) {
+  if (XGDMatrixCreateFromMat(rows.data(), rows.size() / num_features, num_features, NAN, &matrix) !=
+      0) {
     return Internal("building a DMatrix");
   }
   const std::unique_ptr<void, int (*)(DMatrixHandle)> owned(matrix, XGDMatrixFree);

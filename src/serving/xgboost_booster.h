@@ -20,7 +20,9 @@
 //     gblinear Predict builds a DMatrix per call and holds a mutex around the prediction.
 // A booster's thread-local entries are freed only in the thread that destroys it (1.7's
 // ~LearnerImpl erases its own thread's entry); other serving threads keep theirs, sized
-// to their last batch, until they exit.
+// to their last batch, until they exit. For the same reason a booster must not be
+// destroyed during static destruction (after main returns): ~LearnerImpl then reaches
+// a thread-local store that may already be gone (seen here: a double free at exit).
 
 #include <cstdint>
 #include <memory>

@@ -29,7 +29,8 @@ std::optional<ObjectiveMath> MathOf(std::string_view objective) {
   if (objective == "binary:logistic" || objective == "reg:logistic") {
     return ObjectiveMath{OutputTransform::kSigmoid, Link::kLogit};
   }
-  if (objective == "multi:softprob") return ObjectiveMath{OutputTransform::kSoftmax, Link::kIdentity};
+  if (objective == "multi:softprob")
+    return ObjectiveMath{OutputTransform::kSoftmax, Link::kIdentity};
   if (objective == "multi:softmax") return ObjectiveMath{OutputTransform::kArgMax, Link::kIdentity};
   if (objective == "count:poisson" || objective == "reg:gamma" || objective == "reg:tweedie") {
     return ObjectiveMath{OutputTransform::kExp, Link::kLog};
@@ -50,8 +51,8 @@ absl::StatusOr<T> NumberField(const json& params, const char* name, T fallback) 
   T value{};
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size()) {
-    return absl::InvalidArgumentError(Cat("learner_model_param.", name, " is not a number: \"",
-                                          text, "\""));
+    return absl::InvalidArgumentError(
+        Cat("learner_model_param.", name, " is not a number: \"", text, "\""));
   }
   return value;
 }
@@ -62,14 +63,14 @@ absl::StatusOr<float> BaseMargin(float base_score, Link link) {
       return base_score;
     case Link::kLogit:
       if (!(base_score > 0.0f && base_score < 1.0f)) {
-        return absl::InvalidArgumentError(Cat("base_score ", base_score,
-                                              " is outside (0, 1), as a logistic objective needs"));
+        return absl::InvalidArgumentError(
+            Cat("base_score ", base_score, " is outside (0, 1), as a logistic objective needs"));
       }
       return -std::log(1.0f / base_score - 1.0f);
     case Link::kLog:
       if (!(base_score > 0.0f)) {
-        return absl::InvalidArgumentError(Cat("base_score ", base_score,
-                                              " is not positive, as a log-link objective needs"));
+        return absl::InvalidArgumentError(
+            Cat("base_score ", base_score, " is not positive, as a log-link objective needs"));
       }
       return std::log(base_score);
   }
@@ -111,11 +112,13 @@ absl::StatusOr<EnsembleSpec> SpecOf(const json& model) {
   }
   const std::string objective = learner.at("objective").at("name").get<std::string>();
   const std::optional<ObjectiveMath> math = MathOf(objective);
-  if (!math) return absl::UnimplementedError(Cat("objective ", objective, " is not evaluated natively"));
+  if (!math)
+    return absl::UnimplementedError(Cat("objective ", objective, " is not evaluated natively"));
 
   const json& params = learner.at("learner_model_param");
   ASSIGN_OR_RETURN(const int64_t num_target, NumberField<int64_t>(params, "num_target", 1));
-  if (num_target != 1) return absl::UnimplementedError(Cat("the model has ", num_target, " targets"));
+  if (num_target != 1)
+    return absl::UnimplementedError(Cat("the model has ", num_target, " targets"));
   ASSIGN_OR_RETURN(const int64_t num_class, NumberField<int64_t>(params, "num_class", 0));
   ASSIGN_OR_RETURN(const float base_score, NumberField<float>(params, "base_score", 0.5f));
   EnsembleSpec spec;
@@ -131,8 +134,8 @@ absl::StatusOr<EnsembleSpec> SpecOf(const json& model) {
   const json& trees = booster.at("model").at("trees");
   const json& tree_info = booster.at("model").at("tree_info");
   if (tree_info.size() != trees.size()) {
-    return absl::InvalidArgumentError(Cat("tree_info names ", tree_info.size(), " trees, the model has ",
-                                          trees.size()));
+    return absl::InvalidArgumentError(
+        Cat("tree_info names ", tree_info.size(), " trees, the model has ", trees.size()));
   }
   for (size_t t = 0; t < trees.size(); ++t) {
     ASSIGN_OR_RETURN(TreeSpec tree, TreeOf(trees[t], t));

@@ -1,10 +1,11 @@
 #pragma once
 
 // Reading XGBoost's UBJSON model (what `save_model("m.ubj")` writes, or libxgboost's
-// XGBoosterSaveModelToBuffer with {"format": "ubj"}) into the EnsembleSpec ferry's TreeEnsemble evaluates, with XGBoost 1.7's objective semantics:
-// which transform turns margins into outputs and how base_score becomes the starting
-// margin (ProbToMargin: logit for the logistic objectives, log for the log-link ones,
-// the value itself for the rest).
+// XGBoosterSaveModelToBuffer with {"format": "ubj"}) into the EnsembleSpec ferry's
+// TreeEnsemble evaluates, with XGBoost 1.7's objective semantics: which transform turns
+// margins into outputs and how base_score becomes the starting margin (ProbToMargin:
+// logit for the logistic objectives, log for the log-link ones, the value itself for
+// the rest).
 //
 // Thread-safety: pure functions.
 

@@ -114,12 +114,12 @@ TEST(TreeEnsembleTest, MalformedTreesAreInvalidArgument) {
     return TreeEnsemble::Create(spec).status().code();
   };
   const auto kInvalid = absl::StatusCode::kInvalidArgument;
-  EXPECT_EQ(with([](TreeSpec& t) { t.left[0] = 7; }), kInvalid);      // child out of range
-  EXPECT_EQ(with([](TreeSpec& t) { t.left[0] = 0; }), kInvalid);      // a cycle to the root
-  EXPECT_EQ(with([](TreeSpec& t) { t.right[0] = 1; }), kInvalid);     // both children the same
-  EXPECT_EQ(with([](TreeSpec& t) { t.right[1] = 2; }), kInvalid);     // a leaf with one child
-  EXPECT_EQ(with([](TreeSpec& t) { t.feature[0] = 2; }), kInvalid);   // feature out of range
-  EXPECT_EQ(with([](TreeSpec& t) { t.group = 1; }), kInvalid);        // group out of range
+  EXPECT_EQ(with([](TreeSpec& t) { t.left[0] = 7; }), kInvalid);           // child out of range
+  EXPECT_EQ(with([](TreeSpec& t) { t.left[0] = 0; }), kInvalid);           // a cycle to the root
+  EXPECT_EQ(with([](TreeSpec& t) { t.right[0] = 1; }), kInvalid);          // both children the same
+  EXPECT_EQ(with([](TreeSpec& t) { t.right[1] = 2; }), kInvalid);          // a leaf with one child
+  EXPECT_EQ(with([](TreeSpec& t) { t.feature[0] = 2; }), kInvalid);        // feature out of range
+  EXPECT_EQ(with([](TreeSpec& t) { t.group = 1; }), kInvalid);             // group out of range
   EXPECT_EQ(with([](TreeSpec& t) { t.threshold.pop_back(); }), kInvalid);  // ragged arrays
   EXPECT_EQ(with([](TreeSpec&) {}), absl::StatusCode::kOk);
 }
@@ -202,7 +202,7 @@ TEST(TreeEnsembleTest, ProbeRowsStartAllMissingAndHitThresholdsExactly) {
 // The smallest XGBoost 1.7 model around one tree, as UBJSON; `booster`, `objective` and
 // the tree's fields varied by the tests.
 std::string Model(std::string_view booster, std::string_view objective,
-                      std::string_view extra_tree_fields = "") {
+                  std::string_view extra_tree_fields = "") {
   const std::string json = core::Cat(
       R"({"learner": {"gradient_booster": {"name": ")", booster,
       R"(", "model": {"tree_info": [0], "trees": [{"left_children": [1, -1, -1],)",
@@ -215,7 +215,8 @@ std::string Model(std::string_view booster, std::string_view objective,
 }
 
 TEST(XGBoostTreeUbjsonTest, ReadsAGbtreeModelWithItsBaseMargin) {
-  absl::StatusOr<EnsembleSpec> spec = EnsembleSpecFromXGBoostUbjson(Model("gbtree", "binary:logistic"));
+  absl::StatusOr<EnsembleSpec> spec =
+      EnsembleSpecFromXGBoostUbjson(Model("gbtree", "binary:logistic"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->num_features, 2);
   EXPECT_EQ(spec->transform, OutputTransform::kSigmoid);

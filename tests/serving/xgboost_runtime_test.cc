@@ -39,7 +39,8 @@ std::vector<std::vector<float>> ReadRows(const std::filesystem::path& path) {
     std::istringstream fields(line);
     std::vector<float>& row = rows.emplace_back();
     // Each value is a double that equals a float32 exactly, so the cast is exact.
-    for (std::string field; fields >> field;) row.push_back(static_cast<float>(std::strtod(field.c_str(), nullptr)));
+    for (std::string field; fields >> field;)
+      row.push_back(static_cast<float>(std::strtod(field.c_str(), nullptr)));
   }
   return rows;
 }
@@ -120,7 +121,8 @@ TEST(XGBoostRuntimeTest, EveryEvaluatorMatchesPythonWithinOneMillionth) {
   const std::filesystem::path& dir = PythonModels::Dir();
   for (const Case& c : kCases) {
     const std::vector<float> rows = Flatten(ReadRows(dir / (std::string(c.name) + ".rows")));
-    const std::vector<float> expected = Flatten(ReadRows(dir / (std::string(c.name) + ".expected")));
+    const std::vector<float> expected =
+        Flatten(ReadRows(dir / (std::string(c.name) + ".expected")));
     ASSERT_EQ(rows.size() / c.features * c.outputs, expected.size()) << c.name;
     for (const EvaluatorChoice choice :
          {EvaluatorChoice::kAuto, EvaluatorChoice::kLibrary, EvaluatorChoice::kNative}) {
@@ -182,7 +184,8 @@ TEST(XGBoostRuntimeTest, ConcurrentPredictGivesTheSerialResults) {
     const LoadedModel& m = **model;
     const auto features = static_cast<size_t>(m.description().num_features);
     const auto outputs = static_cast<size_t>(m.description().num_outputs);
-    const std::vector<float> rows = Flatten(ReadRows(dir / (std::filesystem::path(file).stem().string() + ".rows")));
+    const std::vector<float> rows =
+        Flatten(ReadRows(dir / (std::filesystem::path(file).stem().string() + ".rows")));
     const size_t count = rows.size() / features;
     std::vector<float> serial(count * outputs);
     ASSERT_TRUE(m.Predict(rows, serial).ok());
