@@ -233,6 +233,9 @@ std::vector<float> TreeEnsemble::ProbeRows(int count, uint64_t seed) const {
         case 3:
           value = std::nextafter(cut, inf);
           break;
+        case 7:
+          value = random() % 2 == 0 ? inf : -inf;
+          break;
         default:
           value = c.front() - span + unit(random) * 3.0f * span;
           break;

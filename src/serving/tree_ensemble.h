@@ -74,8 +74,9 @@ class TreeEnsemble {
 
   // `count` rows (count * num_features values) that exercise the trees' decisions, for
   // checking this evaluator against another: per feature, values at, just below and
-  // just above the thresholds the trees split it on, NaN, and values spread over and
-  // beyond the thresholds' range; the first row is all NaN. Deterministic in seed.
+  // just above the thresholds the trees split it on, NaN, +-infinity (libxgboost's
+  // in-place predict takes them as values) and values spread over and beyond the
+  // thresholds' range; the first row is all NaN. Deterministic in seed.
   std::vector<float> ProbeRows(int count, uint64_t seed) const;
 
  private:
