@@ -232,6 +232,7 @@ absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
   options.poll_interval = std::chrono::milliseconds(config.poll_interval_ms);
   options.batching.max_delay = std::chrono::microseconds(config.batching_max_delay_us);
   options.batching.max_rows = static_cast<size_t>(config.batching_max_rows);
+  ASSIGN_OR_RETURN(options.evaluator, serving::ParseEvaluatorChoice(config.evaluator));
   ASSIGN_OR_RETURN(api->endpoints, serving::EndpointManager::Open(workspace, options));
   ASSIGN_OR_RETURN(api->log, serving::PredictionLog::Open(workspace, config));
   api->inference = std::make_unique<serving::InferenceService>(

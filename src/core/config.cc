@@ -102,7 +102,7 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     RETURN_IF_ERROR(CheckKeys(serving, "serving.",
                               {"max_batch_rows", "poll_interval_ms", "prediction_log_sample_rate",
                                "prediction_log_queue", "prediction_log_retention_days",
-                               "batching_max_delay_us", "batching_max_rows"}));
+                               "batching_max_delay_us", "batching_max_rows", "evaluator"}));
     const auto read_int = [&](const char* key, int& out, int min, int max) -> absl::Status {
       const std::string full = Cat("serving.", key);
       RETURN_IF_ERROR(ReadScalar(serving, key, full, "an integer", out));
@@ -121,6 +121,11 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
                                s.prediction_log_sample_rate));
     if (!(s.prediction_log_sample_rate >= 0 && s.prediction_log_sample_rate <= 1)) {
       return Bad("serving.prediction_log_sample_rate", "expected 0..1");
+    }
+    RETURN_IF_ERROR(
+        ReadScalar(serving, "evaluator", "serving.evaluator", "a string", s.evaluator));
+    if (s.evaluator != "auto" && s.evaluator != "libxgboost" && s.evaluator != "native") {
+      return Bad("serving.evaluator", "expected auto, libxgboost or native");
     }
   }
   return config;
@@ -162,13 +167,14 @@ std::string WorkspaceConfig::ToYaml() const {
       "  prediction_log_queue: {}\n"
       "  prediction_log_retention_days: {}\n"
       "  batching_max_delay_us: {}     # adaptive batching; 0 = off\n"
-      "  batching_max_rows: {}\n",
+      "  batching_max_rows: {}\n"
+      "  evaluator: {}           # auto, libxgboost or native\n",
       version, metadata, log_level, server.listen, server.threads, server.max_body_bytes,
       server.max_upload_bytes, server.max_header_bytes, server.request_timeout_ms,
       server.idle_timeout_ms, server.shutdown_grace_ms, server.access_log ? "true" : "false",
       serving.max_batch_rows, serving.poll_interval_ms, serving.prediction_log_sample_rate,
       serving.prediction_log_queue, serving.prediction_log_retention_days,
-      serving.batching_max_delay_us, serving.batching_max_rows);
+      serving.batching_max_delay_us, serving.batching_max_rows, serving.evaluator);
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {

@@ -48,6 +48,9 @@ struct ServingConfig {
   // long to share one model call. 0 turns it off (the default: see bench/RESULTS.md).
   int batching_max_delay_us = 0;
   int batching_max_rows = 64;
+  // Which evaluator serves XGBoost models: "auto" (ferry's tree walker when it matches
+  // libxgboost on the load-time check, else libxgboost), "libxgboost", "native".
+  std::string evaluator = "auto";
 };
 
 struct WorkspaceConfig {

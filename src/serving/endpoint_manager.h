@@ -65,8 +65,8 @@ struct EndpointStatus {
 
 struct EndpointManagerOptions {
   std::chrono::milliseconds poll_interval{250};
-  // Forces an evaluator for every load ("auto", "libxgboost", "native"); tests.
-  std::string evaluator = "auto";
+  // Forces an evaluator for every load (benchmarks, tests).
+  EvaluatorChoice evaluator = EvaluatorChoice::kAuto;
   BatchingOptions batching;
 };
 

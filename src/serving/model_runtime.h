@@ -70,16 +70,23 @@ class LoadedModel {
 
 using LoadedModelPtr = std::shared_ptr<const LoadedModel>;
 
+// Which evaluator serves a model that ferry can also evaluate itself (XGBoost gbtree):
+//   kAuto     ferry's own ("native-trees") when the model is one it evaluates and it
+//             agrees with the library on probe rows at load, else the library;
+//   kLibrary  always the backend's library (libxgboost);
+//   kNative   ferry's own, or Load fails with InvalidArgument saying why it cannot.
+enum class EvaluatorChoice { kAuto, kLibrary, kNative };
+
+// "auto", "libxgboost" (or "library"), "native"; InvalidArgument for anything else.
+absl::StatusOr<EvaluatorChoice> ParseEvaluatorChoice(std::string_view name);
+
 struct LoadOptions {
   // For messages: what is being loaded, e.g. "fraud@3".
   std::string display_name;
   // Threads the backend's library may use for one Predict call (libxgboost's nthread);
   // serving runs one call per request thread, so 1 is the default.
   int threads_per_call = 1;
-  // Which evaluator serves: "auto" (native trees when they match libxgboost on the
-  // load-time check, else libxgboost), "libxgboost", or "native" (an error when the
-  // model cannot be evaluated natively).
-  std::string evaluator = "auto";
+  EvaluatorChoice evaluator = EvaluatorChoice::kAuto;
 };
 
 class ModelBackend {
