@@ -26,11 +26,13 @@ absl::Status AddHold(store::Transaction& tx, const ModelHolder& holder, const Mo
   // Resolving checks that the model and the alias exist; loading, that the version does.
   ASSIGN_OR_RETURN(int64_t number, ResolveNumber(tx, ref));
   RETURN_IF_ERROR(LoadVersion(tx, ref.name, number).status());
-  return tx.Execute("INSERT INTO model_holds (holder, name, version, alias, relation,"
-                    " release_hint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    {holder.holder, ref.name, ref.version.value_or(kNoVersion),
-                     ref.alias.value_or(""), holder.relation, holder.release_hint, now_micros})
+  return tx
+      .Execute(
+          "INSERT INTO model_holds (holder, name, version, alias, relation,"
+          " release_hint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+          " ON CONFLICT DO NOTHING",
+          {holder.holder, ref.name, ref.version.value_or(kNoVersion), ref.alias.value_or(""),
+           holder.relation, holder.release_hint, now_micros})
       .status();
 }
 
@@ -39,11 +41,11 @@ absl::StatusOr<int64_t> RemoveHolds(store::Transaction& tx, std::string_view hol
 }
 
 absl::Status RefuseIfHeld(store::Transaction& tx, const ModelRef& ref, std::string_view label) {
-  ASSIGN_OR_RETURN(auto holds, tx.Query("SELECT holder, relation, release_hint FROM model_holds"
-                                        " WHERE name = ? AND version = ? AND alias = ?"
-                                        " ORDER BY holder",
-                                        {ref.name, ref.version.value_or(kNoVersion),
-                                         ref.alias.value_or("")}));
+  ASSIGN_OR_RETURN(auto holds,
+                   tx.Query("SELECT holder, relation, release_hint FROM model_holds"
+                            " WHERE name = ? AND version = ? AND alias = ?"
+                            " ORDER BY holder",
+                            {ref.name, ref.version.value_or(kNoVersion), ref.alias.value_or("")}));
   if (holds.empty()) return absl::OkStatus();
   std::string message = Cat(label, " is");
   for (size_t i = 0; i < holds.size(); ++i) {

@@ -29,9 +29,9 @@ namespace ferry::registry {
 // e.g. "fraud-model@3 is deployed on endpoint fraud; run `ferry deploy delete fraud` or
 // deploy another version first".
 struct ModelHolder {
-  std::string holder;            // the key of the holder's holds: "endpoint fraud"
-  std::string relation;          // "deployed on"
-  std::string release_hint;      // how to let go
+  std::string holder;        // the key of the holder's holds: "endpoint fraud"
+  std::string relation;      // "deployed on"
+  std::string release_hint;  // how to let go
 };
 
 // Records that `holder` holds what `ref` names: the version, or the alias itself (not the

@@ -66,7 +66,7 @@ absl::StatusOr<Deployment> DeploymentFromRow(const Row& row) {
 }
 
 absl::StatusOr<std::optional<Deployment>> LoadDeployment(Transaction& tx,
-                                                          std::string_view endpoint) {
+                                                         std::string_view endpoint) {
   ASSIGN_OR_RETURN(auto row, tx.QueryOptional(Cat("SELECT ", kDeploymentColumns,
                                                   " FROM deployments d WHERE d.endpoint = ?"),
                                               {endpoint}));
@@ -85,10 +85,11 @@ absl::Status ValidateOptions(const DeployOptions& options) {
   RETURN_IF_ERROR(registry::ValidateModelName(ref.name));
   if (ref.alias) RETURN_IF_ERROR(registry::ValidateAlias(*ref.alias));
   if (ref.version.has_value() == ref.alias.has_value()) {
-    return absl::InvalidArgumentError(
-        Cat("deploy ", ref.name, "@VERSION or ", ref.name, "@ALIAS (e.g. ", ref.name,
-            "@production), not \"", ref.ToString(), "\": the latest version is not something an"
-            " endpoint can follow"));
+    return absl::InvalidArgumentError(Cat("deploy ", ref.name, "@VERSION or ", ref.name,
+                                          "@ALIAS (e.g. ", ref.name, "@production), not \"",
+                                          ref.ToString(),
+                                          "\": the latest version is not something an"
+                                          " endpoint can follow"));
   }
   if (ref.version && *ref.version < 1) {
     return absl::InvalidArgumentError(Cat("model version must be 1 or more, got ", *ref.version));
@@ -120,9 +121,9 @@ absl::Status ValidateEndpointName(std::string_view name) {
   RETURN_IF_ERROR(registry::ValidateIdentifier("endpoint name", name));
   for (std::string_view reserved : kReservedNames) {
     if (name == reserved) {
-      return absl::InvalidArgumentError(
-          Cat("endpoint name \"", name, "\" is reserved: `ferry deploy ", name,
-              "` is a command (reserved: list, status, delete)"));
+      return absl::InvalidArgumentError(Cat("endpoint name \"", name,
+                                            "\" is reserved: `ferry deploy ", name,
+                                            "` is a command (reserved: list, status, delete)"));
     }
   }
   return absl::OkStatus();
@@ -133,9 +134,9 @@ absl::StatusOr<std::unique_ptr<DeploymentStore>> DeploymentStore::Open(
   const int64_t now = workspace.clock().NowMicros();
   // The holds live in the registry's tables; applying its migrations again is a no-op
   // when ModelRegistry::Open has done so.
-  RETURN_IF_ERROR(store::ApplyMigrations(workspace.metadata(), "registry",
-                                         registry::RegistryMigrations(), now)
-                      .status());
+  RETURN_IF_ERROR(
+      store::ApplyMigrations(workspace.metadata(), "registry", registry::RegistryMigrations(), now)
+          .status());
   RETURN_IF_ERROR(
       store::ApplyMigrations(workspace.metadata(), "serving", kMigrations, now).status());
   return std::unique_ptr<DeploymentStore>(new DeploymentStore(workspace));
@@ -168,17 +169,18 @@ absl::StatusOr<Deployment> DeploymentStore::Put(const DeployOptions& options) {
     result.updated_by = options.actor;
     result.generation = existing ? existing->generation + 1 : 1;
     return tx
-        .Execute("INSERT INTO deployments (endpoint, model_name, model_version, model_alias,"
-                 " missing_features, created_at, updated_at, updated_by, generation)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET"
-                 " model_name = excluded.model_name, model_version = excluded.model_version,"
-                 " model_alias = excluded.model_alias,"
-                 " missing_features = excluded.missing_features,"
-                 " updated_at = excluded.updated_at, updated_by = excluded.updated_by,"
-                 " generation = excluded.generation",
-                 {result.endpoint, result.model.name, result.model.version, result.model.alias,
-                  MissingFeaturePolicyName(result.missing_features), result.created_at,
-                  result.updated_at, result.updated_by, result.generation})
+        .Execute(
+            "INSERT INTO deployments (endpoint, model_name, model_version, model_alias,"
+            " missing_features, created_at, updated_at, updated_by, generation)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET"
+            " model_name = excluded.model_name, model_version = excluded.model_version,"
+            " model_alias = excluded.model_alias,"
+            " missing_features = excluded.missing_features,"
+            " updated_at = excluded.updated_at, updated_by = excluded.updated_by,"
+            " generation = excluded.generation",
+            {result.endpoint, result.model.name, result.model.version, result.model.alias,
+             MissingFeaturePolicyName(result.missing_features), result.created_at,
+             result.updated_at, result.updated_by, result.generation})
         .status();
   }));
   return result;
@@ -222,15 +224,14 @@ absl::StatusOr<std::vector<ResolvedDeployment>> DeploymentStore::Resolve() const
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
     // Both joins are on primary keys: model_aliases (name, alias), model_versions
     // (name, version). Left joins keep an endpoint whose reference no longer resolves.
-    ASSIGN_OR_RETURN(auto rows,
-                     tx.Query(Cat("SELECT ", kDeploymentColumns,
-                                  ", v.version, v.artifact_digest, v.flavor"
-                                  " FROM deployments d"
-                                  " LEFT JOIN model_aliases a ON a.name = d.model_name"
-                                  " AND a.alias = d.model_alias"
-                                  " LEFT JOIN model_versions v ON v.name = d.model_name"
-                                  " AND v.version = COALESCE(d.model_version, a.version)"
-                                  " ORDER BY d.endpoint")));
+    ASSIGN_OR_RETURN(auto rows, tx.Query(Cat("SELECT ", kDeploymentColumns,
+                                             ", v.version, v.artifact_digest, v.flavor"
+                                             " FROM deployments d"
+                                             " LEFT JOIN model_aliases a ON a.name = d.model_name"
+                                             " AND a.alias = d.model_alias"
+                                             " LEFT JOIN model_versions v ON v.name = d.model_name"
+                                             " AND v.version = COALESCE(d.model_version, a.version)"
+                                             " ORDER BY d.endpoint")));
     for (const Row& row : rows) {
       ResolvedDeployment r;
       ASSIGN_OR_RETURN(r.deployment, DeploymentFromRow(row));

@@ -62,11 +62,10 @@ TEST_F(ModelHoldsTest, AHeldAliasMovesButIsNotDeleted) {
             " fraud` or deploy another version first");
   EXPECT_EQ(models_->Resolve(*ParseModelRef("fraud-model@production"))->version, 2);
 
-  ASSERT_TRUE(workspace_->metadata()
-                  .Write([](store::Transaction& tx) {
-                    return RemoveHolds(tx, "endpoint fraud").status();
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      workspace_->metadata()
+          .Write([](store::Transaction& tx) { return RemoveHolds(tx, "endpoint fraud").status(); })
+          .ok());
   EXPECT_TRUE(models_->DeleteAlias("fraud-model", "production", "ada", "").ok());
 }
 
@@ -98,9 +97,8 @@ TEST_F(ModelHoldsTest, HoldingWhatDoesNotExistIsRefused) {
       {"fraud-model", absl::StatusCode::kInvalidArgument},  // the latest is not a hold
   };
   for (const Case& c : cases) {
-    absl::Status status = workspace_->metadata().Write([&](store::Transaction& tx) {
-      return AddHold(tx, kEndpoint, *ParseModelRef(c.ref), 1);
-    });
+    absl::Status status = workspace_->metadata().Write(
+        [&](store::Transaction& tx) { return AddHold(tx, kEndpoint, *ParseModelRef(c.ref), 1); });
     EXPECT_EQ(status.code(), c.code) << c.ref << ": " << status;
   }
 }

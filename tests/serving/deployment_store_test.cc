@@ -63,8 +63,8 @@ TEST_F(DeploymentStoreTest, PutGetListDelete) {
   EXPECT_EQ((*resolved)[0].version, 2);
   EXPECT_EQ((*resolved)[1].version, 1);
   EXPECT_EQ((*resolved)[1].flavor, "xgboost");
-  EXPECT_EQ((*resolved)[1].artifact_digest, models_->Resolve(*ParseModelRef("fraud-model@1"))
-                                                ->artifact_digest);
+  EXPECT_EQ((*resolved)[1].artifact_digest,
+            models_->Resolve(*ParseModelRef("fraud-model@1"))->artifact_digest);
 
   ASSERT_TRUE(deployments_->Delete("audit").ok());
   EXPECT_EQ(deployments_->Get("audit").status().code(), absl::StatusCode::kNotFound);
@@ -141,8 +141,7 @@ TEST_F(DeploymentStoreTest, BadEndpointNamesAreRefused) {
     absl::Status status = ValidateEndpointName(c.name);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.name;
     EXPECT_NE(status.message().find(c.message_part), std::string::npos) << status;
-    EXPECT_EQ(Deploy(c.name, "fraud-model@1").status().code(),
-              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(Deploy(c.name, "fraud-model@1").status().code(), absl::StatusCode::kInvalidArgument);
   }
   EXPECT_TRUE(ValidateEndpointName("fraud.v2_eu-1").ok());
   EXPECT_TRUE(ValidateEndpointName("listing").ok());
