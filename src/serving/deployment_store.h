@@ -5,6 +5,8 @@
 // "fraud") serves one model reference: a pinned version ("fraud-model@3") or an alias
 // ("fraud-model@production"), which the endpoint follows when the alias moves.
 //
+// Tables and JSON: docs/deployments.md.
+//
 // A deployment holds what it serves in the registry (ModelRegistry's holds): deleting
 // a pinned version, or removing an alias an endpoint follows, is refused while the
 // deployment exists, naming the endpoint.
