@@ -43,6 +43,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   AddExperimentsCommand(app, context, &result);
   AddRunsCommand(app, context, &result);
   AddModelsCommand(app, context, &result);
+  AddDeployCommand(app, context, &result);
   AddServerCommand(app, context, &result);
   AddFsckCommand(app, context, &result);
   AddDemoCommand(app, context, &result);

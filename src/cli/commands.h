@@ -17,5 +17,7 @@ void AddFsckCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddDataCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddDemoCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddFeaturesCommand(CLI::App& app, CliContext& context, absl::Status* result);
+// deploy_command.cc: deploy ENDPOINT --model REF, deploy list|status|delete.
+void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result);
 
 }  // namespace ferry::cli

@@ -2,6 +2,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "registry/model_holds.h"
 #include "registry/model_queries.h"
 #include "registry/model_registry.h"
 #include "tracking/run_record.h"
@@ -71,6 +72,9 @@ absl::StatusOr<AliasChange> ModelRegistry::DeleteAlias(std::string_view name,
     if (!change.previous) {
       return absl::NotFoundError(Cat("model \"", name, "\" has no alias \"", alias, "\""));
     }
+    // An endpoint following the alias holds it; moving it (SetAlias) stays allowed.
+    RETURN_IF_ERROR(RefuseIfHeld(tx, {std::string(name), std::nullopt, std::string(alias)},
+                                 Cat(name, "@", alias)));
     RETURN_IF_ERROR(
         tx.Execute("DELETE FROM model_aliases WHERE name = ? AND alias = ?", {name, alias})
             .status());

@@ -77,22 +77,22 @@ constexpr store::Migration kMigrations[] = {
      " reason TEXT NOT NULL,"
      " changed_at BIGINT NOT NULL,"
      " PRIMARY KEY (name, alias, seq));"},
+    {2, "create model holds",
+     // What holds a version or an alias from deletion (model_holds.h): a hold names a
+     // version (alias '') or an alias (version 0), never both.
+     "CREATE TABLE model_holds ("
+     " holder TEXT NOT NULL,"
+     " name TEXT NOT NULL REFERENCES registered_models (name),"
+     " version BIGINT NOT NULL,"
+     " alias TEXT NOT NULL,"
+     " relation TEXT NOT NULL,"
+     " release_hint TEXT NOT NULL,"
+     " created_at BIGINT NOT NULL,"
+     " PRIMARY KEY (holder, name, version, alias),"
+     " CHECK ((version = 0) <> (alias = '')));"
+     // Deleting a version or an alias asks who holds it.
+     "CREATE INDEX model_holds_by_target ON model_holds (name, version, alias);"},
 };
-
-absl::Status ValidateIdentifier(std::string_view what, std::string_view text) {
-  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
-  if (text.empty() || text.size() > kMaxNameLength) {
-    return absl::InvalidArgumentError(Cat(what, " must be 1 to ", kMaxNameLength,
-                                          " characters, got \"", text.substr(0, 40), "\""));
-  }
-  bool ok = alnum(text.front());
-  for (char c : text) ok = ok && (alnum(c) || c == '.' || c == '_' || c == '-');
-  if (!ok) {
-    return absl::InvalidArgumentError(Cat(what, " \"", text, "\" must start with a letter or"
-                                          " digit and hold only letters, digits, '.', '_', '-'"));
-  }
-  return absl::OkStatus();
-}
 
 json FieldsToJson(const std::vector<SignatureField>& fields) {
   json out = json::array();
@@ -156,6 +156,21 @@ std::string ModelRef::ToString() const {
 }
 
 std::string ModelVersion::Ref() const { return Cat(name, "@", version); }
+
+absl::Status ValidateIdentifier(std::string_view what, std::string_view text) {
+  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (text.empty() || text.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(Cat(what, " must be 1 to ", kMaxNameLength,
+                                          " characters, got \"", text.substr(0, 40), "\""));
+  }
+  bool ok = alnum(text.front());
+  for (char c : text) ok = ok && (alnum(c) || c == '.' || c == '_' || c == '-');
+  if (!ok) {
+    return absl::InvalidArgumentError(Cat(what, " \"", text, "\" must start with a letter or"
+                                          " digit and hold only letters, digits, '.', '_', '-'"));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateModelName(std::string_view name) {
   return ValidateIdentifier("model name", name);

@@ -42,7 +42,10 @@ struct ModelRef {
   std::string ToString() const;
 };
 
-// Model names: 1-128 characters of [A-Za-z0-9._-] starting with a letter or digit.
+// Names of registry things and of what refers to them (endpoints): 1-128 characters of
+// [A-Za-z0-9._-] starting with a letter or digit. InvalidArgument naming `what`.
+absl::Status ValidateIdentifier(std::string_view what, std::string_view text);
+// Model names: identifiers as above.
 absl::Status ValidateModelName(std::string_view name);
 // Aliases: like names, but not all digits (versions) and not "latest".
 absl::Status ValidateAlias(std::string_view alias);

@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "lineage/lineage_graph.h"
+#include "registry/model_holds.h"
 #include "registry/model_queries.h"
 #include "registry/xgboost_model.h"
 #include "store/migrations.h"
@@ -292,9 +293,10 @@ absl::Status ModelRegistry::DeleteVersion(const ModelRef& ref) {
           Cat("model ", label, " is still the target of alias ", names, "; move or delete the"
               " alias first (`ferry models alias`)"));
     }
-    // Hook for serving: once deployments exist, a version a deployment serves (or is
-    // rolling out as a canary) must be refused here the same way, inside this
-    // transaction, by asking the deployments' table. There are no deployments yet.
+    // A deployment serving this version holds it (model_holds.h); asked in this
+    // transaction, so a deployment made meanwhile cannot slip in between.
+    ModelRef version_ref{ref.name, number, std::nullopt};
+    RETURN_IF_ERROR(RefuseIfHeld(tx, version_ref, label));
     RETURN_IF_ERROR(tx.Execute("DELETE FROM model_version_tags WHERE name = ? AND version = ?",
                                {ref.name, number})
                         .status());

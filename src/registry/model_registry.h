@@ -17,7 +17,8 @@
 // reference statistics to the profile of the run's training input (role "train").
 //
 // Deleting a version refuses while an alias points at it (FailedPrecondition naming
-// the aliases). Deployments will hold versions the same way once serving exists.
+// the aliases) or while a hold names it (model_holds.h: a deployment serving it);
+// deleting an alias refuses while a hold names the alias. Moving a held alias is allowed.
 //
 // Thread-safety: safe for concurrent use from threads and processes.
 
@@ -86,7 +87,8 @@ class ModelRegistry {
   // a no-op. Errors: InvalidArgument for a bad alias; NotFound.
   absl::StatusOr<AliasChange> SetAlias(const ModelRef& ref, std::string_view alias,
                                        std::string_view actor, std::string_view reason);
-  // Removes an alias, recording it. NotFound when the model has no such alias.
+  // Removes an alias, recording it. NotFound when the model has no such alias;
+  // FailedPrecondition naming the holders while a hold names it (an endpoint follows it).
   absl::StatusOr<AliasChange> DeleteAlias(std::string_view name, std::string_view alias,
                                           std::string_view actor, std::string_view reason);
   // Every move of the model's aliases (of `alias` only when not empty), oldest first.
@@ -101,7 +103,8 @@ class ModelRegistry {
 
   // Deletes a version: its record, tags, lineage and object root (the artifact itself
   // goes at the next `ferry data gc` unless something else keeps it). Errors:
-  // FailedPrecondition when an alias points at it; NotFound.
+  // FailedPrecondition when an alias points at it or a hold names it (naming the
+  // holders and how to release them); NotFound.
   absl::Status DeleteVersion(const ModelRef& ref);
 
  private:

@@ -5,6 +5,8 @@
 // "fraud") serves one model reference: a pinned version ("fraud-model@3") or an alias
 // ("fraud-model@production"), which the endpoint follows when the alias moves.
 //
+// Tables and JSON: docs/deployments.md.
+//
 // A deployment holds what it serves in the registry (ModelRegistry's holds): deleting
 // a pinned version, or removing an alias an endpoint follows, is refused while the
 // deployment exists, naming the endpoint.
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json_fwd.hpp"
 #include "registry/model_record.h"
 #include "store/workspace.h"
 
@@ -38,7 +41,8 @@ std::string_view MissingFeaturePolicyName(MissingFeaturePolicy policy);  // "err
 absl::StatusOr<MissingFeaturePolicy> ParseMissingFeaturePolicy(std::string_view text);
 
 // Endpoint names: 1-128 characters of [A-Za-z0-9._-] starting with a letter or digit
-// (they appear in URLs: /v2/models/{endpoint}/infer).
+// (they appear in URLs: /v2/models/{endpoint}/infer), other than "list", "status" and
+// "delete" (verbs of `ferry deploy`). InvalidArgument saying which rule is broken.
 absl::Status ValidateEndpointName(std::string_view name);
 
 struct Deployment {
@@ -61,6 +65,12 @@ struct ResolvedDeployment {
   std::string artifact_digest;  // of that version; empty when unresolved
   std::string flavor;
 };
+
+// {"endpoint", "model" ("NAME@V" or "NAME@ALIAS"), "model_name", "model_version",
+//  "model_alias" (null when not set), "missing_features", "created_at", "updated_at"
+//  (RFC 3339), "updated_by", "generation", "resolved_version", "artifact_digest", "flavor"
+//  (the last three null when unresolved)}: what `ferry deploy ... --json` prints.
+nlohmann::json ResolvedDeploymentToJson(const ResolvedDeployment& resolved);
 
 struct DeployOptions {
   std::string endpoint;

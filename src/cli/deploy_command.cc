@@ -1,0 +1,264 @@
+// `ferry deploy ENDPOINT --model REF | list | status ENDPOINT | delete ENDPOINT`: serving
+// endpoints, kept in the workspace (serving::DeploymentStore) for `ferry server` to serve.
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli/commands.h"
+#include "cli/http_client.h"
+#include "cli/output.h"
+#include "cli/registry_commands.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/status.h"
+#include "core/strings.h"
+#include "serving/deployment_store.h"
+
+namespace ferry::cli {
+namespace {
+
+using core::Cat;
+using nlohmann::json;
+using serving::Deployment;
+using serving::ResolvedDeployment;
+
+constexpr std::chrono::seconds kServerTimeout{5};
+
+struct OpenedDeployments {
+  std::unique_ptr<store::Workspace> workspace;
+  std::unique_ptr<serving::DeploymentStore> deployments;  // refers to *workspace
+};
+
+absl::StatusOr<OpenedDeployments> OpenDeployments(CliContext& context) {
+  OpenedDeployments opened;
+  ASSIGN_OR_RETURN(opened.workspace, context.OpenWorkspace());
+  ASSIGN_OR_RETURN(opened.deployments, serving::DeploymentStore::Open(*opened.workspace));
+  return opened;
+}
+
+// The endpoint with the version it resolves to now. NotFound.
+absl::StatusOr<ResolvedDeployment> ResolveEndpoint(const serving::DeploymentStore& deployments,
+                                                   std::string_view endpoint) {
+  ASSIGN_OR_RETURN(auto all, deployments.Resolve());
+  for (ResolvedDeployment& r : all) {
+    if (r.deployment.endpoint == endpoint) return std::move(r);
+  }
+  absl::Status missing = deployments.Get(endpoint).status();  // NotFound, worded by the store
+  if (missing.ok())
+    return absl::UnavailableError(Cat("endpoint ", endpoint, " changed; try again"));
+  return missing;
+}
+
+std::string VersionText(const ResolvedDeployment& r) {
+  return r.version ? Cat(*r.version) : std::string("unresolved");
+}
+
+struct DeployFlags {
+  std::string endpoint;
+  std::string model;
+  std::string missing_features = "error";
+  std::string actor;
+  bool json = false;
+};
+
+absl::Status RunDeploy(CliContext& context, const DeployFlags& flags) {
+  if (flags.endpoint.empty()) {
+    return absl::InvalidArgumentError(
+        "usage: ferry deploy ENDPOINT --model NAME@V|NAME@ALIAS, or ferry deploy"
+        " list|status|delete (see `ferry deploy --help`)");
+  }
+  if (flags.model.empty()) {
+    return absl::InvalidArgumentError(
+        Cat("ferry deploy ", flags.endpoint, " needs --model NAME@V or NAME@ALIAS"));
+  }
+  serving::DeployOptions options;
+  options.endpoint = flags.endpoint;
+  RETURN_IF_ERROR(serving::ValidateEndpointName(options.endpoint));
+  ASSIGN_OR_RETURN(options.model, registry::ParseModelRef(flags.model));
+  ASSIGN_OR_RETURN(options.missing_features,
+                   serving::ParseMissingFeaturePolicy(flags.missing_features));
+  options.actor = Actor(context, flags.actor);
+  ASSIGN_OR_RETURN(OpenedDeployments opened, OpenDeployments(context));
+  ASSIGN_OR_RETURN(Deployment deployment, opened.deployments->Put(options));
+  ASSIGN_OR_RETURN(ResolvedDeployment resolved,
+                   ResolveEndpoint(*opened.deployments, deployment.endpoint));
+  if (flags.json) {
+    context.out() << serving::ResolvedDeploymentToJson(resolved).dump() << "\n";
+    return absl::OkStatus();
+  }
+  context.out() << "endpoint " << deployment.endpoint << " -> " << deployment.model.ToString()
+                << " (version " << VersionText(resolved) << "), missing features: "
+                << serving::MissingFeaturePolicyName(deployment.missing_features) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunList(CliContext& context, bool as_json) {
+  ASSIGN_OR_RETURN(OpenedDeployments opened, OpenDeployments(context));
+  ASSIGN_OR_RETURN(auto all, opened.deployments->Resolve());
+  if (as_json) {
+    json out = json::array();
+    for (const ResolvedDeployment& r : all) out.push_back(serving::ResolvedDeploymentToJson(r));
+    context.out() << out.dump() << "\n";
+    return absl::OkStatus();
+  }
+  if (all.empty()) {
+    context.out() << "no endpoints yet; `ferry deploy ENDPOINT --model NAME@ALIAS` adds one\n";
+    return absl::OkStatus();
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"ENDPOINT", "MODEL", "VERSION", "MISSING FEATURES", "UPDATED", "BY"}};
+  for (const ResolvedDeployment& r : all) {
+    const Deployment& d = r.deployment;
+    rows.push_back({d.endpoint, d.model.ToString(), VersionText(r),
+                    std::string(serving::MissingFeaturePolicyName(d.missing_features)),
+                    core::FormatTimestamp(d.updated_at).substr(0, 19), d.updated_by});
+  }
+  PrintTable(context.out(), rows);
+  return absl::OkStatus();
+}
+
+// What a running server says about an endpoint: its JSON object, or
+// {"reachable": false, "error": ...} / {"http_status": ..., "error": ...}.
+absl::StatusOr<json> AskServer(const std::string& url, std::string_view endpoint) {
+  std::string_view address = url;
+  if (address.starts_with("https://")) {
+    return absl::InvalidArgumentError(Cat("--server ", url, ": only http:// is supported"));
+  }
+  if (address.starts_with("http://")) address.remove_prefix(7);
+  while (address.ends_with('/')) address.remove_suffix(1);
+  ASSIGN_OR_RETURN(core::HostPort server, core::ParseHostPort(address));
+  if (server.host == "localhost") server.host = "127.0.0.1";
+  absl::StatusOr<HttpReply> reply = HttpCall(
+      server.host, server.port, "GET", Cat("/api/v1/endpoints/", endpoint), {}, kServerTimeout);
+  if (!reply.ok()) {
+    if (reply.status().code() == absl::StatusCode::kInvalidArgument) return reply.status();
+    return json{{"reachable", false}, {"error", std::string(core::View(reply.status().message()))}};
+  }
+  json body = json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  if (reply->status == 200 && body.is_object()) return body;
+  std::string message = reply->body;
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    message = body["error"].value("message", reply->body);
+  }
+  return json{{"http_status", reply->status}, {"error", message}};
+}
+
+void PrintServerAnswer(std::ostream& out, const std::string& url, const json& answer) {
+  if (answer.contains("reachable")) {
+    out << "server not reachable at " << url << " (" << answer["error"].get<std::string>() << ")\n";
+    return;
+  }
+  if (answer.contains("http_status")) {
+    out << "server at " << url << " answered " << answer["http_status"].get<int>() << ": "
+        << answer["error"].get<std::string>() << "\n";
+    return;
+  }
+  out << "server at " << url << ":\n";
+  // The documented keys first, in their order, then whatever else the server says.
+  static constexpr std::string_view kKnown[] = {"endpoint", "model",     "version",  "state",
+                                                "reason",   "evaluator", "loaded_at"};
+  const auto line = [&out](std::string_view key, const json& value) {
+    if (value.is_null()) return;
+    out << "  " << key << std::string(key.size() < 12 ? 12 - key.size() : 1, ' ')
+        << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+  };
+  for (std::string_view key : kKnown) {
+    auto it = answer.find(std::string(key));
+    if (it != answer.end()) line(key, *it);
+  }
+  for (const auto& [key, value] : answer.items()) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
+      line(key, value);
+    }
+  }
+}
+
+absl::Status RunStatus(CliContext& context, const std::string& endpoint, const std::string& url,
+                       bool as_json) {
+  ASSIGN_OR_RETURN(OpenedDeployments opened, OpenDeployments(context));
+  ASSIGN_OR_RETURN(ResolvedDeployment r, ResolveEndpoint(*opened.deployments, endpoint));
+  std::optional<json> server;
+  if (!url.empty()) {
+    ASSIGN_OR_RETURN(server, AskServer(url, endpoint));
+  }
+  if (as_json) {
+    json out = serving::ResolvedDeploymentToJson(r);
+    if (server) out["server"] = *server;
+    context.out() << out.dump() << "\n";
+    return absl::OkStatus();
+  }
+  const Deployment& d = r.deployment;
+  std::ostream& out = context.out();
+  out << "endpoint " << d.endpoint << "\n";
+  out << "  model             " << d.model.ToString() << "\n";
+  out << "  version           " << VersionText(r);
+  if (r.version) out << " (" << r.flavor << ", artifact sha256:" << r.artifact_digest << ")";
+  out << "\n";
+  out << "  missing features  " << serving::MissingFeaturePolicyName(d.missing_features) << "\n";
+  out << "  generation        " << d.generation << "\n";
+  out << "  updated           " << core::FormatTimestamp(d.updated_at).substr(0, 19) << " by "
+      << d.updated_by << "\n";
+  if (server) PrintServerAnswer(out, url, *server);
+  return absl::OkStatus();
+}
+
+absl::Status RunDelete(CliContext& context, const std::string& endpoint) {
+  ASSIGN_OR_RETURN(OpenedDeployments opened, OpenDeployments(context));
+  RETURN_IF_ERROR(opened.deployments->Delete(endpoint));
+  context.out() << "deleted endpoint " << endpoint << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result) {
+  CLI::App* deploy = app.add_subcommand(
+      "deploy",
+      "Serve a model on an endpoint: ferry deploy ENDPOINT --model NAME@ALIAS|NAME@V;"
+      " list, status, delete");
+  // Either one of the verbs below, or the deploy itself with its ENDPOINT positional:
+  // CLI11 recognises a verb before it fills a positional, and endpoint names exclude the
+  // verbs (serving::ValidateEndpointName), so the two never mix.
+  deploy->require_subcommand(0, 1);
+
+  auto flags = std::make_shared<DeployFlags>();
+  deploy->add_option("ENDPOINT", flags->endpoint, "Endpoint name (appears in URLs)");
+  deploy->add_option("--model,-m", flags->model,
+                     "NAME@ALIAS (the endpoint follows the alias) or NAME@V (pinned)");
+  deploy->add_option("--missing-features", flags->missing_features,
+                     "A feature neither sent nor in the online store: error (400) or missing"
+                     " (NaN)");
+  deploy->add_option("--actor", flags->actor, "Who deploys (default: $USER)");
+  deploy->add_flag("--json", flags->json, "Print the deployment as JSON");
+  deploy->callback([&context, result, deploy, flags] {
+    if (!deploy->get_subcommands().empty()) return;  // a verb ran
+    *result = RunDeploy(context, *flags);
+  });
+
+  CLI::App* list = deploy->add_subcommand("list", "List endpoints and the versions they serve");
+  auto list_json = std::make_shared<bool>(false);
+  list->add_flag("--json", *list_json, "Print JSON");
+  list->callback([&context, result, list_json] { *result = RunList(context, *list_json); });
+
+  CLI::App* status = deploy->add_subcommand(
+      "status", "Show an endpoint, the version it serves and (--server) what the server says");
+  auto status_endpoint = std::make_shared<std::string>();
+  auto status_server = std::make_shared<std::string>();
+  auto status_json = std::make_shared<bool>(false);
+  status->add_option("ENDPOINT", *status_endpoint, "Endpoint name")->required();
+  status->add_option("--server", *status_server,
+                     "URL of a running `ferry server`, e.g. http://127.0.0.1:8080");
+  status->add_flag("--json", *status_json, "Print JSON");
+  status->callback([&context, result, status_endpoint, status_server, status_json] {
+    *result = RunStatus(context, *status_endpoint, *status_server, *status_json);
+  });
+
+  CLI::App* del = deploy->add_subcommand(
+      "delete", "Remove an endpoint (releasing the model version or alias it held)");
+  auto del_endpoint = std::make_shared<std::string>();
+  del->add_option("ENDPOINT", *del_endpoint, "Endpoint name")->required();
+  del->callback([&context, result, del_endpoint] { *result = RunDelete(context, *del_endpoint); });
+}
+
+}  // namespace ferry::cli
