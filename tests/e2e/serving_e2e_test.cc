@@ -319,7 +319,9 @@ TEST_F(ServingE2eTest, FeedbackJoinsLoggedPredictions) {
 }
 
 TEST_F(ServingE2eTest, AliasMovesSwapModelsUnderLoadWithoutAFailedRequest) {
-  Write(".ferry/config.yaml", "serving:\n  poll_interval_ms: 50\n");
+  // Thousands of requests: no access log, whose lines would fill the test's stderr pipe.
+  Write(".ferry/config.yaml",
+        "server:\n  access_log: false\nserving:\n  poll_interval_ms: 50\n");
   StartServer();
   Deploy("fraud", "fraud@production");
   const std::vector<float> v1 = Reference(dir_ / "m1.json", {1, 2, 3, 4});
@@ -352,7 +354,7 @@ TEST_F(ServingE2eTest, AliasMovesSwapModelsUnderLoadWithoutAFailedRequest) {
   for (int move = 0; move < 6; ++move) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     CommandResult r = Ferry({"models", "alias", move % 2 == 0 ? "fraud@2" : "fraud@1", "production"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;

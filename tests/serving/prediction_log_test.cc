@@ -101,6 +101,7 @@ TEST_F(PredictionLogTest, BadFeedbackChangesNothing) {
             absl::StatusCode::kInvalidArgument);
   std::vector<Feedback> many(PredictionLog::kMaxFeedback + 1, Feedback{"p1", 1});
   EXPECT_EQ(log->AddFeedback(many).status().code(), absl::StatusCode::kInvalidArgument);
+  log->Flush();
   auto p1 = log->Get("p1");
   ASSERT_TRUE(p1.ok());
   EXPECT_FALSE(p1->label.has_value());
