@@ -296,7 +296,13 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
     for (const EndpointStatus& status : api->endpoints->Statuses()) {
       out.push_back(EndpointJson(status));
     }
-    return server::JsonResponse(json{{"endpoints", std::move(out)}});
+    const serving::PredictionLogStats log = api->log->stats();
+    return server::JsonResponse(json{{"endpoints", std::move(out)},
+                                     {"prediction_log",
+                                      {{"recorded", log.recorded},
+                                       {"written", log.written},
+                                       {"dropped", log.dropped},
+                                       {"failed", log.failed}}}});
   }));
   RETURN_IF_ERROR(router.Get("/api/v1/endpoints/{endpoint}",
                              [api](Request& request) -> absl::StatusOr<Response> {

@@ -107,19 +107,11 @@ class PredictionLog {
   PredictionLogStats stats() const;
 
  private:
-  struct Pending {
-    std::string prediction_id;
-    std::shared_ptr<const std::string> endpoint;
-    std::string model_name;
-    int64_t model_version = 0;
-    int64_t created_at = 0;
-    std::string inputs;   // JSON array text
-    std::string outputs;  // JSON array text
-  };
-
   PredictionLog(store::Workspace& workspace, const core::ServingConfig& config);
   void WriterLoop();
-  absl::Status Write(std::vector<Pending>& batch);
+  // Stores up to max_rows records of batch from offset on in one transaction; advances
+  // offset past them and sets rows to their count.
+  absl::Status Write(const std::string& batch, size_t& offset, size_t max_rows, size_t& rows);
   void DeleteExpired();
 
   store::Workspace& workspace_;
@@ -130,7 +122,8 @@ class PredictionLog {
   std::mutex mu_;  // guards the members below
   std::condition_variable wake_;
   std::condition_variable flushed_;
-  std::vector<Pending> queue_;
+  std::string queue_;  // queued records (prediction_log.cc), bytes; keeps its capacity
+  size_t queued_ = 0;  // records in queue_
   uint64_t enqueued_seq_ = 0;  // Pending handed over so far
   uint64_t done_seq_ = 0;      // of which written (or failed)
   bool stopping_ = false;
