@@ -149,10 +149,11 @@ absl::Status RunDemo(CliContext& context, uint64_t rows) {
   http->Wait();
   out << "server stopped gracefully\n";
 
-  out << "\n== not built yet\n"
-         "feature store (ferry features), training pipelines, model registry, serving and\n"
-         "canary deployments, monitoring: each comes with its own issue; this demo grows\n"
-         "with them.\n"
+  out << "\n== not in this demo yet\n"
+         "the feature store, the model registry and serving work today (README.md, the\n"
+         "walkthrough) but are not part of this demo yet; training pipelines, canary\n"
+         "deployments and monitoring each come with their own issue; the demo grows into\n"
+         "the closed loop with them.\n"
       << "\nworkspace kept at " << root.string() << "\n";
   return absl::OkStatus();
 }

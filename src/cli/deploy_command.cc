@@ -154,23 +154,23 @@ void PrintServerAnswer(std::ostream& out, const std::string& url, const json& an
         << answer["error"].get<std::string>() << "\n";
     return;
   }
-  out << "server at " << url << ":\n";
-  // The documented keys first, in their order, then whatever else the server says.
-  static constexpr std::string_view kKnown[] = {"endpoint", "model",     "version",  "state",
-                                                "reason",   "evaluator", "loaded_at"};
-  const auto line = [&out](std::string_view key, const json& value) {
-    if (value.is_null()) return;
-    out << "  " << key << std::string(key.size() < 12 ? 12 - key.size() : 1, ' ')
-        << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+  // GET /api/v1/endpoints/{endpoint} (src/api/inference_routes.cc): what the server
+  // loaded, and why it is not serving its target when it is not.
+  const auto text = [&answer](const char* key) -> std::string {
+    auto it = answer.find(key);
+    if (it == answer.end() || it->is_null()) return "-";
+    return it->is_string() ? it->get<std::string>() : it->dump();
   };
-  for (std::string_view key : kKnown) {
-    auto it = answer.find(std::string(key));
-    if (it != answer.end()) line(key, *it);
+  out << "server at " << url << "\n";
+  out << "  state             " << text("state") << "\n";
+  out << "  serving           version " << text("version") << " (target " << text("target_version")
+      << ")\n";
+  if (answer.contains("evaluator")) {
+    out << "  evaluator         " << text("evaluator") << ", " << text("objective") << "\n";
+    out << "  loaded            " << text("loaded_at") << "\n";
   }
-  for (const auto& [key, value] : answer.items()) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
-      line(key, value);
-    }
+  if (answer.contains("reason") && !text("reason").empty()) {
+    out << "  reason            " << text("reason") << "\n";
   }
 }
 
