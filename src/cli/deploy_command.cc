@@ -169,7 +169,9 @@ void PrintServerAnswer(std::ostream& out, const std::string& url, const json& an
     out << "  evaluator         " << text("evaluator") << ", " << text("objective") << "\n";
     out << "  loaded            " << text("loaded_at") << "\n";
   }
-  if (answer.contains("reason") && !text("reason").empty()) {
+  auto reason = answer.find("reason");
+  if (reason != answer.end() && reason->is_string() &&
+      !reason->get_ref<const std::string&>().empty()) {
     out << "  reason            " << text("reason") << "\n";
   }
 }

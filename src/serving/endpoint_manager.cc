@@ -64,6 +64,28 @@ absl::StatusOr<ServedModelPtr> EndpointManager::Load(const ResolvedDeployment& r
                           options_.batching, workspace_.clock().NowMicros());
 }
 
+ServedModelPtr EndpointManager::RebuildIfFeaturesChanged(const ServedModel& served) {
+  const std::string& service = served.version.signature.feature_service;
+  if (service.empty()) return nullptr;
+  absl::StatusOr<features::FeatureSelection> selection = features_->SelectService(service);
+  if (!selection.ok() || !FeaturesChanged(served, *selection)) return nullptr;
+  Deployment deployment;
+  deployment.endpoint = served.endpoint;
+  deployment.missing_features = served.missing_features;
+  absl::StatusOr<ServedModelPtr> rebuilt =
+      BuildServedModel(deployment, served.version, served.model, features_.get(),
+                       options_.batching, workspace_.clock().NowMicros());
+  if (!rebuilt.ok()) {
+    spdlog::warn("serving: endpoint {}: feature service {} changed and no longer fits {}: {}",
+                 served.endpoint, service, served.version.Ref(),
+                 core::View(rebuilt.status().message()));
+    return nullptr;
+  }
+  spdlog::info("serving: endpoint {}: feature service {} changed; its online query is ready",
+               served.endpoint, service);
+  return *std::move(rebuilt);
+}
+
 absl::Status EndpointManager::Refresh() {
   std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
   ASSIGN_OR_RETURN(std::vector<ResolvedDeployment> resolved, deployments_->Resolve());
@@ -96,6 +118,10 @@ absl::Status EndpointManager::Refresh() {
                serving->missing_features == r.deployment.missing_features) {
       t.status.reason.clear();
       t.status.state = EndpointState::kReady;
+      if (ServedModelPtr rebuilt = RebuildIfFeaturesChanged(*serving)) {
+        serving = std::move(rebuilt);
+        changed = true;
+      }
     } else {
       const std::string key = LoadKey(r);
       if (key != t.tried_key || now - t.tried_at >= kRetryInterval) {

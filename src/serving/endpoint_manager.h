@@ -11,6 +11,11 @@
 // by anyone, reaches the server within that interval; the API calls it at once after
 // its own changes.
 //
+// Feature definitions: a model whose signature names a feature service reads its
+// features through an online query prepared for the service's views as they were; when
+// `ferry features apply` changes them, Refresh prepares the query again (the model
+// itself is not reloaded).
+//
 // Hot swap: requests take the current ServedModel by shared_ptr (Find) and keep it for
 // their whole run, so a swap never fails or drops a request; the old version unloads
 // when the last request using it finishes. A version that fails to load (a corrupt
@@ -113,6 +118,10 @@ class EndpointManager {
       : workspace_(workspace), options_(std::move(options)) {}
   // Loads the version a deployment resolves to. Errors say what failed.
   absl::StatusOr<ServedModelPtr> Load(const ResolvedDeployment& resolved);
+  // The same model with its online query prepared again when its feature service's
+  // definitions changed since it was built; null when nothing changed (or the new
+  // definitions no longer fit the model, which is logged: the old query keeps serving).
+  ServedModelPtr RebuildIfFeaturesChanged(const ServedModel& served);
   void PollLoop();
 
   store::Workspace& workspace_;

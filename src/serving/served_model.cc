@@ -58,6 +58,19 @@ bool ServedModel::IsJoinKey(std::string_view name) const {
   return false;
 }
 
+bool FeaturesChanged(const ServedModel& model, const features::FeatureSelection& selection) {
+  if (selection.views.size() != model.feature_views.size()) return true;
+  for (size_t i = 0; i < selection.views.size(); ++i) {
+    const auto& now = selection.views[i];
+    const auto& then = model.feature_views[i];
+    if (!(now.view == then.view) || now.join_keys != then.join_keys ||
+        now.features != then.features) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
                                                 const registry::ModelVersion& version,
                                                 LoadedModelPtr model,
@@ -121,6 +134,7 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
       m->input_index.emplace(query.feature_names()[i], i);  // "view__feature"
     }
     m->query = std::make_shared<const features::OnlineQuery>(std::move(query));
+    m->feature_views = selection.views;
   }
   if (batching.max_delay.count() > 0) {
     m->batcher = std::make_unique<Batcher>(*m->model, batching.max_delay, batching.max_rows);

@@ -48,6 +48,9 @@ struct ServedModel {
   // Enrichment: the feature service's online query, whose i-th feature is input i.
   // Null when the signature names no feature service.
   std::shared_ptr<const features::OnlineQuery> query;
+  // The feature service's views as resolved when the query was prepared: when their
+  // definitions change (`ferry features apply`), the query is prepared again.
+  std::vector<features::FeatureSelection::ViewPart> feature_views;
   // Adaptive batching of single-row requests; null when off.
   std::unique_ptr<Batcher> batcher;
   // GET /v2/models/{endpoint}, precomputed.
@@ -69,6 +72,10 @@ struct BatchingOptions {
   std::chrono::microseconds max_delay{0};  // 0: no batching
   size_t max_rows = 64;
 };
+
+// True when `selection` (the service resolved now) differs from what `model` was built
+// with, so its online query must be prepared again.
+bool FeaturesChanged(const ServedModel& model, const features::FeatureSelection& selection);
 
 // Builds a ServedModel from a loaded model and its registry record. `features` resolves
 // the signature's feature service (may be null when there is none). Errors:

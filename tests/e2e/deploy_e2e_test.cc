@@ -192,17 +192,21 @@ TEST_F(DeployE2eTest, StatusAsksTheServerWhenGivenOne) {
     EXPECT_NE(down.out.find("fraud-model@production"), std::string::npos) << down.out;
   }
   FakeServer server;
+  // The shape of GET /api/v1/endpoints/{endpoint} (src/api/inference_routes.cc).
   server.ServeOnce(R"({"endpoint": "fraud", "model": "fraud-model@production", "version": 1,)"
-                   R"( "state": "READY", "reason": null, "evaluator": "native",)"
-                   R"( "loaded_at": "2026-11-26T10:00:00Z", "requests": 12})");
+                   R"( "target_version": 2, "state": "READY", "reason": "", "evaluator": "native-trees",)"
+                   R"( "objective": "binary:logistic", "loaded_at": "2026-11-26T10:00:00Z"})");
   const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
   CommandResult up = Ferry({"deploy", "status", "fraud", "--server", url});
   ASSERT_EQ(up.exit_code, 0) << up.err;
   EXPECT_EQ(server.request_line(), "GET /api/v1/endpoints/fraud HTTP/1.1");
-  EXPECT_NE(up.out.find("  state       READY\n"), std::string::npos) << up.out;
-  EXPECT_NE(up.out.find("  evaluator   native\n"), std::string::npos) << up.out;
-  EXPECT_NE(up.out.find("  requests    12\n"), std::string::npos) << up.out;
-  EXPECT_EQ(up.out.find("reason"), std::string::npos) << "null fields are left out";
+  EXPECT_NE(up.out.find("  state             READY\n"), std::string::npos) << up.out;
+  EXPECT_NE(up.out.find("  serving           version 1 (target 2)\n"), std::string::npos)
+      << up.out;
+  EXPECT_NE(up.out.find("  evaluator         native-trees, binary:logistic\n"),
+            std::string::npos)
+      << up.out;
+  EXPECT_EQ(up.out.find("reason"), std::string::npos) << "an empty reason is left out";
 }
 
 }  // namespace

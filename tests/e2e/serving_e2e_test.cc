@@ -193,6 +193,14 @@ TEST_F(ServingE2eTest, ServesV2AndV1RequestsWithTheModelsOwnPredictions) {
   ExpectNear(json::parse(objects.body)["predictions"], {expected[0]});
   json v1_status = json::parse(Http("GET", "/v1/models/fraud").body);
   EXPECT_EQ(v1_status["model_version_status"][0]["state"], "AVAILABLE");
+
+  // The CLI asks the running server what it serves.
+  CommandResult status = Ferry({"deploy", "status", "fraud", "--server",
+                                "http://127.0.0.1:" + std::to_string(port_)});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("  state             READY\n"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("  serving           version 1 (target 1)\n"), std::string::npos)
+      << status.out;
 }
 
 TEST_F(ServingE2eTest, BinaryTensorsInAndOutWithNaNAsMissing) {
@@ -373,8 +381,9 @@ TEST_F(ServingE2eTest, AliasMovesSwapModelsUnderLoadWithoutAFailedRequest) {
 TEST_F(ServingE2eTest, ARestartedServerRestoresItsEndpointsAndACorruptModelFailsAlone) {
   StartServer();
   Deploy("fraud", "fraud@production");
-  Deploy("other", "fraud@2");
   StopServer();
+  CommandResult deployed = Ferry({"deploy", "other", "--model", "fraud@2"});  // server down
+  ASSERT_EQ(deployed.exit_code, 0) << deployed.err;
 
   // Damage version 2's artifact in the object store.
   CommandResult shown = Ferry({"models", "show", "fraud@2", "--json"});
@@ -480,6 +489,32 @@ TEST_F(ServingE2eTest, EntityKeysAloneAreEnrichedFromTheOnlineStore) {
   json meta = json::parse(Http("GET", "/v2/models/scored").body);
   EXPECT_EQ(meta["parameters"]["feature_service"], "scoring");
   EXPECT_EQ(meta["parameters"]["entity_keys"][0]["name"], "customer_id");
+
+  // The view gains a feature while the server runs and is materialized again: the
+  // endpoint prepares its online query anew and keeps answering.
+  Write("customers.csv",
+        "event_timestamp,customer_id,a,b,c,d,e\n"
+        "2026-01-01T00:00:00Z,1,1.0,2.0,3,4.0,7.0\n"
+        "2026-01-01T00:00:00Z,2,12.0,0.0,16,5.0,7.0\n");
+  std::string definitions = kDefinitions;
+  definitions.replace(definitions.find("      - {name: d, type: float64}\n"),
+                      std::string("      - {name: d, type: float64}\n").size(),
+                      "      - {name: d, type: float64}\n      - {name: e, type: float64}\n");
+  Write("features.yaml", definitions);
+  ASSERT_EQ(Ferry({"data", "add", "customers", "customers.csv"}).exit_code, 0);
+  CommandResult reapplied = Ferry({"features", "apply", "features.yaml"});
+  ASSERT_EQ(reapplied.exit_code, 0) << reapplied.err;
+  HttpResult rematerialized = Http("POST", "/api/v1/features/materialize", "{}");
+  ASSERT_EQ(rematerialized.status, 200) << rematerialized.body;
+  HttpResult after;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    after = Http("POST", "/v1/models/scored:predict",
+                 json{{"instances", {{{"customer_id", 2}}}}}.dump());
+    if (after.status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(after.status, 200) << after.body;
+  ExpectNear(json::parse(after.body)["predictions"], {expected[1]});
 }
 
 }  // namespace
