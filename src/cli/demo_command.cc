@@ -15,7 +15,7 @@
 
 #include "api/routes.h"
 #include "cli/commands.h"
-#include "cli/http_client.h"
+#include "server/http_client.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "core/file.h"
@@ -25,6 +25,9 @@
 
 namespace ferry::cli {
 namespace {
+
+using server::HttpCall;
+using server::HttpReply;
 
 namespace fs = std::filesystem;
 using Stopwatch = std::chrono::steady_clock;

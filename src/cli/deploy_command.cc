@@ -6,7 +6,7 @@
 #include <ostream>
 
 #include "cli/commands.h"
-#include "cli/http_client.h"
+#include "server/http_client.h"
 #include "cli/output.h"
 #include "cli/registry_commands.h"
 #include "core/clock.h"
@@ -17,6 +17,9 @@
 
 namespace ferry::cli {
 namespace {
+
+using server::HttpCall;
+using server::HttpReply;
 
 using core::Cat;
 using nlohmann::json;

@@ -8,7 +8,7 @@
 
 #include "api/feature_json.h"
 #include "cli/features_commands.h"
-#include "cli/http_client.h"
+#include "server/http_client.h"
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "core/config.h"
@@ -22,6 +22,9 @@
 
 namespace ferry::cli {
 namespace {
+
+using server::HttpCall;
+using server::HttpReply;
 
 using core::Cat;
 using nlohmann::json;

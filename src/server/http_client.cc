@@ -1,4 +1,4 @@
-#include "cli/http_client.h"
+#include "server/http_client.h"
 
 #include "server/asio.h"  // first: the Boost 1.74 include-order fix
 
@@ -7,7 +7,7 @@
 
 #include "core/strings.h"
 
-namespace ferry::cli {
+namespace ferry::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -59,4 +59,4 @@ absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::st
   }
 }
 
-}  // namespace ferry::cli
+}  // namespace ferry::server

@@ -1,8 +1,8 @@
 #pragma once
 
-// A blocking HTTP/1.1 client for commands that talk to a ferry server (the demo
-// replays traffic with it). One request per call, over a fresh connection; a
-// timeout bounds every call.
+// A blocking HTTP/1.1 client: commands that talk to a ferry server, the demo that
+// replays traffic, and the server's own outgoing calls (rollout webhooks). One
+// request per call, over a fresh connection; a timeout bounds every call.
 //
 // Thread-safety: stateless; call from any thread.
 
@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace ferry::cli {
+namespace ferry::server {
 
 struct HttpReply {
   int status = 0;
@@ -26,4 +26,4 @@ absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::st
                                    std::string_view target, std::string_view body = {},
                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-}  // namespace ferry::cli
+}  // namespace ferry::server
