@@ -10,7 +10,7 @@
 namespace ferry::stats {
 namespace {
 
-// Reference values come from scipy 1.10 / numpy 1.24 (/usr/bin/python3 on Debian 12) on
+// Reference values come from scipy 1.10 / numpy 1.24 (Debian 12's python3) on
 // the same samples, built by the same formulas:
 //
 //   import numpy as np
