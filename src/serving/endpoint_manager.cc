@@ -89,6 +89,11 @@ ServedModelPtr EndpointManager::RebuildIfFeaturesChanged(const ServedModel& serv
 absl::Status EndpointManager::Refresh() {
   std::lock_guard<std::mutex> refresh_lock(refresh_mu_);
   ASSIGN_OR_RETURN(std::vector<ResolvedDeployment> resolved, deployments_->Resolve());
+  std::map<std::string, RolloutRoute, std::less<>> routes;
+  if (rollout_source_) {
+    ASSIGN_OR_RETURN(auto active, rollout_source_());
+    for (auto& [endpoint, route] : active) routes[endpoint] = route;
+  }
   std::shared_ptr<const ServingMap> current = serving_.load();
   auto next = std::make_shared<ServingMap>();
   std::map<std::string, Tracked, std::less<>> tracked;
@@ -106,22 +111,32 @@ absl::Status EndpointManager::Refresh() {
     t.status.deployment = r.deployment;
     t.status.target_version = r.version;
     auto it = current->find(endpoint);
-    ServedModelPtr serving = it == current->end() ? nullptr : it->second;
+    const ServedEndpoint* was = it == current->end() ? nullptr : it->second.get();
+    ServedModelPtr serving = was ? was->stable : nullptr;
     if (is_new) t.status.state = EndpointState::kLoading;
+
+    // A version already loaded for this endpoint (as its model or a rollout's candidate)
+    // is reused: a promotion swaps no model in, it only changes which one answers.
+    const auto loaded_version = [&](int64_t version) -> ServedModelPtr {
+      if (was == nullptr) return nullptr;
+      for (const ServedModelPtr& m : {was->stable, was->candidate}) {
+        if (m && m->version.name == r.deployment.model.name && m->version.version == version &&
+            m->missing_features == r.deployment.missing_features) {
+          return m;
+        }
+      }
+      return nullptr;
+    };
 
     if (!r.version) {
       t.status.reason = Cat("model reference ", r.deployment.model.ToString(),
                             " resolves to no version");
       t.status.state = serving ? EndpointState::kReady : EndpointState::kUnresolved;
-    } else if (serving && serving->version.name == r.deployment.model.name &&
-               serving->version.version == *r.version &&
-               serving->missing_features == r.deployment.missing_features) {
+    } else if (ServedModelPtr same = loaded_version(*r.version)) {
+      serving = std::move(same);
       t.status.reason.clear();
       t.status.state = EndpointState::kReady;
-      if (ServedModelPtr rebuilt = RebuildIfFeaturesChanged(*serving)) {
-        serving = std::move(rebuilt);
-        changed = true;
-      }
+      if (ServedModelPtr rebuilt = RebuildIfFeaturesChanged(*serving)) serving = std::move(rebuilt);
     } else {
       const std::string key = LoadKey(r);
       if (key != t.tried_key || now - t.tried_at >= kRetryInterval) {
@@ -132,7 +147,6 @@ absl::Status EndpointManager::Refresh() {
           spdlog::info("serving: endpoint {} now serves {} ({})", endpoint,
                        (*loaded)->version.Ref(), (*loaded)->model->description().evaluator);
           serving = *std::move(loaded);
-          changed = true;
           t.status.reason.clear();
           t.status.state = EndpointState::kReady;
         } else {
@@ -145,13 +159,62 @@ absl::Status EndpointManager::Refresh() {
         }
       }
     }
+
+    auto entry = std::make_shared<ServedEndpoint>();
+    entry->stable = serving;
+    t.status.rollout.reset();
+    t.status.candidate = nullptr;
+    if (auto route = routes.find(endpoint); route != routes.end() && serving && r.version) {
+      const RolloutRoute& rollout = route->second;
+      t.status.rollout = rollout;
+      ServedModelPtr candidate = loaded_version(rollout.candidate_version);
+      if (!candidate) {
+        ResolvedDeployment c = r;
+        c.version = rollout.candidate_version;
+        const std::string key = Cat(rollout.rollout_id, "/", LoadKey(c));
+        if (key != t.candidate_tried_key || now - t.candidate_tried_at >= kRetryInterval) {
+          t.candidate_tried_key = key;
+          t.candidate_tried_at = now;
+          absl::StatusOr<ServedModelPtr> loaded = Load(c);
+          if (loaded.ok()) {
+            spdlog::info("serving: endpoint {}: candidate {} loaded ({})", endpoint,
+                         (*loaded)->version.Ref(), (*loaded)->model->description().evaluator);
+            candidate = *std::move(loaded);
+          } else {
+            t.status.reason = Cat("loading the candidate ", r.deployment.model.name, "@",
+                                  rollout.candidate_version, " failed: ",
+                                  core::View(loaded.status().message()));
+            spdlog::error("serving: endpoint {}: {}", endpoint, t.status.reason);
+          }
+        }
+      }
+      if (candidate && candidate != serving) {
+        entry->candidate = candidate;
+        entry->rollout = rollout;
+        const bool same_rollout = was != nullptr && was->candidate &&
+                                  was->rollout.rollout_id == rollout.rollout_id;
+        entry->stable_figures =
+            same_rollout ? was->stable_figures : std::make_shared<LiveFigures>();
+        entry->candidate_figures =
+            same_rollout ? was->candidate_figures : std::make_shared<LiveFigures>();
+        t.status.candidate = candidate;
+      }
+    }
     t.status.serving = serving;
-    if (serving) next->emplace(endpoint, serving);
+    if (!serving) continue;
+    const bool same_entry = was != nullptr && was->stable == entry->stable &&
+                            was->candidate == entry->candidate && was->rollout == entry->rollout &&
+                            was->stable_figures == entry->stable_figures;
+    if (same_entry) {
+      next->emplace(endpoint, it->second);
+    } else {
+      changed = true;
+      next->emplace(endpoint, std::move(entry));
+    }
   }
   // Endpoints deleted since the last refresh.
   for (auto it = tracked.begin(); it != tracked.end();) {
-    if (!next->contains(it->first) &&
-        std::none_of(resolved.begin(), resolved.end(), [&](const ResolvedDeployment& r) {
+    if (std::none_of(resolved.begin(), resolved.end(), [&](const ResolvedDeployment& r) {
           return r.deployment.endpoint == it->first;
         })) {
       spdlog::info("serving: endpoint {} removed", it->first);
@@ -162,15 +225,6 @@ absl::Status EndpointManager::Refresh() {
   }
   if (changed || next->size() != current->size()) {
     serving_.store(std::shared_ptr<const ServingMap>(std::move(next)));
-  } else {
-    // Same models, perhaps a different map object: keep the published one.
-    for (const auto& [endpoint, model] : *next) {
-      auto it = current->find(endpoint);
-      if (it == current->end() || it->second != model) {
-        serving_.store(std::shared_ptr<const ServingMap>(std::move(next)));
-        break;
-      }
-    }
   }
   std::lock_guard<std::mutex> lock(status_mu_);
   tracked_ = std::move(tracked);
@@ -205,10 +259,24 @@ void EndpointManager::PollLoop() {
   }
 }
 
-ServedModelPtr EndpointManager::Find(std::string_view endpoint) const {
+ServedEndpointPtr EndpointManager::FindEndpoint(std::string_view endpoint) const {
   std::shared_ptr<const ServingMap> map = serving_.load();
   auto it = map->find(absl::string_view(endpoint.data(), endpoint.size()));
   return it == map->end() ? nullptr : it->second;
+}
+
+ServedModelPtr EndpointManager::Find(std::string_view endpoint) const {
+  ServedEndpointPtr served = FindEndpoint(endpoint);
+  return served ? served->stable : nullptr;
+}
+
+std::optional<std::pair<FiguresWindow, FiguresWindow>> EndpointManager::TakeFigures(
+    std::string_view endpoint, int64_t rollout_id) const {
+  ServedEndpointPtr served = FindEndpoint(endpoint);
+  if (!served || !served->candidate || served->rollout.rollout_id != rollout_id) {
+    return std::nullopt;
+  }
+  return std::make_pair(served->stable_figures->Take(), served->candidate_figures->Take());
 }
 
 std::vector<EndpointStatus> EndpointManager::Statuses() const {

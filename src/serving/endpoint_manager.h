@@ -30,6 +30,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -46,6 +47,7 @@
 #include "features/feature_registry.h"
 #include "registry/model_registry.h"
 #include "serving/deployment_store.h"
+#include "serving/live_figures.h"
 #include "serving/served_model.h"
 #include "store/workspace.h"
 #include "tracking/tracking_store.h"
@@ -60,13 +62,41 @@ enum class EndpointState : uint8_t {
 };
 std::string_view EndpointStateName(EndpointState state);  // "LOADING", "READY", ...
 
+// An endpoint's active rollout as serving sees it (the rollout store has the rest).
+struct RolloutRoute {
+  int64_t rollout_id = 0;
+  bool shadow = false;  // the candidate gets a copy of every request, never answers
+  int weight = 0;       // percent of requests the candidate answers (canary)
+  std::string sticky_key;
+  int64_t candidate_version = 0;
+  friend bool operator==(const RolloutRoute&, const RolloutRoute&) = default;
+};
+
+// What answers an endpoint's requests: its model, and during a rollout the candidate
+// version with its share of traffic and the live figures the controller compares.
+struct ServedEndpoint {
+  ServedModelPtr stable;
+  ServedModelPtr candidate;  // null without an active rollout (or while it cannot load)
+  RolloutRoute rollout;
+  std::shared_ptr<LiveFigures> stable_figures;     // null without a candidate
+  std::shared_ptr<LiveFigures> candidate_figures;  // null without a candidate
+};
+using ServedEndpointPtr = std::shared_ptr<const ServedEndpoint>;
+
 struct EndpointStatus {
   Deployment deployment;
   EndpointState state = EndpointState::kLoading;
   std::optional<int64_t> target_version;  // what the reference resolves to
   ServedModelPtr serving;                 // null when nothing is served
+  ServedModelPtr candidate;               // a rollout's candidate, when loaded
+  std::optional<RolloutRoute> rollout;    // the active rollout, if any
   std::string reason;                     // why it is not serving target_version
 };
+
+// Active rollouts by endpoint, from the rollout store (injected so serving does not
+// depend on how rollouts are kept).
+using RolloutSource =
+    std::function<absl::StatusOr<std::vector<std::pair<std::string, RolloutRoute>>>()>;
 
 struct EndpointManagerOptions {
   std::chrono::milliseconds poll_interval{250};
@@ -94,9 +124,18 @@ class EndpointManager {
   void Start();
   void Stop();
 
+  // Where Refresh learns of active rollouts; set before Start.
+  void SetRolloutSource(RolloutSource source) { rollout_source_ = std::move(source); }
+
   // The model an endpoint serves now; null when it has none (unknown endpoint, or not
   // loaded).
   ServedModelPtr Find(std::string_view endpoint) const;
+  // The same with its rollout, for routing requests.
+  ServedEndpointPtr FindEndpoint(std::string_view endpoint) const;
+  // Takes (and resets) the live figures of an endpoint's rollout: stable first, then
+  // candidate. nullopt when the endpoint has no such rollout loaded.
+  std::optional<std::pair<FiguresWindow, FiguresWindow>> TakeFigures(std::string_view endpoint,
+                                                                     int64_t rollout_id) const;
   // Every deployed endpoint's status, by name; one endpoint's (NotFound when unknown).
   std::vector<EndpointStatus> Statuses() const;
   absl::StatusOr<EndpointStatus> Status(std::string_view endpoint) const;
@@ -105,13 +144,15 @@ class EndpointManager {
   const features::FeatureRegistry& feature_registry() const { return *features_; }
 
  private:
-  using ServingMap = absl::flat_hash_map<std::string, ServedModelPtr>;
+  using ServingMap = absl::flat_hash_map<std::string, ServedEndpointPtr>;
   struct Tracked {
     EndpointStatus status;
     // The load last tried for this endpoint, and when, so a failure is not retried
     // on every poll.
     std::string tried_key;
     std::chrono::steady_clock::time_point tried_at;
+    std::string candidate_tried_key;
+    std::chrono::steady_clock::time_point candidate_tried_at;
   };
 
   explicit EndpointManager(store::Workspace& workspace, EndpointManagerOptions options)
@@ -131,6 +172,7 @@ class EndpointManager {
   std::unique_ptr<tracking::TrackingStore> tracking_;
   std::unique_ptr<registry::ModelRegistry> models_;
   std::unique_ptr<DeploymentStore> deployments_;
+  RolloutSource rollout_source_;
 
   std::atomic<std::shared_ptr<const ServingMap>> serving_{std::make_shared<const ServingMap>()};
 

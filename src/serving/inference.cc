@@ -90,8 +90,8 @@ void InferenceService::AssignIds(size_t rows, std::vector<std::string>& ids) con
 absl::Status InferenceService::Infer(std::string_view endpoint,
                                      std::optional<std::string_view> version,
                                      const RequestFrame& frame, InferenceResult& out) const {
-  ServedModelPtr model = endpoints_.Find(endpoint);
-  if (!model) {
+  ServedEndpointPtr served = endpoints_.FindEndpoint(endpoint);
+  if (!served) {
     absl::StatusOr<EndpointStatus> status = endpoints_.Status(endpoint);
     if (!status.ok()) return absl::NotFoundError(Cat("no endpoint named \"", endpoint, "\""));
     return absl::UnavailableError(Cat("endpoint \"", endpoint, "\" is not ready (",
@@ -99,11 +99,88 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
                                       status->reason.empty() ? "" : Cat(": ", status->reason),
                                       ")"));
   }
-  if (version && *version != model->version_text) {
-    return absl::NotFoundError(Cat("endpoint \"", endpoint, "\" serves version ",
-                                   model->version_text, " of ", model->version.name,
-                                   ", not version ", *version));
+  // Which model answers: the endpoint's, or during a canary rollout the candidate for its
+  // share of requests. A version named in the request picks that side.
+  const ServedModel* stable = served->stable.get();
+  const ServedModel* candidate = served->candidate.get();
+  const bool canary = candidate != nullptr && !served->rollout.shadow;
+  bool to_candidate = canary && RouteToCandidate(*served, frame);
+  if (version) {
+    if (*version == stable->version_text) {
+      to_candidate = false;
+    } else if (canary && *version == candidate->version_text) {
+      to_candidate = true;
+    } else {
+      return absl::NotFoundError(Cat("endpoint \"", endpoint, "\" serves version ",
+                                     stable->version_text,
+                                     canary ? Cat(" (and ", candidate->version_text, " as a canary)")
+                                            : std::string(),
+                                     " of ", stable->version.name, ", not version ", *version));
+    }
   }
+  const ServedModel& model = to_candidate ? *candidate : *stable;
+  LiveFigures* figures =
+      to_candidate ? served->candidate_figures.get() : served->stable_figures.get();
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status status = Run(model, frame, /*log=*/true, out);
+  if (figures != nullptr) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    figures->Record(seconds, status.ok() ? std::span<const float>(out.outputs)
+                                         : std::span<const float>(),
+                    model.num_outputs, !status.ok());
+  }
+  if (!status.ok()) return status;
+  out.model = to_candidate ? served->candidate : served->stable;
+  if (candidate != nullptr && served->rollout.shadow) Shadow(*served, frame);
+  return absl::OkStatus();
+}
+
+void InferenceService::Shadow(const ServedEndpoint& served, const RequestFrame& frame) const {
+  // The shadow answers the same request; its outputs feed the comparison only.
+  thread_local InferenceResult shadow;
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status status = Run(*served.candidate, frame, /*log=*/false, shadow);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  served.candidate_figures->Record(
+      seconds, status.ok() ? std::span<const float>(shadow.outputs) : std::span<const float>(),
+      served.candidate->num_outputs, !status.ok());
+}
+
+bool InferenceService::RouteToCandidate(const ServedEndpoint& served,
+                                        const RequestFrame& frame) const {
+  const int weight = served.rollout.weight;
+  if (weight <= 0) return false;
+  if (weight >= 100) return true;
+  uint64_t bucket;
+  const Column* sticky = served.rollout.sticky_key.empty()
+                             ? nullptr
+                             : FindColumn(frame, served.rollout.sticky_key);
+  if (sticky != nullptr && frame.rows > 0 && Present(*sticky, 0)) {
+    // The first row's key decides for the whole request, the same way on every server:
+    // FNV-1a of the key's text (integers as decimal text, so 42 and "42" agree).
+    std::string text;
+    if (sticky->is_string) {
+      text = sticky->strings[0];
+    } else if (!sticky->integers.empty()) {
+      text = std::to_string(sticky->integers[0]);
+    } else {
+      text = std::to_string(sticky->numbers[0]);
+    }
+    uint64_t hash = 14695981039346656037ULL;
+    for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ULL;
+    bucket = hash % 100;
+  } else {
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    bucket = rng() % 100;
+  }
+  return bucket < static_cast<uint64_t>(weight);
+}
+
+absl::Status InferenceService::Run(const ServedModel& served_model, const RequestFrame& frame,
+                                   bool log, InferenceResult& out) const {
+  const ServedModel* model = &served_model;
   if (frame.rows == 0) return absl::InvalidArgumentError("empty batch: no rows to predict");
   Batcher* batcher = frame.rows == 1 ? model->batcher.get() : nullptr;
   Arrival arrival(batcher);
@@ -131,12 +208,12 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
   } else {
     RETURN_IF_ERROR(model->model->Predict(rows, out.outputs));
   }
+  out.rows = frame.rows;
+  if (!log) return absl::OkStatus();
   AssignIds(frame.rows, out.prediction_ids);
   if (log_ != nullptr && log_->Sample()) {
     log_->Record(*model, out.prediction_ids, rows, out.outputs);
   }
-  out.rows = frame.rows;
-  out.model = std::move(model);
   return absl::OkStatus();
 }
 

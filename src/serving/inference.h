@@ -11,6 +11,10 @@
 //      feature neither given nor stored follows the endpoint's missing-feature policy:
 //      an error naming the feature and the entity, or a missing value.
 //   3. The model's predictions, one call for the whole batch.
+//   Around them, during a rollout: the request goes to the canary for its share of
+//   traffic (at random, or by a hash of the sticky key so an entity stays on one model),
+//   or is answered by production and copied to a shadow; each side's latency, failures
+//   and scores are recorded for the rollout's analysis (LiveFigures).
 //   4. A prediction id per row, and the rows handed to the prediction log (sampled;
 //      never blocking).
 //
@@ -64,6 +68,14 @@ class InferenceService {
 
  private:
   // Fills `rows` (frame.rows x model.num_inputs) from the frame, enriching when needed.
+  // Runs one model on the frame: rows, prediction, and (with `log`) ids and the log.
+  absl::Status Run(const ServedModel& model, const RequestFrame& frame, bool log,
+                   InferenceResult& out) const;
+  // A shadow rollout's candidate answers the same request, for the comparison only.
+  void Shadow(const ServedEndpoint& served, const RequestFrame& frame) const;
+  // Whether this request goes to a canary: by the rollout's weight, drawn at random or
+  // from the sticky key's hash.
+  bool RouteToCandidate(const ServedEndpoint& served, const RequestFrame& frame) const;
   absl::Status Assemble(const ServedModel& model, const RequestFrame& frame,
                         std::vector<float>& rows) const;
   absl::Status Enrich(const ServedModel& model, const RequestFrame& frame,
