@@ -20,10 +20,19 @@ absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::st
     asio::io_context io;
     beast::tcp_stream stream(io);
     boost::system::error_code ec;
-    asio::ip::address address = asio::ip::make_address(std::string(host), ec);
-    if (ec) return absl::InvalidArgumentError(core::Cat("not an IP address: ", host));
     stream.expires_after(timeout);
-    stream.connect(asio::ip::tcp::endpoint(address, port), ec);
+    asio::ip::address address = asio::ip::make_address(std::string(host), ec);
+    if (!ec) {
+      stream.connect(asio::ip::tcp::endpoint(address, port), ec);
+    } else {
+      // A name: resolved now (blocking, bounded by the system resolver's own timeout).
+      asio::ip::tcp::resolver resolver(io);
+      auto results = resolver.resolve(std::string(host), std::to_string(port), ec);
+      if (ec) {
+        return absl::UnavailableError(core::Cat("cannot resolve ", host, ": ", ec.message()));
+      }
+      stream.connect(results, ec);
+    }
     if (ec) {
       return absl::UnavailableError(
           core::Cat("cannot connect to ", host, ":", port, ": ", ec.message()));

@@ -20,7 +20,8 @@ struct HttpReply {
   std::string body;
 };
 
-// Sends METHOD TARGET to HOST:PORT with `body` (JSON when not empty). Errors:
+// Sends METHOD TARGET to HOST:PORT (an IP address, or a name resolved first) with
+// `body` (JSON when not empty). Errors:
 // Unavailable when the server cannot be reached, DeadlineExceeded after `timeout`.
 absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::string_view method,
                                    std::string_view target, std::string_view body = {},

@@ -1,0 +1,149 @@
+#include "serving/webhooks.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "core/status.h"
+#include "core/strings.h"
+#include "server/http_client.h"
+
+namespace ferry::serving {
+
+using core::Cat;
+
+absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return absl::InvalidArgumentError(
+        Cat("webhook URL \"", url, "\" must start with http:// (https is not supported yet)"));
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  HttpUrl out;
+  const size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) out.target = std::string(rest.substr(slash));
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError(Cat("webhook URL \"", url, "\": unclosed [ in host"));
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') {
+        return absl::InvalidArgumentError(Cat("webhook URL \"", url, "\": bad host"));
+      }
+      port_text = authority.substr(close + 2);
+    }
+  } else {
+    const size_t colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return absl::InvalidArgumentError(Cat("webhook URL \"", url, "\": no host"));
+  if (out.host.find('@') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        Cat("webhook URL \"", url, "\": credentials in URLs are not supported"));
+  }
+  if (!port_text.empty() || (authority.size() > 0 && authority.back() == ':')) {
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
+      return absl::InvalidArgumentError(Cat("webhook URL \"", url, "\": bad port"));
+    }
+    out.port = static_cast<uint16_t>(port);
+  }
+  return out;
+}
+
+WebhookSender::WebhookSender(WebhookOptions options) : options_(options) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+WebhookSender::~WebhookSender() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  if (!queue_.empty()) {
+    spdlog::warn("webhooks: {} deliveries still waiting at shutdown were dropped", queue_.size());
+  }
+}
+
+void WebhookSender::Send(const std::vector<std::string>& urls, const std::string& body) {
+  if (urls.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& url : urls) {
+      if (queue_.size() >= options_.max_queue) {
+        ++stats_.dropped;
+        spdlog::warn("webhooks: queue full ({} waiting); dropped a delivery to {}",
+                     queue_.size(), url);
+        continue;
+      }
+      queue_.push(Delivery{std::chrono::steady_clock::now(), url, body, 0});
+    }
+  }
+  wake_.notify_one();
+}
+
+WebhookStats WebhookSender::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+absl::Status WebhookSender::Attempt(const Delivery& delivery, bool& retry) const {
+  retry = false;
+  ASSIGN_OR_RETURN(HttpUrl url, ParseHttpUrl(delivery.url));
+  absl::StatusOr<server::HttpReply> reply = server::HttpCall(
+      url.host, url.port, "POST", url.target, delivery.body, options_.timeout);
+  if (!reply.ok()) {
+    retry = true;
+    return reply.status();
+  }
+  if (reply->status >= 200 && reply->status < 300) return absl::OkStatus();
+  retry = reply->status == 429 || reply->status >= 500;
+  return absl::UnavailableError(Cat("answered ", reply->status));
+}
+
+void WebhookSender::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (queue_.empty()) {
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      continue;
+    }
+    if (queue_.top().due > std::chrono::steady_clock::now()) {
+      wake_.wait_until(lock, queue_.top().due);
+      continue;
+    }
+    Delivery delivery = queue_.top();
+    queue_.pop();
+    lock.unlock();
+    bool retry = false;
+    const absl::Status status = Attempt(delivery, retry);
+    ++delivery.attempt;
+    lock.lock();
+    if (status.ok()) {
+      ++stats_.delivered;
+    } else if (retry && delivery.attempt < options_.attempts && !stopping_) {
+      delivery.due = std::chrono::steady_clock::now() +
+                     options_.first_backoff * (1 << (delivery.attempt - 1));
+      spdlog::info("webhooks: {} failed ({}); retrying in {} ms", delivery.url,
+                   core::View(status.message()),
+                   (options_.first_backoff * (1 << (delivery.attempt - 1))).count());
+      queue_.push(std::move(delivery));
+    } else {
+      ++stats_.failed;
+      spdlog::warn("webhooks: gave up on {} after {} attempt(s): {}", delivery.url,
+                   delivery.attempt, core::View(status.message()));
+    }
+  }
+  stats_.dropped += queue_.size();
+}
+
+}  // namespace ferry::serving
