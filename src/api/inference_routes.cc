@@ -222,6 +222,12 @@ absl::StatusOr<Response> Feedback(ServingApi& api, Request& request) {
 
 }  // namespace
 
+ServingApi::~ServingApi() {
+  if (rollouts) rollouts->Stop();
+  if (endpoints) endpoints->Stop();
+  rollouts.reset();
+}
+
 absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
     store::Workspace& workspace, std::shared_ptr<features::SharedOnlineStore> online) {
   const core::ServingConfig& config = workspace.config().serving;
@@ -237,10 +243,14 @@ absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
   ASSIGN_OR_RETURN(api->log, serving::PredictionLog::Open(workspace, config));
   api->inference = std::make_unique<serving::InferenceService>(
       *api->endpoints, api->online.get(), api->log.get(), workspace.clock_ptr());
+  ASSIGN_OR_RETURN(api->rollouts,
+                   serving::RolloutRuntime::Open(workspace, *api->endpoints, api->log.get(),
+                                                 std::chrono::milliseconds(config.rollout_tick_ms)));
   if (absl::Status status = api->endpoints->Refresh(); !status.ok()) {
     spdlog::warn("serving: reading deployments: {}", core::View(status.message()));
   }
   api->endpoints->Start();
+  api->rollouts->Start();
   return api;
 }
 

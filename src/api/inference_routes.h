@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "features/shared_online_store.h"
 #include "serving/inference.h"
+#include "serving/rollout_runtime.h"
 #include "server/router.h"
 #include "store/workspace.h"
 
@@ -39,9 +40,14 @@ namespace ferry::api {
 
 // The serving state the routes share; owned by the router's handlers.
 struct ServingApi {
+  // Stops the threads in the order they depend on each other: the rollout controller,
+  // then the deployment poller (which asks the rollout store), then the rest.
+  ~ServingApi();
+
   std::unique_ptr<serving::EndpointManager> endpoints;
   std::unique_ptr<serving::PredictionLog> log;
   std::unique_ptr<serving::InferenceService> inference;
+  std::unique_ptr<serving::RolloutRuntime> rollouts;
   std::shared_ptr<features::SharedOnlineStore> online;
   serving::Limits limits;
 };

@@ -51,6 +51,9 @@ struct ServingConfig {
   // Which evaluator serves XGBoost models: "auto" (ferry's tree walker when it matches
   // libxgboost on the load-time check, else libxgboost), "libxgboost", "native".
   std::string evaluator = "auto";
+  // How often (real time) the rollout controller looks for analyses that are due; the
+  // analysis interval itself is the rollout policy's, by the workspace clock.
+  int rollout_tick_ms = 1000;
 };
 
 struct WorkspaceConfig {

@@ -379,6 +379,29 @@ absl::StatusOr<LoggedPrediction> PredictionLog::Get(std::string_view prediction_
   return *std::move(out);
 }
 
+absl::StatusOr<PredictionLog::Labeled> PredictionLog::LabeledSince(
+    std::string_view endpoint, std::string_view model_name, int64_t model_version, int64_t since,
+    size_t limit) const {
+  Labeled out;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<store::Row> rows,
+                     tx.Query("SELECT outputs, label FROM prediction_log WHERE endpoint = ?"
+                              " AND created_at >= ? AND model_name = ? AND model_version = ?"
+                              " AND label IS NOT NULL ORDER BY created_at DESC LIMIT ?",
+                              {endpoint, since, model_name, model_version,
+                               static_cast<int64_t>(limit)}));
+    for (const store::Row& row : rows) {
+      std::vector<double> outputs = ParseFloats(row.Text(0));
+      if (outputs.empty()) continue;
+      out.width = outputs.size();
+      out.outputs.insert(out.outputs.end(), outputs.begin(), outputs.end());
+      out.labels.push_back(row.Double(1));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
 PredictionLogStats PredictionLog::stats() const {
   return {recorded_.load(), written_.load(), dropped_.load(), failed_.load()};
 }

@@ -104,6 +104,17 @@ class PredictionLog {
                                                        bool labeled_only) const;
   absl::StatusOr<LoggedPrediction> Get(std::string_view prediction_id) const;
 
+  // The labeled predictions of one model version behind an endpoint made at or after
+  // `since` (microseconds), at most `limit`, newest first: outputs (num_outputs values
+  // per row, flattened) and labels, for live quality.
+  struct Labeled {
+    std::vector<double> outputs;
+    std::vector<double> labels;
+    size_t width = 1;
+  };
+  absl::StatusOr<Labeled> LabeledSince(std::string_view endpoint, std::string_view model_name,
+                                       int64_t model_version, int64_t since, size_t limit) const;
+
   PredictionLogStats stats() const;
 
  private:

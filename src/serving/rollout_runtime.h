@@ -1,0 +1,84 @@
+#pragma once
+
+// RolloutRuntime: the running server's side of canary and shadow rollouts. It
+//   - tells the EndpointManager which rollouts are active (RolloutStore::Active), so
+//     requests reach the candidate by the rollout's weight (inference.h);
+//   - drives the RolloutController on a thread of its own: every tick (real time,
+//     serving.rollout_tick_ms) the controller analyses the rollouts whose interval has
+//     passed by the workspace's clock — injectable, so tests and the demo run a rollout
+//     in seconds;
+//   - gives it each window's figures: requests, failures and latency p99 per side from
+//     the endpoint's LiveFigures (taken, so the next window starts empty), the
+//     Jensen-Shannon distance between the two sides' score samples, and live quality from
+//     the labels feedback joined to logged predictions since the rollout started;
+//   - announces every transition: logged, POSTed to the policy's webhooks (never
+//     blocking), and applied to serving at once (Refresh).
+//
+// Thread-safety: TickNow must not overlap the thread's own ticks (call it only when the
+// thread is not started: tests). Start and Stop from one thread.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "serving/endpoint_manager.h"
+#include "serving/prediction_log.h"
+#include "serving/rollout_controller.h"
+#include "serving/rollout_store.h"
+#include "serving/webhooks.h"
+#include "store/workspace.h"
+
+namespace ferry::serving {
+
+class RolloutRuntime {
+ public:
+  // Fewer samples than this on either side leave the prediction shift unknown.
+  static constexpr size_t kMinShiftSamples = 50;
+  static constexpr int kShiftBins = 20;
+  // Labeled predictions read per side for live quality.
+  static constexpr size_t kMaxQualityRows = 100'000;
+
+  // Opens the rollout store and connects it to `endpoints` (its rollout source). All
+  // given must outlive the runtime; `log` may be null (no live quality).
+  static absl::StatusOr<std::unique_ptr<RolloutRuntime>> Open(store::Workspace& workspace,
+                                                             EndpointManager& endpoints,
+                                                             PredictionLog* log,
+                                                             std::chrono::milliseconds tick);
+  ~RolloutRuntime();
+
+  void Start();
+  void Stop();
+  // One controller tick now; the events it recorded.
+  absl::StatusOr<std::vector<RolloutEvent>> TickNow();
+
+  RolloutStore& store() { return *store_; }
+  const WebhookSender& webhooks() const { return webhooks_; }
+
+  // The figures of a rollout's window (taking the live ones); public for tests.
+  absl::StatusOr<WindowFigures> Figures(const Rollout& rollout);
+
+ private:
+  RolloutRuntime(store::Workspace& workspace, EndpointManager& endpoints, PredictionLog* log,
+                 std::chrono::milliseconds tick)
+      : workspace_(workspace), endpoints_(endpoints), log_(log), tick_(tick) {}
+  void OnEvent(const RolloutEvent& event);
+  void Loop();
+
+  store::Workspace& workspace_;
+  EndpointManager& endpoints_;
+  PredictionLog* log_;
+  const std::chrono::milliseconds tick_;
+  std::unique_ptr<RolloutStore> store_;
+  std::unique_ptr<RolloutController> controller_;
+  WebhookSender webhooks_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ferry::serving
