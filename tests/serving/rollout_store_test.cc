@@ -92,6 +92,14 @@ INSTANTIATE_TEST_SUITE_P(
                     " \"fraud-model@production\""}),
     [](const auto& info) { return std::to_string(info.index); });
 
+TEST(RolloutVerbsTest, AreNotEndpointNames) {
+  for (const char* verb : {"promote", "rollback", "pause", "resume"}) {
+    absl::Status refused = ValidateEndpointName(verb);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << verb;
+    EXPECT_NE(MessageOf(refused).find("is reserved"), std::string::npos) << refused;
+  }
+}
+
 TEST_F(RolloutStoreTest, AMissingCandidateVersionIsNotFound) {
   auto refused = Start("fraud", "fraud-model@9");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound) << refused.status();
