@@ -231,10 +231,12 @@ absl::Status PrintRolloutStatus(store::Workspace& workspace, const std::string& 
   out << "  phase             " << serving::RolloutPhaseName(r.state.phase) << "\n";
   if (!shadow) {
     out << "  step              " << r.state.step + 1 << "/" << r.policy.steps.size() << "\n";
-    out << "  weights           stable " << Percent(100 - r.state.weight) << " / candidate "
-        << Percent(r.state.weight) << "\n";
-  } else {
-    out << "  weights           stable 100% / shadow gets a copy of every request\n";
+  }
+  if (serving::IsActive(r.state.phase)) {
+    out << "  weights           stable "
+        << (shadow ? std::string("100% / shadow gets a copy of every request")
+                   : Cat(Percent(100 - r.state.weight), " / candidate ", Percent(r.state.weight)))
+        << "\n";
   }
   out << "  failures          " << r.state.failures << "/" << r.policy.failure_limit << "\n";
   if (r.previous_version) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "core/strings.h"
@@ -109,13 +111,24 @@ CheckResult Quality(const RolloutPolicy& policy, const WindowFigures& f) {
   return check;
 }
 
-// "error_rate (detail); latency_p99 (detail)" for the checks with `outcome`.
+// "error_rate (detail); latency_p99 (detail)" for the checks with `outcome`; checks with
+// the same detail share it: "error_rate, latency_p99 (too few requests: ...)".
 std::string Describe(const std::vector<CheckResult>& checks, CheckOutcome outcome,
                      bool required_only) {
-  std::string out;
+  std::vector<std::pair<std::string, std::string>> groups;  // names, detail
   for (const CheckResult& c : checks) {
     if (c.outcome != outcome || (required_only && c.name == "quality")) continue;
-    out += Cat(out.empty() ? "" : "; ", c.name, " (", c.detail, ")");
+    auto same = std::find_if(groups.begin(), groups.end(),
+                             [&c](const auto& g) { return g.second == c.detail; });
+    if (same != groups.end()) {
+      same->first += Cat(", ", c.name);
+    } else {
+      groups.emplace_back(c.name, c.detail);
+    }
+  }
+  std::string out;
+  for (const auto& [names, detail] : groups) {
+    out += Cat(out.empty() ? "" : "; ", names, " (", detail, ")");
   }
   return out;
 }

@@ -148,6 +148,11 @@ class RolloutStore {
 
  private:
   explicit RolloutStore(store::Workspace& workspace) : workspace_(workspace) {}
+  // Pause and Resume: `from` -> `to`, recorded as "paused" / "resumed".
+  absl::StatusOr<RolloutEvent> SwitchPhase(std::string_view endpoint, RolloutPhase from,
+                                           RolloutPhase to, std::string_view actor,
+                                           std::string_view reason);
+
   store::Workspace& workspace_;
 };
 

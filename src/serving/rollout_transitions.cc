@@ -222,35 +222,34 @@ absl::StatusOr<RolloutEvent> RolloutStore::Rollback(std::string_view endpoint,
 absl::StatusOr<RolloutEvent> RolloutStore::Pause(std::string_view endpoint,
                                                  std::string_view actor,
                                                  std::string_view reason) {
-  const int64_t now = workspace_.clock().NowMicros();
-  RolloutEvent event;
-  RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Rollout r, rollout_internal::LoadLatest(tx, endpoint));
-    if (r.state.phase != RolloutPhase::kProgressing) return WrongPhase(r, "pause", "progressing");
-    r.state.phase = RolloutPhase::kPaused;
-    RETURN_IF_ERROR(SaveState(tx, r, now));
-    ASSIGN_OR_RETURN(event, AppendEvent(tx, r, "paused",
-                                        OrDefault(reason, Cat("paused by hand at ", Where(r))),
-                                        json::object(), actor, now));
-    return absl::OkStatus();
-  }));
-  return event;
+  return SwitchPhase(endpoint, RolloutPhase::kProgressing, RolloutPhase::kPaused, actor, reason);
 }
 
 absl::StatusOr<RolloutEvent> RolloutStore::Resume(std::string_view endpoint,
                                                   std::string_view actor,
                                                   std::string_view reason) {
+  return SwitchPhase(endpoint, RolloutPhase::kPaused, RolloutPhase::kProgressing, actor, reason);
+}
+
+absl::StatusOr<RolloutEvent> RolloutStore::SwitchPhase(std::string_view endpoint,
+                                                       RolloutPhase from, RolloutPhase to,
+                                                       std::string_view actor,
+                                                       std::string_view reason) {
+  const bool pause = to == RolloutPhase::kPaused;
   const int64_t now = workspace_.clock().NowMicros();
   RolloutEvent event;
   RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(Rollout r, rollout_internal::LoadLatest(tx, endpoint));
-    if (r.state.phase != RolloutPhase::kPaused) return WrongPhase(r, "resume", "paused");
-    r.state.phase = RolloutPhase::kProgressing;
+    if (r.state.phase != from) {
+      return WrongPhase(r, pause ? "pause" : "resume", RolloutPhaseName(from));
+    }
+    r.state.phase = to;
     // The pause does not count against the step's progress deadline.
-    r.state.step_started_at = now;
+    if (!pause) r.state.step_started_at = now;
     RETURN_IF_ERROR(SaveState(tx, r, now));
-    ASSIGN_OR_RETURN(event, AppendEvent(tx, r, "resumed",
-                                        OrDefault(reason, Cat("resumed by hand at ", Where(r))),
+    ASSIGN_OR_RETURN(event, AppendEvent(tx, r, pause ? "paused" : "resumed",
+                                        OrDefault(reason, Cat(pause ? "paused" : "resumed",
+                                                              " by hand at ", Where(r))),
                                         json::object(), actor, now));
     return absl::OkStatus();
   }));

@@ -157,7 +157,9 @@ TEST(AnalyzeTest, InconclusiveTrafficWaitsUntilTheProgressDeadline) {
   state.step_started_at = 100 * kSecond;
   const Analysis early = Analyze(RolloutPolicy{}, state, f, 100 * kSecond + 599 * kSecond);
   EXPECT_EQ(early.decision, Decision::kWait);
-  EXPECT_TRUE(early.reason.starts_with("inconclusive at 5%: error_rate (too few requests"))
+  EXPECT_EQ(early.reason,
+            "inconclusive at 5%: error_rate, latency_p99, prediction_shift (too few requests:"
+            " canary 20, stable 1000 (need 200 each))")
       << early.reason;
   const Analysis late = Analyze(RolloutPolicy{}, state, f, 100 * kSecond + 600 * kSecond);
   EXPECT_EQ(late.decision, Decision::kRollback);
