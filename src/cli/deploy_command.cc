@@ -1,11 +1,13 @@
 // `ferry deploy ENDPOINT --model REF | list | status ENDPOINT | delete ENDPOINT`: serving
 // endpoints, kept in the workspace (serving::DeploymentStore) for `ferry server` to serve.
+// Rollouts (`--canary`, `--shadow`, promote, rollback, pause, resume): deploy_rollout.h.
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "cli/commands.h"
+#include "cli/deploy_rollout.h"
 #include "server/http_client.h"
 #include "cli/output.h"
 #include "cli/registry_commands.h"
@@ -63,13 +65,24 @@ struct DeployFlags {
   std::string missing_features = "error";
   std::string actor;
   bool json = false;
+  RolloutFlags rollout;
 };
 
-absl::Status RunDeploy(CliContext& context, const DeployFlags& flags) {
+absl::Status RunDeploy(CliContext& context, CLI::App& deploy, const DeployFlags& flags) {
   if (flags.endpoint.empty()) {
     return absl::InvalidArgumentError(
-        "usage: ferry deploy ENDPOINT --model NAME@V|NAME@ALIAS, or ferry deploy"
-        " list|status|delete (see `ferry deploy --help`)");
+        "usage: ferry deploy ENDPOINT --model NAME@V|NAME@ALIAS, ferry deploy ENDPOINT"
+        " --canary|--shadow NAME@V, or ferry deploy"
+        " list|status|delete|promote|rollback|pause|resume (see `ferry deploy --help`)");
+  }
+  if (flags.rollout.requested()) {
+    if (!flags.model.empty()) {
+      return absl::InvalidArgumentError(
+          "give --model (point the endpoint) or --canary/--shadow (start a rollout), not both");
+    }
+    RETURN_IF_ERROR(serving::ValidateEndpointName(flags.endpoint));
+    return RunStartRollout(context, deploy, flags.endpoint, flags.rollout,
+                           Actor(context, flags.actor), flags.json);
   }
   if (flags.model.empty()) {
     return absl::InvalidArgumentError(
@@ -190,6 +203,7 @@ absl::Status RunStatus(CliContext& context, const std::string& endpoint, const s
   if (as_json) {
     json out = serving::ResolvedDeploymentToJson(r);
     if (server) out["server"] = *server;
+    RETURN_IF_ERROR(PrintRolloutStatus(*opened.workspace, endpoint, nullptr, &out));
     context.out() << out.dump() << "\n";
     return absl::OkStatus();
   }
@@ -204,6 +218,7 @@ absl::Status RunStatus(CliContext& context, const std::string& endpoint, const s
   out << "  generation        " << d.generation << "\n";
   out << "  updated           " << core::FormatTimestamp(d.updated_at).substr(0, 19) << " by "
       << d.updated_by << "\n";
+  RETURN_IF_ERROR(PrintRolloutStatus(*opened.workspace, endpoint, &out, nullptr));
   if (server) PrintServerAnswer(out, url, *server);
   return absl::OkStatus();
 }
@@ -221,7 +236,8 @@ void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result) 
   CLI::App* deploy = app.add_subcommand(
       "deploy",
       "Serve a model on an endpoint: ferry deploy ENDPOINT --model NAME@ALIAS|NAME@V;"
-      " list, status, delete");
+      " roll out a new version: ferry deploy ENDPOINT --canary|--shadow NAME@V;"
+      " list, status, delete, promote, rollback, pause, resume");
   // Either one of the verbs below, or the deploy itself with its ENDPOINT positional:
   // CLI11 recognises a verb before it fills a positional, and endpoint names exclude the
   // verbs (serving::ValidateEndpointName), so the two never mix.
@@ -235,10 +251,11 @@ void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result) 
                      "A feature neither sent nor in the online store: error (400) or missing"
                      " (NaN)");
   deploy->add_option("--actor", flags->actor, "Who deploys (default: $USER)");
-  deploy->add_flag("--json", flags->json, "Print the deployment as JSON");
+  deploy->add_flag("--json", flags->json, "Print the deployment (or rollout) as JSON");
+  AddRolloutFlags(*deploy, flags->rollout);
   deploy->callback([&context, result, deploy, flags] {
     if (!deploy->get_subcommands().empty()) return;  // a verb ran
-    *result = RunDeploy(context, *flags);
+    *result = RunDeploy(context, *deploy, *flags);
   });
 
   CLI::App* list = deploy->add_subcommand("list", "List endpoints and the versions they serve");
@@ -264,6 +281,8 @@ void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result) 
   auto del_endpoint = std::make_shared<std::string>();
   del->add_option("ENDPOINT", *del_endpoint, "Endpoint name")->required();
   del->callback([&context, result, del_endpoint] { *result = RunDelete(context, *del_endpoint); });
+
+  AddRolloutVerbs(*deploy, context, result);
 }
 
 }  // namespace ferry::cli

@@ -2,6 +2,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "registry/model_aliases.h"
 #include "registry/model_holds.h"
 #include "registry/model_queries.h"
 #include "registry/model_registry.h"
@@ -26,8 +27,10 @@ absl::Status RecordChange(Transaction& tx, std::string_view name, const AliasCha
       .status();
 }
 
-absl::StatusOr<std::optional<int64_t>> CurrentTarget(Transaction& tx, std::string_view name,
-                                                     std::string_view alias) {
+}  // namespace
+
+absl::StatusOr<std::optional<int64_t>> AliasTarget(Transaction& tx, std::string_view name,
+                                                   std::string_view alias) {
   ASSIGN_OR_RETURN(auto row, tx.QueryOptional("SELECT version FROM model_aliases WHERE name = ?"
                                               " AND alias = ?",
                                               {name, alias}));
@@ -35,27 +38,54 @@ absl::StatusOr<std::optional<int64_t>> CurrentTarget(Transaction& tx, std::strin
   return std::optional<int64_t>(row->Int(0));
 }
 
-}  // namespace
+absl::StatusOr<AliasChange> MoveAlias(Transaction& tx, const ModelRef& ref, std::string_view alias,
+                                      std::string_view actor, std::string_view reason,
+                                      int64_t now_micros) {
+  RETURN_IF_ERROR(ValidateAlias(alias));
+  AliasChange change{std::string(alias), std::nullopt,         std::nullopt,
+                     std::string(actor), std::string(reason), now_micros};
+  ASSIGN_OR_RETURN(int64_t number, ResolveNumber(tx, ref));
+  RETURN_IF_ERROR(LoadVersion(tx, ref.name, number).status());
+  ASSIGN_OR_RETURN(change.previous, AliasTarget(tx, ref.name, alias));
+  change.version = number;
+  if (change.previous == change.version) return change;
+  RETURN_IF_ERROR(tx.Execute("INSERT INTO model_aliases (name, alias, version, updated_at,"
+                             " updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, alias)"
+                             " DO UPDATE SET version = excluded.version,"
+                             " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                             {ref.name, alias, number, change.at, change.actor})
+                      .status());
+  RETURN_IF_ERROR(RecordChange(tx, ref.name, change));
+  return change;
+}
+
+absl::StatusOr<AliasChange> RemoveAlias(Transaction& tx, std::string_view name,
+                                        std::string_view alias, std::string_view actor,
+                                        std::string_view reason, int64_t now_micros) {
+  AliasChange change{std::string(alias), std::nullopt,         std::nullopt,
+                     std::string(actor), std::string(reason), now_micros};
+  RETURN_IF_ERROR(LoadModel(tx, name).status());
+  ASSIGN_OR_RETURN(change.previous, AliasTarget(tx, name, alias));
+  if (!change.previous) {
+    return absl::NotFoundError(Cat("model \"", name, "\" has no alias \"", alias, "\""));
+  }
+  // An endpoint following the alias holds it; moving it (MoveAlias) stays allowed.
+  RETURN_IF_ERROR(RefuseIfHeld(tx, {std::string(name), std::nullopt, std::string(alias)},
+                               Cat(name, "@", alias)));
+  RETURN_IF_ERROR(
+      tx.Execute("DELETE FROM model_aliases WHERE name = ? AND alias = ?", {name, alias}).status());
+  RETURN_IF_ERROR(RecordChange(tx, name, change));
+  return change;
+}
 
 absl::StatusOr<AliasChange> ModelRegistry::SetAlias(const ModelRef& ref, std::string_view alias,
                                                     std::string_view actor,
                                                     std::string_view reason) {
-  RETURN_IF_ERROR(ValidateAlias(alias));
-  AliasChange change{std::string(alias), std::nullopt,         std::nullopt,
-                     std::string(actor), std::string(reason), workspace_.clock().NowMicros()};
+  const int64_t now = workspace_.clock().NowMicros();
+  AliasChange change;
   RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(int64_t number, ResolveNumber(tx, ref));
-    RETURN_IF_ERROR(LoadVersion(tx, ref.name, number).status());
-    ASSIGN_OR_RETURN(change.previous, CurrentTarget(tx, ref.name, alias));
-    change.version = number;
-    if (change.previous == change.version) return absl::OkStatus();
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO model_aliases (name, alias, version, updated_at,"
-                               " updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, alias)"
-                               " DO UPDATE SET version = excluded.version,"
-                               " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                               {ref.name, alias, number, change.at, change.actor})
-                        .status());
-    return RecordChange(tx, ref.name, change);
+    ASSIGN_OR_RETURN(change, MoveAlias(tx, ref, alias, actor, reason, now));
+    return absl::OkStatus();
   }));
   return change;
 }
@@ -64,21 +94,11 @@ absl::StatusOr<AliasChange> ModelRegistry::DeleteAlias(std::string_view name,
                                                        std::string_view alias,
                                                        std::string_view actor,
                                                        std::string_view reason) {
-  AliasChange change{std::string(alias), std::nullopt,         std::nullopt,
-                     std::string(actor), std::string(reason), workspace_.clock().NowMicros()};
+  const int64_t now = workspace_.clock().NowMicros();
+  AliasChange change;
   RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
-    RETURN_IF_ERROR(LoadModel(tx, name).status());
-    ASSIGN_OR_RETURN(change.previous, CurrentTarget(tx, name, alias));
-    if (!change.previous) {
-      return absl::NotFoundError(Cat("model \"", name, "\" has no alias \"", alias, "\""));
-    }
-    // An endpoint following the alias holds it; moving it (SetAlias) stays allowed.
-    RETURN_IF_ERROR(RefuseIfHeld(tx, {std::string(name), std::nullopt, std::string(alias)},
-                                 Cat(name, "@", alias)));
-    RETURN_IF_ERROR(
-        tx.Execute("DELETE FROM model_aliases WHERE name = ? AND alias = ?", {name, alias})
-            .status());
-    return RecordChange(tx, name, change);
+    ASSIGN_OR_RETURN(change, RemoveAlias(tx, name, alias, actor, reason, now));
+    return absl::OkStatus();
   }));
   return change;
 }

@@ -33,7 +33,8 @@ constexpr store::Migration kMigrations[] = {
 };
 
 // The CLI's verbs under `ferry deploy`: an endpoint of that name could not be addressed.
-constexpr std::array<std::string_view, 3> kReservedNames = {"list", "status", "delete"};
+constexpr std::array<std::string_view, 7> kReservedNames = {
+    "list", "status", "delete", "promote", "rollback", "pause", "resume"};
 
 constexpr char kDeploymentColumns[] =
     "d.endpoint, d.model_name, d.model_version, d.model_alias, d.missing_features,"
@@ -123,7 +124,8 @@ absl::Status ValidateEndpointName(std::string_view name) {
     if (name == reserved) {
       return absl::InvalidArgumentError(Cat("endpoint name \"", name,
                                             "\" is reserved: `ferry deploy ", name,
-                                            "` is a command (reserved: list, status, delete)"));
+                                            "` is a command (reserved: list, status, delete, promote,"
+                                            " rollback, pause, resume)"));
     }
   }
   return absl::OkStatus();
@@ -142,46 +144,58 @@ absl::StatusOr<std::unique_ptr<DeploymentStore>> DeploymentStore::Open(
   return std::unique_ptr<DeploymentStore>(new DeploymentStore(workspace));
 }
 
+absl::StatusOr<std::optional<Deployment>> FindDeployment(Transaction& tx,
+                                                         std::string_view endpoint) {
+  return LoadDeployment(tx, endpoint);
+}
+
+absl::StatusOr<Deployment> PutDeployment(Transaction& tx, const DeployOptions& options,
+                                         int64_t now_micros) {
+  RETURN_IF_ERROR(ValidateOptions(options));
+  const registry::ModelHolder holder = HolderOf(options.endpoint);
+  ASSIGN_OR_RETURN(std::optional<Deployment> existing, LoadDeployment(tx, options.endpoint));
+  if (existing && existing->model.name == options.model.name &&
+      existing->model.version == options.model.version &&
+      existing->model.alias == options.model.alias &&
+      existing->missing_features == options.missing_features) {
+    // Identical: nothing changes, but the reference must still resolve (and a hold
+    // lost to a hand edit comes back).
+    RETURN_IF_ERROR(registry::AddHold(tx, holder, options.model, now_micros));
+    return *std::move(existing);
+  }
+  RETURN_IF_ERROR(registry::RemoveHolds(tx, holder.holder).status());
+  RETURN_IF_ERROR(registry::AddHold(tx, holder, options.model, now_micros));
+  Deployment result;
+  result.endpoint = options.endpoint;
+  result.model = options.model;
+  result.missing_features = options.missing_features;
+  result.created_at = existing ? existing->created_at : now_micros;
+  result.updated_at = now_micros;
+  result.updated_by = options.actor;
+  result.generation = existing ? existing->generation + 1 : 1;
+  RETURN_IF_ERROR(
+      tx.Execute("INSERT INTO deployments (endpoint, model_name, model_version, model_alias,"
+                 " missing_features, created_at, updated_at, updated_by, generation)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET"
+                 " model_name = excluded.model_name, model_version = excluded.model_version,"
+                 " model_alias = excluded.model_alias,"
+                 " missing_features = excluded.missing_features,"
+                 " updated_at = excluded.updated_at, updated_by = excluded.updated_by,"
+                 " generation = excluded.generation",
+                 {result.endpoint, result.model.name, result.model.version, result.model.alias,
+                  MissingFeaturePolicyName(result.missing_features), result.created_at,
+                  result.updated_at, result.updated_by, result.generation})
+          .status());
+  return result;
+}
+
 absl::StatusOr<Deployment> DeploymentStore::Put(const DeployOptions& options) {
   RETURN_IF_ERROR(ValidateOptions(options));
   const int64_t now = workspace_.clock().NowMicros();
-  const registry::ModelHolder holder = HolderOf(options.endpoint);
   Deployment result;
   RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<Deployment> existing, LoadDeployment(tx, options.endpoint));
-    if (existing && existing->model.name == options.model.name &&
-        existing->model.version == options.model.version &&
-        existing->model.alias == options.model.alias &&
-        existing->missing_features == options.missing_features) {
-      // Identical: nothing changes, but the reference must still resolve (and a hold
-      // lost to a hand edit comes back).
-      RETURN_IF_ERROR(registry::AddHold(tx, holder, options.model, now));
-      result = *std::move(existing);
-      return absl::OkStatus();
-    }
-    RETURN_IF_ERROR(registry::RemoveHolds(tx, holder.holder).status());
-    RETURN_IF_ERROR(registry::AddHold(tx, holder, options.model, now));
-    result.endpoint = options.endpoint;
-    result.model = options.model;
-    result.missing_features = options.missing_features;
-    result.created_at = existing ? existing->created_at : now;
-    result.updated_at = now;
-    result.updated_by = options.actor;
-    result.generation = existing ? existing->generation + 1 : 1;
-    return tx
-        .Execute(
-            "INSERT INTO deployments (endpoint, model_name, model_version, model_alias,"
-            " missing_features, created_at, updated_at, updated_by, generation)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET"
-            " model_name = excluded.model_name, model_version = excluded.model_version,"
-            " model_alias = excluded.model_alias,"
-            " missing_features = excluded.missing_features,"
-            " updated_at = excluded.updated_at, updated_by = excluded.updated_by,"
-            " generation = excluded.generation",
-            {result.endpoint, result.model.name, result.model.version, result.model.alias,
-             MissingFeaturePolicyName(result.missing_features), result.created_at,
-             result.updated_at, result.updated_by, result.generation})
-        .status();
+    ASSIGN_OR_RETURN(result, PutDeployment(tx, options, now));
+    return absl::OkStatus();
   }));
   return result;
 }

@@ -41,8 +41,9 @@ std::string_view MissingFeaturePolicyName(MissingFeaturePolicy policy);  // "err
 absl::StatusOr<MissingFeaturePolicy> ParseMissingFeaturePolicy(std::string_view text);
 
 // Endpoint names: 1-128 characters of [A-Za-z0-9._-] starting with a letter or digit
-// (they appear in URLs: /v2/models/{endpoint}/infer), other than "list", "status" and
-// "delete" (verbs of `ferry deploy`). InvalidArgument saying which rule is broken.
+// (they appear in URLs: /v2/models/{endpoint}/infer), other than "list", "status",
+// "delete", "promote", "rollback", "pause" and "resume" (verbs of `ferry deploy`).
+// InvalidArgument saying which rule is broken.
 absl::Status ValidateEndpointName(std::string_view name);
 
 struct Deployment {
@@ -78,6 +79,15 @@ struct DeployOptions {
   MissingFeaturePolicy missing_features = MissingFeaturePolicy::kError;
   std::string actor;
 };
+
+// Inside a caller's write transaction, for components that change a deployment atomically
+// with rows of their own (a rollout promoting its candidate on a pinned endpoint).
+// FindDeployment: the endpoint's deployment, nullopt when there is none.
+// PutDeployment: what DeploymentStore::Put does, with its errors.
+absl::StatusOr<std::optional<Deployment>> FindDeployment(store::Transaction& tx,
+                                                         std::string_view endpoint);
+absl::StatusOr<Deployment> PutDeployment(store::Transaction& tx, const DeployOptions& options,
+                                         int64_t now_micros);
 
 class DeploymentStore {
  public:
