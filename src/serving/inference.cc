@@ -122,7 +122,7 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
   LiveFigures* figures =
       to_candidate ? served->candidate_figures.get() : served->stable_figures.get();
   const auto start = std::chrono::steady_clock::now();
-  absl::Status status = Run(model, frame, /*log=*/true, out);
+  absl::Status status = Run(model, frame, /*log=*/true, served->rollout.sticky_key, out);
   if (figures != nullptr) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -140,7 +140,7 @@ void InferenceService::Shadow(const ServedEndpoint& served, const RequestFrame& 
   // The shadow answers the same request; its outputs feed the comparison only.
   thread_local InferenceResult shadow;
   const auto start = std::chrono::steady_clock::now();
-  absl::Status status = Run(*served.candidate, frame, /*log=*/false, shadow);
+  absl::Status status = Run(*served.candidate, frame, /*log=*/false, served.rollout.sticky_key, shadow);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   served.candidate_figures->Record(
@@ -179,7 +179,8 @@ bool InferenceService::RouteToCandidate(const ServedEndpoint& served,
 }
 
 absl::Status InferenceService::Run(const ServedModel& served_model, const RequestFrame& frame,
-                                   bool log, InferenceResult& out) const {
+                                   bool log, std::string_view routing_key,
+                                   InferenceResult& out) const {
   const ServedModel* model = &served_model;
   if (frame.rows == 0) return absl::InvalidArgumentError("empty batch: no rows to predict");
   Batcher* batcher = frame.rows == 1 ? model->batcher.get() : nullptr;
@@ -197,7 +198,7 @@ absl::Status InferenceService::Run(const ServedModel& served_model, const Reques
     rows = frame.matrix;
     RETURN_IF_ERROR(CheckFinite(rows, model->num_inputs, *model));
   } else {
-    RETURN_IF_ERROR(Assemble(*model, frame, scratch.rows));
+    RETURN_IF_ERROR(Assemble(*model, frame, routing_key, scratch.rows));
     rows = scratch.rows;
   }
 
@@ -218,6 +219,7 @@ absl::Status InferenceService::Run(const ServedModel& served_model, const Reques
 }
 
 absl::Status InferenceService::Assemble(const ServedModel& model, const RequestFrame& frame,
+                                        std::string_view routing_key,
                                         std::vector<float>& rows) const {
   if (frame.width > 0) {
     return absl::InvalidArgumentError(
@@ -234,7 +236,7 @@ absl::Status InferenceService::Assemble(const ServedModel& model, const RequestF
   for (const Column& c : frame.columns) {
     const int64_t index = model.InputIndex(c.name);
     if (index < 0) {
-      if (model.IsJoinKey(c.name)) continue;
+      if (model.IsJoinKey(c.name) || c.name == routing_key) continue;
       return absl::InvalidArgumentError(
           Cat("unknown input \"", c.name, "\"; ", model.version.Ref(), " takes ",
               NameList(model.input_names),

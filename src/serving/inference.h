@@ -69,15 +69,17 @@ class InferenceService {
  private:
   // Fills `rows` (frame.rows x model.num_inputs) from the frame, enriching when needed.
   // Runs one model on the frame: rows, prediction, and (with `log`) ids and the log.
+  // `routing_key` names a request field that only routes (a rollout's sticky key): it
+  // is not refused as an unknown input.
   absl::Status Run(const ServedModel& model, const RequestFrame& frame, bool log,
-                   InferenceResult& out) const;
+                   std::string_view routing_key, InferenceResult& out) const;
   // A shadow rollout's candidate answers the same request, for the comparison only.
   void Shadow(const ServedEndpoint& served, const RequestFrame& frame) const;
   // Whether this request goes to a canary: by the rollout's weight, drawn at random or
   // from the sticky key's hash.
   bool RouteToCandidate(const ServedEndpoint& served, const RequestFrame& frame) const;
   absl::Status Assemble(const ServedModel& model, const RequestFrame& frame,
-                        std::vector<float>& rows) const;
+                        std::string_view routing_key, std::vector<float>& rows) const;
   absl::Status Enrich(const ServedModel& model, const RequestFrame& frame,
                       std::vector<float>& rows, const std::vector<uint8_t>& given) const;
   void AssignIds(size_t rows, std::vector<std::string>& ids) const;

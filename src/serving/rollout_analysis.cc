@@ -220,7 +220,7 @@ Analysis Analyze(const RolloutPolicy& policy, const RolloutState& state,
       a.reason = "shadow: all checks passed; a shadow is promoted only by hand";
       return a;
     }
-    const bool last = static_cast<size_t>(state.step) + 1 >= policy.steps.size();
+    const bool last = static_cast<size_t>(state.step) >= PromotionStep(policy);
     a.decision = last ? Decision::kPromote : Decision::kAdvance;
     a.reason = last ? Cat("all checks passed at ", where, ": promoting")
                     : Cat("all checks passed at ", where, ": advancing to ",

@@ -113,6 +113,10 @@ absl::Status ValidateRolloutPolicy(const RolloutPolicy& p) {
   if (p.steps.back() != 100) {
     return Bad("steps", Cat("the last step must be 100 (all traffic), got ", p.steps.back()));
   }
+  if (p.steps.size() < 2) {
+    return Bad("steps", "need a step below 100 before it: at 100% production gets no traffic"
+                        " to compare the canary with");
+  }
   if (p.interval.count() < 1) return Bad("interval", "must be positive");
   if (p.progress_deadline.count() < 1) return Bad("progress_deadline", "must be positive");
   if (p.progress_deadline < p.interval) {

@@ -61,6 +61,14 @@ inline constexpr std::string_view kRolloutPolicyKeys[] = {
     "max_error_rate_delta", "max_p99_ratio", "max_prediction_shift", "min_quality_delta",
     "min_labels", "sticky_key",   "progress_deadline", "webhooks"};
 
+// The step whose passing analysis promotes: the one before the final 100%. At 100% the
+// production version gets no traffic, so there is nothing to compare the canary with;
+// passing the last step that shares traffic is passing the rollout (as Flagger promotes
+// after its maximum weight).
+inline size_t PromotionStep(const RolloutPolicy& policy) {
+  return policy.steps.size() >= 2 ? policy.steps.size() - 2 : 0;
+}
+
 // InvalidArgument naming the field and the rule it breaks: steps not strictly increasing
 // in 1..100 ending at 100; interval or progress deadline not positive, or the deadline
 // shorter than the interval; min_requests, min_labels or failure_limit below 1;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/status.h"
 #include "core/strings.h"
@@ -22,11 +23,17 @@ SideFigures Side(const FiguresWindow& window) {
   return side;
 }
 
-// The Jensen-Shannon distance between two score samples, on kShiftBins equal bins over
-// their common range; nullopt when either side has too few.
+// The Jensen-Shannon distance between two score samples, on equal bins over their common
+// range; nullopt when either side has fewer than min_samples. Fewer bins for smaller
+// samples (Sturges' rule, 5 to max_bins): many bins over few scores would show sampling
+// noise as shift.
 std::optional<double> Shift(const std::vector<double>& a, const std::vector<double>& b,
-                            size_t min_samples, int bins) {
-  if (a.size() < min_samples || b.size() < min_samples) return std::nullopt;
+                            size_t min_samples, int max_bins) {
+  if (a.empty() || b.empty() || a.size() < min_samples || b.size() < min_samples) {
+    return std::nullopt;
+  }
+  const double smaller = static_cast<double>(std::min(a.size(), b.size()));
+  const int bins = std::clamp(static_cast<int>(std::ceil(std::log2(smaller))) + 1, 5, max_bins);
   const auto [a_min, a_max] = std::minmax_element(a.begin(), a.end());
   const auto [b_min, b_max] = std::minmax_element(b.begin(), b.end());
   const double lo = std::min(*a_min, *b_min);
@@ -81,7 +88,8 @@ absl::StatusOr<WindowFigures> RolloutRuntime::Figures(const Rollout& rollout) {
     figures.stable = Side(windows->first);
     figures.canary = Side(windows->second);
     figures.prediction_shift =
-        Shift(windows->first.scores, windows->second.scores, kMinShiftSamples, kShiftBins);
+        Shift(windows->first.scores, windows->second.scores,
+              static_cast<size_t>(std::max<int64_t>(rollout.policy.min_requests, 1)), kShiftBins);
   }
   // Live quality: every label that arrived for predictions made since the rollout began
   // (labels come late, so the whole rollout, not just this window).

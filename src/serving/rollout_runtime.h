@@ -35,8 +35,8 @@ namespace ferry::serving {
 
 class RolloutRuntime {
  public:
-  // Fewer samples than this on either side leave the prediction shift unknown.
-  static constexpr size_t kMinShiftSamples = 50;
+  // Most bins of the score histograms the prediction shift compares (fewer for small
+  // samples); fewer than the policy's min_requests scores on a side leave it unknown.
   static constexpr int kShiftBins = 20;
   // Labeled predictions read per side for live quality.
   static constexpr size_t kMaxQualityRows = 100'000;

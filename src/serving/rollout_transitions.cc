@@ -125,7 +125,7 @@ absl::StatusOr<RolloutEvent> RolloutStore::ApplyAnalysis(int64_t rollout_id,
                                     expected_generation, ")"));
     }
     const bool shadow = r.kind == RolloutKind::kShadow;
-    const bool last = static_cast<size_t>(r.state.step) + 1 >= r.policy.steps.size();
+    const bool last = static_cast<size_t>(r.state.step) >= PromotionStep(r.policy);
     if ((analysis.decision == Decision::kAdvance && (shadow || last)) ||
         (analysis.decision == Decision::kPromote && (shadow || !last))) {
       return absl::InvalidArgumentError(

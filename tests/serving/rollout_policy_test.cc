@@ -104,6 +104,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadPolicyCase{"stepz: [100]", "unknown key \"stepz\""},
         BadPolicyCase{"steps: [10, 10, 100]", "steps: steps must increase strictly"},
         BadPolicyCase{"steps: [10, 50]", "the last step must be 100"},
+        BadPolicyCase{"steps: [100]", "need a step below 100"},
         BadPolicyCase{"steps: [0, 100]", "1..100"},
         BadPolicyCase{"steps: [50, 101]", "1..100"},
         BadPolicyCase{"steps: []", "at least one step"},
