@@ -71,6 +71,13 @@ json EndpointJson(const EndpointStatus& s) {
       {"updated_at", core::FormatTimestamp(d.updated_at)},
       {"updated_by", d.updated_by},
   };
+  if (s.rollout && s.candidate) {
+    out["rollout"] = {{"id", s.rollout->rollout_id},
+                      {"kind", s.rollout->shadow ? "shadow" : "canary"},
+                      {"candidate_version", s.candidate->version.version},
+                      {"weight", s.rollout->weight},
+                      {"sticky_key", s.rollout->sticky_key}};
+  }
   if (s.serving) {
     const serving::ModelDescription& desc = s.serving->model->description();
     out["evaluator"] = desc.evaluator;

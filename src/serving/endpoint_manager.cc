@@ -147,6 +147,7 @@ absl::Status EndpointManager::Refresh() {
           spdlog::info("serving: endpoint {} now serves {} ({})", endpoint,
                        (*loaded)->version.Ref(), (*loaded)->model->description().evaluator);
           serving = *std::move(loaded);
+          t.tried_key.clear();  // only failed loads wait for kRetryInterval
           t.status.reason.clear();
           t.status.state = EndpointState::kReady;
         } else {
@@ -180,6 +181,7 @@ absl::Status EndpointManager::Refresh() {
             spdlog::info("serving: endpoint {}: candidate {} loaded ({})", endpoint,
                          (*loaded)->version.Ref(), (*loaded)->model->description().evaluator);
             candidate = *std::move(loaded);
+            t.candidate_tried_key.clear();
           } else {
             t.status.reason = Cat("loading the candidate ", r.deployment.model.name, "@",
                                   rollout.candidate_version, " failed: ",

@@ -415,6 +415,60 @@ TEST_F(ServingE2eTest, ARestartedServerRestoresItsEndpointsAndACorruptModelFails
   EXPECT_NE(status["reason"].get<std::string>().find("damaged"), std::string::npos) << status;
 }
 
+TEST_F(ServingE2eTest, ACanaryStartedOverHttpIsAnalysedAndPromotedByTheServer) {
+  // Real time, short: analysis every second, the controller looking every 100 ms.
+  Write(".ferry/config.yaml",
+        "server:\n  access_log: false\nserving:\n  poll_interval_ms: 50\n  rollout_tick_ms: 100\n");
+  StartServer();
+  Deploy("fraud", "fraud@production");
+  HttpResult started = Http(
+      "POST", "/api/v1/endpoints/fraud/rollout",
+      json{{"canary", "fraud@2"},
+           {"policy", {{"steps", {50, 100}}, {"interval", "1s"}, {"min_requests", 20},
+                       {"max_p99_ratio", 100}, {"max_prediction_shift", 1},
+                       {"progress_deadline", "30s"}}}}
+          .dump());
+  ASSERT_EQ(started.status, 201) << started.body;
+  EXPECT_EQ(json::parse(started.body)["weight"], 50);
+  HttpResult again = Http("POST", "/api/v1/endpoints/fraud/rollout", R"({"canary": "fraud@2"})");
+  EXPECT_EQ(again.status, 409) << again.body;
+  json status = json::parse(Http("GET", "/api/v1/endpoints/fraud").body);
+  EXPECT_EQ(status["rollout"]["candidate_version"], 2) << status;
+
+  const std::string body =
+      json{{"inputs", {{{"name", "x"}, {"shape", {1, 4}}, {"datatype", "FP32"}, {"data", {1, 2, 3, 4}}}}}}
+          .dump();
+  std::set<std::string> versions;
+  std::string phase;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (phase != "promoted" && std::chrono::steady_clock::now() < deadline) {
+    for (int i = 0; i < 20; ++i) {
+      HttpResult r = Http("POST", "/v2/models/fraud/infer", body);
+      ASSERT_EQ(r.status, 200) << r.body;
+      versions.insert(json::parse(r.body)["model_version"].get<std::string>());
+    }
+    phase = json::parse(Http("GET", "/api/v1/endpoints/fraud/rollout").body)["phase"];
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(phase, "promoted");
+  EXPECT_EQ(versions, (std::set<std::string>{"1", "2"}));
+  json rollout = json::parse(Http("GET", "/api/v1/endpoints/fraud/rollout").body);
+  ASSERT_GE(rollout["events"].size(), 2u);
+  EXPECT_EQ(rollout["events"].back()["type"], "promoted") << rollout;
+  // Production moved; an instant rollback over HTTP moves it back.
+  CommandResult shown = Ferry({"models", "show", "fraud@production", "--json"});
+  EXPECT_EQ(json::parse(shown.out)["version"], 2);
+  HttpResult back = Http("POST", "/api/v1/endpoints/fraud/rollout/rollback",
+                         R"({"reason": "too early"})");
+  ASSERT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(json::parse(back.body)["type"], "manual_rollback");
+  json answer = json::parse(Http("POST", "/v2/models/fraud/infer", body).body);
+  // Version 1 was swapped out by the promotion (the candidate took over without a load);
+  // it is loaded again at once, not held back as a recently tried load.
+  EXPECT_EQ(answer["model_version"], "1") << Http("GET", "/api/v1/endpoints/fraud").body;
+  EXPECT_EQ(Http("POST", "/api/v1/endpoints/fraud/rollout/dance", "{}").status, 404);
+}
+
 constexpr char kDefinitions[] = R"(
 entities:
   - name: customer
