@@ -62,7 +62,7 @@ CheckResult LatencyP99(const RolloutPolicy& policy, const WindowFigures& f) {
   const double ratio = *f.canary.p99_seconds / *f.stable.p99_seconds;
   check.value = ratio;
   check.outcome = ratio <= policy.max_p99_ratio ? CheckOutcome::kSuccess : CheckOutcome::kFailure;
-  check.detail = fmt::format("canary p99 {:.1f} ms, stable {:.1f} ms: ratio {:.2f}, limit {:.2f}",
+  check.detail = fmt::format("canary p99 {:.3f} ms, stable {:.3f} ms: ratio {:.2f}, limit {:.2f}",
                              1000 * *f.canary.p99_seconds, 1000 * *f.stable.p99_seconds, ratio,
                              policy.max_p99_ratio);
   return check;

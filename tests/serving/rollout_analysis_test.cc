@@ -116,7 +116,7 @@ TEST(AnalyzeTest, AllRequiredChecksPassingAdvancesWithoutLabels) {
   EXPECT_EQ(Check(a, "error_rate").detail,
             "canary 0.60% errors (6/1000), stable 0.50% (5/1000): +0.10 points, limit +1.00");
   EXPECT_EQ(Check(a, "latency_p99").detail,
-            "canary p99 11.0 ms, stable 10.0 ms: ratio 1.10, limit 1.20");
+            "canary p99 11.000 ms, stable 10.000 ms: ratio 1.10, limit 1.20");
 }
 
 TEST(AnalyzeTest, PassingTheLastStepPromotes) {

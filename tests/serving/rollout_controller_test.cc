@@ -101,7 +101,7 @@ TEST_F(RolloutControllerTest, ASlowerCanaryIsRolledBack) {
     return f;
   };
   EXPECT_EQ(Run(2), (Types{"analysis", "rolled_back"}));
-  EXPECT_NE(sunk_.back().reason.find("latency_p99 (canary p99 30.0 ms, stable 10.0 ms"),
+  EXPECT_NE(sunk_.back().reason.find("latency_p99 (canary p99 30.000 ms, stable 10.000 ms"),
             std::string::npos)
       << sunk_.back().reason;
 }
