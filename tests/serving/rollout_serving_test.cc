@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -165,6 +166,47 @@ TEST_F(RolloutServingTest, AGoodCanaryIsPromotedThroughEveryStep) {
   served = Send(50);
   EXPECT_EQ(served["2"], 50);
   EXPECT_EQ(failures_, 0);
+}
+
+TEST_F(RolloutServingTest, EveryTransitionIsPostedToTheWebhooks) {
+  // A receiver on loopback that keeps the events it is sent.
+  std::mutex mu;
+  std::vector<json> received;
+  auto router = std::make_shared<server::Router>();
+  ASSERT_TRUE(router
+                  ->Post("/hook",
+                         [&](server::Request& request) -> absl::StatusOr<server::Response> {
+                           std::lock_guard<std::mutex> lock(mu);
+                           received.push_back(json::parse(request.body()));
+                           return server::JsonTextResponse("{}");
+                         })
+                  .ok());
+  auto receiver = server::testing::StartServer(server::testing::TestConfig(), router);
+  RolloutPolicy policy = Policy();
+  policy.webhooks = {"http://127.0.0.1:" + std::to_string(receiver->port()) + "/hook"};
+  StartRollout(2, policy);
+  Send(200);
+  Tick();
+  Send(200);
+  Tick();
+  ASSERT_EQ(Current().state.phase, RolloutPhase::kPromoted);
+  std::vector<std::string> types;
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      types.clear();
+      for (const json& e : received) types.push_back(e["type"]);
+    }
+    if (types.size() >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"advanced", "promoted"}));
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_FALSE(received.empty());
+  EXPECT_EQ(received.back()["endpoint"], "fraud");
+  EXPECT_TRUE(received.back()["figures"]["checks"].is_array());
+  receiver->Shutdown();
+  receiver->Wait();
 }
 
 TEST_F(RolloutServingTest, StickyRoutingKeepsEachCustomerOnOneModel) {
