@@ -11,6 +11,7 @@
 #include "api/dataset_routes.h"
 #include "api/feature_routes.h"
 #include "api/inference_routes.h"
+#include "api/metrics_routes.h"
 #include "api/rollout_routes.h"
 #include "api/model_routes.h"
 #include "server/health_routes.h"
@@ -45,7 +46,8 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
   // the same online store in-process.
   ASSIGN_OR_RETURN(std::shared_ptr<ServingApi> serving, OpenServing(workspace, online));
   RETURN_IF_ERROR(AddInferenceRoutes(*router, workspace, serving));
-  RETURN_IF_ERROR(AddRolloutRoutes(*router, std::move(serving)));
+  RETURN_IF_ERROR(AddRolloutRoutes(*router, serving));
+  RETURN_IF_ERROR(AddMetricsRoutes(*router, std::move(serving)));
   // Tracking (/api/v1/experiments, /api/v1/runs) and the registry (/api/v1/models).
   RETURN_IF_ERROR(AddModelRoutes(*router, workspace));
   return router;

@@ -346,6 +346,17 @@ absl::StatusOr<std::vector<RolloutEvent>> RolloutStore::Events(std::string_view 
   return events;
 }
 
+absl::StatusOr<std::vector<RolloutEventCount>> RolloutStore::EventCounts() const {
+  std::vector<RolloutEventCount> counts;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT endpoint, type, COUNT(*) FROM rollout_events"
+                                         " GROUP BY endpoint, type ORDER BY endpoint, type"));
+    for (const store::Row& row : rows) counts.push_back({row.Text(0), row.Text(1), row.Int(2)});
+    return absl::OkStatus();
+  }));
+  return counts;
+}
+
 json RolloutEventToJson(const RolloutEvent& e) {
   return json{{"rollout_id", e.rollout_id},
               {"seq", e.seq},

@@ -84,6 +84,14 @@ nlohmann::json RolloutEventToJson(const RolloutEvent& event);
 //  "created_at", "updated_at", "created_by", "generation", "previous_version"}.
 nlohmann::json RolloutToJson(const Rollout& rollout);
 
+// How many events of one type an endpoint's rollouts have recorded (events are never
+// deleted, so the counts only grow: Prometheus counters).
+struct RolloutEventCount {
+  std::string endpoint;
+  std::string type;
+  int64_t count = 0;
+};
+
 struct StartRolloutOptions {
   std::string endpoint;
   registry::ModelRef candidate;  // NAME@V
@@ -113,6 +121,8 @@ class RolloutStore {
   absl::StatusOr<std::vector<Rollout>> Active() const;
   // The latest rollout of an endpoint, active or finished. NotFound.
   absl::StatusOr<Rollout> Get(std::string_view endpoint) const;
+  // Events by endpoint and type, over every rollout (one grouped query).
+  absl::StatusOr<std::vector<RolloutEventCount>> EventCounts() const;
   // The endpoint's last `limit` events (over all its rollouts), oldest first.
   absl::StatusOr<std::vector<RolloutEvent>> Events(std::string_view endpoint,
                                                    int64_t limit) const;

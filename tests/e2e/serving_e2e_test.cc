@@ -455,6 +455,14 @@ TEST_F(ServingE2eTest, ACanaryStartedOverHttpIsAnalysedAndPromotedByTheServer) {
   json rollout = json::parse(Http("GET", "/api/v1/endpoints/fraud/rollout").body);
   ASSERT_GE(rollout["events"].size(), 2u);
   EXPECT_EQ(rollout["events"].back()["type"], "promoted") << rollout;
+  // The transitions as Prometheus metrics.
+  HttpResult metrics = Http("GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.headers.find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(metrics.body.find("# TYPE ferry_rollout_events_total counter\n"), std::string::npos);
+  EXPECT_NE(metrics.body.find("ferry_rollout_events_total{endpoint=\"fraud\",type=\"promoted\"} 1\n"),
+            std::string::npos)
+      << metrics.body;
   // Production moved; an instant rollback over HTTP moves it back.
   CommandResult shown = Ferry({"models", "show", "fraud@production", "--json"});
   EXPECT_EQ(json::parse(shown.out)["version"], 2);

@@ -1,0 +1,82 @@
+#include "api/metrics_routes.h"
+
+#include <fmt/format.h>
+
+#include "core/status.h"
+
+namespace ferry::api {
+namespace {
+
+constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// A label value as the text format wants it: backslash, double quote and newline escaped.
+std::string Escape(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void Family(std::string& out, std::string_view name, std::string_view type,
+            std::string_view help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+absl::Status AppendRolloutMetrics(serving::RolloutStore& store, std::string& out) {
+  ASSIGN_OR_RETURN(std::vector<serving::RolloutEventCount> counts, store.EventCounts());
+  ASSIGN_OR_RETURN(std::vector<serving::Rollout> active, store.Active());
+  Family(out, "ferry_rollout_events_total", "counter",
+         "Rollout transitions recorded, by endpoint and event type.");
+  for (const serving::RolloutEventCount& c : counts) {
+    out += fmt::format("ferry_rollout_events_total{{endpoint=\"{}\",type=\"{}\"}} {}\n",
+                       Escape(c.endpoint), Escape(c.type), c.count);
+  }
+  Family(out, "ferry_rollout_active", "gauge",
+         "1 for each active (progressing or paused) rollout, by endpoint, kind and phase.");
+  for (const serving::Rollout& r : active) {
+    out += fmt::format("ferry_rollout_active{{endpoint=\"{}\",kind=\"{}\",phase=\"{}\"}} 1\n",
+                       Escape(r.endpoint), serving::RolloutKindName(r.kind),
+                       serving::RolloutPhaseName(r.state.phase));
+  }
+  Family(out, "ferry_rollout_candidate_weight_ratio", "gauge",
+         "Share of an endpoint's requests its active canary answers (0 to 1).");
+  for (const serving::Rollout& r : active) {
+    out += fmt::format("ferry_rollout_candidate_weight_ratio{{endpoint=\"{}\"}} {}\n",
+                       Escape(r.endpoint), r.state.weight / 100.0);
+  }
+  Family(out, "ferry_rollout_step", "gauge", "Current step of an endpoint's active rollout, from 1.");
+  for (const serving::Rollout& r : active) {
+    out += fmt::format("ferry_rollout_step{{endpoint=\"{}\"}} {}\n", Escape(r.endpoint),
+                       r.state.step + 1);
+  }
+  Family(out, "ferry_rollout_failed_analyses", "gauge",
+         "Failed analyses so far in an endpoint's active rollout.");
+  for (const serving::Rollout& r : active) {
+    out += fmt::format("ferry_rollout_failed_analyses{{endpoint=\"{}\"}} {}\n",
+                       Escape(r.endpoint), r.state.failures);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi> api) {
+  return router.Get("/metrics", [api](server::Request&) -> absl::StatusOr<server::Response> {
+    server::Response response;
+    response.content_type = kPrometheusContentType;
+    RETURN_IF_ERROR(AppendRolloutMetrics(api->rollouts->store(), response.body));
+    return response;
+  });
+}
+
+}  // namespace ferry::api

@@ -1,0 +1,31 @@
+#pragma once
+
+// GET /metrics: Prometheus text exposition (format 0.0.4). Today it exports the rollouts'
+// state; the monitoring work extends it to every serving and data metric.
+//
+//   ferry_rollout_events_total{endpoint,type}          counter: rollout transitions
+//                                                       recorded (started, advanced,
+//                                                       promoted, rolled_back, ...)
+//   ferry_rollout_active{endpoint,kind,phase}          gauge: 1 per active rollout
+//   ferry_rollout_candidate_weight_ratio{endpoint}     gauge: share of requests the
+//                                                       candidate answers, 0 to 1
+//   ferry_rollout_step{endpoint}                       gauge: current step, from 1
+//   ferry_rollout_failed_analyses{endpoint}            gauge: failed analyses so far
+//
+// Thread-safety: the route reads the store on each scrape; nothing is cached.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "api/inference_routes.h"
+#include "server/router.h"
+
+namespace ferry::api {
+
+// Appends the rollout metrics to `out` in the text format. Errors: the store's.
+absl::Status AppendRolloutMetrics(serving::RolloutStore& store, std::string& out);
+
+absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi> api);
+
+}  // namespace ferry::api
