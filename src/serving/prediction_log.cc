@@ -1,7 +1,6 @@
 #include "serving/prediction_log.h"
 
 #include <spdlog/spdlog.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -143,6 +142,20 @@ void AppendRaw(std::string& out, const void* data, size_t size) {
   out.append(static_cast<const char*>(data), size);
 }
 
+// The writer thread runs at the lowest priority of the normal class (nice 19): it yields
+// the CPU to request threads at once, yet still gets a share when the machine is busy.
+// (SCHED_IDLE was tried: it starved the writer completely whenever any other process kept
+// the CPUs busy, so the log never drained and the server could not even stop.) Its
+// transactions run at normal priority: see Write.
+void SetIdle(bool idle) {
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), idle ? 19 : 0);
+}
+
+struct ScopedNormalPriority {
+  ScopedNormalPriority() { SetIdle(false); }
+  ~ScopedNormalPriority() { SetIdle(true); }
+};
+
 }  // namespace
 
 void PredictionLog::Record(const ServedModel& model, std::span<const std::string> ids,
@@ -206,15 +219,11 @@ void PredictionLog::Flush() {
 }
 
 void PredictionLog::WriterLoop() {
-  // The lowest scheduling class (SCHED_IDLE: runs only on CPU time nothing else wants),
-  // so writing the log does not show in request latency. Record never waits for this
-  // thread and shares no allocations with it, so it cannot stall a request either. When
-  // the CPUs stay saturated, the queue fills and predictions are dropped, and counted.
-  sched_param param{};
-  if (::sched_setscheduler(0, SCHED_IDLE, &param) != 0 &&
-      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19) != 0) {
-    spdlog::debug("serving: prediction log: could not lower the writer's priority");
-  }
+  // The lowest priority (see SetIdle), so formatting the log does not show in request
+  // latency; only its transactions run at normal priority (Write). Record never waits for
+  // this thread and shares no allocations with it, so it cannot stall a request either.
+  // When the CPUs stay saturated, the queue fills and predictions are dropped, counted.
+  SetIdle(true);
   std::string batch;
   batch.reserve(kQueueReserveBytes);
   std::unique_lock<std::mutex> lock(mu_);
@@ -264,34 +273,45 @@ void PredictionLog::WriterLoop() {
 
 absl::Status PredictionLog::Write(const std::string& batch, size_t& offset, size_t max_rows,
                                   size_t& rows) {
-  const size_t start = offset;
-  return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
-    offset = start;  // a retried transaction starts over
-    rows = 0;
+  // Formatting first, at the writer's idle priority, outside any transaction.
+  struct Prepared {
+    std::string_view id, endpoint, model;
+    int64_t model_version, created_at;
     std::string inputs, outputs;
-    std::vector<float> values;
-    while (offset < batch.size() && rows < max_rows) {
-      RecordHeader h;
-      std::memcpy(&h, batch.data() + offset, sizeof(h));
-      const char* p = batch.data() + offset + sizeof(h);
-      const std::string_view endpoint(p, h.endpoint_size);
-      const std::string_view model(p + h.endpoint_size, h.model_size);
-      const std::string_view id(p + h.endpoint_size + h.model_size, h.id_size);
-      values.resize(h.n_inputs + h.n_outputs);
-      std::memcpy(values.data(), p + h.endpoint_size + h.model_size + h.id_size,
-                  sizeof(float) * values.size());
-      inputs.clear();
-      outputs.clear();
-      AppendFloats(std::span<const float>(values).first(h.n_inputs), inputs);
-      AppendFloats(std::span<const float>(values).subspan(h.n_inputs), outputs);
+  };
+  std::vector<Prepared> prepared;
+  std::vector<float> values;
+  rows = 0;
+  while (offset < batch.size() && rows < max_rows) {
+    RecordHeader h;
+    std::memcpy(&h, batch.data() + offset, sizeof(h));
+    const char* p = batch.data() + offset + sizeof(h);
+    Prepared& row = prepared.emplace_back();
+    row.endpoint = std::string_view(p, h.endpoint_size);
+    row.model = std::string_view(p + h.endpoint_size, h.model_size);
+    row.id = std::string_view(p + h.endpoint_size + h.model_size, h.id_size);
+    row.model_version = h.model_version;
+    row.created_at = h.created_at;
+    values.resize(h.n_inputs + h.n_outputs);
+    std::memcpy(values.data(), p + h.endpoint_size + h.model_size + h.id_size,
+                sizeof(float) * values.size());
+    AppendFloats(std::span<const float>(values).first(h.n_inputs), row.inputs);
+    AppendFloats(std::span<const float>(values).subspan(h.n_inputs), row.outputs);
+    offset += h.size;
+    ++rows;
+  }
+  // The transaction at normal priority: while it runs this thread holds the workspace's
+  // write lock, which other processes (a `ferry models alias`, say) wait for; at idle
+  // priority on a busy machine it could hold it for seconds.
+  ScopedNormalPriority boost;
+  return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
+    for (const Prepared& row : prepared) {
       RETURN_IF_ERROR(tx.Execute("INSERT INTO prediction_log (prediction_id, endpoint,"
                                  " model_name, model_version, created_at, inputs, outputs)"
                                  " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                 {id, endpoint, model, h.model_version, h.created_at, inputs,
-                                  outputs})
+                                 {row.id, row.endpoint, row.model, row.model_version,
+                                  row.created_at, row.inputs, row.outputs})
                           .status());
-      offset += h.size;
-      ++rows;
     }
     return absl::OkStatus();
   });
@@ -302,6 +322,7 @@ void PredictionLog::DeleteExpired() {
   if (now - last_expiry_ < kExpiryInterval) return;
   last_expiry_ = now;
   const int64_t cutoff = workspace_.clock().NowMicros() - retention_micros_;
+  ScopedNormalPriority boost;  // holds the write lock: see Write
   absl::Status status = workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     return tx.Execute("DELETE FROM prediction_log WHERE created_at < ?", {cutoff}).status();
   });
