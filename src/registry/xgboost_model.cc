@@ -1,5 +1,7 @@
 #include "registry/xgboost_model.h"
 
+#include <cctype>
+
 #include <xgboost/c_api.h>
 
 #include <memory>
@@ -7,6 +9,7 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/ubjson_check.h"
 
 namespace ferry::registry {
 namespace {
@@ -58,6 +61,14 @@ absl::StatusOr<XGBoostModelInfo> InspectXGBoostModel(std::string_view bytes) {
         "not a loadable XGBoost model: expected XGBoost's JSON or UBJSON model format (what"
         " save_model writes to a .json or .ubj file); the deprecated binary format is not"
         " accepted");
+  }
+  // UBJSON ('{' then a type marker): libxgboost's reader trusts its lengths, so a cut or
+  // forged file would make it read past its buffer; every length is checked first.
+  if (first == 0 && bytes.size() >= 2 && std::isalpha(static_cast<unsigned char>(bytes[1]))) {
+    if (absl::Status well_formed = core::CheckUbjson(bytes); !well_formed.ok()) {
+      return absl::InvalidArgumentError(
+          Cat("not a loadable XGBoost model: ", core::View(well_formed.message())));
+    }
   }
   void* raw = nullptr;
   if (XGBoosterCreate(nullptr, 0, &raw) != 0) {

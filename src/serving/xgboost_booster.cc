@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/ubjson_check.h"
 
 namespace ferry::serving {
 namespace {
@@ -46,8 +47,13 @@ std::string LastError() {
 // else goes to the deprecated binary loader, which trusts the sizes in its header
 // (garbage makes it allocate whatever they say). Only the first two are let through.
 absl::Status CheckModelFormat(std::string_view bytes) {
-  if (bytes.size() >= 2 && bytes[0] == '{' &&
-      (bytes[1] == '"' || std::isalpha(static_cast<unsigned char>(bytes[1])))) {
+  if (bytes.size() >= 2 && bytes[0] == '{' && bytes[1] == '"') return absl::OkStatus();
+  if (bytes.size() >= 2 && bytes[0] == '{' && std::isalpha(static_cast<unsigned char>(bytes[1]))) {
+    // libxgboost's UBJSON reader trusts lengths: every one is checked first.
+    if (absl::Status well_formed = core::CheckUbjson(bytes); !well_formed.ok()) {
+      return absl::InvalidArgumentError(
+          Cat("not a loadable XGBoost model: ", core::View(well_formed.message())));
+    }
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(
