@@ -463,6 +463,10 @@ TEST_F(ServingE2eTest, ACanaryStartedOverHttpIsAnalysedAndPromotedByTheServer) {
   EXPECT_NE(metrics.body.find("ferry_rollout_events_total{endpoint=\"fraud\",type=\"promoted\"} 1\n"),
             std::string::npos)
       << metrics.body;
+  // Prometheus's own linter accepts it (promtool, from Debian's prometheus package).
+  Write("metrics.txt", metrics.body);
+  CommandResult lint = RunCommand({"/bin/sh", "-c", "promtool check metrics < metrics.txt"}, dir_);
+  EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
   // Production moved; an instant rollback over HTTP moves it back.
   CommandResult shown = Ferry({"models", "show", "fraud@production", "--json"});
   EXPECT_EQ(json::parse(shown.out)["version"], 2);
