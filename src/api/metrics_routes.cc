@@ -74,7 +74,35 @@ absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi
   return router.Get("/metrics", [api](server::Request&) -> absl::StatusOr<server::Response> {
     server::Response response;
     response.content_type = kPrometheusContentType;
-    RETURN_IF_ERROR(AppendRolloutMetrics(api->rollouts->store(), response.body));
+    std::string& out = response.body;
+    api->endpoints->metrics().Append(out);
+    Family(out, "ferry_endpoint_ready", "gauge",
+           "1 when an endpoint serves a loaded model, 0 when it is deployed but not ready.");
+    const std::vector<serving::EndpointStatus> statuses = api->endpoints->Statuses();
+    for (const serving::EndpointStatus& s : statuses) {
+      out += fmt::format("ferry_endpoint_ready{{endpoint=\"{}\"}} {}\n",
+                         Escape(s.deployment.endpoint), s.serving ? 1 : 0);
+    }
+    Family(out, "ferry_endpoint_model_info", "gauge",
+           "The model version an endpoint serves (value 1), with its evaluator.");
+    for (const serving::EndpointStatus& s : statuses) {
+      if (!s.serving) continue;
+      out += fmt::format(
+          "ferry_endpoint_model_info{{endpoint=\"{}\",model=\"{}\",version=\"{}\","
+          "evaluator=\"{}\"}} 1\n",
+          Escape(s.deployment.endpoint), Escape(s.serving->version.name),
+          s.serving->version.version, Escape(s.serving->model->description().evaluator));
+    }
+    if (api->log) {
+      const serving::PredictionLogStats log = api->log->stats();
+      Family(out, "ferry_prediction_log_predictions_total", "counter",
+             "Predictions handed to the prediction log, by what became of them.");
+      out += fmt::format("ferry_prediction_log_predictions_total{{outcome=\"written\"}} {}\n"
+                         "ferry_prediction_log_predictions_total{{outcome=\"dropped\"}} {}\n"
+                         "ferry_prediction_log_predictions_total{{outcome=\"failed\"}} {}\n",
+                         log.written, log.dropped, log.failed);
+    }
+    RETURN_IF_ERROR(AppendRolloutMetrics(api->rollouts->store(), out));
     return response;
   });
 }

@@ -61,7 +61,7 @@ absl::StatusOr<ServedModelPtr> EndpointManager::Load(const ResolvedDeployment& r
   load.evaluator = options_.evaluator;
   ASSIGN_OR_RETURN(LoadedModelPtr model, backend->Load(*artifact, load));
   return BuildServedModel(r.deployment, version, std::move(model), features_.get(),
-                          options_.batching, workspace_.clock().NowMicros());
+                          options_.batching, workspace_.clock().NowMicros(), &metrics_);
 }
 
 ServedModelPtr EndpointManager::RebuildIfFeaturesChanged(const ServedModel& served) {
@@ -74,7 +74,7 @@ ServedModelPtr EndpointManager::RebuildIfFeaturesChanged(const ServedModel& serv
   deployment.missing_features = served.missing_features;
   absl::StatusOr<ServedModelPtr> rebuilt =
       BuildServedModel(deployment, served.version, served.model, features_.get(),
-                       options_.batching, workspace_.clock().NowMicros());
+                       options_.batching, workspace_.clock().NowMicros(), &metrics_);
   if (!rebuilt.ok()) {
     spdlog::warn("serving: endpoint {}: feature service {} changed and no longer fits {}: {}",
                  served.endpoint, service, served.version.Ref(),

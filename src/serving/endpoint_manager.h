@@ -141,6 +141,7 @@ class EndpointManager {
   absl::StatusOr<EndpointStatus> Status(std::string_view endpoint) const;
 
   DeploymentStore& deployments() { return *deployments_; }
+  ServingMetrics& metrics() { return metrics_; }
   const features::FeatureRegistry& feature_registry() const { return *features_; }
 
  private:
@@ -173,6 +174,7 @@ class EndpointManager {
   std::unique_ptr<registry::ModelRegistry> models_;
   std::unique_ptr<DeploymentStore> deployments_;
   RolloutSource rollout_source_;
+  ServingMetrics metrics_;
 
   std::atomic<std::shared_ptr<const ServingMap>> serving_{std::make_shared<const ServingMap>()};
 

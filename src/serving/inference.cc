@@ -4,6 +4,7 @@
 #include <limits>
 #include <random>
 
+#include "core/error_mapping.h"
 #include "core/status.h"
 #include "core/strings.h"
 
@@ -123,12 +124,19 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
       to_candidate ? served->candidate_figures.get() : served->stable_figures.get();
   const auto start = std::chrono::steady_clock::now();
   absl::Status status = Run(model, frame, /*log=*/true, served->rollout.sticky_key, out);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (figures != nullptr) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     figures->Record(seconds, status.ok() ? std::span<const float>(out.outputs)
                                          : std::span<const float>(),
                     model.num_outputs, !status.ok());
+  }
+  if (model.metrics) {
+    const int http = status.ok() ? 200
+                     : status.code() == absl::StatusCode::kResourceExhausted
+                         ? 413
+                         : core::MapStatusCode(status.code()).http_status;
+    model.metrics->Record(http, seconds, status.ok() ? frame.rows : 0);
   }
   if (!status.ok()) return status;
   out.model = to_candidate ? served->candidate : served->stable;

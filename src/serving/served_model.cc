@@ -76,7 +76,7 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
                                                 LoadedModelPtr model,
                                                 const features::FeatureRegistry* features,
                                                 const BatchingOptions& batching,
-                                                int64_t now_micros) {
+                                                int64_t now_micros, ServingMetrics* metrics) {
   auto m = std::make_shared<ServedModel>();
   m->endpoint = deployment.endpoint;
   m->version = version;
@@ -87,6 +87,7 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
   m->num_inputs = static_cast<size_t>(d.num_features);
   m->num_outputs = static_cast<size_t>(d.num_outputs);
   m->loaded_at = now_micros;
+  if (metrics != nullptr) m->metrics = metrics->For(m->endpoint, version.name, version.version);
 
   const registry::Signature& signature = version.signature;
   if (!signature.inputs.empty()) {

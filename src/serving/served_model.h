@@ -28,6 +28,7 @@
 #include "serving/batcher.h"
 #include "serving/deployment_store.h"
 #include "serving/model_runtime.h"
+#include "serving/serving_metrics.h"
 
 namespace ferry::serving {
 
@@ -51,6 +52,8 @@ struct ServedModel {
   // The feature service's views as resolved when the query was prepared: when their
   // definitions change (`ferry features apply`), the query is prepared again.
   std::vector<features::FeatureSelection::ViewPart> feature_views;
+  // This endpoint's counters for this version (null in tests that build models bare).
+  std::shared_ptr<ModelMetrics> metrics;
   // Adaptive batching of single-row requests; null when off.
   std::unique_ptr<Batcher> batcher;
   // GET /v2/models/{endpoint}, precomputed.
@@ -87,6 +90,7 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
                                                 LoadedModelPtr model,
                                                 const features::FeatureRegistry* features,
                                                 const BatchingOptions& batching,
-                                                int64_t now_micros);
+                                                int64_t now_micros,
+                                                ServingMetrics* metrics = nullptr);
 
 }  // namespace ferry::serving

@@ -8,6 +8,7 @@ add_library(ferry_serving STATIC
   ${CMAKE_CURRENT_LIST_DIR}/prediction_log.cc
   ${CMAKE_CURRENT_LIST_DIR}/rollout_runtime.cc
   ${CMAKE_CURRENT_LIST_DIR}/served_model.cc
+  ${CMAKE_CURRENT_LIST_DIR}/serving_metrics.cc
   ${CMAKE_CURRENT_LIST_DIR}/webhooks.cc
 )
 target_link_libraries(ferry_serving PUBLIC ferry_serving_rollout ferry_serving_runtime ferry_serving_store

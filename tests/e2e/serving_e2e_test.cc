@@ -463,6 +463,12 @@ TEST_F(ServingE2eTest, ACanaryStartedOverHttpIsAnalysedAndPromotedByTheServer) {
   EXPECT_NE(metrics.body.find("ferry_rollout_events_total{endpoint=\"fraud\",type=\"promoted\"} 1\n"),
             std::string::npos)
       << metrics.body;
+  EXPECT_NE(metrics.body.find("ferry_inference_requests_total{endpoint=\"fraud\",model=\"fraud\","
+                              "version=\"2\",code=\"200\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("# TYPE ferry_inference_request_duration_seconds histogram\n"),
+            std::string::npos);
+  EXPECT_NE(metrics.body.find("ferry_endpoint_ready{endpoint=\"fraud\"} 1\n"), std::string::npos);
   // Prometheus's own linter accepts it (promtool, from Debian's prometheus package).
   Write("metrics.txt", metrics.body);
   CommandResult lint = RunCommand({"/bin/sh", "-c", "promtool check metrics < metrics.txt"}, dir_);

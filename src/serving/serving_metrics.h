@@ -1,0 +1,60 @@
+#pragma once
+
+// ServingMetrics: the inference counters `GET /metrics` exports, kept per endpoint and
+// model version as plain atomics that the request path bumps directly (the ServedModel
+// holds its ModelMetrics, so a request does no lookup and takes no lock). The registry
+// keeps every ModelMetrics it handed out for the life of the process, so counters only
+// grow, as Prometheus counters must, across hot swaps and reloads.
+//
+//   ferry_inference_requests_total{endpoint,model,version,code}    counter
+//   ferry_inference_request_duration_seconds{endpoint,model,version} histogram
+//   ferry_inference_rows_total{endpoint,model,version}             counter (rows predicted)
+//
+// Duration: from routing to the prediction (request parsing and response writing are the
+// HTTP server's), in buckets from 25 us to 2.5 s: fine enough for sub-millisecond serving.
+//
+// Thread-safety: Record from any thread; Append (a scrape) may run concurrently.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace ferry::serving {
+
+class ModelMetrics {
+ public:
+  static constexpr std::array<double, 16> kBuckets = {
+      25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3,
+      10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0,   2.5};
+  // The HTTP statuses counted apart; anything else is counted as "other".
+  static constexpr std::array<int, 7> kCodes = {200, 400, 404, 413, 429, 500, 503};
+
+  void Record(int http_status, double seconds, uint64_t rows);
+
+ private:
+  friend class ServingMetrics;
+  std::array<std::atomic<uint64_t>, kCodes.size() + 1> requests_{};
+  std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets_{};  // last: +Inf
+  std::atomic<uint64_t> nanos_{0};
+  std::atomic<uint64_t> rows_{0};
+};
+
+class ServingMetrics {
+ public:
+  // The counters of one endpoint's model version (created on first use).
+  std::shared_ptr<ModelMetrics> For(const std::string& endpoint, const std::string& model,
+                                    int64_t version);
+  // Appends the families above in the Prometheus text format.
+  void Append(std::string& out) const;
+
+ private:
+  mutable std::mutex mu_;  // guards models_
+  std::map<std::tuple<std::string, std::string, int64_t>, std::shared_ptr<ModelMetrics>> models_;
+};
+
+}  // namespace ferry::serving
