@@ -6,13 +6,46 @@
 
 namespace ferry::serving {
 
+size_t ModelMetrics::ThreadShard() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t shard = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+  return shard;
+}
+
 void ModelMetrics::Record(int http_status, double seconds, uint64_t rows) {
+  Shard& s = shards_[ThreadShard()];
   const auto code = std::find(kCodes.begin(), kCodes.end(), http_status);
-  requests_[static_cast<size_t>(code - kCodes.begin())].fetch_add(1, std::memory_order_relaxed);
+  s.requests[static_cast<size_t>(code - kCodes.begin())].fetch_add(1, std::memory_order_relaxed);
   const auto bucket = std::lower_bound(kBuckets.begin(), kBuckets.end(), seconds);
-  buckets_[static_cast<size_t>(bucket - kBuckets.begin())].fetch_add(1, std::memory_order_relaxed);
-  nanos_.fetch_add(static_cast<uint64_t>(std::max(seconds, 0.0) * 1e9), std::memory_order_relaxed);
-  rows_.fetch_add(rows, std::memory_order_relaxed);
+  s.buckets[static_cast<size_t>(bucket - kBuckets.begin())].fetch_add(1,
+                                                                      std::memory_order_relaxed);
+  s.nanos.fetch_add(static_cast<uint64_t>(std::max(seconds, 0.0) * 1e9),
+                    std::memory_order_relaxed);
+  s.rows.fetch_add(rows, std::memory_order_relaxed);
+}
+
+uint64_t ModelMetrics::Requests(size_t code) const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.requests[code].load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t ModelMetrics::Bucket(size_t bucket) const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.buckets[bucket].load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t ModelMetrics::Nanos() const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.nanos.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t ModelMetrics::Rows() const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.rows.load(std::memory_order_relaxed);
+  return n;
 }
 
 std::shared_ptr<ModelMetrics> ServingMetrics::For(const std::string& endpoint,
@@ -33,7 +66,7 @@ void ServingMetrics::Append(std::string& out) const {
   for (const auto& [key, m] : models_) {
     const auto& [endpoint, model, version] = key;
     for (size_t i = 0; i <= ModelMetrics::kCodes.size(); ++i) {
-      const uint64_t n = m->requests_[i].load(std::memory_order_relaxed);
+      const uint64_t n = m->Requests(i);
       if (n == 0) continue;
       const std::string code =
           i < ModelMetrics::kCodes.size() ? std::to_string(ModelMetrics::kCodes[i]) : "other";
@@ -52,15 +85,15 @@ void ServingMetrics::Append(std::string& out) const {
         fmt::format("endpoint=\"{}\",model=\"{}\",version=\"{}\"", endpoint, model, version);
     uint64_t cumulative = 0;
     for (size_t i = 0; i < ModelMetrics::kBuckets.size(); ++i) {
-      cumulative += m->buckets_[i].load(std::memory_order_relaxed);
+      cumulative += m->Bucket(i);
       out += fmt::format("ferry_inference_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n",
                          labels, ModelMetrics::kBuckets[i], cumulative);
     }
-    cumulative += m->buckets_.back().load(std::memory_order_relaxed);
+    cumulative += m->Bucket(ModelMetrics::kBuckets.size());
     out += fmt::format("ferry_inference_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n",
                        labels, cumulative);
     out += fmt::format("ferry_inference_request_duration_seconds_sum{{{}}} {}\n", labels,
-                       static_cast<double>(m->nanos_.load(std::memory_order_relaxed)) / 1e9);
+                       static_cast<double>(m->Nanos()) / 1e9);
     out += fmt::format("ferry_inference_request_duration_seconds_count{{{}}} {}\n", labels,
                        cumulative);
   }
@@ -70,7 +103,7 @@ void ServingMetrics::Append(std::string& out) const {
     const auto& [endpoint, model, version] = key;
     out += fmt::format(
         "ferry_inference_rows_total{{endpoint=\"{}\",model=\"{}\",version=\"{}\"}} {}\n",
-        endpoint, model, version, m->rows_.load(std::memory_order_relaxed));
+        endpoint, model, version, m->Rows());
   }
 }
 

@@ -38,10 +38,22 @@ class ModelMetrics {
 
  private:
   friend class ServingMetrics;
-  std::array<std::atomic<uint64_t>, kCodes.size() + 1> requests_{};
-  std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets_{};  // last: +Inf
-  std::atomic<uint64_t> nanos_{0};
-  std::atomic<uint64_t> rows_{0};
+  // Counters are sharded by thread, each shard on cache lines of its own, so request
+  // threads on different cores do not bounce one line between them; a scrape sums them.
+  static constexpr size_t kShards = 8;
+  struct alignas(64) Shard {
+    std::array<std::atomic<uint64_t>, kCodes.size() + 1> requests{};
+    std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets{};  // last: +Inf
+    std::atomic<uint64_t> nanos{0};
+    std::atomic<uint64_t> rows{0};
+  };
+  static size_t ThreadShard();
+  uint64_t Requests(size_t code) const;
+  uint64_t Bucket(size_t bucket) const;
+  uint64_t Nanos() const;
+  uint64_t Rows() const;
+
+  std::array<Shard, kShards> shards_{};
 };
 
 class ServingMetrics {
