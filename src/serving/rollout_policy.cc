@@ -7,9 +7,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "core/config.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "server/http_client.h"
 #include "features/feature_definitions.h"
 
 namespace ferry::serving {
@@ -59,27 +59,10 @@ absl::StatusOr<std::vector<int>> ParseSteps(std::string_view text) {
   return steps;
 }
 
-// http://HOST[:PORT][/PATH]; https is refused (the webhook sender speaks plain HTTP).
+// The webhook sender's own parser decides what a valid URL is.
 absl::Status ValidateWebhook(std::string_view url) {
-  const std::string key = "webhooks";
-  if (url.starts_with("https://")) {
-    return Bad(key, Cat("\"", url, "\": only http:// URLs are supported"));
-  }
-  if (!url.starts_with("http://")) {
-    return Bad(key, Cat("\"", url, "\": expected http://HOST[:PORT][/PATH]"));
-  }
-  std::string_view authority = url.substr(7);
-  authority = authority.substr(0, authority.find('/'));
-  if (authority.empty()) return Bad(key, Cat("\"", url, "\": no host"));
-  std::string host_port(authority);
-  // A port is optional (80); ParseHostPort wants one.
-  const bool has_port = authority.front() == '['
-                            ? !authority.ends_with("]")
-                            : authority.find(':') != std::string_view::npos;
-  if (!has_port) host_port += ":80";
-  absl::StatusOr<core::HostPort> parsed = core::ParseHostPort(host_port);
-  if (!parsed.ok() || parsed->host.empty() || parsed->port == 0) {
-    return Bad(key, Cat("\"", url, "\": expected http://HOST[:PORT][/PATH]"));
+  if (absl::StatusOr<server::HttpUrl> parsed = server::ParseHttpUrl(url); !parsed.ok()) {
+    return Bad("webhooks", Cat("\"", url, "\": ", core::View(parsed.status().message())));
   }
   return absl::OkStatus();
 }

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 
 #include "core/status.h"
 #include "core/strings.h"
@@ -11,52 +10,6 @@
 namespace ferry::serving {
 
 using core::Cat;
-
-absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return absl::InvalidArgumentError(
-        Cat("webhook URL \"", url, "\" must start with http:// (https is not supported yet)"));
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  HttpUrl out;
-  const size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) out.target = std::string(rest.substr(slash));
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return absl::InvalidArgumentError(Cat("webhook URL \"", url, "\": unclosed [ in host"));
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') {
-        return absl::InvalidArgumentError(Cat("webhook URL \"", url, "\": bad host"));
-      }
-      port_text = authority.substr(close + 2);
-    }
-  } else {
-    const size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return absl::InvalidArgumentError(Cat("webhook URL \"", url, "\": no host"));
-  if (out.host.find('@') != std::string::npos) {
-    return absl::InvalidArgumentError(
-        Cat("webhook URL \"", url, "\": credentials in URLs are not supported"));
-  }
-  if (!port_text.empty() || (authority.size() > 0 && authority.back() == ':')) {
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      return absl::InvalidArgumentError(Cat("webhook URL \"", url, "\": bad port"));
-    }
-    out.port = static_cast<uint16_t>(port);
-  }
-  return out;
-}
 
 WebhookSender::WebhookSender(WebhookOptions options) : options_(options) {
   thread_ = std::thread([this] { Run(); });
@@ -98,7 +51,7 @@ WebhookStats WebhookSender::stats() const {
 
 absl::Status WebhookSender::Attempt(const Delivery& delivery, bool& retry) const {
   retry = false;
-  ASSIGN_OR_RETURN(HttpUrl url, ParseHttpUrl(delivery.url));
+  ASSIGN_OR_RETURN(server::HttpUrl url, server::ParseHttpUrl(delivery.url));
   absl::StatusOr<server::HttpReply> reply = server::HttpCall(
       url.host, url.port, "POST", url.target, delivery.body, options_.timeout);
   if (!reply.ok()) {

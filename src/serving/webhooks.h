@@ -7,8 +7,8 @@
 // other answers end it. The queue is bounded: past max_queue deliveries waiting, new
 // ones are dropped, counted and logged.
 //
-// URLs: http://HOST[:PORT][/PATH]; HOST an IP address or a name resolved when sending.
-// (https is not supported yet; URLs are validated by the rollout policy.)
+// URLs: http://HOST[:PORT][/PATH] (server::ParseHttpUrl); HOST an IP address or a name
+// resolved when sending. The rollout policy validates them with the same parser.
 //
 // Thread-safety: Send and stats may be called from any thread. The destructor makes no
 // further attempts: deliveries still waiting are dropped (and logged).
@@ -26,14 +26,6 @@
 #include "absl/status/statusor.h"
 
 namespace ferry::serving {
-
-struct HttpUrl {
-  std::string host;
-  uint16_t port = 80;
-  std::string target = "/";  // path and query
-};
-// InvalidArgument naming what is wrong (scheme other than http, no host, bad port).
-absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
 
 struct WebhookOptions {
   size_t max_queue = 1000;

@@ -1,5 +1,7 @@
 #include "serving/webhooks.h"
 
+#include "server/http_client.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +12,8 @@
 
 namespace ferry::serving {
 namespace {
+
+using server::ParseHttpUrl;
 
 using server::Request;
 using server::Response;
