@@ -112,13 +112,7 @@ json PredictionJson(const serving::LoggedPrediction& p) {
 absl::StatusOr<ServedModelPtr> ServingModel(const ServingApi& api, std::string_view endpoint,
                                             std::optional<std::string_view> version) {
   ServedModelPtr model = api.endpoints->Find(endpoint);
-  if (!model) {
-    ASSIGN_OR_RETURN(EndpointStatus status, api.endpoints->Status(endpoint));
-    return absl::UnavailableError(Cat("endpoint \"", endpoint, "\" is not ready (",
-                                      serving::EndpointStateName(status.state),
-                                      status.reason.empty() ? "" : Cat(": ", status.reason),
-                                      ")"));
-  }
+  if (!model) return api.endpoints->NotServing(endpoint);
   if (version && *version != model->version_text) {
     return absl::NotFoundError(Cat("endpoint \"", endpoint, "\" serves version ",
                                    model->version_text, ", not version ", *version));

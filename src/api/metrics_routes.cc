@@ -27,41 +27,36 @@ std::string Escape(std::string_view value) {
   return out;
 }
 
-void Family(std::string& out, std::string_view name, std::string_view type,
-            std::string_view help) {
-  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-}
-
 }  // namespace
 
 absl::Status AppendRolloutMetrics(serving::RolloutStore& store, std::string& out) {
   ASSIGN_OR_RETURN(std::vector<serving::RolloutEventCount> counts, store.EventCounts());
   ASSIGN_OR_RETURN(std::vector<serving::Rollout> active, store.Active());
-  Family(out, "ferry_rollout_events_total", "counter",
+  serving::AppendMetricFamily(out, "ferry_rollout_events_total", "counter",
          "Rollout transitions recorded, by endpoint and event type.");
   for (const serving::RolloutEventCount& c : counts) {
     out += fmt::format("ferry_rollout_events_total{{endpoint=\"{}\",type=\"{}\"}} {}\n",
                        Escape(c.endpoint), Escape(c.type), c.count);
   }
-  Family(out, "ferry_rollout_active", "gauge",
+  serving::AppendMetricFamily(out, "ferry_rollout_active", "gauge",
          "1 for each active (progressing or paused) rollout, by endpoint, kind and phase.");
   for (const serving::Rollout& r : active) {
     out += fmt::format("ferry_rollout_active{{endpoint=\"{}\",kind=\"{}\",phase=\"{}\"}} 1\n",
                        Escape(r.endpoint), serving::RolloutKindName(r.kind),
                        serving::RolloutPhaseName(r.state.phase));
   }
-  Family(out, "ferry_rollout_candidate_weight_ratio", "gauge",
+  serving::AppendMetricFamily(out, "ferry_rollout_candidate_weight_ratio", "gauge",
          "Share of an endpoint's requests its active canary answers (0 to 1).");
   for (const serving::Rollout& r : active) {
     out += fmt::format("ferry_rollout_candidate_weight_ratio{{endpoint=\"{}\"}} {}\n",
                        Escape(r.endpoint), r.state.weight / 100.0);
   }
-  Family(out, "ferry_rollout_step", "gauge", "Current step of an endpoint's active rollout, from 1.");
+  serving::AppendMetricFamily(out, "ferry_rollout_step", "gauge", "Current step of an endpoint's active rollout, from 1.");
   for (const serving::Rollout& r : active) {
     out += fmt::format("ferry_rollout_step{{endpoint=\"{}\"}} {}\n", Escape(r.endpoint),
                        r.state.step + 1);
   }
-  Family(out, "ferry_rollout_failed_analyses", "gauge",
+  serving::AppendMetricFamily(out, "ferry_rollout_failed_analyses", "gauge",
          "Failed analyses so far in an endpoint's active rollout.");
   for (const serving::Rollout& r : active) {
     out += fmt::format("ferry_rollout_failed_analyses{{endpoint=\"{}\"}} {}\n",
@@ -76,14 +71,14 @@ absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi
     response.content_type = kPrometheusContentType;
     std::string& out = response.body;
     api->endpoints->metrics().Append(out);
-    Family(out, "ferry_endpoint_ready", "gauge",
+    serving::AppendMetricFamily(out, "ferry_endpoint_ready", "gauge",
            "1 when an endpoint serves a loaded model, 0 when it is deployed but not ready.");
     const std::vector<serving::EndpointStatus> statuses = api->endpoints->Statuses();
     for (const serving::EndpointStatus& s : statuses) {
       out += fmt::format("ferry_endpoint_ready{{endpoint=\"{}\"}} {}\n",
                          Escape(s.deployment.endpoint), s.serving ? 1 : 0);
     }
-    Family(out, "ferry_endpoint_model_info", "gauge",
+    serving::AppendMetricFamily(out, "ferry_endpoint_model_info", "gauge",
            "The model version an endpoint serves (value 1), with its evaluator.");
     for (const serving::EndpointStatus& s : statuses) {
       if (!s.serving) continue;
@@ -95,7 +90,7 @@ absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi
     }
     if (api->log) {
       const serving::PredictionLogStats log = api->log->stats();
-      Family(out, "ferry_prediction_log_predictions_total", "counter",
+      serving::AppendMetricFamily(out, "ferry_prediction_log_predictions_total", "counter",
              "Predictions handed to the prediction log, by what became of them.");
       out += fmt::format("ferry_prediction_log_predictions_total{{outcome=\"written\"}} {}\n"
                          "ferry_prediction_log_predictions_total{{outcome=\"dropped\"}} {}\n"

@@ -17,7 +17,7 @@ namespace http = beast::http;
 absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
   constexpr std::string_view kScheme = "http://";
   if (url.starts_with("https://")) {
-    return absl::InvalidArgumentError("only http:// URLs are supported (https is not yet)");
+    return absl::InvalidArgumentError("only http:// URLs are supported");
   }
   if (!url.starts_with(kScheme)) {
     return absl::InvalidArgumentError("expected http://HOST[:PORT][/PATH]");

@@ -289,6 +289,13 @@ std::vector<EndpointStatus> EndpointManager::Statuses() const {
   return out;
 }
 
+absl::Status EndpointManager::NotServing(std::string_view endpoint) const {
+  ASSIGN_OR_RETURN(EndpointStatus status, Status(endpoint));
+  return absl::UnavailableError(Cat("endpoint \"", endpoint, "\" is not ready (",
+                                    EndpointStateName(status.state),
+                                    status.reason.empty() ? "" : Cat(": ", status.reason), ")"));
+}
+
 absl::StatusOr<EndpointStatus> EndpointManager::Status(std::string_view endpoint) const {
   std::lock_guard<std::mutex> lock(status_mu_);
   auto it = tracked_.find(endpoint);

@@ -138,6 +138,9 @@ class EndpointManager {
                                                                      int64_t rollout_id) const;
   // Every deployed endpoint's status, by name; one endpoint's (NotFound when unknown).
   std::vector<EndpointStatus> Statuses() const;
+  // Why an endpoint that Find did not find serves nothing: NotFound when it is not
+  // deployed, Unavailable with its state and reason when it is not ready.
+  absl::Status NotServing(std::string_view endpoint) const;
   absl::StatusOr<EndpointStatus> Status(std::string_view endpoint) const;
 
   DeploymentStore& deployments() { return *deployments_; }

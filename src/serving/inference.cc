@@ -1,5 +1,6 @@
 #include "serving/inference.h"
 
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -92,14 +93,7 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
                                      std::optional<std::string_view> version,
                                      const RequestFrame& frame, InferenceResult& out) const {
   ServedEndpointPtr served = endpoints_.FindEndpoint(endpoint);
-  if (!served) {
-    absl::StatusOr<EndpointStatus> status = endpoints_.Status(endpoint);
-    if (!status.ok()) return absl::NotFoundError(Cat("no endpoint named \"", endpoint, "\""));
-    return absl::UnavailableError(Cat("endpoint \"", endpoint, "\" is not ready (",
-                                      EndpointStateName(status->state),
-                                      status->reason.empty() ? "" : Cat(": ", status->reason),
-                                      ")"));
-  }
+  if (!served) return endpoints_.NotServing(endpoint);
   // Which model answers: the endpoint's, or during a canary rollout the candidate for its
   // share of requests. A version named in the request picks that side.
   const ServedModel* stable = served->stable.get();
@@ -168,13 +162,16 @@ bool InferenceService::RouteToCandidate(const ServedEndpoint& served,
   if (sticky != nullptr && frame.rows > 0 && Present(*sticky, 0)) {
     // The first row's key decides for the whole request, the same way on every server:
     // FNV-1a of the key's text (integers as decimal text, so 42 and "42" agree).
-    std::string text;
+    char digits[32];
+    std::string_view text;
     if (sticky->is_string) {
       text = sticky->strings[0];
-    } else if (!sticky->integers.empty()) {
-      text = std::to_string(sticky->integers[0]);
     } else {
-      text = std::to_string(sticky->numbers[0]);
+      const auto [end, ec] =
+          !sticky->integers.empty()
+              ? std::to_chars(digits, digits + sizeof(digits), sticky->integers[0])
+              : std::to_chars(digits, digits + sizeof(digits), sticky->numbers[0]);
+      text = std::string_view(digits, static_cast<size_t>(end - digits));
     }
     uint64_t hash = 14695981039346656037ULL;
     for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ULL;

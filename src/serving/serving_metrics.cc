@@ -6,6 +6,11 @@
 
 namespace ferry::serving {
 
+void AppendMetricFamily(std::string& out, std::string_view name, std::string_view type,
+                        std::string_view help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
 size_t ModelMetrics::ThreadShard() {
   static std::atomic<size_t> next{0};
   thread_local const size_t shard = next.fetch_add(1, std::memory_order_relaxed) % kShards;
@@ -60,9 +65,8 @@ void ServingMetrics::Append(std::string& out) const {
   std::lock_guard<std::mutex> lock(mu_);
   // Endpoint and model names are [A-Za-z0-9._-] (validated), so label values need no
   // escaping here.
-  out += "# HELP ferry_inference_requests_total Inference requests answered, by endpoint,"
-         " model version and HTTP status.\n"
-         "# TYPE ferry_inference_requests_total counter\n";
+  AppendMetricFamily(out, "ferry_inference_requests_total", "counter",
+                     "Inference requests answered, by endpoint, model version and HTTP status.");
   for (const auto& [key, m] : models_) {
     const auto& [endpoint, model, version] = key;
     for (size_t i = 0; i <= ModelMetrics::kCodes.size(); ++i) {
@@ -76,9 +80,8 @@ void ServingMetrics::Append(std::string& out) const {
           endpoint, model, version, code, n);
     }
   }
-  out += "# HELP ferry_inference_request_duration_seconds Time from routing a request to its"
-         " predictions.\n"
-         "# TYPE ferry_inference_request_duration_seconds histogram\n";
+  AppendMetricFamily(out, "ferry_inference_request_duration_seconds", "histogram",
+                     "Time from routing a request to its predictions.");
   for (const auto& [key, m] : models_) {
     const auto& [endpoint, model, version] = key;
     const std::string labels =
@@ -97,8 +100,8 @@ void ServingMetrics::Append(std::string& out) const {
     out += fmt::format("ferry_inference_request_duration_seconds_count{{{}}} {}\n", labels,
                        cumulative);
   }
-  out += "# HELP ferry_inference_rows_total Rows predicted, by endpoint and model version.\n"
-         "# TYPE ferry_inference_rows_total counter\n";
+  AppendMetricFamily(out, "ferry_inference_rows_total", "counter",
+                     "Rows predicted, by endpoint and model version.");
   for (const auto& [key, m] : models_) {
     const auto& [endpoint, model, version] = key;
     out += fmt::format(

@@ -22,9 +22,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace ferry::serving {
+
+// Writes a metric family's "# HELP" and "# TYPE" lines (Prometheus text format).
+void AppendMetricFamily(std::string& out, std::string_view name, std::string_view type,
+                        std::string_view help);
 
 class ModelMetrics {
  public:
