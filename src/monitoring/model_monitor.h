@@ -1,0 +1,111 @@
+#pragma once
+
+// ModelMonitor: live monitoring of one model version behind one endpoint. Built when
+// the version loads, from the references (feature_reference.h) of its inputs and its
+// prediction; fed by every inference request (Observe); asked for the current window's
+// drift, data quality, latency and throughput (Snapshot).
+//
+// Cost per request: Observe counts the request and its rows (two relaxed atomic adds)
+// and, while the monitored rows of the current second stay under max_rows_per_second,
+// copies the rows into the window under a short lock (a binary search per value). Past
+// the cap, rows are counted but not monitored: drift at high traffic is measured on a
+// uniform-in-time sample of it, so monitoring costs at most that many rows' work per
+// second whatever the traffic. 0 means no cap.
+//
+// Thread-safety: Observe and Snapshot may be called from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "monitoring/drift_report.h"
+#include "monitoring/feature_reference.h"
+#include "monitoring/live_window.h"
+#include "monitoring/monitoring_policy.h"
+#include "nlohmann/json_fwd.hpp"
+#include "table/table_profile.h"
+
+namespace ferry::monitoring {
+
+struct MonitorSetup {
+  std::vector<std::string> input_names;
+  size_t num_outputs = 1;
+  // The training set's profile; null when the model names none (drift and data quality
+  // then have no verdicts; `no_reference` says why).
+  const table::TableProfile* profile = nullptr;
+  std::string reference_dataset;  // "NAME@N", shown
+  std::string no_reference;
+  // The model's predictions on the profile's sample rows (the prediction's reference):
+  // num_outputs values per row.
+  std::vector<float> reference_outputs;
+  MonitoringPolicy policy;
+  int64_t max_rows_per_second = 5000;
+  int64_t now_micros = 0;
+  uint64_t seed = 1;
+};
+
+struct MonitorSnapshot {
+  WindowSpec window;
+  WindowContents contents;  // columns emptied once the report is made
+  DriftReport drift;
+  std::string reference_dataset;
+  std::string no_reference;
+  int64_t unmonitored_rows = 0;  // since the monitor started: over the sampling cap
+};
+
+class ModelMonitor {
+ public:
+  static std::unique_ptr<ModelMonitor> Create(MonitorSetup setup);
+  ModelMonitor(const ModelMonitor&) = delete;
+  ModelMonitor& operator=(const ModelMonitor&) = delete;
+
+  // One served request: `rows` rows of inputs (input_names.size() values each, NaN
+  // missing) and outputs (num_outputs each), answered in `latency_seconds`.
+  void Observe(int64_t now_micros, std::span<const float> inputs, std::span<const float> outputs,
+               size_t rows, double latency_seconds);
+
+  MonitorSnapshot Snapshot(int64_t now_micros);
+
+  const MonitoringPolicy& policy() const { return policy_; }
+  const MonitoredColumns& columns() const { return columns_; }
+
+ private:
+  explicit ModelMonitor(MonitorSetup& setup);
+  bool Admit(size_t rows);
+
+  const MonitoringPolicy policy_;
+  const int64_t max_rows_per_second_;
+  const size_t num_inputs_;
+  const size_t num_outputs_;
+  const std::string reference_dataset_;
+  const std::string no_reference_;
+  std::vector<std::unique_ptr<FeatureReference>> references_;
+  MonitoredColumns columns_;
+
+  // The sampling cap: the current second (steady clock) and rows admitted in it.
+  std::atomic<int64_t> cap_second_{0};
+  std::atomic<int64_t> cap_rows_{0};
+  // Requests and rows not monitored, not yet counted in the window.
+  std::atomic<int64_t> unmonitored_requests_{0};
+  std::atomic<int64_t> unmonitored_rows_{0};
+  std::atomic<int64_t> unmonitored_total_{0};
+
+  std::mutex mu_;  // guards window_
+  LiveWindow window_;
+};
+
+using ModelMonitorPtr = std::shared_ptr<ModelMonitor>;
+
+// {"window": {"kind", "duration"|"rows", "slices", "from", "to"}, "requests", "rows",
+//  "monitored_rows", "unmonitored_rows", "throughput": {"requests_per_second",
+//  "rows_per_second"}, "latency_seconds": {"p50", "p90", "p99", "max"} (null when no
+//  request was monitored), "reference": {"dataset", "note"}, "drift": DriftReportToJson}
+nlohmann::json MonitorSnapshotToJson(const MonitorSnapshot& snapshot);
+
+}  // namespace ferry::monitoring
