@@ -4,6 +4,18 @@
 #include <cmath>
 
 namespace ferry::monitoring {
+namespace {
+
+// A column without a reference is counted (present, missing, moments) and nothing else.
+std::vector<const FeatureReference*> WithoutNulls(std::vector<const FeatureReference*> columns) {
+  static const FeatureReference kNone;
+  for (const FeatureReference*& column : columns) {
+    if (column == nullptr) column = &kNone;
+  }
+  return columns;
+}
+
+}  // namespace
 
 void ColumnCounts::Clear() {
   present = missing = below = above = 0;
@@ -21,7 +33,7 @@ LiveWindow::LiveWindow(const WindowSpec& spec, std::vector<const FeatureReferenc
     : spec_(spec),
       slice_micros_(std::max<int64_t>(1, spec.duration.count() * 1'000'000 / spec.slices)),
       slice_rows_(std::max<int64_t>(1, spec.rows / spec.slices)),
-      references_(std::move(columns)),
+      references_(WithoutNulls(std::move(columns))),
       ring_(static_cast<size_t>(spec.slices)),
       rng_(seed) {
   const size_t per_slice =

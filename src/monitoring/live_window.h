@@ -65,7 +65,8 @@ struct WindowContents {
 
 class LiveWindow {
  public:
-  // `columns[i]` is the reference of column i (inputs, then the prediction);
+  // `columns[i]` is the reference of column i (inputs, then the prediction; null for
+  // none);
   // `sampled[i]` whether column i keeps a KS sample. The references must outlive it.
   LiveWindow(const WindowSpec& spec, std::vector<const FeatureReference*> columns,
              const std::vector<bool>& sampled, int64_t ks_sample, int64_t now_micros,
