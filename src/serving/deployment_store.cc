@@ -30,6 +30,8 @@ constexpr store::Migration kMigrations[] = {
      " updated_by TEXT NOT NULL,"
      " generation BIGINT NOT NULL,"
      " CHECK ((model_version IS NULL) <> (model_alias IS NULL)));"},
+    // The endpoint's monitoring policy (JSON); NULL: the defaults.
+    {2, "deployment monitoring policy", "ALTER TABLE deployments ADD COLUMN monitoring TEXT;"},
 };
 
 // The CLI's verbs under `ferry deploy`: an endpoint of that name could not be addressed.
@@ -38,7 +40,7 @@ constexpr std::array<std::string_view, 7> kReservedNames = {
 
 constexpr char kDeploymentColumns[] =
     "d.endpoint, d.model_name, d.model_version, d.model_alias, d.missing_features,"
-    " d.created_at, d.updated_at, d.updated_by, d.generation";
+    " d.created_at, d.updated_at, d.updated_by, d.generation, d.monitoring";
 
 // How an endpoint appears in the registry's holds, and how a refusal tells to release it.
 registry::ModelHolder HolderOf(std::string_view endpoint) {
@@ -46,7 +48,7 @@ registry::ModelHolder HolderOf(std::string_view endpoint) {
           Cat("run `ferry deploy delete ", endpoint, "` or deploy another version first")};
 }
 
-// Reads the first 9 columns (kDeploymentColumns).
+// Reads the first 10 columns (kDeploymentColumns).
 absl::StatusOr<Deployment> DeploymentFromRow(const Row& row) {
   Deployment d;
   d.endpoint = row.Text(0);
@@ -63,6 +65,17 @@ absl::StatusOr<Deployment> DeploymentFromRow(const Row& row) {
   d.updated_at = row.Int(6);
   d.updated_by = row.Text(7);
   d.generation = row.Int(8);
+  if (std::optional<std::string> text = row.OptionalText(9)) {
+    nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    absl::StatusOr<monitoring::MonitoringPolicy> monitoring =
+        json.is_discarded() ? absl::InvalidArgumentError("not JSON")
+                            : monitoring::MonitoringPolicyFromJson(json);
+    if (!monitoring.ok()) {
+      return absl::DataLossError(Cat("endpoint ", d.endpoint, ": stored monitoring policy: ",
+                                     core::View(monitoring.status().message())));
+    }
+    d.monitoring = *std::move(monitoring);
+  }
   return d;
 }
 
@@ -157,7 +170,8 @@ absl::StatusOr<Deployment> PutDeployment(Transaction& tx, const DeployOptions& o
   if (existing && existing->model.name == options.model.name &&
       existing->model.version == options.model.version &&
       existing->model.alias == options.model.alias &&
-      existing->missing_features == options.missing_features) {
+      existing->missing_features == options.missing_features &&
+      existing->monitoring == options.monitoring) {
     // Identical: nothing changes, but the reference must still resolve (and a hold
     // lost to a hand edit comes back).
     RETURN_IF_ERROR(registry::AddHold(tx, holder, options.model, now_micros));
@@ -169,22 +183,28 @@ absl::StatusOr<Deployment> PutDeployment(Transaction& tx, const DeployOptions& o
   result.endpoint = options.endpoint;
   result.model = options.model;
   result.missing_features = options.missing_features;
+  result.monitoring = options.monitoring;
   result.created_at = existing ? existing->created_at : now_micros;
   result.updated_at = now_micros;
   result.updated_by = options.actor;
   result.generation = existing ? existing->generation + 1 : 1;
   RETURN_IF_ERROR(
       tx.Execute("INSERT INTO deployments (endpoint, model_name, model_version, model_alias,"
-                 " missing_features, created_at, updated_at, updated_by, generation)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET"
+                 " missing_features, created_at, updated_at, updated_by, generation,"
+                 " monitoring)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET"
                  " model_name = excluded.model_name, model_version = excluded.model_version,"
                  " model_alias = excluded.model_alias,"
                  " missing_features = excluded.missing_features,"
                  " updated_at = excluded.updated_at, updated_by = excluded.updated_by,"
-                 " generation = excluded.generation",
+                 " generation = excluded.generation, monitoring = excluded.monitoring",
                  {result.endpoint, result.model.name, result.model.version, result.model.alias,
                   MissingFeaturePolicyName(result.missing_features), result.created_at,
-                  result.updated_at, result.updated_by, result.generation})
+                  result.updated_at, result.updated_by, result.generation,
+                  result.monitoring == monitoring::MonitoringPolicy{}
+                      ? std::optional<std::string>()
+                      : std::optional<std::string>(
+                            monitoring::MonitoringPolicyToJson(result.monitoring).dump())})
           .status());
   return result;
 }
@@ -249,9 +269,9 @@ absl::StatusOr<std::vector<ResolvedDeployment>> DeploymentStore::Resolve() const
     for (const Row& row : rows) {
       ResolvedDeployment r;
       ASSIGN_OR_RETURN(r.deployment, DeploymentFromRow(row));
-      r.version = row.OptionalInt(9);
-      r.artifact_digest = row.OptionalText(10).value_or("");
-      r.flavor = row.OptionalText(11).value_or("");
+      r.version = row.OptionalInt(10);
+      r.artifact_digest = row.OptionalText(11).value_or("");
+      r.flavor = row.OptionalText(12).value_or("");
       resolved.push_back(std::move(r));
     }
     return absl::OkStatus();
@@ -272,6 +292,7 @@ nlohmann::json ResolvedDeploymentToJson(const ResolvedDeployment& r) {
               {"updated_at", core::FormatTimestamp(d.updated_at)},
               {"updated_by", d.updated_by},
               {"generation", d.generation},
+              {"monitoring", monitoring::MonitoringPolicyToJson(d.monitoring)},
               {"resolved_version", r.version ? json(*r.version) : json(nullptr)},
               {"artifact_digest", r.version ? json(r.artifact_digest) : json(nullptr)},
               {"flavor", r.version ? json(r.flavor) : json(nullptr)}};

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json_fwd.hpp"
+#include "monitoring/monitoring_policy.h"
 #include "registry/model_record.h"
 #include "store/workspace.h"
 
@@ -50,6 +51,8 @@ struct Deployment {
   std::string endpoint;
   registry::ModelRef model;  // name with exactly one of version or alias set
   MissingFeaturePolicy missing_features = MissingFeaturePolicy::kError;
+  // How live traffic is compared with the model's training reference.
+  monitoring::MonitoringPolicy monitoring;
   int64_t created_at = 0;  // microseconds since the epoch
   int64_t updated_at = 0;
   std::string updated_by;
@@ -69,7 +72,7 @@ struct ResolvedDeployment {
 
 // {"endpoint", "model" ("NAME@V" or "NAME@ALIAS"), "model_name", "model_version",
 //  "model_alias" (null when not set), "missing_features", "created_at", "updated_at"
-//  (RFC 3339), "updated_by", "generation", "resolved_version", "artifact_digest", "flavor"
+//  (RFC 3339), "updated_by", "generation", "monitoring" (monitoring_policy.h's JSON), "resolved_version", "artifact_digest", "flavor"
 //  (the last three null when unresolved)}: what `ferry deploy ... --json` prints.
 nlohmann::json ResolvedDeploymentToJson(const ResolvedDeployment& resolved);
 
@@ -77,6 +80,7 @@ struct DeployOptions {
   std::string endpoint;
   registry::ModelRef model;  // NAME@V or NAME@ALIAS; a bare NAME is refused (ambiguous)
   MissingFeaturePolicy missing_features = MissingFeaturePolicy::kError;
+  monitoring::MonitoringPolicy monitoring;
   std::string actor;
 };
 

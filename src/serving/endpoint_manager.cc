@@ -5,6 +5,7 @@
 #include "core/sha256.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "serving/model_monitoring.h"
 
 namespace ferry::serving {
 namespace {
@@ -60,8 +61,13 @@ absl::StatusOr<ServedModelPtr> EndpointManager::Load(const ResolvedDeployment& r
   load.display_name = ref;
   load.evaluator = options_.evaluator;
   ASSIGN_OR_RETURN(LoadedModelPtr model, backend->Load(*artifact, load));
+  const int64_t now = workspace_.clock().NowMicros();
   return BuildServedModel(r.deployment, version, std::move(model), features_.get(),
-                          options_.batching, workspace_.clock().NowMicros(), &metrics_);
+                          options_.batching, now, &metrics_, [&](const ServedModel& served) {
+                            return BuildModelMonitor(served, *datasets_, r.deployment.monitoring,
+                                                     options_.monitoring_max_rows_per_second,
+                                                     now);
+                          });
 }
 
 ServedModelPtr EndpointManager::RebuildIfFeaturesChanged(const ServedModel& served) {
@@ -74,7 +80,8 @@ ServedModelPtr EndpointManager::RebuildIfFeaturesChanged(const ServedModel& serv
   deployment.missing_features = served.missing_features;
   absl::StatusOr<ServedModelPtr> rebuilt =
       BuildServedModel(deployment, served.version, served.model, features_.get(),
-                       options_.batching, workspace_.clock().NowMicros(), &metrics_);
+                       options_.batching, workspace_.clock().NowMicros(), &metrics_,
+                       [&](const ServedModel&) { return served.monitor; });
   if (!rebuilt.ok()) {
     spdlog::warn("serving: endpoint {}: feature service {} changed and no longer fits {}: {}",
                  served.endpoint, service, served.version.Ref(),
@@ -116,12 +123,14 @@ absl::Status EndpointManager::Refresh() {
     if (is_new) t.status.state = EndpointState::kLoading;
 
     // A version already loaded for this endpoint (as its model or a rollout's candidate)
-    // is reused: a promotion swaps no model in, it only changes which one answers.
+    // is reused: a promotion swaps no model in, it only changes which one answers. A new
+    // missing-feature or monitoring policy loads it again.
     const auto loaded_version = [&](int64_t version) -> ServedModelPtr {
       if (was == nullptr) return nullptr;
       for (const ServedModelPtr& m : {was->stable, was->candidate}) {
         if (m && m->version.name == r.deployment.model.name && m->version.version == version &&
-            m->missing_features == r.deployment.missing_features) {
+            m->missing_features == r.deployment.missing_features &&
+            (!m->monitor || m->monitor->policy() == r.deployment.monitoring)) {
           return m;
         }
       }

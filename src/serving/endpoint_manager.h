@@ -103,6 +103,8 @@ struct EndpointManagerOptions {
   // Forces an evaluator for every load (benchmarks, tests).
   EvaluatorChoice evaluator = EvaluatorChoice::kAuto;
   BatchingOptions batching;
+  // Rows per second each model version's monitor takes at most (0: all).
+  int64_t monitoring_max_rows_per_second = 5000;
 };
 
 class EndpointManager {

@@ -133,6 +133,9 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
     model.metrics->Record(http, seconds, status.ok() ? frame.rows : 0);
   }
   if (!status.ok()) return status;
+  if (model.monitor) {
+    model.monitor->Observe(clock_->NowMicros(), out.inputs, out.outputs, out.rows, seconds);
+  }
   out.model = to_candidate ? served->candidate : served->stable;
   if (candidate != nullptr && served->rollout.shadow) Shadow(*served, frame);
   return absl::OkStatus();
@@ -215,6 +218,7 @@ absl::Status InferenceService::Run(const ServedModel& served_model, const Reques
     RETURN_IF_ERROR(model->model->Predict(rows, out.outputs));
   }
   out.rows = frame.rows;
+  out.inputs = rows;
   if (!log) return absl::OkStatus();
   AssignIds(frame.rows, out.prediction_ids);
   if (log_ != nullptr && log_->Sample()) {

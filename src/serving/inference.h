@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,9 @@ struct InferenceResult {
   size_t rows = 0;
   std::vector<float> outputs;  // rows * model->num_outputs
   std::vector<std::string> prediction_ids;
+  // The model's input rows as predicted (rows * num_inputs); they live in the request
+  // or in this thread's scratch, so they are valid only until the thread's next request.
+  std::span<const float> inputs;
 };
 
 class InferenceService {

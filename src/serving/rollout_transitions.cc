@@ -62,7 +62,8 @@ absl::StatusOr<int64_t> RepointEndpoint(Transaction& tx, const Rollout& r, int64
     RETURN_IF_ERROR(registry::MoveAlias(tx, target, *d->model.alias, actor, reason, now).status());
   } else {
     RETURN_IF_ERROR(
-        PutDeployment(tx, {r.endpoint, target, d->missing_features, std::string(actor)}, now)
+        PutDeployment(tx, {r.endpoint, target, d->missing_features, d->monitoring, std::string(actor)},
+                      now)
             .status());
   }
   return current.value_or(r.stable_version);

@@ -76,7 +76,8 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
                                                 LoadedModelPtr model,
                                                 const features::FeatureRegistry* features,
                                                 const BatchingOptions& batching,
-                                                int64_t now_micros, ServingMetrics* metrics) {
+                                                int64_t now_micros, ServingMetrics* metrics,
+                                                const MonitorFactory& monitor) {
   auto m = std::make_shared<ServedModel>();
   m->endpoint = deployment.endpoint;
   m->version = version;
@@ -141,6 +142,7 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
     m->batcher = std::make_unique<Batcher>(*m->model, batching.max_delay, batching.max_rows);
   }
   m->metadata_json = MetadataJson(*m);
+  if (monitor) m->monitor = monitor(*m);
   return ServedModelPtr(std::move(m));
 }
 

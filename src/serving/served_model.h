@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "features/feature_registry.h"
 #include "features/online_features.h"
+#include "monitoring/model_monitor.h"
 #include "registry/model_record.h"
 #include "serving/batcher.h"
 #include "serving/deployment_store.h"
@@ -54,6 +56,10 @@ struct ServedModel {
   std::vector<features::FeatureSelection::ViewPart> feature_views;
   // This endpoint's counters for this version (null in tests that build models bare).
   std::shared_ptr<ModelMetrics> metrics;
+  // Live drift, data quality, latency and throughput of this version behind this
+  // endpoint; null in tests that build models bare. Survives a rebuild for new feature
+  // definitions (the same version keeps its window).
+  std::shared_ptr<monitoring::ModelMonitor> monitor;
   // Adaptive batching of single-row requests; null when off.
   std::unique_ptr<Batcher> batcher;
   // GET /v2/models/{endpoint}, precomputed.
@@ -80,6 +86,10 @@ struct BatchingOptions {
 // with, so its online query must be prepared again.
 bool FeaturesChanged(const ServedModel& model, const features::FeatureSelection& selection);
 
+// Makes the monitor of a model being built (everything else in it is set by then).
+using MonitorFactory =
+    std::function<std::shared_ptr<monitoring::ModelMonitor>(const ServedModel& model)>;
+
 // Builds a ServedModel from a loaded model and its registry record. `features` resolves
 // the signature's feature service (may be null when there is none). Errors:
 // InvalidArgument when the model and its record disagree (input counts) or an input
@@ -91,6 +101,7 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
                                                 const features::FeatureRegistry* features,
                                                 const BatchingOptions& batching,
                                                 int64_t now_micros,
-                                                ServingMetrics* metrics = nullptr);
+                                                ServingMetrics* metrics = nullptr,
+                                                const MonitorFactory& monitor = {});
 
 }  // namespace ferry::serving

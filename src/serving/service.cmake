@@ -5,6 +5,7 @@ add_library(ferry_serving STATIC
   ${CMAKE_CURRENT_LIST_DIR}/endpoint_manager.cc
   ${CMAKE_CURRENT_LIST_DIR}/inference.cc
   ${CMAKE_CURRENT_LIST_DIR}/live_figures.cc
+  ${CMAKE_CURRENT_LIST_DIR}/model_monitoring.cc
   ${CMAKE_CURRENT_LIST_DIR}/prediction_log.cc
   ${CMAKE_CURRENT_LIST_DIR}/rollout_runtime.cc
   ${CMAKE_CURRENT_LIST_DIR}/served_model.cc
@@ -12,5 +13,5 @@ add_library(ferry_serving STATIC
   ${CMAKE_CURRENT_LIST_DIR}/webhooks.cc
 )
 target_link_libraries(ferry_serving PUBLIC ferry_serving_rollout ferry_serving_runtime ferry_serving_store
-                      ferry_serving_codec ferry_stats ferry_registry ferry_features ferry_tracking
+                      ferry_serving_codec ferry_monitoring ferry_stats ferry_registry ferry_features ferry_tracking
                       ferry_dataset ferry_store ferry_server absl::flat_hash_map nlohmann_json::nlohmann_json)
