@@ -173,7 +173,7 @@ absl::StatusOr<Response> PredictV1(const ServingApi& api, Request& request) {
 
 absl::StatusOr<Response> Deploy(ServingApi& api, Request& request) {
   ASSIGN_OR_RETURN(json body, ParseJsonObject(request.body()));
-  RETURN_IF_ERROR(OnlyKeys(body, {"model", "missing_features", "actor"}));
+  RETURN_IF_ERROR(OnlyKeys(body, {"model", "missing_features", "monitoring", "actor"}));
   ASSIGN_OR_RETURN(std::string model, StringField(body, "model"));
   ASSIGN_OR_RETURN(std::string policy, StringField(body, "missing_features", "error"));
   ASSIGN_OR_RETURN(std::string actor, StringField(body, "actor", "api"));
@@ -183,6 +183,12 @@ absl::StatusOr<Response> Deploy(ServingApi& api, Request& request) {
   ASSIGN_OR_RETURN(options.model, registry::ParseModelRef(model));
   ASSIGN_OR_RETURN(options.missing_features, serving::ParseMissingFeaturePolicy(policy));
   options.actor = std::move(actor);
+  if (auto monitoring = body.find("monitoring"); monitoring != body.end() && !monitoring->is_null()) {
+    if (!monitoring->is_object()) {
+      return absl::InvalidArgumentError("\"monitoring\" must be an object (a monitoring policy)");
+    }
+    ASSIGN_OR_RETURN(options.monitoring, monitoring::MonitoringPolicyFromJson(*monitoring));
+  }
   RETURN_IF_ERROR(api.endpoints->deployments().Put(options).status());
   RETURN_IF_ERROR(api.endpoints->Refresh());
   ASSIGN_OR_RETURN(EndpointStatus status, api.endpoints->Status(options.endpoint));
@@ -240,6 +246,7 @@ absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
   options.batching.max_delay = std::chrono::microseconds(config.batching_max_delay_us);
   options.batching.max_rows = static_cast<size_t>(config.batching_max_rows);
   ASSIGN_OR_RETURN(options.evaluator, serving::ParseEvaluatorChoice(config.evaluator));
+  options.monitoring_max_rows_per_second = config.monitoring_max_rows_per_second;
   ASSIGN_OR_RETURN(api->endpoints, serving::EndpointManager::Open(workspace, options));
   ASSIGN_OR_RETURN(api->log, serving::PredictionLog::Open(workspace, config));
   api->inference = std::make_unique<serving::InferenceService>(
@@ -247,6 +254,8 @@ absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
   ASSIGN_OR_RETURN(api->rollouts,
                    serving::RolloutRuntime::Open(workspace, *api->endpoints, api->log.get(),
                                                  std::chrono::milliseconds(config.rollout_tick_ms)));
+  api->monitoring = std::make_unique<serving::MonitoringService>(*api->endpoints, api->log.get(),
+                                                                 workspace.clock_ptr());
   if (absl::Status status = api->endpoints->Refresh(); !status.ok()) {
     spdlog::warn("serving: reading deployments: {}", core::View(status.message()));
   }
@@ -330,6 +339,12 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
                                   RETURN_IF_ERROR(api->endpoints->Refresh());
                                   return server::JsonResponse(json{{"deleted", endpoint}});
                                 }));
+  RETURN_IF_ERROR(router.Get("/api/v1/deployments/{endpoint}/monitoring",
+                             [api](Request& request) -> absl::StatusOr<Response> {
+                               ASSIGN_OR_RETURN(json report, api->monitoring->Report(
+                                                                 request.PathParam("endpoint")));
+                               return server::JsonResponse(report);
+                             }));
   RETURN_IF_ERROR(router.Get(
       "/api/v1/endpoints/{endpoint}/predictions",
       [api](Request& request) -> absl::StatusOr<Response> {

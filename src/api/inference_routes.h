@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "features/shared_online_store.h"
 #include "serving/inference.h"
+#include "serving/monitoring_service.h"
 #include "serving/rollout_runtime.h"
 #include "server/router.h"
 #include "store/workspace.h"
@@ -48,6 +49,7 @@ struct ServingApi {
   std::unique_ptr<serving::PredictionLog> log;
   std::unique_ptr<serving::InferenceService> inference;
   std::unique_ptr<serving::RolloutRuntime> rollouts;
+  std::unique_ptr<serving::MonitoringService> monitoring;  // before what it reads goes
   std::shared_ptr<features::SharedOnlineStore> online;
   serving::Limits limits;
 };

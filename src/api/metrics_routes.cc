@@ -9,24 +9,6 @@ namespace {
 
 constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-// A label value as the text format wants it: backslash, double quote and newline escaped.
-std::string Escape(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::Status AppendRolloutMetrics(serving::RolloutStore& store, std::string& out) {
@@ -36,31 +18,31 @@ absl::Status AppendRolloutMetrics(serving::RolloutStore& store, std::string& out
          "Rollout transitions recorded, by endpoint and event type.");
   for (const serving::RolloutEventCount& c : counts) {
     out += fmt::format("ferry_rollout_events_total{{endpoint=\"{}\",type=\"{}\"}} {}\n",
-                       Escape(c.endpoint), Escape(c.type), c.count);
+                       serving::EscapeLabelValue(c.endpoint), serving::EscapeLabelValue(c.type), c.count);
   }
   serving::AppendMetricFamily(out, "ferry_rollout_active", "gauge",
          "1 for each active (progressing or paused) rollout, by endpoint, kind and phase.");
   for (const serving::Rollout& r : active) {
     out += fmt::format("ferry_rollout_active{{endpoint=\"{}\",kind=\"{}\",phase=\"{}\"}} 1\n",
-                       Escape(r.endpoint), serving::RolloutKindName(r.kind),
+                       serving::EscapeLabelValue(r.endpoint), serving::RolloutKindName(r.kind),
                        serving::RolloutPhaseName(r.state.phase));
   }
   serving::AppendMetricFamily(out, "ferry_rollout_candidate_weight_ratio", "gauge",
          "Share of an endpoint's requests its active canary answers (0 to 1).");
   for (const serving::Rollout& r : active) {
     out += fmt::format("ferry_rollout_candidate_weight_ratio{{endpoint=\"{}\"}} {}\n",
-                       Escape(r.endpoint), r.state.weight / 100.0);
+                       serving::EscapeLabelValue(r.endpoint), r.state.weight / 100.0);
   }
   serving::AppendMetricFamily(out, "ferry_rollout_step", "gauge", "Current step of an endpoint's active rollout, from 1.");
   for (const serving::Rollout& r : active) {
-    out += fmt::format("ferry_rollout_step{{endpoint=\"{}\"}} {}\n", Escape(r.endpoint),
+    out += fmt::format("ferry_rollout_step{{endpoint=\"{}\"}} {}\n", serving::EscapeLabelValue(r.endpoint),
                        r.state.step + 1);
   }
   serving::AppendMetricFamily(out, "ferry_rollout_failed_analyses", "gauge",
          "Failed analyses so far in an endpoint's active rollout.");
   for (const serving::Rollout& r : active) {
     out += fmt::format("ferry_rollout_failed_analyses{{endpoint=\"{}\"}} {}\n",
-                       Escape(r.endpoint), r.state.failures);
+                       serving::EscapeLabelValue(r.endpoint), r.state.failures);
   }
   return absl::OkStatus();
 }
@@ -76,7 +58,7 @@ absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi
     const std::vector<serving::EndpointStatus> statuses = api->endpoints->Statuses();
     for (const serving::EndpointStatus& s : statuses) {
       out += fmt::format("ferry_endpoint_ready{{endpoint=\"{}\"}} {}\n",
-                         Escape(s.deployment.endpoint), s.serving ? 1 : 0);
+                         serving::EscapeLabelValue(s.deployment.endpoint), s.serving ? 1 : 0);
     }
     serving::AppendMetricFamily(out, "ferry_endpoint_model_info", "gauge",
            "The model version an endpoint serves (value 1), with its evaluator.");
@@ -85,8 +67,8 @@ absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi
       out += fmt::format(
           "ferry_endpoint_model_info{{endpoint=\"{}\",model=\"{}\",version=\"{}\","
           "evaluator=\"{}\"}} 1\n",
-          Escape(s.deployment.endpoint), Escape(s.serving->version.name),
-          s.serving->version.version, Escape(s.serving->model->description().evaluator));
+          serving::EscapeLabelValue(s.deployment.endpoint), serving::EscapeLabelValue(s.serving->version.name),
+          s.serving->version.version, serving::EscapeLabelValue(s.serving->model->description().evaluator));
     }
     if (api->log) {
       const serving::PredictionLogStats log = api->log->stats();
@@ -97,6 +79,7 @@ absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi
                          "ferry_prediction_log_predictions_total{{outcome=\"failed\"}} {}\n",
                          log.written, log.dropped, log.failed);
     }
+    api->monitoring->AppendMetrics(out);
     RETURN_IF_ERROR(AppendRolloutMetrics(api->rollouts->store(), out));
     return response;
   });

@@ -54,6 +54,10 @@ struct ServingConfig {
   // How often (real time) the rollout controller looks for analyses that are due; the
   // analysis interval itself is the rollout policy's, by the workspace clock.
   int rollout_tick_ms = 1000;
+  // Rows per second that each served model version's drift monitor takes at most; the
+  // rest are counted but not monitored, which bounds monitoring's cost at any traffic.
+  // 0: every row.
+  int monitoring_max_rows_per_second = 5000;
 };
 
 struct WorkspaceConfig {

@@ -36,6 +36,10 @@ constexpr store::Migration kMigrations[] = {
      // Monitoring reads an endpoint's recent predictions; retention deletes by age.
      "CREATE INDEX prediction_log_by_endpoint ON prediction_log (endpoint, created_at);"
      "CREATE INDEX prediction_log_by_time ON prediction_log (created_at);"},
+    // Live quality reads the labels that arrived lately.
+    {2, "index labels by arrival",
+     "CREATE INDEX prediction_log_by_label ON prediction_log (endpoint, label_at)"
+     " WHERE label_at IS NOT NULL;"},
 };
 
 // The writer wakes when this many predictions wait (or every kFlushInterval)...
@@ -410,6 +414,32 @@ absl::StatusOr<PredictionLog::Labeled> PredictionLog::LabeledSince(
       out.width = outputs.size();
       out.outputs.insert(out.outputs.end(), outputs.begin(), outputs.end());
       out.labels.push_back(row.Double(1));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<monitoring::LabeledRows> PredictionLog::LabeledWindow(
+    std::string_view endpoint, std::string_view model_name, int64_t model_version,
+    std::optional<int64_t> label_since, size_t limit) const {
+  monitoring::LabeledRows out;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<store::Row> rows,
+                     tx.Query("SELECT outputs, label, created_at, label_at FROM prediction_log"
+                              " WHERE endpoint = ? AND label_at IS NOT NULL AND label_at >= ?"
+                              " AND model_name = ? AND model_version = ?"
+                              " ORDER BY label_at DESC LIMIT ?",
+                              {endpoint, label_since.value_or(0), model_name, model_version,
+                               static_cast<int64_t>(limit)}));
+    for (const store::Row& row : rows) {
+      std::vector<double> outputs = ParseFloats(row.Text(0));
+      if (outputs.empty()) continue;
+      out.width = outputs.size();
+      out.outputs.insert(out.outputs.end(), outputs.begin(), outputs.end());
+      out.labels.push_back(row.Double(1));
+      out.created_at.push_back(row.Int(2));
+      out.label_at.push_back(row.Int(3));
     }
     return absl::OkStatus();
   }));

@@ -32,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/config.h"
+#include "monitoring/live_quality.h"
 #include "serving/served_model.h"
 #include "store/workspace.h"
 
@@ -114,6 +115,15 @@ class PredictionLog {
   };
   absl::StatusOr<Labeled> LabeledSince(std::string_view endpoint, std::string_view model_name,
                                        int64_t model_version, int64_t since, size_t limit) const;
+
+  // The labeled predictions of one model version behind an endpoint whose label arrived
+  // at or after `label_since` (all when nullopt), the latest `limit` by arrival: for
+  // live quality, with when each was made and labeled.
+  absl::StatusOr<monitoring::LabeledRows> LabeledWindow(std::string_view endpoint,
+                                                        std::string_view model_name,
+                                                        int64_t model_version,
+                                                        std::optional<int64_t> label_since,
+                                                        size_t limit) const;
 
   PredictionLogStats stats() const;
 

@@ -6,6 +6,7 @@ add_library(ferry_serving STATIC
   ${CMAKE_CURRENT_LIST_DIR}/inference.cc
   ${CMAKE_CURRENT_LIST_DIR}/live_figures.cc
   ${CMAKE_CURRENT_LIST_DIR}/model_monitoring.cc
+  ${CMAKE_CURRENT_LIST_DIR}/monitoring_service.cc
   ${CMAKE_CURRENT_LIST_DIR}/prediction_log.cc
   ${CMAKE_CURRENT_LIST_DIR}/rollout_runtime.cc
   ${CMAKE_CURRENT_LIST_DIR}/served_model.cc

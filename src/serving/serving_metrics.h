@@ -27,6 +27,9 @@
 
 namespace ferry::serving {
 
+// A label value escaped for the text format (backslash, double quote, newline).
+std::string EscapeLabelValue(std::string_view value);
+
 // Writes a metric family's "# HELP" and "# TYPE" lines (Prometheus text format).
 void AppendMetricFamily(std::string& out, std::string_view name, std::string_view type,
                         std::string_view help);
