@@ -6,6 +6,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "stats/sample_checks.h"
 
 namespace ferry::stats {
 namespace {
@@ -17,17 +18,21 @@ absl::Status CheckSameEdges(const Histogram& a, const Histogram& b) {
                                               ", ", b.hi(), "] in ", b.bins()));
 }
 
-absl::Status CheckSorted(std::span<const double> sample, std::string_view name) {
-  for (size_t i = 0; i < sample.size(); ++i) {
-    if (std::isnan(sample[i])) {
-      return absl::InvalidArgumentError(core::Cat("sample ", name, " holds NaN at ", i));
-    }
-    if (i > 0 && sample[i] < sample[i - 1]) {
-      return absl::InvalidArgumentError(
-          core::Cat("sample ", name, " is not sorted ascending at ", i));
-    }
-  }
-  return absl::OkStatus();
+// Cell counts as doubles, exact: counts stay far below 2^53.
+std::vector<double> CellsAsDoubles(std::span<const uint64_t> cells) {
+  return std::vector<double>(cells.begin(), cells.end());
+}
+
+std::vector<double> Shares(const Histogram& h) {
+  std::vector<double> shares = CellsAsDoubles(h.cells());
+  const double total = static_cast<double>(h.total());
+  for (double& share : shares) share /= total;
+  return shares;
+}
+
+absl::Status CheckEpsilon(double epsilon, std::string_view what) {
+  if (epsilon > 0 && epsilon < 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(core::Cat(what, " must be in (0, 1), got ", epsilon));
 }
 
 }  // namespace
@@ -89,90 +94,100 @@ bool Histogram::SameEdges(const Histogram& other) const {
   return lo_ == other.lo_ && hi_ == other.hi_ && cells_.size() == other.cells_.size();
 }
 
+absl::StatusOr<std::optional<double>> PopulationStabilityIndex(std::span<const double> expected,
+                                                               std::span<const double> actual,
+                                                               double epsilon) {
+  RETURN_IF_ERROR(CheckSameLength(expected.size(), actual.size(), "PSI cells"));
+  RETURN_IF_ERROR(CheckNonNegativeFinite(expected, "expected proportion"));
+  RETURN_IF_ERROR(CheckNonNegativeFinite(actual, "actual proportion"));
+  RETURN_IF_ERROR(CheckEpsilon(epsilon, "PSI epsilon"));
+  if (expected.empty()) return std::nullopt;
+  double psi = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const double e = std::max(expected[i], epsilon);
+    const double a = std::max(actual[i], epsilon);
+    psi += (a - e) * std::log(a / e);
+  }
+  return psi;
+}
+
 absl::StatusOr<std::optional<double>> PopulationStabilityIndex(const Histogram& expected,
                                                                const Histogram& actual,
                                                                double epsilon) {
   RETURN_IF_ERROR(CheckSameEdges(expected, actual));
-  if (!(epsilon > 0 && epsilon < 1)) {
-    return absl::InvalidArgumentError(core::Cat("PSI epsilon must be in (0, 1), got ", epsilon));
-  }
+  RETURN_IF_ERROR(CheckEpsilon(epsilon, "PSI epsilon"));
   if (expected.total() == 0 || actual.total() == 0) return std::nullopt;
-  const double n_expected = static_cast<double>(expected.total());
-  const double n_actual = static_cast<double>(actual.total());
-  double psi = 0;
-  for (size_t i = 0; i < expected.cells().size(); ++i) {
-    const double e = std::max(static_cast<double>(expected.cells()[i]) / n_expected, epsilon);
-    const double a = std::max(static_cast<double>(actual.cells()[i]) / n_actual, epsilon);
-    psi += (a - e) * std::log(a / e);
+  return PopulationStabilityIndex(Shares(expected), Shares(actual), epsilon);
+}
+
+absl::StatusOr<std::optional<double>> JensenShannonDistance(std::span<const double> p,
+                                                            std::span<const double> q,
+                                                            std::optional<double> base) {
+  RETURN_IF_ERROR(CheckSameLength(p.size(), q.size(), "Jensen-Shannon cells"));
+  RETURN_IF_ERROR(CheckNonNegativeFinite(p, "p weight"));
+  RETURN_IF_ERROR(CheckNonNegativeFinite(q, "q weight"));
+  if (base.has_value() && !(std::isfinite(*base) && *base > 1)) {
+    return absl::InvalidArgumentError(
+        core::Cat("Jensen-Shannon base must be a finite number > 1, got ", *base));
   }
-  return psi;
+  double sum_p = 0;
+  double sum_q = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    sum_p += p[i];
+    sum_q += q[i];
+  }
+  if (!(std::isfinite(sum_p) && std::isfinite(sum_q))) {
+    return absl::InvalidArgumentError("Jensen-Shannon weights sum past the largest double");
+  }
+  if (!(sum_p > 0 && sum_q > 0)) return std::nullopt;
+  // KL(x || m) term by term, as scipy.special.rel_entr: 0 where x is 0.
+  const auto relative_entropy = [](double x, double m) { return x > 0 ? x * std::log(x / m) : 0; };
+  double left = 0;
+  double right = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const double pi = p[i] / sum_p;
+    const double qi = q[i] / sum_q;
+    const double mi = (pi + qi) / 2;
+    left += relative_entropy(pi, mi);
+    right += relative_entropy(qi, mi);
+  }
+  // Rounding can leave a hair below 0 (identical inputs) or above 2 ln 2 (disjoint ones).
+  double divergence = std::clamp(left + right, 0.0, 2 * std::numbers::ln2);
+  if (base.has_value()) divergence /= std::log(*base);
+  return std::sqrt(divergence / 2);
 }
 
 absl::StatusOr<std::optional<double>> JensenShannonDistance(const Histogram& p,
                                                             const Histogram& q) {
   RETURN_IF_ERROR(CheckSameEdges(p, q));
   if (p.total() == 0 || q.total() == 0) return std::nullopt;
-  const double n_p = static_cast<double>(p.total());
-  const double n_q = static_cast<double>(q.total());
-  double divergence = 0;
-  for (size_t i = 0; i < p.cells().size(); ++i) {
-    const double pi = static_cast<double>(p.cells()[i]) / n_p;
-    const double qi = static_cast<double>(q.cells()[i]) / n_q;
-    const double mi = (pi + qi) / 2;
-    if (pi > 0) divergence += pi * std::log2(pi / mi);
-    if (qi > 0) divergence += qi * std::log2(qi / mi);
-  }
-  // Rounding can leave a hair below 0 (identical inputs) or above 1 (disjoint ones).
-  return std::sqrt(std::clamp(divergence / 2, 0.0, 1.0));
+  return JensenShannonDistance(CellsAsDoubles(p.cells()), CellsAsDoubles(q.cells()), 2.0);
 }
 
-absl::StatusOr<std::optional<KolmogorovSmirnovResult>> KolmogorovSmirnov(
-    std::span<const double> sorted_a, std::span<const double> sorted_b) {
-  RETURN_IF_ERROR(CheckSorted(sorted_a, "a"));
-  RETURN_IF_ERROR(CheckSorted(sorted_b, "b"));
-  if (sorted_a.empty() || sorted_b.empty()) return std::nullopt;
-  const double n = static_cast<double>(sorted_a.size());
-  const double m = static_cast<double>(sorted_b.size());
-  size_t i = 0;
-  size_t j = 0;
-  double d = 0;
-  // Walk the merged values; after stepping past every copy of the smallest remaining
-  // value in both samples, i / n and j / m are the two empirical CDFs at that value.
-  while (i < sorted_a.size() && j < sorted_b.size()) {
-    const double v = std::min(sorted_a[i], sorted_b[j]);
-    while (i < sorted_a.size() && sorted_a[i] == v) ++i;
-    while (j < sorted_b.size() && sorted_b[j] == v) ++j;
-    d = std::max(d, std::abs(static_cast<double>(i) / n - static_cast<double>(j) / m));
+absl::StatusOr<std::vector<double>> SharesWithEmptyRaised(std::span<const uint64_t> counts,
+                                                          double empty_share) {
+  RETURN_IF_ERROR(CheckEpsilon(empty_share, "empty cell share"));
+  uint64_t total = 0;
+  for (uint64_t count : counts) total += count;
+  if (total == 0) return std::vector<double>();
+  std::vector<double> shares = CellsAsDoubles(counts);
+  for (double& share : shares) {
+    share = share == 0 ? empty_share : share / static_cast<double>(total);
   }
-  // Past the end of one sample the other CDF only climbs towards 1, closing the gap.
-  KolmogorovSmirnovResult result;
-  result.statistic = d;
-  result.p_value = KolmogorovSurvival(std::sqrt(n * m / (n + m)) * d);
-  return result;
+  return shares;
 }
 
-double KolmogorovSurvival(double lambda) {
-  if (!(lambda > 0)) return 1;
-  constexpr int kMaxTerms = 100;
-  constexpr double kTolerance = 1e-17;
-  double sum = 0;
-  if (lambda < 1.18) {
-    // The alternating series converges slowly for small lambda; the Jacobi-theta form of
-    // the CDF, sqrt(2 pi) / lambda * sum_k exp(-(2k - 1)^2 pi^2 / (8 lambda^2)), fast.
-    const double x = -std::numbers::pi * std::numbers::pi / (8 * lambda * lambda);
-    for (int k = 1; k <= kMaxTerms; ++k) {
-      const double term = std::exp((2 * k - 1) * (2 * k - 1) * x);
-      sum += term;
-      if (term <= kTolerance * sum) break;
-    }
-    return std::clamp(1 - std::sqrt(2 * std::numbers::pi) / lambda * sum, 0.0, 1.0);
-  }
-  for (int k = 1; k <= kMaxTerms; ++k) {
-    const double term = std::exp(-2.0 * k * k * lambda * lambda);
-    sum += (k % 2 == 1) ? term : -term;
-    if (term < kTolerance) break;
-  }
-  return std::clamp(2 * sum, 0.0, 1.0);
+absl::StatusOr<std::optional<double>> JensenShannonDistanceWithEmptyRaised(
+    std::span<const uint64_t> reference_counts, std::span<const uint64_t> current_counts,
+    double empty_share, std::optional<double> base) {
+  RETURN_IF_ERROR(
+      CheckSameLength(reference_counts.size(), current_counts.size(), "Jensen-Shannon cells"));
+  ASSIGN_OR_RETURN(const std::vector<double> reference,
+                   SharesWithEmptyRaised(reference_counts, empty_share));
+  ASSIGN_OR_RETURN(const std::vector<double> current,
+                   SharesWithEmptyRaised(current_counts, empty_share));
+  if (reference.empty() || current.empty()) return std::nullopt;
+  return JensenShannonDistance(reference, current, base);
 }
 
 }  // namespace ferry::stats

@@ -59,6 +59,100 @@ absl::StatusOr<double> SingleOutputClass(double prediction, size_t row) {
                                               ") is neither a class index nor a probability"));
 }
 
+// A row's label and predicted class, both class indices, as Accuracy reads them.
+struct ClassifiedRow {
+  double label;
+  double predicted;
+};
+
+absl::StatusOr<std::vector<ClassifiedRow>> ClassifyRows(std::span<const double> predictions,
+                                                        int num_outputs,
+                                                        std::span<const double> labels) {
+  ASSIGN_OR_RETURN(const size_t rows, ClassificationRows(predictions, num_outputs, labels));
+  const size_t width = static_cast<size_t>(num_outputs);
+  std::vector<ClassifiedRow> classified;
+  classified.reserve(rows);
+  for (size_t row = 0; row < rows; ++row) {
+    if (width == 1) {
+      ASSIGN_OR_RETURN(const double predicted, SingleOutputClass(predictions[row], row));
+      // Any whole number >= 0 is a label here: class indices of multi:softmax.
+      ASSIGN_OR_RETURN(const size_t label, ClassLabel(labels[row], row, SIZE_MAX));
+      classified.push_back({static_cast<double>(label), predicted});
+    } else {
+      ASSIGN_OR_RETURN(const size_t label, ClassLabel(labels[row], row, width));
+      const auto values = predictions.subspan(row * width, width);
+      const auto largest = std::max_element(values.begin(), values.end()) - values.begin();
+      classified.push_back({static_cast<double>(label), static_cast<double>(largest)});
+    }
+  }
+  return classified;
+}
+
+enum class ClassScore { kPrecision, kRecall };
+
+// Per class, over the classes in labels and predictions (sorted): the rows predicted as
+// it, the rows labeled as it, and the rows that are both.
+struct ClassTally {
+  std::vector<double> classes;
+  std::vector<size_t> predicted;
+  std::vector<size_t> labeled;
+  std::vector<size_t> hits;
+
+  explicit ClassTally(std::span<const ClassifiedRow> rows) {
+    for (const ClassifiedRow& row : rows) {
+      classes.push_back(row.label);
+      classes.push_back(row.predicted);
+    }
+    std::sort(classes.begin(), classes.end());
+    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+    predicted.assign(classes.size(), 0);
+    labeled.assign(classes.size(), 0);
+    hits.assign(classes.size(), 0);
+    for (const ClassifiedRow& row : rows) {
+      const size_t p = Index(row.predicted);
+      ++predicted[p];
+      ++labeled[Index(row.label)];
+      hits[p] += row.label == row.predicted;
+    }
+  }
+  size_t Index(double c) const {
+    return static_cast<size_t>(std::lower_bound(classes.begin(), classes.end(), c) -
+                               classes.begin());
+  }
+  // Hits over the rows predicted as class i (precision) or labeled as it (recall);
+  // nullopt when there are none.
+  std::optional<double> Score(size_t i, ClassScore score) const {
+    const size_t base = score == ClassScore::kPrecision ? predicted[i] : labeled[i];
+    if (base == 0) return std::nullopt;
+    return static_cast<double>(hits[i]) / static_cast<double>(base);
+  }
+};
+
+absl::StatusOr<std::optional<double>> PrecisionOrRecall(std::span<const double> predictions,
+                                                        int num_outputs,
+                                                        std::span<const double> labels,
+                                                        Averaging averaging, ClassScore score) {
+  ASSIGN_OR_RETURN(const std::vector<ClassifiedRow> rows,
+                   ClassifyRows(predictions, num_outputs, labels));
+  const ClassTally tally(rows);
+  if (averaging == Averaging::kBinary) {
+    for (size_t row = 0; row < rows.size(); ++row) {
+      if (rows[row].label > 1 || rows[row].predicted > 1) {
+        return absl::InvalidArgumentError(
+            core::Cat("row ", row, " has label ", rows[row].label, " and predicted class ",
+                      rows[row].predicted, ": binary precision and recall need classes 0 and 1"));
+      }
+    }
+    const size_t positive = tally.Index(1);
+    if (positive == tally.classes.size() || tally.classes[positive] != 1) return std::nullopt;
+    return tally.Score(positive, score);
+  }
+  if (rows.empty()) return std::nullopt;
+  double total = 0;
+  for (size_t i = 0; i < tally.classes.size(); ++i) total += tally.Score(i, score).value_or(0);
+  return total / static_cast<double>(tally.classes.size());
+}
+
 absl::StatusOr<size_t> SameSize(std::span<const double> predictions,
                                 std::span<const double> labels) {
   if (predictions.size() != labels.size()) {
@@ -140,24 +234,23 @@ absl::StatusOr<std::optional<double>> Auc(std::span<const double> scores,
 
 absl::StatusOr<std::optional<double>> Accuracy(std::span<const double> predictions, int num_outputs,
                                                std::span<const double> labels) {
-  ASSIGN_OR_RETURN(const size_t rows, ClassificationRows(predictions, num_outputs, labels));
-  if (rows == 0) return std::nullopt;
-  const size_t width = static_cast<size_t>(num_outputs);
+  ASSIGN_OR_RETURN(const std::vector<ClassifiedRow> rows,
+                   ClassifyRows(predictions, num_outputs, labels));
+  if (rows.empty()) return std::nullopt;
   size_t correct = 0;
-  for (size_t row = 0; row < rows; ++row) {
-    if (width == 1) {
-      ASSIGN_OR_RETURN(const double predicted, SingleOutputClass(predictions[row], row));
-      // Any whole number >= 0 is a label here: class indices of multi:softmax.
-      ASSIGN_OR_RETURN(const size_t label, ClassLabel(labels[row], row, SIZE_MAX));
-      correct += predicted == static_cast<double>(label);
-    } else {
-      ASSIGN_OR_RETURN(const size_t label, ClassLabel(labels[row], row, width));
-      const auto values = predictions.subspan(row * width, width);
-      correct += static_cast<size_t>(std::max_element(values.begin(), values.end()) -
-                                     values.begin()) == label;
-    }
-  }
-  return static_cast<double>(correct) / static_cast<double>(rows);
+  for (const ClassifiedRow& row : rows) correct += row.label == row.predicted;
+  return static_cast<double>(correct) / static_cast<double>(rows.size());
+}
+
+absl::StatusOr<std::optional<double>> Precision(std::span<const double> predictions,
+                                                int num_outputs, std::span<const double> labels,
+                                                Averaging averaging) {
+  return PrecisionOrRecall(predictions, num_outputs, labels, averaging, ClassScore::kPrecision);
+}
+
+absl::StatusOr<std::optional<double>> Recall(std::span<const double> predictions, int num_outputs,
+                                             std::span<const double> labels, Averaging averaging) {
+  return PrecisionOrRecall(predictions, num_outputs, labels, averaging, ClassScore::kRecall);
 }
 
 absl::StatusOr<std::optional<double>> LogLoss(std::span<const double> predictions, int num_outputs,

@@ -11,7 +11,8 @@
 // error naming the first offending position — sizes that do not match the layout, NaN or
 // infinite values (a broken model output or label; skipping them would silently shrink
 // the sample), labels outside the metric's domain. Well-formed input on which the metric
-// is undefined gives nullopt: no rows, or (AUC) only one class among the labels.
+// is undefined gives nullopt: no rows, (AUC) only one class among the labels, (binary
+// precision and recall) no row to divide by.
 //
 // Thread-safety: pure functions.
 
@@ -63,6 +64,33 @@ absl::StatusOr<std::optional<double>> Auc(std::span<const double> scores,
 // the largest value (the first on ties) and labels must be below num_outputs.
 absl::StatusOr<std::optional<double>> Accuracy(std::span<const double> predictions, int num_outputs,
                                                std::span<const double> labels);
+
+enum class Averaging {
+  // Class 1 is the positive class; labels and predicted classes must be 0 or 1
+  // (sklearn's average='binary', pos_label=1).
+  kBinary,
+  // The unweighted mean of the per-class scores over every class among the labels and the
+  // predicted classes (sklearn's average='macro'); a class with no rows to score (never
+  // predicted, for precision; never a label, for recall) scores 0, as sklearn's default
+  // zero_division="warn" does.
+  kMacro,
+};
+
+// Precision (hits over rows predicted as the class) and recall (hits over rows labeled
+// as it), equal to sklearn.metrics.precision_score / recall_score(labels, predicted
+// classes, average=...). Predicted classes come from the rows as Accuracy reads them: one
+// output strictly between 0 and 1 is class 1 when > 0.5 (so 0.5 itself is class 0),
+// whole numbers are class indices, several outputs take the largest. Binary: nullopt
+// when no row is predicted positive (precision) or labeled positive (recall), where
+// sklearn returns 0 with an UndefinedMetricWarning: "undefined" rather than a score of 0
+// that would fail a model that never meets a positive. Macro: nullopt only for no rows.
+// InvalidArgument as Accuracy, and for kBinary a label or predicted class other than 0
+// and 1. O(rows log classes).
+absl::StatusOr<std::optional<double>> Precision(std::span<const double> predictions,
+                                                int num_outputs, std::span<const double> labels,
+                                                Averaging averaging);
+absl::StatusOr<std::optional<double>> Recall(std::span<const double> predictions, int num_outputs,
+                                             std::span<const double> labels, Averaging averaging);
 
 // Mean log loss with clipped probabilities (natural log). One output: the probability of
 // class 1, labels 0 or 1. Several outputs: a probability per class, labels class indices.

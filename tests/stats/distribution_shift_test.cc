@@ -2,67 +2,19 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "golden_samples.h"
+
 namespace ferry::stats {
 namespace {
-
-// Reference values come from scipy 1.10 / numpy 1.24 (Debian 12's python3) on
-// the same samples, built by the same formulas:
-//
-//   import numpy as np
-//   from scipy.stats import ks_2samp, kstwobign
-//   from scipy.spatial.distance import jensenshannon
-//   def frac(x): return x - np.floor(x)
-//   a = frac(np.arange(1000.0) * 0.6180339887498949)
-//   b = np.concatenate([frac(np.arange(800.0) * 0.4142135623730950) ** 1.5,
-//                       [1.5] * 5, [-0.25] * 3])
-//   def cells(x, lo, hi, bins):            # underflow, bins..., overflow
-//       c = np.zeros(bins + 2)
-//       for v in x:
-//           if v < lo: c[0] += 1
-//           elif v > hi: c[-1] += 1
-//           else: c[1 + min(int((v - lo) * (bins / (hi - lo))), bins - 1)] += 1
-//       return c
-//   def psi(e, a, eps=1e-4):
-//       e = np.maximum(e / e.sum(), eps); a = np.maximum(a / a.sum(), eps)
-//       return np.sum((a - e) * np.log(a / e))
-//   for lo, hi, bins in [(0, 1, 10), (0, 0.5, 5)]:
-//       ca, cb = cells(a, lo, hi, bins), cells(b, lo, hi, bins)
-//       print(psi(ca, cb), jensenshannon(ca, cb, base=2))
-//   r = ks_2samp(a, b); en = len(a) * len(b) / (len(a) + len(b))
-//   print(r.statistic, kstwobign.sf(np.sqrt(en) * r.statistic))
-//   r = ks_2samp(np.arange(100) % 7, np.arange(60) % 5)
-//   print(r.statistic, kstwobign.sf(np.sqrt(100 * 60 / 160) * r.statistic))
-//   print([kstwobign.sf(x) for x in [0.3, 0.8, 1.0, 1.18, 1.5, 2.5]])
-double Frac(double x) { return x - std::floor(x); }
-
-std::vector<double> SampleA() {
-  std::vector<double> a;
-  for (int i = 0; i < 1000; ++i) a.push_back(Frac(i * 0.6180339887498949));
-  return a;
-}
-
-std::vector<double> SampleB() {
-  std::vector<double> b;
-  for (int j = 0; j < 800; ++j) b.push_back(std::pow(Frac(j * 0.4142135623730950), 1.5));
-  for (int k = 0; k < 5; ++k) b.push_back(1.5);
-  for (int k = 0; k < 3; ++k) b.push_back(-0.25);
-  return b;
-}
 
 Histogram HistogramOf(const std::vector<double>& values, double lo, double hi, int bins) {
   Histogram h = Histogram::Create(lo, hi, bins).value();
   for (double v : values) h.Add(v);
   return h;
-}
-
-std::vector<double> Sorted(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v;
 }
 
 TEST(HistogramTest, BinsIncludeLowAndHighEdgesAndOutOfRangeGoesToTheEnds) {
@@ -158,51 +110,61 @@ TEST(DistributionShiftTest, EmptySideIsNulloptAndOtherEdgesAnError) {
   EXPECT_EQ(JensenShannonDistance(a, other).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(KolmogorovSmirnovTest, StatisticAndAsymptoticPValueMatchScipy) {
-  const std::vector<double> a = Sorted(SampleA());
-  const std::vector<double> b = Sorted(SampleB());
-  const KolmogorovSmirnovResult r = KolmogorovSmirnov(a, b).value().value();
-  EXPECT_NEAR(r.statistic, 0.14945544554455445, 1e-15);
-  EXPECT_NEAR(r.p_value, 4.2697112370325271e-09, 1e-9 * 4.27e-09);
-  const KolmogorovSmirnovResult swapped = KolmogorovSmirnov(b, a).value().value();
-  EXPECT_EQ(swapped.statistic, r.statistic);
+TEST(DistributionShiftTest, ProportionVectorsGiveTheHistogramValues) {
+  const Histogram a = HistogramOf(SampleA(), 0, 1, 10);
+  const Histogram b = HistogramOf(SampleB(), 0, 1, 10);
+  std::vector<double> pa;
+  std::vector<double> pb;
+  for (uint64_t c : a.cells()) pa.push_back(static_cast<double>(c) / a.total());
+  for (uint64_t c : b.cells()) pb.push_back(static_cast<double>(c) / b.total());
+  EXPECT_EQ(PopulationStabilityIndex(pa, pb).value(), PopulationStabilityIndex(a, b).value());
+  // Weights need not sum to 1: jensenshannon normalizes them.
+  const std::vector<double> ca(a.cells().begin(), a.cells().end());
+  const std::vector<double> cb(b.cells().begin(), b.cells().end());
+  EXPECT_EQ(JensenShannonDistance(ca, cb, 2.0).value(), JensenShannonDistance(a, b).value());
+  EXPECT_NEAR(JensenShannonDistance(ca, cb, std::nullopt).value().value(),
+              JensenShannonDistance(a, b).value().value() * std::sqrt(std::log(2.0)), 1e-15);
 }
 
-TEST(KolmogorovSmirnovTest, TiesStepBothCdfsTogether) {
-  std::vector<double> a;
-  std::vector<double> b;
-  for (int i = 0; i < 100; ++i) a.push_back(i % 7);
-  for (int i = 0; i < 60; ++i) b.push_back(i % 5);
-  const KolmogorovSmirnovResult r = KolmogorovSmirnov(Sorted(a), Sorted(b)).value().value();
-  EXPECT_NEAR(r.statistic, 0.28, 1e-15);
-  EXPECT_NEAR(r.p_value, 0.0055895704280557118, 1e-12);
-  // A sample against itself: no gap at all.
-  const KolmogorovSmirnovResult same = KolmogorovSmirnov(Sorted(a), Sorted(a)).value().value();
-  EXPECT_EQ(same.statistic, 0);
-  EXPECT_EQ(same.p_value, 1);
-}
-
-TEST(KolmogorovSmirnovTest, SurvivalFunctionMatchesKstwobign) {
-  const std::pair<double, double> cases[] = {
-      {0.3, 0.99999069419866549},  {0.8, 0.54414241157419807},  {1.0, 0.26999967167735456},
-      {1.18, 0.12345380942976571}, {1.5, 0.022217962616525127}, {2.5, 7.4533063441573419e-06},
-  };
-  for (const auto& [lambda, expected] : cases) {
-    EXPECT_NEAR(KolmogorovSurvival(lambda), expected, 1e-12 * expected) << lambda;
-  }
-  EXPECT_EQ(KolmogorovSurvival(0), 1);
-  EXPECT_EQ(KolmogorovSurvival(0.01), 1);
-}
-
-TEST(KolmogorovSmirnovTest, RefusesUnsortedOrNanAndIsNulloptForAnEmptySide) {
-  const std::vector<double> sorted = {1, 2, 3};
-  const std::vector<double> unsorted = {1, 3, 2};
+TEST(DistributionShiftTest, ProportionVectorEdgeCases) {
+  const std::vector<double> p = {0.5, 0.5};
+  const std::vector<double> three = {0.2, 0.3, 0.5};
+  const std::vector<double> negative = {1.5, -0.5};
   const std::vector<double> nan = {std::numeric_limits<double>::quiet_NaN(), 1};
-  EXPECT_EQ(KolmogorovSmirnov(unsorted, sorted).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(KolmogorovSmirnov(sorted, nan).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(KolmogorovSmirnov(sorted, {}).value(), std::nullopt);
-  EXPECT_EQ(KolmogorovSmirnov({}, sorted).value(), std::nullopt);
+  const std::vector<double> zeros = {0, 0};
+  for (const auto& bad : {three, negative, nan}) {
+    EXPECT_EQ(PopulationStabilityIndex(p, bad).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(JensenShannonDistance(bad, p, std::nullopt).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(PopulationStabilityIndex(p, p, 1).status().code(), absl::StatusCode::kInvalidArgument);
+  for (double base : {1.0, 0.5, -2.0, std::numeric_limits<double>::infinity()}) {
+    EXPECT_EQ(JensenShannonDistance(p, p, base).status().code(), absl::StatusCode::kInvalidArgument)
+        << base;
+  }
+  EXPECT_EQ(PopulationStabilityIndex({}, {}).value(), std::nullopt);
+  EXPECT_EQ(JensenShannonDistance({}, {}, std::nullopt).value(), std::nullopt);
+  EXPECT_EQ(JensenShannonDistance(p, zeros, std::nullopt).value(), std::nullopt);
+  // All-zero proportions are proportions all raised to epsilon: no shift between them.
+  EXPECT_EQ(PopulationStabilityIndex(zeros, zeros).value(), 0.0);
+}
+
+TEST(DistributionShiftTest, SharesWithEmptyRaisedReplaceOnlyZerosAndDoNotRenormalize) {
+  const std::vector<uint64_t> counts = {3, 0, 1};
+  const std::vector<double> shares = SharesWithEmptyRaised(counts).value();
+  EXPECT_EQ(shares, (std::vector<double>{0.75, kEmptyCellShare, 0.25}));
+  EXPECT_EQ(SharesWithEmptyRaised(std::vector<uint64_t>{0, 0}).value(), std::vector<double>());
+  EXPECT_EQ(SharesWithEmptyRaised(counts, 0).status().code(), absl::StatusCode::kInvalidArgument);
+  // Evidently's JS: the raised shares, normalized again by jensenshannon.
+  const std::vector<uint64_t> other = {1, 2, 1};
+  EXPECT_EQ(
+      JensenShannonDistanceWithEmptyRaised(counts, other).value(),
+      JensenShannonDistance(shares, SharesWithEmptyRaised(other).value(), std::nullopt).value());
+  EXPECT_EQ(JensenShannonDistanceWithEmptyRaised(counts, std::vector<uint64_t>{0, 0, 0}).value(),
+            std::nullopt);
+  EXPECT_EQ(
+      JensenShannonDistanceWithEmptyRaised(counts, std::vector<uint64_t>{1, 2}).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

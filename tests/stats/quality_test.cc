@@ -110,6 +110,54 @@ TEST(AccuracyTest, SeveralOutputsTakeTheLargestProbability) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(PrecisionRecallTest, BinaryFromProbabilitiesAsAccuracyReadsThem) {
+  // Predicted: 1, 0 (0.5 is class 0), 1, 0, 1, 0. Labels: 1, 1, 0, 0, 1, 1.
+  const std::vector<double> scores = {0.9, 0.5, 0.51, 0.2, 1.0, 0.0};
+  const std::vector<double> labels = {1, 1, 0, 0, 1, 1};
+  EXPECT_DOUBLE_EQ(Value(Precision(scores, 1, labels, Averaging::kBinary)), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(Value(Recall(scores, 1, labels, Averaging::kBinary)), 2.0 / 4);
+  // Two outputs per row (P(class 0), P(class 1)): the larger is the class.
+  const std::vector<double> rows = {0.2, 0.8, 0.6, 0.4, 0.3, 0.7};
+  EXPECT_DOUBLE_EQ(Value(Precision(rows, 2, std::vector<double>{1, 1, 0}, Averaging::kBinary)),
+                   0.5);
+}
+
+TEST(PrecisionRecallTest, BinaryWithNothingToDivideByIsNullopt) {
+  // No row predicted positive: precision undefined (sklearn: 0 with a warning); recall 0.
+  const std::vector<double> low = {0.1, 0.2};
+  const std::vector<double> labels = {1, 0};
+  EXPECT_EQ(Precision(low, 1, labels, Averaging::kBinary).value(), std::nullopt);
+  EXPECT_EQ(Value(Recall(low, 1, labels, Averaging::kBinary)), 0);
+  // No row labeled positive: recall undefined; precision 0.
+  const std::vector<double> negatives = {0, 0};
+  EXPECT_EQ(Recall(std::vector<double>{0.9, 0.1}, 1, negatives, Averaging::kBinary).value(),
+            std::nullopt);
+  EXPECT_EQ(Value(Precision(std::vector<double>{0.9, 0.1}, 1, negatives, Averaging::kBinary)), 0);
+  EXPECT_EQ(Precision({}, 1, {}, Averaging::kBinary).value(), std::nullopt);
+  EXPECT_EQ(Recall({}, 1, {}, Averaging::kMacro).value(), std::nullopt);
+}
+
+TEST(PrecisionRecallTest, MacroAveragesOverLabelsAndPredictedClasses) {
+  // Labels 0 0 1 1 2; predicted 0 1 1 1 3. Classes {0, 1, 2, 3}:
+  //   precision 1/1, 2/3, 0 (never predicted), 0/1   -> mean 5/12
+  //   recall    1/2, 2/2, 0/1, 0 (never a label)     -> mean 3/8
+  const std::vector<double> predicted = {0, 1, 1, 1, 3};
+  const std::vector<double> labels = {0, 0, 1, 1, 2};
+  EXPECT_DOUBLE_EQ(Value(Precision(predicted, 1, labels, Averaging::kMacro)), 5.0 / 12);
+  EXPECT_DOUBLE_EQ(Value(Recall(predicted, 1, labels, Averaging::kMacro)), 3.0 / 8);
+  // kBinary refuses classes other than 0 and 1.
+  EXPECT_EQ(Code(Precision(predicted, 1, labels, Averaging::kBinary)),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(Recall(std::vector<double>{0.7}, 1, std::vector<double>{2}, Averaging::kBinary)),
+            absl::StatusCode::kInvalidArgument);
+  // And whatever Accuracy refuses.
+  EXPECT_EQ(Code(Precision(std::vector<double>{1.5}, 1, std::vector<double>{1}, Averaging::kMacro)),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Code(Recall(std::vector<double>{0.5, kNan}, 2, std::vector<double>{1}, Averaging::kMacro)),
+      absl::StatusCode::kInvalidArgument);
+}
+
 TEST(LogLossTest, BinaryAndMulticlassWithClipping) {
   EXPECT_NEAR(Value(LogLoss(std::vector<double>{0.8, 0.3}, 1, std::vector<double>{1, 0})),
               -(std::log(0.8) + std::log(0.7)) / 2, 1e-15);
