@@ -6,7 +6,8 @@
 
 #include "core/status.h"
 #include "core/strings.h"
-#include "monitoring/drift_statistics.h"
+#include "stats/distribution_shift.h"
+#include "stats/two_sample_tests.h"
 
 namespace ferry::monitoring {
 namespace {
@@ -48,19 +49,19 @@ CoarseShares Coarse(const FeatureReference& ref, const ColumnCounts& live) {
 // Category counts, reference then live, over the union of values seen on either side
 // (the live "unseen" cell joins when it holds anything), as Evidently's tests take them.
 struct CategoryCounts {
-  std::vector<double> reference;
-  std::vector<double> live;
+  std::vector<uint64_t> reference;
+  std::vector<uint64_t> live;
 };
 CategoryCounts Categories(const FeatureReference& ref, const ColumnCounts& live) {
   CategoryCounts out;
   for (size_t i = 0; i < ref.categories.size(); ++i) {
     if (ref.category_counts[i] == 0 && live.categories[i] == 0) continue;
-    out.reference.push_back(static_cast<double>(ref.category_counts[i]));
-    out.live.push_back(static_cast<double>(live.categories[i]));
+    out.reference.push_back(static_cast<uint64_t>(ref.category_counts[i]));
+    out.live.push_back(live.categories[i]);
   }
   if (live.unseen() > 0) {
     out.reference.push_back(0);
-    out.live.push_back(static_cast<double>(live.unseen()));
+    out.live.push_back(live.unseen());
   }
   return out;
 }
@@ -77,6 +78,16 @@ void SetVerdict(ColumnDrift& drift, DriftMethod method) {
   }
 }
 
+// Shares with empty cells raised as Evidently does before its Jensen-Shannon score.
+std::vector<double> Raised(std::vector<double> shares) {
+  for (double& share : shares) {
+    if (share == 0) share = stats::kEmptyCellShare;
+  }
+  return shares;
+}
+
+absl::Status NoVerdict() { return absl::FailedPreconditionError("an empty side"); }
+
 absl::Status Measure(ColumnDrift& drift, DriftMethod method, const FeatureReference& ref,
                      const ColumnCounts& live) {
   switch (method) {
@@ -84,45 +95,59 @@ absl::Status Measure(ColumnDrift& drift, DriftMethod method, const FeatureRefere
       if (ref.values.empty()) return absl::FailedPreconditionError("no reference values");
       std::vector<double> sample(live.sample.begin(), live.sample.end());
       std::sort(sample.begin(), sample.end());
-      ASSIGN_OR_RETURN(TestResult test, KolmogorovSmirnovTest(ref.values, sample));
-      drift.statistic = test.statistic;
-      drift.p_value = test.p_value;
+      ASSIGN_OR_RETURN(std::optional<stats::KolmogorovSmirnovResult> test,
+                       stats::KolmogorovSmirnov(ref.values, sample));
+      if (!test) return NoVerdict();
+      drift.statistic = test->statistic;
+      drift.p_value = test->p_value;
       if (!ref.values_complete()) drift.note = "against the reference's sample";
       return absl::OkStatus();
     }
     case DriftMethod::kChiSquare: {
       const CategoryCounts counts = Categories(ref, live);
-      ASSIGN_OR_RETURN(TestResult test, ChiSquareTest(counts.reference, counts.live));
-      drift.statistic = test.statistic;
-      drift.p_value = test.p_value;
+      ASSIGN_OR_RETURN(std::optional<stats::ChiSquareResult> test,
+                       stats::ChiSquareAgainstReference(counts.reference, counts.live));
+      if (!test) return NoVerdict();
+      drift.statistic = test->statistic;
+      drift.p_value = test->p_value;
       return absl::OkStatus();
     }
     case DriftMethod::kZTest: {
       const CategoryCounts counts = Categories(ref, live);
-      ASSIGN_OR_RETURN(TestResult test, TwoProportionZTest(counts.reference, counts.live));
-      drift.statistic = test.statistic;
-      drift.p_value = test.p_value;
+      ASSIGN_OR_RETURN(std::optional<stats::ZTestResult> test,
+                       stats::TwoProportionZTest(counts.reference, counts.live));
+      if (!test) return NoVerdict();
+      drift.statistic = test->statistic;
+      drift.p_value = test->p_value;
       return absl::OkStatus();
     }
     case DriftMethod::kWasserstein: {
       const std::optional<double> distance = BinnedWasserstein(ref, live);
-      if (!distance) return absl::FailedPreconditionError("an empty side");
-      drift.statistic = *distance / std::max(ref.std, 0.001);
+      if (!distance) return NoVerdict();
+      drift.statistic = *distance / std::max(ref.std, stats::kWassersteinMinScale);
       return absl::OkStatus();
     }
     case DriftMethod::kJensenShannon: {
+      std::optional<double> distance;
       if (ref.categorical() && (!ref.numeric() || ref.distinct <= kMaxCategoricalValues)) {
         const CategoryCounts counts = Categories(ref, live);
-        ASSIGN_OR_RETURN(drift.statistic, EvidentlyJensenShannon(counts.reference, counts.live));
+        ASSIGN_OR_RETURN(distance,
+                         stats::JensenShannonDistanceWithEmptyRaised(counts.reference, counts.live));
       } else {
         const CoarseShares shares = Coarse(ref, live);
-        ASSIGN_OR_RETURN(drift.statistic, EvidentlyJensenShannon(shares.reference, shares.live));
+        ASSIGN_OR_RETURN(distance, stats::JensenShannonDistance(
+                                       Raised(shares.reference), Raised(shares.live), std::nullopt));
       }
+      if (!distance) return NoVerdict();
+      drift.statistic = *distance;
       return absl::OkStatus();
     }
     case DriftMethod::kPsi: {
       const CoarseShares shares = Coarse(ref, live);
-      ASSIGN_OR_RETURN(drift.statistic, PopulationStability(shares.reference, shares.live));
+      ASSIGN_OR_RETURN(std::optional<double> psi,
+                       stats::PopulationStabilityIndex(shares.reference, shares.live));
+      if (!psi) return NoVerdict();
+      drift.statistic = *psi;
       return absl::OkStatus();
     }
     case DriftMethod::kAuto:

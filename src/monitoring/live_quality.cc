@@ -61,6 +61,17 @@ LiveQuality ComputeLiveQuality(std::string_view objective, const LabeledRows& ro
     }
     out.metrics[name] = *value;
   }
+  if (objective.starts_with("binary:") || objective.starts_with("multi:")) {
+    const stats::Averaging averaging = objective.starts_with("binary:")
+                                           ? stats::Averaging::kBinary
+                                           : stats::Averaging::kMacro;
+    const auto add = [&](const char* name, absl::StatusOr<std::optional<double>> value) {
+      if (!value.ok()) out.note = Cat(name, ": ", core::View(value.status().message()));
+      out.metrics[name] = value.ok() ? *value : std::nullopt;
+    };
+    add("precision", stats::Precision(rows.outputs, width, rows.labels, averaging));
+    add("recall", stats::Recall(rows.outputs, width, rows.labels, averaging));
+  }
   return out;
 }
 
