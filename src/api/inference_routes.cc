@@ -188,6 +188,10 @@ absl::StatusOr<Response> Deploy(ServingApi& api, Request& request) {
       return absl::InvalidArgumentError("\"monitoring\" must be an object (a monitoring policy)");
     }
     ASSIGN_OR_RETURN(options.monitoring, monitoring::MonitoringPolicyFromJson(*monitoring));
+  } else if (absl::StatusOr<serving::Deployment> existing =
+                 api.endpoints->deployments().Get(options.endpoint);
+             existing.ok()) {
+    options.monitoring = existing->monitoring;  // a new model keeps the endpoint's policy
   }
   RETURN_IF_ERROR(api.endpoints->deployments().Put(options).status());
   RETURN_IF_ERROR(api.endpoints->Refresh());

@@ -13,8 +13,10 @@
 #include "cli/registry_commands.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "features/feature_definitions.h"
 #include "serving/deployment_store.h"
 
 namespace ferry::cli {
@@ -59,10 +61,13 @@ std::string VersionText(const ResolvedDeployment& r) {
   return r.version ? Cat(*r.version) : std::string("unresolved");
 }
 
+constexpr size_t kMaxMonitoringPolicyBytes = 1 << 20;
+
 struct DeployFlags {
   std::string endpoint;
   std::string model;
   std::string missing_features = "error";
+  std::string monitoring;  // a policy file; empty: keep the endpoint's
   std::string actor;
   bool json = false;
   RolloutFlags rollout;
@@ -96,6 +101,16 @@ absl::Status RunDeploy(CliContext& context, CLI::App& deploy, const DeployFlags&
                    serving::ParseMissingFeaturePolicy(flags.missing_features));
   options.actor = Actor(context, flags.actor);
   ASSIGN_OR_RETURN(OpenedDeployments opened, OpenDeployments(context));
+  if (!flags.monitoring.empty()) {
+    ASSIGN_OR_RETURN(std::string yaml,
+                     core::ReadFileToString(context.env().current_dir / flags.monitoring,
+                                            kMaxMonitoringPolicyBytes));
+    ASSIGN_OR_RETURN(options.monitoring,
+                     monitoring::ParseMonitoringPolicyYaml(yaml, flags.monitoring));
+  } else if (absl::StatusOr<Deployment> existing = opened.deployments->Get(options.endpoint);
+             existing.ok()) {
+    options.monitoring = existing->monitoring;  // a new model keeps the endpoint's policy
+  }
   ASSIGN_OR_RETURN(Deployment deployment, opened.deployments->Put(options));
   ASSIGN_OR_RETURN(ResolvedDeployment resolved,
                    ResolveEndpoint(*opened.deployments, deployment.endpoint));
@@ -215,6 +230,13 @@ absl::Status RunStatus(CliContext& context, const std::string& endpoint, const s
   if (r.version) out << " (" << r.flavor << ", artifact sha256:" << r.artifact_digest << ")";
   out << "\n";
   out << "  missing features  " << serving::MissingFeaturePolicyName(d.missing_features) << "\n";
+  const monitoring::WindowSpec& window = d.monitoring.window;
+  out << "  monitoring        window "
+      << (window.kind == monitoring::WindowSpec::Kind::kTime
+              ? features::FormatDuration(window.duration.count())
+              : Cat(window.rows, " rows"))
+      << " in " << window.slices << " slices, " << d.monitoring.features.size()
+      << " feature rule(s)\n";
   out << "  generation        " << d.generation << "\n";
   out << "  updated           " << core::FormatTimestamp(d.updated_at).substr(0, 19) << " by "
       << d.updated_by << "\n";
@@ -250,6 +272,9 @@ void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result) 
   deploy->add_option("--missing-features", flags->missing_features,
                      "A feature neither sent nor in the online store: error (400) or missing"
                      " (NaN)");
+  deploy->add_option("--monitoring", flags->monitoring,
+                     "Monitoring policy YAML: drift window, methods, thresholds (docs/monitoring.md);"
+                     " without it the endpoint keeps its policy");
   deploy->add_option("--actor", flags->actor, "Who deploys (default: $USER)");
   deploy->add_flag("--json", flags->json, "Print the deployment (or rollout) as JSON");
   AddRolloutFlags(*deploy, flags->rollout);
