@@ -80,8 +80,8 @@ struct DeployOptions {
   std::string endpoint;
   registry::ModelRef model;  // NAME@V or NAME@ALIAS; a bare NAME is refused (ambiguous)
   MissingFeaturePolicy missing_features = MissingFeaturePolicy::kError;
-  monitoring::MonitoringPolicy monitoring;
   std::string actor;
+  monitoring::MonitoringPolicy monitoring;
 };
 
 // Inside a caller's write transaction, for components that change a deployment atomically

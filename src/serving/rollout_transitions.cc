@@ -62,7 +62,7 @@ absl::StatusOr<int64_t> RepointEndpoint(Transaction& tx, const Rollout& r, int64
     RETURN_IF_ERROR(registry::MoveAlias(tx, target, *d->model.alias, actor, reason, now).status());
   } else {
     RETURN_IF_ERROR(
-        PutDeployment(tx, {r.endpoint, target, d->missing_features, d->monitoring, std::string(actor)},
+        PutDeployment(tx, {r.endpoint, target, d->missing_features, std::string(actor), d->monitoring},
                       now)
             .status());
   }

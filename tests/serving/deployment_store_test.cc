@@ -23,7 +23,7 @@ class DeploymentStoreTest : public registry::RegistryFixture {
                                     MissingFeaturePolicy policy = MissingFeaturePolicy::kError) {
     absl::StatusOr<registry::ModelRef> parsed = ParseModelRef(ref);
     if (!parsed.ok()) return parsed.status();
-    return deployments_->Put({endpoint, *parsed, policy, "ada"});
+    return deployments_->Put({endpoint, *parsed, policy, "ada", {}});
   }
 
   // The resolved version of `endpoint` per Resolve(); -1 when absent, 0 when unresolved.

@@ -22,10 +22,10 @@ class RolloutFixture : public registry::RegistryFixture {
     ASSERT_TRUE(models_->SetAlias(Ref("fraud-model@1"), "production", "ada", "").ok());
     deployments_ = std::move(DeploymentStore::Open(*workspace_)).value();
     ASSERT_TRUE(deployments_->Put({"fraud", Ref("fraud-model@production"),
-                                   MissingFeaturePolicy::kError, "ada"})
+                                   MissingFeaturePolicy::kError, "ada", {}})
                     .ok());
     ASSERT_TRUE(
-        deployments_->Put({"pinned", Ref("fraud-model@1"), MissingFeaturePolicy::kError, "ada"})
+        deployments_->Put({"pinned", Ref("fraud-model@1"), MissingFeaturePolicy::kError, "ada", {}})
             .ok());
     OpenRollouts();
   }

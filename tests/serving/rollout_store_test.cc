@@ -177,11 +177,11 @@ TEST_F(RolloutStoreTest, ManualRollbackOfAnActiveRolloutLeavesProductionAlone) {
 
 TEST_F(RolloutStoreTest, ACanaryAliasAnEndpointFollowsIsLeftInPlace) {
   ASSERT_TRUE(deployments_->Put({"fraud-canary", Ref("fraud-model@production"),
-                                 MissingFeaturePolicy::kError, "ada"})
+                                 MissingFeaturePolicy::kError, "ada", {}})
                   .ok());
   ASSERT_TRUE(Start("fraud", "fraud-model@2").ok());
   ASSERT_TRUE(deployments_->Put({"fraud-canary", Ref("fraud-model@canary"),
-                                 MissingFeaturePolicy::kError, "ada"})
+                                 MissingFeaturePolicy::kError, "ada", {}})
                   .ok());
   ASSERT_TRUE(rollouts_->Rollback("fraud", "bob").ok())
       << "an alias held by an endpoint does not block the rollback";
