@@ -250,6 +250,7 @@ absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
   options.batching.max_delay = std::chrono::microseconds(config.batching_max_delay_us);
   options.batching.max_rows = static_cast<size_t>(config.batching_max_rows);
   ASSIGN_OR_RETURN(options.evaluator, serving::ParseEvaluatorChoice(config.evaluator));
+  options.monitoring = config.monitoring;
   options.monitoring_max_rows_per_second = config.monitoring_max_rows_per_second;
   ASSIGN_OR_RETURN(api->endpoints, serving::EndpointManager::Open(workspace, options));
   ASSIGN_OR_RETURN(api->log, serving::PredictionLog::Open(workspace, config));

@@ -103,7 +103,7 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
                               {"max_batch_rows", "poll_interval_ms", "prediction_log_sample_rate",
                                "prediction_log_queue", "prediction_log_retention_days",
                                "batching_max_delay_us", "batching_max_rows", "evaluator",
-                               "rollout_tick_ms", "monitoring_max_rows_per_second"}));
+                               "rollout_tick_ms", "monitoring", "monitoring_max_rows_per_second"}));
     const auto read_int = [&](const char* key, int& out, int min, int max) -> absl::Status {
       const std::string full = Cat("serving.", key);
       RETURN_IF_ERROR(ReadScalar(serving, key, full, "an integer", out));
@@ -118,6 +118,8 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     RETURN_IF_ERROR(read_int("batching_max_delay_us", s.batching_max_delay_us, 0, 1'000'000));
     RETURN_IF_ERROR(read_int("batching_max_rows", s.batching_max_rows, 1, 100'000));
     RETURN_IF_ERROR(read_int("rollout_tick_ms", s.rollout_tick_ms, 10, 60'000));
+    RETURN_IF_ERROR(ReadScalar(serving, "monitoring", "serving.monitoring", "true or false",
+                               s.monitoring));
     RETURN_IF_ERROR(read_int("monitoring_max_rows_per_second", s.monitoring_max_rows_per_second,
                              0, 100'000'000));
     RETURN_IF_ERROR(ReadScalar(serving, "prediction_log_sample_rate",
@@ -174,6 +176,7 @@ std::string WorkspaceConfig::ToYaml() const {
       "  batching_max_rows: {}\n"
       "  evaluator: {}           # auto, libxgboost or native\n"
       "  rollout_tick_ms: {}     # how often due rollout analyses are looked for\n"
+      "  monitoring: {}          # drift, data quality and live quality of served models\n"
       "  monitoring_max_rows_per_second: {}   # rows each model's monitor takes; 0 = all\n",
       version, metadata, log_level, server.listen, server.threads, server.max_body_bytes,
       server.max_upload_bytes, server.max_header_bytes, server.request_timeout_ms,
@@ -181,7 +184,8 @@ std::string WorkspaceConfig::ToYaml() const {
       serving.max_batch_rows, serving.poll_interval_ms, serving.prediction_log_sample_rate,
       serving.prediction_log_queue, serving.prediction_log_retention_days,
       serving.batching_max_delay_us, serving.batching_max_rows, serving.evaluator,
-      serving.rollout_tick_ms, serving.monitoring_max_rows_per_second);
+      serving.rollout_tick_ms, serving.monitoring ? "true" : "false",
+      serving.monitoring_max_rows_per_second);
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {

@@ -54,6 +54,9 @@ struct ServingConfig {
   // How often (real time) the rollout controller looks for analyses that are due; the
   // analysis interval itself is the rollout policy's, by the workspace clock.
   int rollout_tick_ms = 1000;
+  // Monitor served models (drift, data quality, latency windows, live quality). Off, the
+  // monitoring API and metric families report nothing.
+  bool monitoring = true;
   // Rows per second that each served model version's drift monitor takes at most; the
   // rest are counted but not monitored, which bounds monitoring's cost at any traffic.
   // 0: every row.

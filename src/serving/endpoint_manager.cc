@@ -64,9 +64,12 @@ absl::StatusOr<ServedModelPtr> EndpointManager::Load(const ResolvedDeployment& r
   const int64_t now = workspace_.clock().NowMicros();
   return BuildServedModel(r.deployment, version, std::move(model), features_.get(),
                           options_.batching, now, &metrics_, [&](const ServedModel& served) {
-                            return BuildModelMonitor(served, *datasets_, r.deployment.monitoring,
-                                                     options_.monitoring_max_rows_per_second,
-                                                     now);
+                            return options_.monitoring
+                                       ? BuildModelMonitor(served, *datasets_,
+                                                           r.deployment.monitoring,
+                                                           options_.monitoring_max_rows_per_second,
+                                                           now)
+                                       : nullptr;
                           });
 }
 

@@ -103,7 +103,9 @@ struct EndpointManagerOptions {
   // Forces an evaluator for every load (benchmarks, tests).
   EvaluatorChoice evaluator = EvaluatorChoice::kAuto;
   BatchingOptions batching;
-  // Rows per second each model version's monitor takes at most (0: all).
+  // Whether served models get a monitor, and the rows per second each takes at most
+  // (0: all).
+  bool monitoring = true;
   int64_t monitoring_max_rows_per_second = 5000;
 };
 

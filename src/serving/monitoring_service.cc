@@ -71,6 +71,10 @@ monitoring::LiveQuality MonitoringService::Quality(const ServedModel& model) {
 absl::StatusOr<nlohmann::json> MonitoringService::Report(std::string_view endpoint) {
   ASSIGN_OR_RETURN(EndpointStatus status, endpoints_.Status(endpoint));
   if (!status.serving) return endpoints_.NotServing(endpoint);
+  if (!status.serving->monitor) {
+    return absl::FailedPreconditionError(
+        "monitoring is off in this workspace (serving.monitoring: false in .ferry/config.yaml)");
+  }
   nlohmann::json models = nlohmann::json::array();
   const int64_t now = clock_->NowMicros();
   for (const auto& [role, model] : {std::pair{"stable", status.serving},
