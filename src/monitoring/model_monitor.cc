@@ -107,26 +107,34 @@ ModelMonitor::ModelMonitor(MonitorSetup& setup)
               setup.policy.ks_sample, setup.now_micros, setup.seed) {}
 
 bool ModelMonitor::Admit(size_t rows) {
-  if (max_rows_per_second_ <= 0) return true;
-  const int64_t second = SteadySecond();
-  if (cap_second_.load(std::memory_order_relaxed) != second) {
-    // Two threads may both reset at a second's turn: the cap is approximate by a request.
-    cap_second_.store(second, std::memory_order_relaxed);
-    cap_rows_.store(0, std::memory_order_relaxed);
+  if (max_rows_per_second_ > 0) {
+    const int64_t second = SteadySecond();
+    if (cap_second_.load(std::memory_order_relaxed) != second) {
+      // Two threads may both reset at a second's turn: the cap is approximate by a request.
+      cap_second_.store(second, std::memory_order_relaxed);
+      cap_rows_.store(0, std::memory_order_relaxed);
+    }
+    if (cap_rows_.load(std::memory_order_relaxed) >= max_rows_per_second_ ||
+        cap_rows_.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed) >=
+            max_rows_per_second_) {
+      unmonitored_.fetch_add((uint64_t{1} << kRequestShift) | rows, std::memory_order_relaxed);
+      return false;
+    }
   }
-  if (cap_rows_.load(std::memory_order_relaxed) >= max_rows_per_second_) return false;
-  return cap_rows_.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed) <
-         max_rows_per_second_;
+  return true;
+}
+
+void ModelMonitor::FlushUnmonitored(int64_t now_micros) {
+  const uint64_t pending = unmonitored_.exchange(0, std::memory_order_relaxed);
+  if (pending == 0) return;
+  const auto rows = static_cast<int64_t>(pending & ((uint64_t{1} << kRequestShift) - 1));
+  window_.CountUnmonitored(now_micros, static_cast<int64_t>(pending >> kRequestShift), rows);
+  unmonitored_total_.fetch_add(rows, std::memory_order_relaxed);
 }
 
 void ModelMonitor::Observe(int64_t now_micros, std::span<const float> inputs,
                            std::span<const float> outputs, size_t rows, double latency_seconds) {
   if (rows == 0) return;
-  if (!Admit(rows)) {
-    unmonitored_requests_.fetch_add(1, std::memory_order_relaxed);
-    unmonitored_rows_.fetch_add(static_cast<int64_t>(rows), std::memory_order_relaxed);
-    return;
-  }
   // The rows as the window takes them: the inputs, then the prediction. A buffer per
   // thread, so a warm thread does not allocate.
   thread_local std::vector<float> values;
@@ -137,13 +145,8 @@ void ModelMonitor::Observe(int64_t now_micros, std::span<const float> inputs,
     values[r * width + num_inputs_] = PredictionValue(outputs.data() + r * num_outputs_,
                                                       num_outputs_);
   }
-  const int64_t skipped_requests = unmonitored_requests_.exchange(0, std::memory_order_relaxed);
-  const int64_t skipped_rows = unmonitored_rows_.exchange(0, std::memory_order_relaxed);
   std::lock_guard lock(mu_);
-  if (skipped_requests > 0) {
-    window_.CountUnmonitored(now_micros, skipped_requests, skipped_rows);
-    unmonitored_total_.fetch_add(skipped_rows, std::memory_order_relaxed);
-  }
+  FlushUnmonitored(now_micros);
   window_.Add(now_micros, values, rows, latency_seconds);
 }
 
@@ -152,14 +155,9 @@ MonitorSnapshot ModelMonitor::Snapshot(int64_t now_micros) {
   out.window = policy_.window;
   out.reference_dataset = reference_dataset_;
   out.no_reference = no_reference_;
-  const int64_t skipped_requests = unmonitored_requests_.exchange(0, std::memory_order_relaxed);
-  const int64_t skipped_rows = unmonitored_rows_.exchange(0, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
-    if (skipped_requests > 0) {
-      window_.CountUnmonitored(now_micros, skipped_requests, skipped_rows);
-      unmonitored_total_.fetch_add(skipped_rows, std::memory_order_relaxed);
-    }
+    FlushUnmonitored(now_micros);
     out.contents = window_.Merge(now_micros);
   }
   out.unmonitored_rows = unmonitored_total_.load(std::memory_order_relaxed);

@@ -65,7 +65,10 @@ class ModelMonitor {
   ModelMonitor(const ModelMonitor&) = delete;
   ModelMonitor& operator=(const ModelMonitor&) = delete;
 
-  // One served request: `rows` rows of inputs (input_names.size() values each, NaN
+  // The sampling decision for a served request of `rows` rows: true when it is to be
+  // observed (then call Observe); false counts it as served but not monitored.
+  bool Admit(size_t rows);
+  // One admitted request: `rows` rows of inputs (input_names.size() values each, NaN
   // missing) and outputs (num_outputs each), answered in `latency_seconds`.
   void Observe(int64_t now_micros, std::span<const float> inputs, std::span<const float> outputs,
                size_t rows, double latency_seconds);
@@ -77,7 +80,8 @@ class ModelMonitor {
 
  private:
   explicit ModelMonitor(MonitorSetup& setup);
-  bool Admit(size_t rows);
+  // Moves the unmonitored requests and rows counted so far into the window.
+  void FlushUnmonitored(int64_t now_micros);
 
   const MonitoringPolicy policy_;
   const int64_t max_rows_per_second_;
@@ -91,12 +95,14 @@ class ModelMonitor {
   // The sampling cap: the current second (steady clock) and rows admitted in it.
   std::atomic<int64_t> cap_second_{0};
   std::atomic<int64_t> cap_rows_{0};
-  // Requests and rows not monitored, not yet counted in the window.
-  std::atomic<int64_t> unmonitored_requests_{0};
-  std::atomic<int64_t> unmonitored_rows_{0};
+  // Requests (high 24 bits) and rows (low 40 bits) not monitored, not yet counted in the
+  // window: one atomic add per unmonitored request. Flushed at every monitored request and
+  // snapshot, so neither part comes near overflowing.
+  static constexpr int kRequestShift = 40;
+  std::atomic<uint64_t> unmonitored_{0};
   std::atomic<int64_t> unmonitored_total_{0};
 
-  std::mutex mu_;  // guards window_
+  std::mutex mu_;  // guards window_ (and orders FlushUnmonitored)
   LiveWindow window_;
 };
 

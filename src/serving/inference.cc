@@ -133,7 +133,7 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
     model.metrics->Record(http, seconds, status.ok() ? frame.rows : 0);
   }
   if (!status.ok()) return status;
-  if (model.monitor) {
+  if (model.monitor && model.monitor->Admit(out.rows)) {
     model.monitor->Observe(clock_->NowMicros(), out.inputs, out.outputs, out.rows, seconds);
   }
   out.model = to_candidate ? served->candidate : served->stable;
