@@ -18,8 +18,8 @@
 #include <set>
 #include <thread>
 
+#include "serving_workspace.h"
 #include "subprocess.h"
-#include "testing/temp_dir.h"
 #include "testing/xgboost_model.h"
 
 namespace ferry::e2e {
@@ -54,10 +54,11 @@ std::string Le32(float v) {
   return std::string(bytes, 4);
 }
 
-class ServingE2eTest : public ::testing::Test {
+class ServingE2eTest : public ServingWorkspaceTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(Ferry({"init"}).exit_code, 0);
+    ServingWorkspaceTest::SetUp();
+    if (HasFatalFailure()) return;
     testing::WriteXGBoostModel(dir_ / "m1.json", kFeatures, kNames, 3);
     testing::WriteXGBoostModel(dir_ / "m2.json", kFeatures, kNames, 8);
     for (const char* file : {"m1.json", "m2.json"}) {
@@ -67,54 +68,6 @@ class ServingE2eTest : public ::testing::Test {
     CommandResult alias = Ferry({"models", "alias", "fraud@1", "production"});
     ASSERT_EQ(alias.exit_code, 0) << alias.err;
   }
-  void TearDown() override {
-    if (server_) {
-      server_->Signal(SIGTERM);
-      server_->Wait(std::chrono::milliseconds(10'000));
-    }
-  }
-
-  CommandResult Ferry(std::vector<std::string> args) {
-    args.insert(args.begin(), FERRY_BINARY);
-    return RunCommand(args, dir_);
-  }
-  void Write(const std::string& name, const std::string& contents) {
-    std::ofstream(dir_ / name) << contents;
-  }
-  void StartServer() {
-    server_ = std::make_unique<Child>(
-        std::vector<std::string>{FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir_);
-    port_ = WaitForServerPort(*server_);
-    ASSERT_GT(port_, 0);
-  }
-  void StopServer() {
-    server_->Signal(SIGTERM);
-    EXPECT_EQ(server_->Wait(std::chrono::milliseconds(10'000)), 0);
-    server_.reset();
-  }
-  HttpResult Http(const std::string& method, const std::string& target,
-                  const std::string& body = "",
-                  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    return HttpRequest(port_, method, target, body, headers);
-  }
-  void Deploy(const std::string& endpoint, const std::string& model,
-              const std::string& policy = "error") {
-    HttpResult r = Http("PUT", "/api/v1/endpoints/" + endpoint,
-                        json{{"model", model}, {"missing_features", policy}}.dump());
-    ASSERT_EQ(r.status, 200) << r.body;
-    ASSERT_EQ(json::parse(r.body)["state"], "READY") << r.body;
-  }
-  // POSTs a v2 request; returns the parsed response (status checked).
-  json Infer(const std::string& endpoint, const json& request, int expect = 200) {
-    HttpResult r = Http("POST", "/v2/models/" + endpoint + "/infer", request.dump());
-    EXPECT_EQ(r.status, expect) << r.body;
-    return r.status == 0 ? json() : json::parse(r.body);
-  }
-
-  testing::TempDir temp_;
-  const std::filesystem::path& dir_ = temp_.path();
-  std::unique_ptr<Child> server_;
-  int port_ = 0;
 };
 
 const std::vector<float> kRows = {1, 2, 3, 4, 12, 0, 16, 5, 9, 9, 9, 9};
