@@ -203,13 +203,13 @@ std::optional<double> BinnedWasserstein(const FeatureReference& ref, const Colum
     const double d0 = live_cdf - reference_cdf, d1 = next_live - next_reference;
     if ((d0 >= 0) == (d1 >= 0)) {
       // The CDFs (most likely) do not cross in the bin: the integral of their difference
-      // is exact on the live side -- the integral of F over [a, b] is F(a) (b - a) plus
-      // the sum of (b - x) over the bin's values, over n -- and takes the reference as
-      // uniform within its own quantile bin.
+      // is the difference of their integrals, each F(a) (b - a) plus the bin's share
+      // times (b - the mean of its values) -- exact on the live side (the sum of the
+      // bin's values is kept), as good as the sketch's bin means on the reference's.
       const double live_integral =
-          live_cdf * width +
-          (static_cast<double>(live.bins[i]) * b - live.bin_sums[i]) / n;
-      const double reference_integral = (reference_cdf + ref.shares[i] / 2) * width;
+          live_cdf * width + (static_cast<double>(live.bins[i]) * b - live.bin_sums[i]) / n;
+      const double reference_integral =
+          reference_cdf * width + ref.shares[i] * (b - ref.bin_means[i]);
       distance += std::abs(live_integral - reference_integral);
     } else {
       distance += width * AbsLinearIntegral(d0, d1);

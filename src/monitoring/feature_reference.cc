@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 
@@ -96,6 +97,28 @@ void SetShares(FeatureReference& ref, Cdf cdf) {
     const double at = i + 1 == ref.edges.size() ? 1.0 : std::clamp(cdf(ref.edges[i]), 0.0, 1.0);
     ref.shares[i - 1] = std::max(0.0, at - previous);
     previous = std::max(previous, at);
+  }
+}
+
+// Bin means from weighted values, ascending: each bin (e[i], e[i+1]], the first also
+// holding e[0]; a bin without values gets its midpoint.
+void SetBinMeans(FeatureReference& ref, std::span<const double> values,
+                 const std::function<double(size_t)>& weight) {
+  const size_t bins = ref.edges.size() - 1;
+  std::vector<double> sums(bins, 0.0), weights(bins, 0.0);
+  size_t bin = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double v = values[i];
+    if (v < ref.edges.front() || v > ref.edges.back()) continue;
+    while (bin + 1 < bins && v > ref.edges[bin + 1]) ++bin;
+    sums[bin] += weight(i) * v;
+    weights[bin] += weight(i);
+  }
+  ref.bin_means.resize(bins);
+  for (size_t b = 0; b < bins; ++b) {
+    ref.bin_means[b] = weights[b] > 0 ? std::clamp(sums[b] / weights[b], ref.edges[b],
+                                                   ref.edges[b + 1])
+                                      : (ref.edges[b] + ref.edges[b + 1]) / 2;
   }
 }
 
@@ -221,6 +244,10 @@ absl::StatusOr<FeatureReference> ReferenceFromProfile(const table::TableProfile&
       for (size_t i = 1; i < levels.size(); ++i) {
         ref.shares.push_back(i == 1 ? levels[1] : levels[i] - levels[i - 1]);
       }
+      const std::vector<uint64_t>& cumulative = view.cumulative();
+      SetBinMeans(ref, view.values(), [&](size_t i) {
+        return static_cast<double>(cumulative[i] - (i == 0 ? 0 : cumulative[i - 1]));
+      });
     }
     if (column->top_values && column->top_values->max_error() == 0) {
       exact_counts = true;
@@ -282,6 +309,7 @@ FeatureReference ReferenceFromValues(std::string name, std::span<const double> v
       return static_cast<double>(std::upper_bound(sorted.begin(), sorted.end(), x) -
                                  sorted.begin()) / n;
     });
+    SetBinMeans(ref, sorted, [](size_t) { return 1.0; });
   }
   std::map<float, int64_t> counts;
   for (double v : sorted) {

@@ -52,6 +52,10 @@ struct FeatureReference {
   // Numeric: edges (ascending, distinct) and the reference share of each bin.
   std::vector<double> edges;
   std::vector<double> shares;  // edges.size() - 1 values, summing to 1
+  // The mean of the reference values in each bin (from the quantile sketch's weighted
+  // items, or exact), so that a bin's values need not be taken as spread evenly: in a
+  // long tail they are not. The bin's midpoint where the sketch has no item in it.
+  std::vector<double> bin_means;
   // For each edge, whether it is one of the psi_bins quantiles (the first and last are).
   std::vector<uint8_t> coarse_edge;
 

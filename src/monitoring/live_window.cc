@@ -120,9 +120,22 @@ void LiveWindow::AddValue(size_t column, float value) {
     ++counts.above;
     counts.above_distance += v - ref.max;
   } else if (!counts.bins.empty()) {
-    // Bins are (e[i], e[i+1]], the first also holding e[0]: the first inner edge >= v.
-    const auto inner = std::lower_bound(ref.edges.begin() + 1, ref.edges.end() - 1, v);
-    const size_t bin = static_cast<size_t>(inner - (ref.edges.begin() + 1));
+    // Bins are (e[i], e[i+1]], the first also holding e[0]: the bin is the number of
+    // inner edges below v. A binary search whose steps are conditional moves, not
+    // branches: values arrive in random order, so a branchy search mispredicts about
+    // half its ~7 steps (measured: 45 ns a value with std::lower_bound).
+    const double* inner = ref.edges.data() + 1;
+    size_t n = ref.edges.size() - 2;  // inner edges
+    size_t bin = 0;
+    if (n > 0) {
+      // The answer stays in [bin, bin + n]; each step halves n whatever the comparison.
+      while (n > 1) {
+        const size_t half = n / 2;
+        bin += static_cast<size_t>(inner[bin + half - 1] < v) * half;
+        n -= half;
+      }
+      bin += static_cast<size_t>(inner[bin] < v);
+    }
     ++counts.bins[bin];
     counts.bin_sums[bin] += v;
   }

@@ -99,6 +99,10 @@ class KllSketch {
     double Quantile(double q) const;
     // Estimated fraction of added values <= x, in [0, 1] (the empirical CDF).
     double Rank(double x) const;
+    // The retained items, ascending, and the cumulative weight up to and including each
+    // (an item stands for weight values around it).
+    const std::vector<double>& values() const { return values_; }
+    const std::vector<uint64_t>& cumulative() const { return cumulative_; }
 
    private:
     friend class KllSketch;

@@ -114,7 +114,7 @@ TEST(DriftReportTest, NoDriftOnSameDistributionTrafficOf100kRows) {
   for (const ColumnDrift& d : report.features) {
     ASSERT_TRUE(d.drifted.has_value()) << d.name << ": " << d.note;
     EXPECT_FALSE(*d.drifted) << d.name << " " << *d.statistic;
-    EXPECT_LT(*d.statistic, d.threshold / 2) << d.name;
+    EXPECT_LT(*d.statistic, d.threshold / 4) << d.name;
   }
   EXPECT_EQ(report.features_drifted, 0);
   EXPECT_EQ(*report.dataset_drift, false);
@@ -195,8 +195,9 @@ TEST(DriftReportTest, BinnedWassersteinIsCloseToTheExactDistance) {
       exact += std::abs(fr - fl) * (all[i + 1] - all[i]);
     }
     const double binned = *BinnedWasserstein(f.refs[0], window.Merge(2).columns[0]);
-    // Within 0.02 reference standard deviations (2.0 here) of the exact distance.
-    EXPECT_NEAR(binned, exact, 0.04) << "shift " << shift;
+    // Within 0.01 reference standard deviations (2.0 here) of the exact distance: what is
+    // left is the quantile sketch placing the reference's bin edges a little off.
+    EXPECT_NEAR(binned, exact, 0.02) << "shift " << shift;
 
   }
 }
