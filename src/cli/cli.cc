@@ -44,6 +44,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   AddRunsCommand(app, context, &result);
   AddModelsCommand(app, context, &result);
   AddDeployCommand(app, context, &result);
+  AddMonitorCommand(app, context, &result);
   AddServerCommand(app, context, &result);
   AddFsckCommand(app, context, &result);
   AddDemoCommand(app, context, &result);

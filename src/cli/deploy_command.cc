@@ -11,6 +11,7 @@
 #include "server/http_client.h"
 #include "cli/output.h"
 #include "cli/registry_commands.h"
+#include "cli/server_client.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/file.h"
@@ -22,8 +23,6 @@
 namespace ferry::cli {
 namespace {
 
-using server::HttpCall;
-using server::HttpReply;
 
 using core::Cat;
 using nlohmann::json;
@@ -149,32 +148,6 @@ absl::Status RunList(CliContext& context, bool as_json) {
   return absl::OkStatus();
 }
 
-// What a running server says about an endpoint: its JSON object, or
-// {"reachable": false, "error": ...} / {"http_status": ..., "error": ...}.
-absl::StatusOr<json> AskServer(const std::string& url, std::string_view endpoint) {
-  std::string_view address = url;
-  if (address.starts_with("https://")) {
-    return absl::InvalidArgumentError(Cat("--server ", url, ": only http:// is supported"));
-  }
-  if (address.starts_with("http://")) address.remove_prefix(7);
-  while (address.ends_with('/')) address.remove_suffix(1);
-  ASSIGN_OR_RETURN(core::HostPort server, core::ParseHostPort(address));
-  if (server.host == "localhost") server.host = "127.0.0.1";
-  absl::StatusOr<HttpReply> reply = HttpCall(
-      server.host, server.port, "GET", Cat("/api/v1/endpoints/", endpoint), {}, kServerTimeout);
-  if (!reply.ok()) {
-    if (reply.status().code() == absl::StatusCode::kInvalidArgument) return reply.status();
-    return json{{"reachable", false}, {"error", std::string(core::View(reply.status().message()))}};
-  }
-  json body = json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
-  if (reply->status == 200 && body.is_object()) return body;
-  std::string message = reply->body;
-  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-    message = body["error"].value("message", reply->body);
-  }
-  return json{{"http_status", reply->status}, {"error", message}};
-}
-
 void PrintServerAnswer(std::ostream& out, const std::string& url, const json& answer) {
   if (answer.contains("reachable")) {
     out << "server not reachable at " << url << " (" << answer["error"].get<std::string>() << ")\n";
@@ -213,7 +186,7 @@ absl::Status RunStatus(CliContext& context, const std::string& endpoint, const s
   ASSIGN_OR_RETURN(ResolvedDeployment r, ResolveEndpoint(*opened.deployments, endpoint));
   std::optional<json> server;
   if (!url.empty()) {
-    ASSIGN_OR_RETURN(server, AskServer(url, endpoint));
+    ASSIGN_OR_RETURN(server, GetFromServer(url, Cat("/api/v1/endpoints/", endpoint), kServerTimeout));
   }
   if (as_json) {
     json out = serving::ResolvedDeploymentToJson(r);

@@ -122,6 +122,31 @@ void SetBinMeans(FeatureReference& ref, std::span<const double> values,
   }
 }
 
+// Edges, shares and bin means of a distribution known exactly as value -> count.
+void SetNumericFromCounts(FeatureReference& ref, const std::map<float, int64_t>& counts,
+                          int psi_bins) {
+  std::vector<double> values, weights, cumulative;
+  double total = 0;
+  for (const auto& [value, count] : counts) {
+    values.push_back(value);
+    weights.push_back(static_cast<double>(count));
+    total += static_cast<double>(count);
+    cumulative.push_back(total);
+  }
+  if (values.empty()) return;
+  // The empirical quantile: the smallest value whose cumulative count reaches q * n.
+  SetEdges(ref, psi_bins, [&](double q) {
+    const auto it = std::lower_bound(cumulative.begin(), cumulative.end(), q * total);
+    return values[std::min<size_t>(it - cumulative.begin(), values.size() - 1)];
+  });
+  if (!ref.numeric()) return;
+  SetShares(ref, [&](double x) {
+    const auto it = std::upper_bound(values.begin(), values.end(), x);
+    return it == values.begin() ? 0.0 : cumulative[it - values.begin() - 1] / total;
+  });
+  SetBinMeans(ref, values, [&](size_t i) { return weights[i]; });
+}
+
 // Categories from exact distinct values (value -> count), when few enough.
 void SetCategories(FeatureReference& ref, const std::map<float, int64_t>& counts) {
   ref.distinct = static_cast<int64_t>(counts.size());
@@ -231,26 +256,9 @@ absl::StatusOr<FeatureReference> ReferenceFromProfile(const table::TableProfile&
     ref.std = stats.moments.n > 0
                   ? std::sqrt(stats.moments.m2 / static_cast<double>(stats.moments.n))
                   : 0.0;
-    const table::KllSketch::SortedView view = stats.quantiles.View();
-    const std::vector<double> levels = SetEdges(ref, psi_bins, [&](double q) {
-      if (q <= 0) return stats.min;
-      if (q >= 1) return stats.max;
-      return view.Quantile(q);
-    });
-    // A bin's share is the difference of its edges' levels, not of the sketch's ranks
-    // at them: the sketch's error then moves edges a little instead of making the
-    // shares of 1% bins noisy by about as much as the shares themselves.
-    if (ref.numeric()) {
-      for (size_t i = 1; i < levels.size(); ++i) {
-        ref.shares.push_back(i == 1 ? levels[1] : levels[i] - levels[i - 1]);
-      }
-      const std::vector<uint64_t>& cumulative = view.cumulative();
-      SetBinMeans(ref, view.values(), [&](size_t i) {
-        return static_cast<double>(cumulative[i] - (i == 0 ? 0 : cumulative[i - 1]));
-      });
-    }
     if (column->top_values && column->top_values->max_error() == 0) {
       exact_counts = true;
+      int64_t counted = 0;
       for (const table::TopValues::Item& item : column->top_values->Items()) {
         double value = 0;
         if (!table::ParseFloat64Into(item.value, value)) {
@@ -258,6 +266,32 @@ absl::StatusOr<FeatureReference> ReferenceFromProfile(const table::TableProfile&
           break;
         }
         counts[static_cast<float>(value)] += item.count;
+        counted += item.count;
+      }
+      exact_counts = exact_counts && counted == ref.rows;
+    }
+    if (exact_counts) {
+      // Few distinct values, counted exactly: the distribution is known, bins and all.
+      SetNumericFromCounts(ref, counts, psi_bins);
+    } else {
+      const table::KllSketch::SortedView view = stats.quantiles.View();
+      const std::vector<double> levels = SetEdges(ref, psi_bins, [&](double q) {
+        if (q <= 0) return stats.min;
+        if (q >= 1) return stats.max;
+        return view.Quantile(q);
+      });
+      // A bin's share is the difference of its edges' levels, not of the sketch's ranks
+      // at them: the sketch's error then moves edges a little instead of making the
+      // shares of 1% bins noisy by about as much as the shares themselves (measured: the
+      // distance between two samples of one distribution twice as large).
+      if (ref.numeric()) {
+        for (size_t i = 1; i < levels.size(); ++i) {
+          ref.shares.push_back(i == 1 ? levels[1] : levels[i] - levels[i - 1]);
+        }
+        const std::vector<uint64_t>& cumulative = view.cumulative();
+        SetBinMeans(ref, view.values(), [&](size_t i) {
+          return static_cast<double>(cumulative[i] - (i == 0 ? 0 : cumulative[i - 1]));
+        });
       }
     }
   }

@@ -240,3 +240,46 @@ TEST(DriftReportTest, DataQualityComparesMissingAndRangesWithTheReference) {
 
 }  // namespace
 }  // namespace ferry::monitoring
+
+namespace ferry::monitoring {
+namespace {
+
+// Integer values (hours of the day): many quantile levels share an edge, every bin's mass
+// sits on its right edge. The binned distance must still be the exact one.
+TEST(DriftReportTest, BinnedWassersteinIsExactEnoughOnDiscreteValues) {
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int> hour(0, 23);
+  std::string csv = "hour\n";
+  std::vector<double> reference;
+  for (int i = 0; i < 5000; ++i) {
+    const int h = hour(rng);
+    reference.push_back(h);
+    csv += std::to_string(h) + "\n";
+  }
+  absl::StatusOr<table::TableProfile> profile = table::ProfileBytes(table::Format::kCsv, csv);
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  absl::StatusOr<FeatureReference> ref = ReferenceFromProfile(*profile, "hour", 10);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  LiveWindow window(WindowSpec{}, {&*ref}, {false}, 10, 0, 1);
+  std::vector<double> live;
+  for (int i = 0; i < 10'000; ++i) {
+    const float h = static_cast<float>(hour(rng));
+    live.push_back(h);
+    window.Add(1, {&h, 1}, 1, 0.001);
+  }
+  std::sort(reference.begin(), reference.end());
+  std::sort(live.begin(), live.end());
+  double exact = 0;  // the CDFs step at integers: the sum of |F_ref - F_live| at 0..22
+  for (int v = 0; v < 23; ++v) {
+    const auto cdf = [v](const std::vector<double>& values) {
+      return static_cast<double>(std::upper_bound(values.begin(), values.end(), v) -
+                                 values.begin()) / static_cast<double>(values.size());
+    };
+    exact += std::abs(cdf(reference) - cdf(live));
+  }
+  const double binned = *BinnedWasserstein(*ref, window.Merge(2).columns[0]);
+  EXPECT_NEAR(binned, exact, 0.001 * ref->std) << "exact " << exact;
+}
+
+}  // namespace
+}  // namespace ferry::monitoring
