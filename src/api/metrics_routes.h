@@ -14,8 +14,10 @@
 //
 // Thread-safety: the route reads the store on each scrape; nothing is cached.
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "api/inference_routes.h"
@@ -26,6 +28,16 @@ namespace ferry::api {
 // Appends the rollout metrics to `out` in the text format. Errors: the store's.
 absl::Status AppendRolloutMetrics(serving::RolloutStore& store, std::string& out);
 
-absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi> api);
+// A label value in the text format's escaping (backslash, double quote, newline).
+std::string EscapeLabelValue(std::string_view value);
+
+// The exposition of serving, the prediction log and rollouts. Errors: the rollout store's.
+absl::StatusOr<std::string> RenderMetrics(ServingApi& api);
+
+// Families another part of the server adds after RenderMetrics' (the alerts').
+using MetricsAppender = std::function<void(std::string& out)>;
+
+absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi> api,
+                              MetricsAppender more = nullptr);
 
 }  // namespace ferry::api
