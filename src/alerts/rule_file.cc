@@ -325,9 +325,10 @@ std::string ExportPrometheusRules(const RuleSet& rules) {
     out << YAML::EndSeq << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
-  return Cat("# Prometheus alerting rules exported by `ferry alerts export-prometheus` from rule set\n"
-             "# sha256:", rules.digest, " (ferry's actions are left out: route these alerts with\n"
-             "# Alertmanager)\n", out.c_str(), "\n");
+  return Cat("# Prometheus alerting rules, exported by `ferry alerts export-prometheus`\n"
+             "# from rule set sha256:", rules.digest, ".\n",
+             "# ferry's actions are left out: route these alerts with Alertmanager.\n",
+             out.c_str(), "\n");
 }
 
 }  // namespace ferry::alerts

@@ -1,6 +1,8 @@
 // The tables `ferry alerts list`, `history` and `triggers` print.
 
-#include <algorithm>
+#include <fmt/format.h>
+
+#include <cmath>
 
 #include "alerts/alerts_json.h"
 #include "alerts/annotation_template.h"
@@ -23,6 +25,11 @@ std::string Time(std::optional<int64_t> micros) {
 std::string LabelsShown(alerts::Labels labels) {
   labels.erase(alerts::kAlertNameLabel);
   return alerts::FormatLabels(labels);
+}
+
+// Four significant digits: enough to read a threshold against (--json has them all).
+std::string Value(double value) {
+  return std::isfinite(value) ? fmt::format("{:.4g}", value) : alerts::FormatGoFloat(value);
 }
 
 std::string Params(const std::map<std::string, std::string>& params) {
@@ -58,7 +65,7 @@ void PrintAlertsStatus(std::ostream& out, const std::optional<alerts::AppliedRul
       {"ALERT", "STATE", "VALUE", "SINCE", "FIRED", "LABELS"}};
   for (const alerts::ActiveAlert& alert : active) {
     alerts_table.push_back({alert.rule, std::string(alerts::AlertStateName(alert.state)),
-                            alerts::FormatGoFloat(alert.value), Time(alert.active_since),
+                            Value(alert.value), Time(alert.active_since),
                             Time(alert.fired_at), LabelsShown(alert.labels)});
   }
   PrintTable(out, alerts_table);
@@ -72,7 +79,7 @@ void PrintAlertHistory(std::ostream& out, const std::vector<alerts::HistoryEntry
   std::vector<std::vector<std::string>> table = {{"TIME", "RULE", "FROM", "TO", "VALUE", "LABELS"}};
   for (const alerts::HistoryEntry& e : entries) {
     table.push_back({Time(e.at), e.rule, std::string(alerts::AlertStateName(e.from)),
-                     std::string(alerts::AlertStateName(e.to)), alerts::FormatGoFloat(e.value),
+                     std::string(alerts::AlertStateName(e.to)), Value(e.value),
                      LabelsShown(e.labels)});
   }
   PrintTable(out, table);
