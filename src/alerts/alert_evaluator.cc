@@ -71,8 +71,10 @@ absl::Status AlertEvaluator::Reload(int64_t now) {
   digest_ = rules_ ? rules_->rules.digest : "";
   range_selectors_.clear();
   longest_range_ = std::chrono::milliseconds(0);
+  int64_t shortest = options_.default_interval.count();
   if (rules_) {
     for (const RuleGroup& group : rules_->rules.groups) {
+      shortest = std::min(shortest, group.interval.value_or(options_.default_interval).count());
       for (const AlertRule& rule : group.rules) {
         range_selectors_.insert(range_selectors_.end(), rule.expr.range_selectors.begin(),
                                 rule.expr.range_selectors.end());
@@ -80,6 +82,7 @@ absl::Status AlertEvaluator::Reload(int64_t now) {
       }
     }
   }
+  shortest_interval_ms_ = shortest;
   std::lock_guard<std::mutex> lock(state_mu_);
   active_ = std::move(by_rule);
   return absl::OkStatus();
@@ -208,7 +211,11 @@ void AlertEvaluator::Stop() {
 void AlertEvaluator::Loop(std::chrono::milliseconds tick) {
   std::unique_lock<std::mutex> lock(thread_mu_);
   while (!stopping_) {
-    wake_.wait_for(lock, tick, [this] { return stopping_; });
+    // Groups with intervals shorter than the tick need it shorter; 10 ms at least.
+    constexpr std::chrono::milliseconds kShortest(10);
+    const auto wait = std::clamp(std::chrono::milliseconds(shortest_interval_ms_.load()),
+                                 kShortest, std::max(tick, kShortest));
+    wake_.wait_for(lock, wait, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
     absl::StatusOr<EvaluationReport> report = Evaluate(workspace_.clock().NowMicros());

@@ -24,6 +24,7 @@
 // and the MetricsSource is called without the lock Metrics takes. Start and Stop from one
 // thread.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -84,7 +85,8 @@ class AlertEvaluator {
   // set was applied while evaluating (the next call uses it).
   absl::StatusOr<EvaluationReport> Evaluate(int64_t now_micros);
 
-  // Evaluates every `tick` (real time) at the workspace clock's time, until Stop.
+  // Evaluates every `tick` (real time; more often when a group's interval is shorter) at
+  // the workspace clock's time, until Stop.
   void Start(std::chrono::milliseconds tick);
   void Stop();
 
@@ -113,6 +115,8 @@ class AlertEvaluator {
   std::vector<VectorSelector> range_selectors_;
   SeriesHistory history_;
   std::map<std::string, int64_t> last_evaluated_;  // group -> time
+  // The shortest group interval of rules_, for the thread's tick.
+  std::atomic<int64_t> shortest_interval_ms_{0};
 
   mutable std::mutex state_mu_;  // guards the members below (read by Metrics)
   std::map<std::string, std::vector<ActiveAlert>> active_;  // by rule
