@@ -35,10 +35,10 @@ void AddTriggers(const AlertRule& rule, const std::vector<Transition>& transitio
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AlertEvaluator>> AlertEvaluator::Open(store::Workspace& workspace,
-                                                                     MetricsSource source,
-                                                                     AlertEvaluatorOptions options) {
-  std::unique_ptr<AlertEvaluator> evaluator(new AlertEvaluator(workspace, std::move(source), options));
+absl::StatusOr<std::unique_ptr<AlertEvaluator>> AlertEvaluator::Open(
+    store::Workspace& workspace, MetricsSource source, AlertEvaluatorOptions options) {
+  std::unique_ptr<AlertEvaluator> evaluator(
+      new AlertEvaluator(workspace, std::move(source), options));
   ASSIGN_OR_RETURN(evaluator->store_, AlertStore::Open(workspace));
   std::lock_guard<std::mutex> lock(evaluator->evaluate_mu_);
   RETURN_IF_ERROR(evaluator->Reload(workspace.clock().NowMicros()));
@@ -136,15 +136,17 @@ absl::StatusOr<EvaluationReport> AlertEvaluator::Evaluate(int64_t now) {
       }
       absl::StatusOr<InstantVector> results = EvaluateAlertExpression(rule.expr, input);
       if (results.ok() && results->size() > options_.max_alerts_per_rule) {
-        results = absl::ResourceExhaustedError(Cat("yields ", results->size(), " series; at most ",
-                                                   options_.max_alerts_per_rule, " alerts per rule"));
+        results =
+            absl::ResourceExhaustedError(Cat("yields ", results->size(), " series; at most ",
+                                             options_.max_alerts_per_rule, " alerts per rule"));
       }
       absl::StatusOr<RuleStep> step =
           results.ok() ? StepRule(rule, current, *results, now) : results.status();
       if (!step.ok()) {
         ++group_failures[group->name];
         report.errors.push_back(Cat("rule ", rule.name, ": ", core::View(step.status().message())));
-        spdlog::warn("alerts: evaluating rule {}: {}", rule.name, core::View(step.status().message()));
+        spdlog::warn("alerts: evaluating rule {}: {}", rule.name,
+                     core::View(step.status().message()));
         continue;
       }
       anything_to_write = anything_to_write || !current.empty() || !step->active.empty();
@@ -184,7 +186,8 @@ AlertMetrics AlertEvaluator::Metrics() const {
   AlertMetrics out;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
-    for (const auto& [rule, alerts] : active_) out.active.insert(out.active.end(), alerts.begin(), alerts.end());
+    for (const auto& [rule, alerts] : active_)
+      out.active.insert(out.active.end(), alerts.begin(), alerts.end());
     out.evaluations = evaluations_;
     out.failures = failures_;
   }
@@ -213,8 +216,8 @@ void AlertEvaluator::Loop(std::chrono::milliseconds tick) {
   while (!stopping_) {
     // Groups with intervals shorter than the tick need it shorter; 10 ms at least.
     constexpr std::chrono::milliseconds kShortest(10);
-    const auto wait = std::clamp(std::chrono::milliseconds(shortest_interval_ms_.load()),
-                                 kShortest, std::max(tick, kShortest));
+    const auto wait = std::clamp(std::chrono::milliseconds(shortest_interval_ms_.load()), kShortest,
+                                 std::max(tick, kShortest));
     wake_.wait_for(lock, wait, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();

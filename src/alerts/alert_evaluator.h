@@ -76,8 +76,8 @@ class AlertEvaluator {
   // Opens the store and loads the rule set and the active alerts. The workspace must
   // outlive the evaluator.
   static absl::StatusOr<std::unique_ptr<AlertEvaluator>> Open(store::Workspace& workspace,
-                                                             MetricsSource source,
-                                                             AlertEvaluatorOptions options);
+                                                              MetricsSource source,
+                                                              AlertEvaluatorOptions options);
   ~AlertEvaluator();
 
   // Evaluates the groups due at `now_micros`. Errors: the MetricsSource's, a malformed or
@@ -95,7 +95,9 @@ class AlertEvaluator {
 
  private:
   AlertEvaluator(store::Workspace& workspace, MetricsSource source, AlertEvaluatorOptions options)
-      : workspace_(workspace), source_(std::move(source)), options_(options),
+      : workspace_(workspace),
+        source_(std::move(source)),
+        options_(options),
         notifier_(options.webhooks) {}
   // Loads the rule set in force and the active alerts; announces alerts of dropped rules.
   absl::Status Reload(int64_t now);

@@ -6,17 +6,21 @@ namespace ferry::alerts {
 
 std::string_view AlertStateName(AlertState state) {
   switch (state) {
-    case AlertState::kInactive: return "inactive";
-    case AlertState::kPending: return "pending";
-    case AlertState::kFiring: return "firing";
-    case AlertState::kResolved: return "resolved";
+    case AlertState::kInactive:
+      return "inactive";
+    case AlertState::kPending:
+      return "pending";
+    case AlertState::kFiring:
+      return "firing";
+    case AlertState::kResolved:
+      return "resolved";
   }
   return "unknown";
 }
 
 absl::StatusOr<AlertState> ParseAlertState(std::string_view name) {
-  for (AlertState state : {AlertState::kInactive, AlertState::kPending, AlertState::kFiring,
-                           AlertState::kResolved}) {
+  for (AlertState state :
+       {AlertState::kInactive, AlertState::kPending, AlertState::kFiring, AlertState::kResolved}) {
     if (AlertStateName(state) == name) return state;
   }
   return absl::InvalidArgumentError(core::Cat("unknown alert state \"", name, "\""));
@@ -31,9 +35,9 @@ absl::StatusOr<RuleStep> StepRule(const AlertRule& rule, const std::vector<Activ
   for (const SeriesValue& series : results) {
     Labels labels = rule.AlertLabels(series.labels);
     if (!holding.emplace(labels, true).second) {
-      return absl::InvalidArgumentError(core::Cat(
-          "two series give the alert labels ", FormatLabels(labels),
-          "; aggregate them (e.g. max by (...)) so that each alert has one series"));
+      return absl::InvalidArgumentError(
+          core::Cat("two series give the alert labels ", FormatLabels(labels),
+                    "; aggregate them (e.g. max by (...)) so that each alert has one series"));
     }
     ActiveAlert alert;
     AlertState from = AlertState::kInactive;
@@ -49,7 +53,8 @@ absl::StatusOr<RuleStep> StepRule(const AlertRule& rule, const std::vector<Activ
     alert.value = series.value;
     alert.last_evaluated = now;
     alert.annotations = rule.RenderAnnotations(alert.labels, alert.value);
-    if (alert.state == AlertState::kPending && now - alert.active_since >= rule.hold.count() * 1000) {
+    if (alert.state == AlertState::kPending &&
+        now - alert.active_since >= rule.hold.count() * 1000) {
       alert.state = AlertState::kFiring;
       alert.fired_at = now;
     }

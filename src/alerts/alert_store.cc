@@ -111,16 +111,18 @@ absl::StatusOr<std::vector<ActiveAlert>> LoadActive(Transaction& tx) {
 
 absl::Status InsertActive(Transaction& tx, const ActiveAlert& a) {
   return tx
-      .Execute(Cat("INSERT INTO alerts_active (", kActiveColumns, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-               {a.rule, LabelsToJson(a.labels), AlertStateName(a.state), a.active_since,
-                a.fired_at, StoredValue(a.value), a.last_evaluated, StringMapJson(a.annotations)})
+      .Execute(
+          Cat("INSERT INTO alerts_active (", kActiveColumns, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+          {a.rule, LabelsToJson(a.labels), AlertStateName(a.state), a.active_since, a.fired_at,
+           StoredValue(a.value), a.last_evaluated, StringMapJson(a.annotations)})
       .status();
 }
 
 // Appends history rows with ids after the largest one.
 absl::Status InsertHistory(Transaction& tx, const std::vector<Transition>& transitions) {
   if (transitions.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(auto next, tx.QueryOptional("SELECT COALESCE(MAX(id), 0) + 1 FROM alert_history"));
+  ASSIGN_OR_RETURN(auto next,
+                   tx.QueryOptional("SELECT COALESCE(MAX(id), 0) + 1 FROM alert_history"));
   int64_t id = next->Int(0);
   for (const Transition& t : transitions) {
     RETURN_IF_ERROR(tx.Execute("INSERT INTO alert_history (id, rule, labels, from_state, to_state,"
@@ -134,7 +136,8 @@ absl::Status InsertHistory(Transaction& tx, const std::vector<Transition>& trans
 }
 
 absl::StatusOr<std::optional<Row>> CurrentRow(Transaction& tx, std::string_view columns) {
-  return tx.QueryOptional(Cat("SELECT ", columns, " FROM alert_rule_sets ORDER BY id DESC LIMIT 1"));
+  return tx.QueryOptional(
+      Cat("SELECT ", columns, " FROM alert_rule_sets ORDER BY id DESC LIMIT 1"));
 }
 
 }  // namespace
@@ -188,8 +191,8 @@ absl::StatusOr<std::optional<AppliedRuleSet>> AlertStore::Current() const {
   if (!row) return std::optional<AppliedRuleSet>();
   absl::StatusOr<RuleSet> rules = ParseRuleFile(row->Text(1), Cat("rule set ", row->Int(0)));
   if (!rules.ok()) {
-    return absl::DataLossError(Cat("the stored alert rules no longer parse: ",
-                                   core::View(rules.status().message())));
+    return absl::DataLossError(
+        Cat("the stored alert rules no longer parse: ", core::View(rules.status().message())));
   }
   return std::optional<AppliedRuleSet>(
       AppliedRuleSet{row->Int(0), *std::move(rules), row->Int(2), row->Text(3)});
@@ -220,11 +223,11 @@ absl::StatusOr<std::vector<HistoryEntry>> AlertStore::History(std::string_view r
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
     constexpr char kColumns[] =
         "SELECT id, rule, labels, from_state, to_state, at, value, annotations FROM alert_history";
-    ASSIGN_OR_RETURN(auto rows,
-                     rule.empty()
-                         ? tx.Query(Cat(kColumns, " ORDER BY id DESC LIMIT ?"), {limit})
-                         : tx.Query(Cat(kColumns, " WHERE rule = ? ORDER BY id DESC LIMIT ?"),
-                                    {rule, limit}));
+    ASSIGN_OR_RETURN(
+        auto rows,
+        rule.empty()
+            ? tx.Query(Cat(kColumns, " ORDER BY id DESC LIMIT ?"), {limit})
+            : tx.Query(Cat(kColumns, " WHERE rule = ? ORDER BY id DESC LIMIT ?"), {rule, limit}));
     for (const Row& row : rows) {
       HistoryEntry e;
       e.id = row.Int(0);
@@ -270,7 +273,8 @@ absl::Status AlertStore::Record(const EvaluationRecord& record) {
     for (const ActiveAlert& alert : record.active) RETURN_IF_ERROR(InsertActive(tx, alert));
     RETURN_IF_ERROR(InsertHistory(tx, record.transitions));
     if (record.triggers.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(auto next, tx.QueryOptional("SELECT COALESCE(MAX(id), 0) + 1 FROM pipeline_triggers"));
+    ASSIGN_OR_RETURN(auto next,
+                     tx.QueryOptional("SELECT COALESCE(MAX(id), 0) + 1 FROM pipeline_triggers"));
     int64_t id = next->Int(0);
     for (const PipelineTrigger& t : record.triggers) {
       RETURN_IF_ERROR(tx.Execute("INSERT INTO pipeline_triggers (id, pipeline, params, alert,"

@@ -16,7 +16,8 @@ json Time(std::optional<int64_t> micros) {
 json ActionJson(const Action& action) {
   if (std::holds_alternative<LogAction>(action)) return json{{"type", "log"}};
   if (const auto* webhook = std::get_if<WebhookAction>(&action)) {
-    return json{{"type", "webhook"}, {"url", webhook->url}, {"send_resolved", webhook->send_resolved}};
+    return json{
+        {"type", "webhook"}, {"url", webhook->url}, {"send_resolved", webhook->send_resolved}};
   }
   const auto& pipeline = std::get<PipelineAction>(action);
   return json{{"type", "pipeline"}, {"name", pipeline.pipeline}, {"params", pipeline.params}};
@@ -114,9 +115,8 @@ json ApplyResultJson(const ApplyResult& result) {
                        {"from", AlertStateName(t.from)},
                        {"to", AlertStateName(t.to)}});
   }
-  return json{{"changed", result.changed},
-              {"rule_set", RuleSetJson(result.applied)},
-              {"retired", retired}};
+  return json{
+      {"changed", result.changed}, {"rule_set", RuleSetJson(result.applied)}, {"retired", retired}};
 }
 
 }  // namespace ferry::alerts

@@ -35,13 +35,12 @@ absl::StatusOr<AnnotationTemplate> AnnotationTemplate::Parse(std::string_view te
     constexpr std::string_view kLabels = "$labels.";
     if (action == "$value") {
       out.parts_.push_back({PartKind::kValue, ""});
-    } else if (action.starts_with(kLabels) &&
-               IsValidLabelName(action.substr(kLabels.size()))) {
+    } else if (action.starts_with(kLabels) && IsValidLabelName(action.substr(kLabels.size()))) {
       out.parts_.push_back({PartKind::kLabel, std::string(action.substr(kLabels.size()))});
     } else {
-      return absl::InvalidArgumentError(core::Cat(
-          "{{", rest.substr(2, close - 2), "}} is not supported; templates take only",
-          " {{ $labels.NAME }} and {{ $value }}"));
+      return absl::InvalidArgumentError(core::Cat("{{", rest.substr(2, close - 2),
+                                                  "}} is not supported; templates take only",
+                                                  " {{ $labels.NAME }} and {{ $value }}"));
     }
     rest.remove_prefix(close + 2);
   }
@@ -52,8 +51,12 @@ std::string AnnotationTemplate::Render(const Labels& labels, double value) const
   std::string out;
   for (const Part& part : parts_) {
     switch (part.kind) {
-      case PartKind::kText: out += part.text; break;
-      case PartKind::kValue: out += FormatGoFloat(value); break;
+      case PartKind::kText:
+        out += part.text;
+        break;
+      case PartKind::kValue:
+        out += FormatGoFloat(value);
+        break;
       case PartKind::kLabel:
         if (auto found = labels.find(part.text); found != labels.end()) out += found->second;
         break;

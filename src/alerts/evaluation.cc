@@ -22,24 +22,20 @@ Labels WithoutName(Labels labels) {
   return labels;
 }
 
-double Apply(ArithmeticOp op, double lhs, double rhs) {
-  switch (op) {
-    case ArithmeticOp::kAdd: return lhs + rhs;
-    case ArithmeticOp::kSub: return lhs - rhs;
-    case ArithmeticOp::kMul: return lhs * rhs;
-    case ArithmeticOp::kDiv: return lhs / rhs;
-  }
-  return 0;
-}
-
 bool Holds(CompareOp op, double lhs, double rhs) {
   switch (op) {
-    case CompareOp::kGreater: return lhs > rhs;
-    case CompareOp::kGreaterEqual: return lhs >= rhs;
-    case CompareOp::kLess: return lhs < rhs;
-    case CompareOp::kLessEqual: return lhs <= rhs;
-    case CompareOp::kEqual: return lhs == rhs;
-    case CompareOp::kNotEqual: return lhs != rhs;
+    case CompareOp::kGreater:
+      return lhs > rhs;
+    case CompareOp::kGreaterEqual:
+      return lhs >= rhs;
+    case CompareOp::kLess:
+      return lhs < rhs;
+    case CompareOp::kLessEqual:
+      return lhs <= rhs;
+    case CompareOp::kEqual:
+      return lhs == rhs;
+    case CompareOp::kNotEqual:
+      return lhs != rhs;
   }
   return false;
 }
@@ -47,10 +43,12 @@ bool Holds(CompareOp op, double lhs, double rhs) {
 // Prometheus's extrapolatedRate over the points in [start, end] (milliseconds).
 std::optional<double> ExtrapolatedIncrease(const std::deque<SeriesHistory::Point>& points,
                                            int64_t start, int64_t end, bool per_second) {
-  auto first = std::lower_bound(points.begin(), points.end(), start,
-                                [](const SeriesHistory::Point& p, int64_t t) { return p.time_ms < t; });
-  auto last = std::upper_bound(points.begin(), points.end(), end,
-                               [](int64_t t, const SeriesHistory::Point& p) { return t < p.time_ms; });
+  auto first =
+      std::lower_bound(points.begin(), points.end(), start,
+                       [](const SeriesHistory::Point& p, int64_t t) { return p.time_ms < t; });
+  auto last =
+      std::upper_bound(points.begin(), points.end(), end,
+                       [](int64_t t, const SeriesHistory::Point& p) { return t < p.time_ms; });
   const auto count = std::distance(first, last);
   if (count < 2) return std::nullopt;
   const SeriesHistory::Point& head = *first;
@@ -143,8 +141,12 @@ class Evaluator {
       }
       switch (aggregation.op) {
         case AggregateOp::kSum:
-        case AggregateOp::kAvg: group.value += v; break;
-        case AggregateOp::kCount: group.value += 1; break;
+        case AggregateOp::kAvg:
+          group.value += v;
+          break;
+        case AggregateOp::kCount:
+          group.value += 1;
+          break;
         // As Prometheus: NaN loses to any number.
         case AggregateOp::kMin:
           if (v < group.value || std::isnan(group.value)) group.value = v;
@@ -180,13 +182,13 @@ class Evaluator {
     const ArithmeticOp op = arithmetic.op;
     const double* lhs_number = std::get_if<double>(&lhs);
     const double* rhs_number = std::get_if<double>(&rhs);
-    if (lhs_number && rhs_number) return Value(Apply(op, *lhs_number, *rhs_number));
+    if (lhs_number && rhs_number) return Value(ApplyArithmetic(op, *lhs_number, *rhs_number));
     if (lhs_number || rhs_number) {
       InstantVector& vector = std::get<InstantVector>(lhs_number ? rhs : lhs);
       for (SeriesValue& series : vector) {
         series.labels.erase(kMetricNameLabel);
-        series.value = lhs_number ? Apply(op, *lhs_number, series.value)
-                                  : Apply(op, series.value, *rhs_number);
+        series.value = lhs_number ? ApplyArithmetic(op, *lhs_number, series.value)
+                                  : ApplyArithmetic(op, series.value, *rhs_number);
       }
       return Value(std::move(vector));
     }
@@ -195,9 +197,9 @@ class Evaluator {
     for (SeriesValue& series : std::get<InstantVector>(rhs)) {
       Labels key = WithoutName(std::move(series.labels));
       if (right.contains(key)) {
-        return absl::InvalidArgumentError(
-            Cat("found duplicate series for the match group ", FormatLabels(key),
-                " on the right-hand side of the operation"));
+        return absl::InvalidArgumentError(Cat("found duplicate series for the match group ",
+                                              FormatLabels(key),
+                                              " on the right-hand side of the operation"));
       }
       right.emplace(std::move(key), series.value);
     }
@@ -208,11 +210,11 @@ class Evaluator {
       auto other = right.find(key);
       if (other == right.end()) continue;
       if (!matched.insert(key).second) {
-        return absl::InvalidArgumentError(
-            Cat("found duplicate series for the match group ", FormatLabels(key),
-                " on the left-hand side of the operation"));
+        return absl::InvalidArgumentError(Cat("found duplicate series for the match group ",
+                                              FormatLabels(key),
+                                              " on the left-hand side of the operation"));
       }
-      out.push_back({std::move(key), Apply(op, series.value, other->second)});
+      out.push_back({std::move(key), ApplyArithmetic(op, series.value, other->second)});
     }
     return Value(std::move(out));
   }
@@ -226,8 +228,9 @@ void SeriesHistory::Record(const std::vector<Sample>& samples,
                            const std::vector<VectorSelector>& selectors, int64_t now_ms,
                            std::chrono::milliseconds retention) {
   for (const Sample& sample : samples) {
-    const bool wanted = std::any_of(selectors.begin(), selectors.end(),
-                                    [&sample](const VectorSelector& s) { return s.Matches(sample.labels); });
+    const bool wanted =
+        std::any_of(selectors.begin(), selectors.end(),
+                    [&sample](const VectorSelector& s) { return s.Matches(sample.labels); });
     if (!wanted) continue;
     std::deque<Point>& points = series_[sample.labels];
     if (!points.empty() && points.back().time_ms >= now_ms) continue;  // one sample per instant

@@ -16,8 +16,8 @@ using core::Cat;
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
 bool IsNameChar(char c, bool colon) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || (colon && c == ':');
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         (colon && c == ':');
 }
 
 // A cursor over one line; errors name the line.
@@ -26,8 +26,8 @@ class LineReader {
   LineReader(std::string_view line, size_t number) : line_(line), number_(number) {}
 
   absl::Status Error(std::string_view what) const {
-    return absl::InvalidArgumentError(Cat("metrics text line ", number_, ": ", what, ": \"",
-                                          line_.substr(0, 200), "\""));
+    return absl::InvalidArgumentError(
+        Cat("metrics text line ", number_, ": ", what, ": \"", line_.substr(0, 200), "\""));
   }
   bool AtEnd() const { return pos_ >= line_.size(); }
   char Peek() const { return AtEnd() ? '\0' : line_[pos_]; }
@@ -126,8 +126,8 @@ absl::Status CheckComment(LineReader& reader) {
   }
   if (keyword == "TYPE") {
     reader.SkipBlanks();
-    static const std::set<std::string_view> kTypes = {"counter", "gauge", "histogram",
-                                                      "summary", "untyped"};
+    static const std::set<std::string_view> kTypes = {"counter", "gauge", "histogram", "summary",
+                                                      "untyped"};
     if (!kTypes.contains(reader.Token())) return reader.Error("unknown metric type");
   }
   return absl::OkStatus();
@@ -172,9 +172,9 @@ absl::StatusOr<std::vector<Sample>> ParseExposition(std::string_view text, size_
       if (!reader.AtEnd()) return reader.Error("unexpected text after the timestamp");
     }
     if (samples.size() >= max_series) {
-      return absl::ResourceExhaustedError(
-          Cat("the metrics text has more than ", max_series, " series, the most one alert"
-              " evaluation reads"));
+      return absl::ResourceExhaustedError(Cat("the metrics text has more than ", max_series,
+                                              " series, the most one alert"
+                                              " evaluation reads"));
     }
     if (!seen.insert(sample.labels).second) {
       return reader.Error(Cat("series ", FormatLabels(sample.labels), " appears twice"));

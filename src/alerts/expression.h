@@ -9,7 +9,8 @@
 //   unary      := ("-" | "+") unary | primary
 //   primary    := number | "(" sum ")" | selector
 //              | ("rate" | "increase") "(" selector "[" duration "]" ")"
-//              | AGG [("by" | "without") "(" labels ")"] "(" sum ")" [("by" | "without") "(" labels ")"]
+//              | AGG [("by" | "without") "(" labels ")"] "(" sum ")" [("by" | "without") "(" labels
+//              ")"]
 //   selector   := metric_name ["{" matchers "}"] | "{" matchers "}"
 //   matcher    := label ("=" | "!=" | "=~" | "!~") string       AGG: sum min max avg count
 //
@@ -125,5 +126,7 @@ struct AlertExpression {
 absl::StatusOr<AlertExpression> ParseAlertExpression(std::string_view text);
 
 std::string_view CompareOpName(CompareOp op);  // ">", ">=", ...
+// lhs OP rhs, with IEEE semantics (x / 0 is +-Inf or NaN, as in PromQL).
+double ApplyArithmetic(ArithmeticOp op, double lhs, double rhs);
 
 }  // namespace ferry::alerts

@@ -35,8 +35,8 @@ absl::Status Lexer::Error(size_t offset, std::string_view what) const {
 }
 
 absl::StatusOr<Token> Lexer::Next() {
-  while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                 text_[pos_] == '\n' || text_[pos_] == '\r')) {
+  while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
+                                 text_[pos_] == '\r')) {
     ++pos_;
   }
   if (in_brackets_) return Duration();
@@ -66,22 +66,33 @@ absl::StatusOr<Token> Lexer::Next() {
     return token;
   };
   switch (c) {
-    case '(': return one(TokenKind::kLeftParen, 1);
-    case ')': return one(TokenKind::kRightParen, 1);
-    case '{': return one(TokenKind::kLeftBrace, 1);
-    case '}': return one(TokenKind::kRightBrace, 1);
+    case '(':
+      return one(TokenKind::kLeftParen, 1);
+    case ')':
+      return one(TokenKind::kRightParen, 1);
+    case '{':
+      return one(TokenKind::kLeftBrace, 1);
+    case '}':
+      return one(TokenKind::kRightBrace, 1);
     case '[':
       in_brackets_ = true;
       return one(TokenKind::kLeftBracket, 1);
-    case ']': return one(TokenKind::kRightBracket, 1);
-    case ',': return one(TokenKind::kComma, 1);
-    case '+': return one(TokenKind::kPlus, 1);
-    case '-': return one(TokenKind::kMinus, 1);
-    case '*': return one(TokenKind::kStar, 1);
-    case '/': return one(TokenKind::kSlash, 1);
+    case ']':
+      return one(TokenKind::kRightBracket, 1);
+    case ',':
+      return one(TokenKind::kComma, 1);
+    case '+':
+      return one(TokenKind::kPlus, 1);
+    case '-':
+      return one(TokenKind::kMinus, 1);
+    case '*':
+      return one(TokenKind::kStar, 1);
+    case '/':
+      return one(TokenKind::kSlash, 1);
     case '%':
     case '^':
-    case '@': return one(TokenKind::kUnsupported, 1);
+    case '@':
+      return one(TokenKind::kUnsupported, 1);
     case '=':
       if (next == '=') return one(TokenKind::kEqualEqual, 2);
       if (next == '~') return one(TokenKind::kRegexMatch, 2);
@@ -94,7 +105,8 @@ absl::StatusOr<Token> Lexer::Next() {
       return next == '=' ? one(TokenKind::kGreaterEqual, 2) : one(TokenKind::kGreater, 1);
     case '<':
       return next == '=' ? one(TokenKind::kLessEqual, 2) : one(TokenKind::kLess, 1);
-    default: break;
+    default:
+      break;
   }
   return Error(pos_, Cat("unexpected character \"", std::string(1, c), "\""));
 }
@@ -116,7 +128,8 @@ absl::StatusOr<Token> Lexer::Number() {
   char* end = nullptr;
   token.number = std::strtod(token.text.c_str(), &end);
   if (end != token.text.c_str() + token.text.size()) {
-    return Error(start, Cat("\"", token.text, "\" is not a number (durations belong in"
+    return Error(start, Cat("\"", token.text,
+                            "\" is not a number (durations belong in"
                             " a range selector's brackets, e.g. [5m])"));
   }
   return token;
@@ -139,16 +152,32 @@ absl::StatusOr<Token> Lexer::String(char quote) {
     if (pos_ >= text_.size()) return Error(token.offset, "unterminated string");
     const char escaped = text_[pos_++];
     switch (escaped) {
-      case 'a': token.text += '\a'; break;
-      case 'b': token.text += '\b'; break;
-      case 'f': token.text += '\f'; break;
-      case 'n': token.text += '\n'; break;
-      case 'r': token.text += '\r'; break;
-      case 't': token.text += '\t'; break;
-      case 'v': token.text += '\v'; break;
+      case 'a':
+        token.text += '\a';
+        break;
+      case 'b':
+        token.text += '\b';
+        break;
+      case 'f':
+        token.text += '\f';
+        break;
+      case 'n':
+        token.text += '\n';
+        break;
+      case 'r':
+        token.text += '\r';
+        break;
+      case 't':
+        token.text += '\t';
+        break;
+      case 'v':
+        token.text += '\v';
+        break;
       case '\\':
       case '\'':
-      case '"': token.text += escaped; break;
+      case '"':
+        token.text += escaped;
+        break;
       case 'x': {
         const int high = pos_ < text_.size() ? core::HexDigitValue(text_[pos_]) : -1;
         const int low = pos_ + 1 < text_.size() ? core::HexDigitValue(text_[pos_ + 1]) : -1;

@@ -26,15 +26,15 @@ enum class TokenKind {
   kLeftBracket,
   kRightBracket,
   kComma,
-  kAssign,         // =
-  kNotEqual,       // !=
-  kRegexMatch,     // =~
-  kRegexNoMatch,   // !~
-  kGreater,        // >
-  kGreaterEqual,   // >=
-  kLess,           // <
-  kLessEqual,      // <=
-  kEqualEqual,     // ==
+  kAssign,        // =
+  kNotEqual,      // !=
+  kRegexMatch,    // =~
+  kRegexNoMatch,  // !~
+  kGreater,       // >
+  kGreaterEqual,  // >=
+  kLess,          // <
+  kLessEqual,     // <=
+  kEqualEqual,    // ==
   kPlus,
   kMinus,
   kStar,

@@ -50,26 +50,28 @@ json AlertmanagerPayload(std::string_view rule, AlertState status,
   json list = json::array();
   for (const Transition& t : alerts) {
     const bool resolved = t.to == AlertState::kResolved;
-    list.push_back({{"status", resolved ? "resolved" : "firing"},
-                    {"labels", t.alert.labels},
-                    {"annotations", t.alert.annotations},
-                    {"startsAt", core::FormatTimestamp(t.alert.fired_at.value_or(t.alert.active_since))},
-                    {"endsAt", resolved ? core::FormatTimestamp(t.at) : kZeroTime},
-                    {"generatorURL", ""},
-                    {"fingerprint", Fingerprint(t.alert.labels)},
-                    {"value", ValueJson(t.alert.value)}});
+    list.push_back(
+        {{"status", resolved ? "resolved" : "firing"},
+         {"labels", t.alert.labels},
+         {"annotations", t.alert.annotations},
+         {"startsAt", core::FormatTimestamp(t.alert.fired_at.value_or(t.alert.active_since))},
+         {"endsAt", resolved ? core::FormatTimestamp(t.at) : kZeroTime},
+         {"generatorURL", ""},
+         {"fingerprint", Fingerprint(t.alert.labels)},
+         {"value", ValueJson(t.alert.value)}});
   }
   const Labels group = {{kAlertNameLabel, std::string(rule)}};
-  return json{{"version", "4"},
-              {"groupKey", core::Cat("{}:", FormatLabels(group))},
-              {"truncatedAlerts", 0},
-              {"status", status == AlertState::kResolved ? "resolved" : "firing"},
-              {"receiver", "ferry"},
-              {"groupLabels", group},
-              {"commonLabels", Common(alerts, [](const ActiveAlert& a) { return a.labels; })},
-              {"commonAnnotations", Common(alerts, [](const ActiveAlert& a) { return a.annotations; })},
-              {"externalURL", ""},
-              {"alerts", std::move(list)}};
+  return json{
+      {"version", "4"},
+      {"groupKey", core::Cat("{}:", FormatLabels(group))},
+      {"truncatedAlerts", 0},
+      {"status", status == AlertState::kResolved ? "resolved" : "firing"},
+      {"receiver", "ferry"},
+      {"groupLabels", group},
+      {"commonLabels", Common(alerts, [](const ActiveAlert& a) { return a.labels; })},
+      {"commonAnnotations", Common(alerts, [](const ActiveAlert& a) { return a.annotations; })},
+      {"externalURL", ""},
+      {"alerts", std::move(list)}};
 }
 
 void AlertNotifier::Notify(const AlertRule& rule, const std::vector<Transition>& transitions) {
@@ -86,7 +88,8 @@ void AlertNotifier::Notify(const AlertRule& rule, const std::vector<Transition>&
       for (const Transition& t : resolved) Log(t);
     } else if (const auto* webhook = std::get_if<WebhookAction>(&action)) {
       if (!fired.empty()) {
-        webhooks_.Send({webhook->url}, AlertmanagerPayload(rule.name, AlertState::kFiring, fired).dump());
+        webhooks_.Send({webhook->url},
+                       AlertmanagerPayload(rule.name, AlertState::kFiring, fired).dump());
       }
       if (!resolved.empty() && webhook->send_resolved) {
         webhooks_.Send({webhook->url},

@@ -69,17 +69,20 @@ absl::StatusOr<std::map<std::string, std::string>> StringMap(const Context& at,
     const std::string name = kv.first.Scalar();
     const std::string field = Cat(where, ".", name);
     ASSIGN_OR_RETURN(std::string value, Text(at, kv.second, field));
-    if (!out.emplace(name, std::move(value)).second) return at.Error(kv.first, field, "given twice");
+    if (!out.emplace(name, std::move(value)).second)
+      return at.Error(kv.first, field, "given twice");
   }
   return out;
 }
 
-absl::StatusOr<Labels> RuleLabels(const Context& at, const YAML::Node& node, std::string_view where) {
+absl::StatusOr<Labels> RuleLabels(const Context& at, const YAML::Node& node,
+                                  std::string_view where) {
   ASSIGN_OR_RETURN(auto labels, StringMap(at, node, where));
   for (const auto& [name, value] : labels) {
     const std::string field = Cat(where, ".", name);
     if (!IsValidLabelName(name) || name.starts_with("__")) {
-      return at.Error(node, field, "not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)");
+      return at.Error(node, field,
+                      "not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)");
     }
     if (name == kAlertNameLabel || name == "alertstate") {
       return at.Error(node, field, "set by ferry; a rule cannot set it");
@@ -93,16 +96,19 @@ absl::StatusOr<Labels> RuleLabels(const Context& at, const YAML::Node& node, std
     labels.emplace(kSeverityLabel, kDefaultSeverity);
   } else if (std::find(std::begin(kSeverities), std::end(kSeverities), severity->second) ==
              std::end(kSeverities)) {
-    return at.Error(node, Cat(where, ".severity"),
-                    Cat("\"", severity->second, "\" is not a severity (critical, warning or info)"));
+    return at.Error(
+        node, Cat(where, ".severity"),
+        Cat("\"", severity->second, "\" is not a severity (critical, warning or info)"));
   }
   return labels;
 }
 
-absl::StatusOr<Action> ParseAction(const Context& at, const YAML::Node& node, std::string_view where) {
+absl::StatusOr<Action> ParseAction(const Context& at, const YAML::Node& node,
+                                   std::string_view where) {
   if (!node.IsMap() || node.size() != 1) {
-    return at.Error(node, where, "each action is one of log: {}, webhook: {url: ...} or"
-                                 " pipeline: {name: ...}");
+    return at.Error(node, where,
+                    "each action is one of log: {}, webhook: {url: ...} or"
+                    " pipeline: {name: ...}");
   }
   const std::string kind = node.begin()->first.Scalar();
   const YAML::Node body = node.begin()->second;
@@ -119,11 +125,13 @@ absl::StatusOr<Action> ParseAction(const Context& at, const YAML::Node& node, st
     if (auto url = server::ParseHttpUrl(webhook.url); !url.ok()) {
       return at.Error(body["url"], Cat(field, ".url"), core::View(url.status().message()));
     }
-    ASSIGN_OR_RETURN(std::string send_resolved, Text(at, body["send_resolved"], Cat(field, ".send_resolved")));
+    ASSIGN_OR_RETURN(std::string send_resolved,
+                     Text(at, body["send_resolved"], Cat(field, ".send_resolved")));
     if (send_resolved == "false") {
       webhook.send_resolved = false;
     } else if (!send_resolved.empty() && send_resolved != "true") {
-      return at.Error(body["send_resolved"], Cat(field, ".send_resolved"), "expected true or false");
+      return at.Error(body["send_resolved"], Cat(field, ".send_resolved"),
+                      "expected true or false");
     }
     return Action(std::move(webhook));
   }
@@ -131,25 +139,30 @@ absl::StatusOr<Action> ParseAction(const Context& at, const YAML::Node& node, st
     RETURN_IF_ERROR(CheckMap(at, body, field, {"name", "params"}));
     PipelineAction pipeline;
     ASSIGN_OR_RETURN(pipeline.pipeline, Text(at, body["name"], Cat(field, ".name")));
-    const bool name_ok = !pipeline.pipeline.empty() && pipeline.pipeline.size() <= kMaxPipelineNameBytes &&
-                         std::all_of(pipeline.pipeline.begin(), pipeline.pipeline.end(), [](char c) {
-                           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-                                  c == '-' || c == '.';
-                         });
+    const bool name_ok =
+        !pipeline.pipeline.empty() && pipeline.pipeline.size() <= kMaxPipelineNameBytes &&
+        std::all_of(pipeline.pipeline.begin(), pipeline.pipeline.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+        });
     if (!name_ok) {
-      return at.Error(body, Cat(field, ".name"), "a pipeline name (letters, digits, _ - .) is required");
+      return at.Error(body, Cat(field, ".name"),
+                      "a pipeline name (letters, digits, _ - .) is required");
     }
     ASSIGN_OR_RETURN(pipeline.params, StringMap(at, body["params"], Cat(field, ".params")));
     return Action(std::move(pipeline));
   }
-  return at.Error(node, where, Cat("unknown action \"", kind, "\" (known: log, webhook, pipeline)"));
+  return at.Error(node, where,
+                  Cat("unknown action \"", kind, "\" (known: log, webhook, pipeline)"));
 }
 
-absl::StatusOr<AlertRule> ParseRule(const Context& at, const YAML::Node& node, std::string_view where) {
+absl::StatusOr<AlertRule> ParseRule(const Context& at, const YAML::Node& node,
+                                    std::string_view where) {
   if (node.IsMap() && node["record"]) {
-    return at.Error(node, where, "recording rules are not supported; ferry evaluates alerting rules");
+    return at.Error(node, where,
+                    "recording rules are not supported; ferry evaluates alerting rules");
   }
-  RETURN_IF_ERROR(CheckMap(at, node, where, {"alert", "expr", "for", "labels", "annotations", "actions"}));
+  RETURN_IF_ERROR(
+      CheckMap(at, node, where, {"alert", "expr", "for", "labels", "annotations", "actions"}));
   AlertRule rule;
   ASSIGN_OR_RETURN(rule.name, Text(at, node["alert"], Cat(where, ".alert")));
   if (rule.name.empty()) return at.Error(node, Cat(where, ".alert"), "required");
@@ -159,36 +172,44 @@ absl::StatusOr<AlertRule> ParseRule(const Context& at, const YAML::Node& node, s
   }
   const std::string named = Cat("rule ", rule.name);
   ASSIGN_OR_RETURN(rule.expr_text, Text(at, node["expr"], Cat(named, ": expr")));
-  while (!rule.expr_text.empty() && (rule.expr_text.back() == '\n' || rule.expr_text.back() == ' ')) {
+  while (!rule.expr_text.empty() &&
+         (rule.expr_text.back() == '\n' || rule.expr_text.back() == ' ')) {
     rule.expr_text.pop_back();
   }
   if (rule.expr_text.empty()) return at.Error(node, Cat(named, ": expr"), "required");
   absl::StatusOr<AlertExpression> expr = ParseAlertExpression(rule.expr_text);
-  if (!expr.ok()) return at.Error(node["expr"], Cat(named, ": expr"), core::View(expr.status().message()));
+  if (!expr.ok())
+    return at.Error(node["expr"], Cat(named, ": expr"), core::View(expr.status().message()));
   rule.expr = *std::move(expr);
   ASSIGN_OR_RETURN(std::string hold, Text(at, node["for"], Cat(named, ": for")));
   if (!hold.empty()) {
     absl::StatusOr<std::chrono::milliseconds> parsed = ParseDuration(hold);
-    if (!parsed.ok()) return at.Error(node["for"], Cat(named, ": for"), core::View(parsed.status().message()));
+    if (!parsed.ok())
+      return at.Error(node["for"], Cat(named, ": for"), core::View(parsed.status().message()));
     rule.hold = *parsed;
   }
   ASSIGN_OR_RETURN(rule.labels, RuleLabels(at, node["labels"], Cat(named, ": labels")));
-  ASSIGN_OR_RETURN(auto annotations, StringMap(at, node["annotations"], Cat(named, ": annotations")));
+  ASSIGN_OR_RETURN(auto annotations,
+                   StringMap(at, node["annotations"], Cat(named, ": annotations")));
   for (const auto& [name, text] : annotations) {
     const std::string field = Cat(named, ": annotations.", name);
-    if (!IsValidLabelName(name)) return at.Error(node["annotations"], field, "not an annotation name");
+    if (!IsValidLabelName(name))
+      return at.Error(node["annotations"], field, "not an annotation name");
     absl::StatusOr<AnnotationTemplate> parsed = AnnotationTemplate::Parse(text);
-    if (!parsed.ok()) return at.Error(node["annotations"], field, core::View(parsed.status().message()));
+    if (!parsed.ok())
+      return at.Error(node["annotations"], field, core::View(parsed.status().message()));
     rule.annotations.emplace(name, *std::move(parsed));
   }
   const YAML::Node actions = node["actions"];
   if (actions && !actions.IsNull()) {
     if (!actions.IsSequence()) return at.Error(actions, Cat(named, ": actions"), "expected a list");
     if (actions.size() > kMaxActionsPerRule) {
-      return at.Error(actions, Cat(named, ": actions"), Cat("at most ", kMaxActionsPerRule, " actions"));
+      return at.Error(actions, Cat(named, ": actions"),
+                      Cat("at most ", kMaxActionsPerRule, " actions"));
     }
     for (size_t i = 0; i < actions.size(); ++i) {
-      ASSIGN_OR_RETURN(Action action, ParseAction(at, actions[i], Cat(named, ": actions[", i, "]")));
+      ASSIGN_OR_RETURN(Action action,
+                       ParseAction(at, actions[i], Cat(named, ": actions[", i, "]")));
       rule.actions.push_back(std::move(action));
     }
   }
@@ -213,15 +234,17 @@ absl::StatusOr<RuleSet> ParseRoot(const Context& at, const YAML::Node& root) {
     ASSIGN_OR_RETURN(group.name, Text(at, node["name"], Cat(where, ".name")));
     if (group.name.empty()) return at.Error(node, Cat(where, ".name"), "required");
     if (!group_names.insert(group.name).second) {
-      return at.Error(node["name"], Cat("group ", group.name), "a group of this name comes earlier");
+      return at.Error(node["name"], Cat("group ", group.name),
+                      "a group of this name comes earlier");
     }
     const std::string named = Cat("group ", group.name);
     ASSIGN_OR_RETURN(std::string interval, Text(at, node["interval"], Cat(named, ": interval")));
     if (!interval.empty()) {
       absl::StatusOr<std::chrono::milliseconds> parsed = ParseDuration(interval);
       if (!parsed.ok() || parsed->count() == 0) {
-        return at.Error(node["interval"], Cat(named, ": interval"),
-                        parsed.ok() ? "must be longer than 0s" : core::View(parsed.status().message()));
+        return at.Error(
+            node["interval"], Cat(named, ": interval"),
+            parsed.ok() ? "must be longer than 0s" : core::View(parsed.status().message()));
       }
       group.interval = *parsed;
     }
@@ -230,7 +253,8 @@ absl::StatusOr<RuleSet> ParseRoot(const Context& at, const YAML::Node& root) {
       return at.Error(list, Cat(named, ": rules"), "expected a list of rules");
     }
     for (size_t r = 0; list && r < list.size(); ++r) {
-      if (++rules > kMaxRules) return at.Error(list[r], named, Cat("more than ", kMaxRules, " rules"));
+      if (++rules > kMaxRules)
+        return at.Error(list[r], named, Cat("more than ", kMaxRules, " rules"));
       ASSIGN_OR_RETURN(AlertRule rule, ParseRule(at, list[r], Cat(named, ": rules[", r, "]")));
       if (!alert_names.insert(rule.name).second) {
         return at.Error(list[r], Cat("rule ", rule.name),
@@ -263,7 +287,8 @@ Labels AlertRule::AlertLabels(const Labels& series) const {
 std::map<std::string, std::string> AlertRule::RenderAnnotations(const Labels& alert_labels,
                                                                 double value) const {
   std::map<std::string, std::string> out;
-  for (const auto& [key, annotation] : annotations) out[key] = annotation.Render(alert_labels, value);
+  for (const auto& [key, annotation] : annotations)
+    out[key] = annotation.Render(alert_labels, value);
   return out;
 }
 
@@ -284,8 +309,8 @@ const AlertRule* RuleSet::Find(std::string_view name) const {
 
 absl::StatusOr<RuleSet> ParseRuleFile(std::string_view yaml, std::string_view file_name) {
   if (yaml.size() > kMaxRuleFileBytes) {
-    return absl::InvalidArgumentError(Cat(file_name, ": ", yaml.size(), " bytes; a rule file has at most ",
-                                          kMaxRuleFileBytes));
+    return absl::InvalidArgumentError(
+        Cat(file_name, ": ", yaml.size(), " bytes; a rule file has at most ", kMaxRuleFileBytes));
   }
   const Context at(file_name);
   absl::StatusOr<RuleSet> rules;
@@ -306,12 +331,14 @@ std::string ExportPrometheusRules(const RuleSet& rules) {
   out << YAML::BeginMap << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
   for (const RuleGroup& group : rules.groups) {
     out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << group.name;
-    if (group.interval) out << YAML::Key << "interval" << YAML::Value << FormatDuration(*group.interval);
+    if (group.interval)
+      out << YAML::Key << "interval" << YAML::Value << FormatDuration(*group.interval);
     out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
     for (const AlertRule& rule : group.rules) {
       out << YAML::BeginMap << YAML::Key << "alert" << YAML::Value << rule.name;
       out << YAML::Key << "expr" << YAML::Value << rule.expr_text;
-      if (rule.hold.count() > 0) out << YAML::Key << "for" << YAML::Value << FormatDuration(rule.hold);
+      if (rule.hold.count() > 0)
+        out << YAML::Key << "for" << YAML::Value << FormatDuration(rule.hold);
       out << YAML::Key << "labels" << YAML::Value;
       EmitMap(out, rule.labels);
       if (!rule.annotations.empty()) {
@@ -325,10 +352,11 @@ std::string ExportPrometheusRules(const RuleSet& rules) {
     out << YAML::EndSeq << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
-  return Cat("# Prometheus alerting rules, exported by `ferry alerts export-prometheus`\n"
-             "# from rule set sha256:", rules.digest, ".\n",
-             "# ferry's actions are left out: route these alerts with Alertmanager.\n",
-             out.c_str(), "\n");
+  return Cat(
+      "# Prometheus alerting rules, exported by `ferry alerts export-prometheus`\n"
+      "# from rule set sha256:",
+      rules.digest, ".\n",
+      "# ferry's actions are left out: route these alerts with Alertmanager.\n", out.c_str(), "\n");
 }
 
 }  // namespace ferry::alerts

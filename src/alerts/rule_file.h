@@ -65,7 +65,7 @@ struct AlertRule {
   std::string expr_text;
   AlertExpression expr;
   std::chrono::milliseconds hold{0};  // `for`
-  Labels labels;                       // with severity (the default added when missing)
+  Labels labels;                      // with severity (the default added when missing)
   std::map<std::string, AnnotationTemplate> annotations;
   std::vector<Action> actions;
 

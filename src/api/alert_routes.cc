@@ -66,8 +66,9 @@ absl::StatusOr<Response> Triggers(AlertEvaluator& evaluator, Request& request) {
 absl::StatusOr<Response> Rules(AlertEvaluator& evaluator) {
   ASSIGN_OR_RETURN(auto rules, evaluator.store().Current());
   if (!rules) {
-    return absl::NotFoundError("no alert rules applied yet (PUT /api/v1/alerts/rules or"
-                               " `ferry alerts apply FILE.yaml`)");
+    return absl::NotFoundError(
+        "no alert rules applied yet (PUT /api/v1/alerts/rules or"
+        " `ferry alerts apply FILE.yaml`)");
   }
   Response response;
   response.content_type = kYamlContentType;
@@ -83,9 +84,9 @@ absl::StatusOr<Response> Apply(AlertEvaluator& evaluator, Request& request) {
   }
   ASSIGN_OR_RETURN(QueryParams query, QueryParams::Parse(request.query()));
   RETURN_IF_ERROR(query.OnlyThese({"actor"}));
-  ASSIGN_OR_RETURN(alerts::ApplyResult result,
-                   evaluator.store().Apply(request.body(), "request body",
-                                           query.Get("actor").value_or("api")));
+  ASSIGN_OR_RETURN(
+      alerts::ApplyResult result,
+      evaluator.store().Apply(request.body(), "request body", query.Get("actor").value_or("api")));
   return server::JsonResponse(alerts::ApplyResultJson(result));
 }
 
@@ -107,12 +108,16 @@ absl::StatusOr<std::shared_ptr<AlertEvaluator>> OpenAlerts(store::Workspace& wor
 }
 
 absl::Status AddAlertRoutes(server::Router& router, std::shared_ptr<AlertEvaluator> evaluator) {
-  RETURN_IF_ERROR(router.Get("/api/v1/alerts", [evaluator](Request&) { return Status(*evaluator); }));
-  RETURN_IF_ERROR(router.Get("/api/v1/alerts/history",
-                             [evaluator](Request& request) { return History(*evaluator, request); }));
-  RETURN_IF_ERROR(router.Get("/api/v1/alerts/triggers",
-                             [evaluator](Request& request) { return Triggers(*evaluator, request); }));
-  RETURN_IF_ERROR(router.Get("/api/v1/alerts/rules", [evaluator](Request&) { return Rules(*evaluator); }));
+  RETURN_IF_ERROR(
+      router.Get("/api/v1/alerts", [evaluator](Request&) { return Status(*evaluator); }));
+  RETURN_IF_ERROR(router.Get("/api/v1/alerts/history", [evaluator](Request& request) {
+    return History(*evaluator, request);
+  }));
+  RETURN_IF_ERROR(router.Get("/api/v1/alerts/triggers", [evaluator](Request& request) {
+    return Triggers(*evaluator, request);
+  }));
+  RETURN_IF_ERROR(
+      router.Get("/api/v1/alerts/rules", [evaluator](Request&) { return Rules(*evaluator); }));
   return router.Put("/api/v1/alerts/rules",
                     [evaluator](Request& request) { return Apply(*evaluator, request); });
 }
@@ -144,10 +149,11 @@ void AppendAlertMetrics(const AlertEvaluator& evaluator, std::string& out) {
           "Alert rule evaluations that failed, by rule group.", metrics.failures);
   serving::AppendMetricFamily(out, "ferry_alert_webhook_deliveries_total", "counter",
                               "Webhook notifications of alerts, by what became of them.");
-  out += fmt::format("ferry_alert_webhook_deliveries_total{{outcome=\"delivered\"}} {}\n"
-                     "ferry_alert_webhook_deliveries_total{{outcome=\"failed\"}} {}\n"
-                     "ferry_alert_webhook_deliveries_total{{outcome=\"dropped\"}} {}\n",
-                     metrics.webhooks.delivered, metrics.webhooks.failed, metrics.webhooks.dropped);
+  out += fmt::format(
+      "ferry_alert_webhook_deliveries_total{{outcome=\"delivered\"}} {}\n"
+      "ferry_alert_webhook_deliveries_total{{outcome=\"failed\"}} {}\n"
+      "ferry_alert_webhook_deliveries_total{{outcome=\"dropped\"}} {}\n",
+      metrics.webhooks.delivered, metrics.webhooks.failed, metrics.webhooks.dropped);
 }
 
 }  // namespace ferry::api

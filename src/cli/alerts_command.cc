@@ -76,8 +76,11 @@ absl::Status Check(CliContext& context, const AlertsArgs& args) {
   ASSIGN_OR_RETURN(std::string yaml, ReadRuleFile(context, args.file));
   ASSIGN_OR_RETURN(alerts::RuleSet rules, alerts::ParseRuleFile(yaml, args.file));
   if (args.json) {
-    context.out() << json{{"file", args.file}, {"ok", true}, {"digest", rules.digest},
-                          {"groups", rules.groups.size()}, {"rules", rules.rule_count()}}
+    context.out() << json{{"file", args.file},
+                          {"ok", true},
+                          {"digest", rules.digest},
+                          {"groups", rules.groups.size()},
+                          {"rules", rules.rule_count()}}
                          .dump()
                   << "\n";
   } else {

@@ -46,7 +46,8 @@ void PrintAlertsStatus(std::ostream& out, const std::optional<alerts::AppliedRul
     out << "no alert rules in force (`ferry alerts apply FILE.yaml`)\n";
     return;
   }
-  std::vector<std::vector<std::string>> table = {{"RULE", "GROUP", "SEVERITY", "FOR", "STATE", "ALERTS"}};
+  std::vector<std::vector<std::string>> table = {
+      {"RULE", "GROUP", "SEVERITY", "FOR", "STATE", "ALERTS"}};
   for (const alerts::RuleGroup& group : rules->rules.groups) {
     for (const alerts::AlertRule& rule : group.rules) {
       std::vector<const alerts::ActiveAlert*> mine;
@@ -65,8 +66,8 @@ void PrintAlertsStatus(std::ostream& out, const std::optional<alerts::AppliedRul
       {"ALERT", "STATE", "VALUE", "SINCE", "FIRED", "LABELS"}};
   for (const alerts::ActiveAlert& alert : active) {
     alerts_table.push_back({alert.rule, std::string(alerts::AlertStateName(alert.state)),
-                            Value(alert.value), Time(alert.active_since),
-                            Time(alert.fired_at), LabelsShown(alert.labels)});
+                            Value(alert.value), Time(alert.active_since), Time(alert.fired_at),
+                            LabelsShown(alert.labels)});
   }
   PrintTable(out, alerts_table);
 }
@@ -85,7 +86,8 @@ void PrintAlertHistory(std::ostream& out, const std::vector<alerts::HistoryEntry
   PrintTable(out, table);
 }
 
-void PrintPipelineTriggers(std::ostream& out, const std::vector<alerts::PipelineTrigger>& triggers) {
+void PrintPipelineTriggers(std::ostream& out,
+                           const std::vector<alerts::PipelineTrigger>& triggers) {
   if (triggers.empty()) {
     out << "no pipeline triggers recorded\n";
     return;

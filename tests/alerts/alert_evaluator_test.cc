@@ -33,7 +33,8 @@ TEST_F(AlertEvaluatorTest, PendingFiresExactlyWhenForHasElapsedThenResolves) {
   EXPECT_TRUE(EvaluateAfter(*evaluator, 0).transitions.empty());
 
   SetMetrics("queue_depth{queue=\"a\"} 12\n");
-  EXPECT_EQ(Moves(EvaluateAfter(*evaluator, 15).transitions), Strings{"QueueHigh inactive->pending"});
+  EXPECT_EQ(Moves(EvaluateAfter(*evaluator, 15).transitions),
+            Strings{"QueueHigh inactive->pending"});
   const int64_t since = clock_->NowMicros();
   EXPECT_TRUE(EvaluateAfter(*evaluator, 299).transitions.empty()) << "4m59s: still pending";
   absl::StatusOr<std::vector<ActiveAlert>> active = store_->Active();
@@ -49,13 +50,14 @@ TEST_F(AlertEvaluatorTest, PendingFiresExactlyWhenForHasElapsedThenResolves) {
   ASSERT_EQ(active->size(), 1u);
   EXPECT_EQ((*active)[0].state, AlertState::kFiring);
   EXPECT_EQ((*active)[0].value, 13);
-  EXPECT_EQ((*active)[0].labels, (Labels{{"alertname", "QueueHigh"}, {"queue", "a"},
-                                         {"severity", "warning"}}));
+  EXPECT_EQ((*active)[0].labels,
+            (Labels{{"alertname", "QueueHigh"}, {"queue", "a"}, {"severity", "warning"}}));
   EXPECT_EQ((*active)[0].annotations.at("summary"), "a at 13");
   EXPECT_TRUE(EvaluateAfter(*evaluator, 15).transitions.empty()) << "firing stays firing";
 
   SetMetrics("queue_depth{queue=\"a\"} 3\n");
-  EXPECT_EQ(Moves(EvaluateAfter(*evaluator, 15).transitions), Strings{"QueueHigh firing->resolved"});
+  EXPECT_EQ(Moves(EvaluateAfter(*evaluator, 15).transitions),
+            Strings{"QueueHigh firing->resolved"});
   EXPECT_TRUE(store_->Active()->empty()) << "resolved, the series is inactive again";
 
   absl::StatusOr<std::vector<HistoryEntry>> history = store_->History("QueueHigh", 10);
@@ -70,7 +72,8 @@ TEST_F(AlertEvaluatorTest, PendingFiresExactlyWhenForHasElapsedThenResolves) {
 
   // True again: a new alert, pending from now.
   SetMetrics("queue_depth{queue=\"a\"} 30\n");
-  EXPECT_EQ(Moves(EvaluateAfter(*evaluator, 15).transitions), Strings{"QueueHigh inactive->pending"});
+  EXPECT_EQ(Moves(EvaluateAfter(*evaluator, 15).transitions),
+            Strings{"QueueHigh inactive->pending"});
 }
 
 TEST_F(AlertEvaluatorTest, APendingAlertThatStopsHoldingGoesBackToInactive) {
@@ -141,8 +144,9 @@ TEST_F(AlertEvaluatorTest, GroupsRunAtTheirOwnIntervals) {
 }
 
 TEST_F(AlertEvaluatorTest, RateRulesSeeTheSamplesOfEarlierEvaluations) {
-  Apply("groups:\n  - name: g\n    rules:\n      - alert: Errors\n"
-        "        expr: sum by (endpoint) (rate(requests_total{code=\"500\"}[1m])) > 0.5\n");
+  Apply(
+      "groups:\n  - name: g\n    rules:\n      - alert: Errors\n"
+      "        expr: sum by (endpoint) (rate(requests_total{code=\"500\"}[1m])) > 0.5\n");
   std::unique_ptr<AlertEvaluator> evaluator = OpenEvaluator();
   int64_t errors = 0;
   std::vector<Transition> transitions;
@@ -227,7 +231,8 @@ TEST_F(AlertEvaluatorTest, WebhooksAreRetriedWithBackoffAndCarryAlertmanagersPay
         labels: {severity: critical}
         annotations: {summary: "{{ $labels.endpoint }} is down"}
         actions:
-          - webhook: {url: ")" + receiver.url() + R"("}
+          - webhook: {url: ")" +
+        receiver.url() + R"("}
 )");
   AlertEvaluatorOptions options;
   options.webhooks.attempts = 4;
@@ -252,9 +257,9 @@ TEST_F(AlertEvaluatorTest, WebhooksAreRetriedWithBackoffAndCarryAlertmanagersPay
   ASSERT_EQ(firing["alerts"].size(), 1u);
   const nlohmann::json& alert = firing["alerts"][0];
   EXPECT_EQ(alert["status"], "firing");
-  EXPECT_EQ(alert["labels"], (nlohmann::json{{"alertname", "EndpointDown"},
-                                             {"endpoint", "fraud"},
-                                             {"severity", "critical"}}));
+  EXPECT_EQ(alert["labels"],
+            (nlohmann::json{
+                {"alertname", "EndpointDown"}, {"endpoint", "fraud"}, {"severity", "critical"}}));
   EXPECT_EQ(alert["startsAt"], core::FormatTimestamp(kStart));
   EXPECT_EQ(alert["endsAt"], "0001-01-01T00:00:00Z");
   EXPECT_EQ(alert["value"], 0);
@@ -273,8 +278,10 @@ TEST_F(AlertEvaluatorTest, WebhooksAreRetriedWithBackoffAndCarryAlertmanagersPay
 
 TEST_F(AlertEvaluatorTest, DroppingAFiringRuleAnnouncesItResolvedWithItsOldActions) {
   WebhookReceiver receiver(0);
-  Apply("groups:\n  - name: g\n    rules:\n      - alert: Old\n        expr: x > 0\n"
-        "        actions: [{webhook: {url: \"" + receiver.url() + "\"}}]\n");
+  Apply(
+      "groups:\n  - name: g\n    rules:\n      - alert: Old\n        expr: x > 0\n"
+      "        actions: [{webhook: {url: \"" +
+      receiver.url() + "\"}}]\n");
   std::unique_ptr<AlertEvaluator> evaluator = OpenEvaluator();
   SetMetrics("x 1\n");
   EvaluateAfter(*evaluator, 0);

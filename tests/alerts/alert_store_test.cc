@@ -140,8 +140,9 @@ TEST_F(AlertStoreTest, ApplyingWithoutARuleEndsItsAlertsInTheSameTransaction) {
   record.active = {Alert("Up", AlertState::kFiring, 1), Alert("Down", AlertState::kPending, 0)};
   ASSERT_TRUE(store_->Record(record).ok());
 
-  const std::string without_up = "groups:\n  - name: g\n    rules:\n      - alert: Other\n"
-                                 "        expr: up > 5\n";
+  const std::string without_up =
+      "groups:\n  - name: g\n    rules:\n      - alert: Other\n"
+      "        expr: up > 5\n";
   clock_->Advance(std::chrono::seconds(30));
   absl::StatusOr<ApplyResult> applied = store_->Apply(without_up, "rules.yaml", "ada");
   ASSERT_TRUE(applied.ok()) << applied.status();

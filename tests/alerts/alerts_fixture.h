@@ -99,7 +99,8 @@ class WebhookReceiver {
                              if (static_cast<int>(calls_.size()) <= failures_) {
                                return server::JsonTextResponse("{}", 503);
                              }
-                             bodies_.push_back(nlohmann::json::parse(request.body(), nullptr, false));
+                             bodies_.push_back(
+                                 nlohmann::json::parse(request.body(), nullptr, false));
                              return server::JsonTextResponse("{}", 200);
                            })
                     .ok());

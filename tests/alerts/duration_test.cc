@@ -8,10 +8,16 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(DurationTest, ReadsPrometheusDurations) {
-  const std::pair<const char*, int64_t> cases[] = {
-      {"0", 0},          {"0s", 0},           {"90s", 90'000},     {"5m", 300'000},
-      {"1h30m", 5'400'000}, {"500ms", 500},   {"1m500ms", 60'500}, {"2d", 172'800'000},
-      {"1w", 604'800'000}, {"1y", 31'536'000'000}};
+  const std::pair<const char*, int64_t> cases[] = {{"0", 0},
+                                                   {"0s", 0},
+                                                   {"90s", 90'000},
+                                                   {"5m", 300'000},
+                                                   {"1h30m", 5'400'000},
+                                                   {"500ms", 500},
+                                                   {"1m500ms", 60'500},
+                                                   {"2d", 172'800'000},
+                                                   {"1w", 604'800'000},
+                                                   {"1y", 31'536'000'000}};
   for (const auto& [text, millis] : cases) {
     absl::StatusOr<milliseconds> parsed = ParseDuration(text);
     ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.status();

@@ -149,8 +149,10 @@ TEST(EvaluationTest, ARangeWithFewerThanTwoSamplesGivesNothing) {
   Feed(history, *expression, 0, {1, 2, 3});
   std::vector<Sample> none;
   // Samples at 0, 15 and 30 s: none is within [40 s, 100 s].
-  EXPECT_TRUE(EvaluateAlertExpression(*expression, EvaluationInput{none, history, 100'000})->empty());
-  EXPECT_EQ(EvaluateAlertExpression(*expression, EvaluationInput{none, history, 30'000})->size(), 1u);
+  EXPECT_TRUE(
+      EvaluateAlertExpression(*expression, EvaluationInput{none, history, 100'000})->empty());
+  EXPECT_EQ(EvaluateAlertExpression(*expression, EvaluationInput{none, history, 30'000})->size(),
+            1u);
 }
 
 TEST(EvaluationTest, HistoryKeepsOnlyWhatRangesReadForAsLongAsTheyNeed) {

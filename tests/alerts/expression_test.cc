@@ -34,8 +34,8 @@ TEST(ExpressionTest, ParsesTheSubset) {
 }
 
 TEST(ExpressionTest, KeepsTheTopLevelComparisonAndTheRanges) {
-  absl::StatusOr<AlertExpression> parsed = ParseAlertExpression(
-      "sum(rate(a[5m])) / sum(increase(b{x=\"1\"}[1h])) >= -2 * 3");
+  absl::StatusOr<AlertExpression> parsed =
+      ParseAlertExpression("sum(rate(a[5m])) / sum(increase(b{x=\"1\"}[1h])) >= -2 * 3");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   ASSERT_TRUE(parsed->comparison);
   EXPECT_EQ(parsed->comparison->op, CompareOp::kGreaterEqual);
@@ -59,7 +59,8 @@ TEST(ExpressionTest, SelectorsMatchAsPrometheusDoes) {
   EXPECT_FALSE(selector.Matches({{"__name__", "m"}, {"a", "fraud"}, {"b", "x"}, {"c", "1"}}));
   EXPECT_FALSE(selector.Matches({{"__name__", "n"}, {"a", "fraud"}, {"c", "1"}}));
   absl::StatusOr<AlertExpression> tail = ParseAlertExpression("m{a=~\"ud\"}");
-  EXPECT_FALSE(std::get<VectorSelector>(tail->expr->node).Matches({{"__name__", "m"}, {"a", "fraud"}}))
+  EXPECT_FALSE(
+      std::get<VectorSelector>(tail->expr->node).Matches({{"__name__", "m"}, {"a", "fraud"}}))
       << "and at the end";
 }
 
@@ -74,8 +75,9 @@ TEST(ExpressionTest, ErrorsNameTheColumnAndWhatIsWrong) {
       {"up{a=\"1\"", "column 9: expected \",\" or \"}\", got the end"},
       {"up{a=1}", "column 6: expected a quoted label value, got \"1\""},
       {"up{a~\"1\"}", "column 5: unexpected character \"~\""},
-      {"histogram_quantile(0.9, x) > 1", "column 1: function histogram_quantile() is not"
-                                         " supported (supported: rate, increase)"},
+      {"histogram_quantile(0.9, x) > 1",
+       "column 1: function histogram_quantile() is not"
+       " supported (supported: rate, increase)"},
       {"topk(3, up)", "column 1: aggregation topk is not supported"},
       {"up % 2", "column 4: operator % is not supported (supported: + - * /)"},
       {"up and down", "column 4: the set operator \"and\" is not supported"},
@@ -93,8 +95,9 @@ TEST(ExpressionTest, ErrorsNameTheColumnAndWhatIsWrong) {
       {"rate(up[5m:1m]) > 0", "column 11: subqueries are not supported"},
       {"rate(up[5m] offset 1m)", "column 13: the offset modifier is not supported"},
       {"up offset 5m", "column 4: the offset modifier is not supported"},
-      {"{a=~\".*\"}", "column 1: a selector needs at least one matcher that does not match the"
-                      " empty string"},
+      {"{a=~\".*\"}",
+       "column 1: a selector needs at least one matcher that does not match the"
+       " empty string"},
       {"up{a=~\"(\"}", "column 7: bad regex: missing ): ("},
       {"up{a=\"\\d\"}", "column 7: unknown escape \\d in a string"},
       {"up{a=\"x}", "column 6: unterminated string"},

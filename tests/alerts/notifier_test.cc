@@ -16,7 +16,8 @@ using nlohmann::json;
 Transition Fired(const std::string& endpoint, const std::string& summary, int64_t at) {
   Transition t;
   t.alert.rule = "HighErrorRate";
-  t.alert.labels = {{"alertname", "HighErrorRate"}, {"endpoint", endpoint}, {"severity", "warning"}};
+  t.alert.labels = {
+      {"alertname", "HighErrorRate"}, {"endpoint", endpoint}, {"severity", "warning"}};
   t.alert.state = AlertState::kFiring;
   t.alert.active_since = at - 60'000'000;
   t.alert.fired_at = at;
@@ -57,13 +58,21 @@ TEST(AnnotationTemplateTest, RendersLabelsAndValuesAsPrometheusDoes) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->Render({{"endpoint", "fraud"}}, 0.25), "fraud: 0.25 ()");
   EXPECT_EQ(AnnotationTemplate::Parse("no actions")->Render({}, 1), "no actions");
-  for (const char* bad : {"{{ .Value }}", "{{ $labels }}", "{{ $value | humanize }}", "{{ $value"}) {
+  for (const char* bad :
+       {"{{ .Value }}", "{{ $labels }}", "{{ $value | humanize }}", "{{ $value"}) {
     EXPECT_FALSE(AnnotationTemplate::Parse(bad).ok()) << bad;
   }
   const std::pair<double, const char*> values[] = {
-      {0, "0"},          {1, "1"},          {0.1, "0.1"},        {123456, "123456"},
-      {1e6, "1e+06"},    {1234567, "1.234567e+06"}, {0.0001, "0.0001"}, {0.00001, "1e-05"},
-      {-2.5, "-2.5"},    {std::numeric_limits<double>::infinity(), "+Inf"},
+      {0, "0"},
+      {1, "1"},
+      {0.1, "0.1"},
+      {123456, "123456"},
+      {1e6, "1e+06"},
+      {1234567, "1.234567e+06"},
+      {0.0001, "0.0001"},
+      {0.00001, "1e-05"},
+      {-2.5, "-2.5"},
+      {std::numeric_limits<double>::infinity(), "+Inf"},
       {std::numeric_limits<double>::quiet_NaN(), "NaN"}};
   for (const auto& [value, text] : values) EXPECT_EQ(FormatGoFloat(value), text) << text;
 }

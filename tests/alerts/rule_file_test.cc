@@ -58,9 +58,12 @@ TEST(RuleFileTest, ReadsEveryFieldWithItsDefault) {
   EXPECT_EQ(std::get<PipelineAction>(drift.actions[2]).pipeline, "retrain");
   EXPECT_EQ(std::get<PipelineAction>(drift.actions[2]).params,
             (std::map<std::string, std::string>{{"reason", "drift"}}));
-  const Labels alert = drift.AlertLabels({{"__name__", "x"}, {"endpoint", "fraud"}, {"team", "ml"}});
-  EXPECT_EQ(alert, (Labels{{"alertname", "FraudFeatureDrift"}, {"endpoint", "fraud"},
-                           {"severity", "critical"}, {"team", "risk"}}))
+  const Labels alert =
+      drift.AlertLabels({{"__name__", "x"}, {"endpoint", "fraud"}, {"team", "ml"}});
+  EXPECT_EQ(alert, (Labels{{"alertname", "FraudFeatureDrift"},
+                           {"endpoint", "fraud"},
+                           {"severity", "critical"},
+                           {"team", "risk"}}))
       << "the rule's labels win; the metric name goes";
   EXPECT_EQ(drift.RenderAnnotations(alert, 1),
             (std::map<std::string, std::string>{{"description", "value 1"},
@@ -106,7 +109,8 @@ TEST(RuleFileTest, ErrorsNameTheFileLineRuleAndField) {
        "r.yaml:6: rule A: labels.severity: \"page\" is not a severity (critical, warning or info)"},
       {Rule("        expr: up\n        labels: {alertname: B}\n"),
        "rule A: labels.alertname: set by ferry"},
-      {Rule("        expr: up\n        labels: {__x: B}\n"), "rule A: labels.__x: not a label name"},
+      {Rule("        expr: up\n        labels: {__x: B}\n"),
+       "rule A: labels.__x: not a label name"},
       {Rule("        expr: up\n        labels: {team: \"{{ $value }}\"}\n"),
        "rule A: labels.team: templates are supported in annotations only"},
       {Rule("        expr: up\n        annotations: {s: \"{{ humanize $value }}\"}\n"),
@@ -132,8 +136,10 @@ TEST(RuleFileTest, ErrorsNameTheFileLineRuleAndField) {
        "r.yaml:4: group g: rules[0]: recording rules are not supported"},
       {"groups:\n  - name: g\n    rules:\n      - alert: 9lives\n        expr: up\n",
        "r.yaml:4: group g: rules[0].alert: \"9lives\" is not an alert name"},
-      {"groups:\n  - name: g\n    interval: 0s\n", "r.yaml:3: group g: interval: must be longer than 0s"},
-      {"groups:\n  - name: g\n  - name: g\n", "r.yaml:3: group g: a group of this name comes earlier"},
+      {"groups:\n  - name: g\n    interval: 0s\n",
+       "r.yaml:3: group g: interval: must be longer than 0s"},
+      {"groups:\n  - name: g\n  - name: g\n",
+       "r.yaml:3: group g: a group of this name comes earlier"},
       {"groups:\n  - rules: []\n", "r.yaml:2: groups[0].name: required"},
       {"groups:\n  - name: g\n    limit: 5\n", "r.yaml:3: groups[0]: unknown key \"limit\""},
       {"rules: []\n", "r.yaml:1: (top level): unknown key \"rules\" (known: groups)"},
@@ -175,11 +181,12 @@ TEST(RuleFileTest, ExportIsAPrometheusRuleFileThatPromtoolAccepts) {
   // And Prometheus's own checker accepts it.
   testing::TempDir dir;
   std::ofstream(dir / "exported.yaml") << exported;
-  const std::string command = "promtool check rules " + (dir / "exported.yaml").string() +
-                              " > " + (dir / "promtool.txt").string() + " 2>&1";
+  const std::string command = "promtool check rules " + (dir / "exported.yaml").string() + " > " +
+                              (dir / "promtool.txt").string() + " 2>&1";
   const int status = std::system(command.c_str());
   std::ifstream report(dir / "promtool.txt");
-  const std::string output((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
+  const std::string output((std::istreambuf_iterator<char>(report)),
+                           std::istreambuf_iterator<char>());
   EXPECT_EQ(status, 0) << output << "\n" << exported;
   EXPECT_NE(output.find("SUCCESS: 3 rules found"), std::string::npos) << output;
 }

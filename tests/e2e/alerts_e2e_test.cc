@@ -4,9 +4,8 @@
 // replaced over HTTP (a bad file refused, a dropped rule's alert resolved), and the export
 // checked by promtool.
 
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <fstream>
@@ -146,11 +145,13 @@ TEST_F(AlertsE2eTest, RulesOverServingMetricsFireAndAreSeenEverywhere) {
   EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
 
   // Rules over HTTP: a bad file changes nothing; a file without BadRequests resolves it.
-  HttpResult bad = HttpRequest(port_, "PUT", "/api/v1/alerts/rules",
-                               "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up >\n");
+  HttpResult bad =
+      HttpRequest(port_, "PUT", "/api/v1/alerts/rules",
+                  "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up >\n");
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_NE(bad.body.find("request body:5: rule X: expr: column 5"), std::string::npos) << bad.body;
-  const std::string only_ready = std::string(kRules).substr(0, std::string(kRules).find("      - alert: BadRequests"));
+  const std::string only_ready =
+      std::string(kRules).substr(0, std::string(kRules).find("      - alert: BadRequests"));
   HttpResult put = HttpRequest(port_, "PUT", "/api/v1/alerts/rules?actor=ci", only_ready);
   ASSERT_EQ(put.status, 200) << put.body;
   json put_body = json::parse(put.body);
