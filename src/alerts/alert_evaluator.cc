@@ -129,19 +129,7 @@ absl::StatusOr<EvaluationReport> AlertEvaluator::Evaluate(int64_t now) {
   bool anything_to_write = false;
   for (const RuleGroup* group : due) {
     for (const AlertRule& rule : group->rules) {
-      std::vector<ActiveAlert> current;
-      {
-        std::lock_guard<std::mutex> state_lock(state_mu_);
-        if (auto found = active_.find(rule.name); found != active_.end()) current = found->second;
-      }
-      absl::StatusOr<InstantVector> results = EvaluateAlertExpression(rule.expr, input);
-      if (results.ok() && results->size() > options_.max_alerts_per_rule) {
-        results =
-            absl::ResourceExhaustedError(Cat("yields ", results->size(), " series; at most ",
-                                             options_.max_alerts_per_rule, " alerts per rule"));
-      }
-      absl::StatusOr<RuleStep> step =
-          results.ok() ? StepRule(rule, current, *results, now) : results.status();
+      absl::StatusOr<RuleStep> step = StepOne(rule, input, now);
       if (!step.ok()) {
         ++group_failures[group->name];
         report.errors.push_back(Cat("rule ", rule.name, ": ", core::View(step.status().message())));
@@ -149,7 +137,8 @@ absl::StatusOr<EvaluationReport> AlertEvaluator::Evaluate(int64_t now) {
                      core::View(step.status().message()));
         continue;
       }
-      anything_to_write = anything_to_write || !current.empty() || !step->active.empty();
+      // Alerts before the step are either still active or ended by a transition.
+      anything_to_write = anything_to_write || !step->active.empty() || !step->transitions.empty();
       record.rules.push_back(rule.name);
       AddTriggers(rule, step->transitions, record.triggers);
       record.transitions.insert(record.transitions.end(), step->transitions.begin(),
@@ -180,6 +169,21 @@ absl::StatusOr<EvaluationReport> AlertEvaluator::Evaluate(int64_t now) {
   for (auto& [rule, transitions] : notify) notifier_.Notify(*rules_->rules.Find(rule), transitions);
   report.transitions = std::move(record.transitions);
   return report;
+}
+
+absl::StatusOr<RuleStep> AlertEvaluator::StepOne(const AlertRule& rule,
+                                                 const EvaluationInput& input, int64_t now) const {
+  std::vector<ActiveAlert> current;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (auto found = active_.find(rule.name); found != active_.end()) current = found->second;
+  }
+  ASSIGN_OR_RETURN(InstantVector results, EvaluateAlertExpression(rule.expr, input));
+  if (results.size() > options_.max_alerts_per_rule) {
+    return absl::ResourceExhaustedError(Cat("yields ", results.size(), " series; at most ",
+                                            options_.max_alerts_per_rule, " alerts per rule"));
+  }
+  return StepRule(rule, current, results, now);
 }
 
 AlertMetrics AlertEvaluator::Metrics() const {

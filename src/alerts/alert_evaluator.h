@@ -102,6 +102,9 @@ class AlertEvaluator {
   // Loads the rule set in force and the active alerts; announces alerts of dropped rules.
   absl::Status Reload(int64_t now);
   bool Due(const RuleGroup& group, int64_t now) const;
+  // Evaluates `rule` and advances its alerts (not yet recorded or kept).
+  absl::StatusOr<RuleStep> StepOne(const AlertRule& rule, const EvaluationInput& input,
+                                   int64_t now) const;
   void Loop(std::chrono::milliseconds tick);
 
   store::Workspace& workspace_;

@@ -86,25 +86,33 @@ json AlertsStatusJson(const std::optional<AppliedRuleSet>& rules,
   return out;
 }
 
-json HistoryEntryJson(const HistoryEntry& e) {
-  return json{{"id", e.id},
-              {"rule", e.rule},
-              {"labels", e.labels},
-              {"from", AlertStateName(e.from)},
-              {"to", AlertStateName(e.to)},
-              {"at", Time(e.at)},
-              {"value", ValueJson(e.value)},
-              {"annotations", e.annotations}};
+json HistoryJson(const std::vector<HistoryEntry>& entries) {
+  json list = json::array();
+  for (const HistoryEntry& e : entries) {
+    list.push_back(json{{"id", e.id},
+                        {"rule", e.rule},
+                        {"labels", e.labels},
+                        {"from", AlertStateName(e.from)},
+                        {"to", AlertStateName(e.to)},
+                        {"at", Time(e.at)},
+                        {"value", ValueJson(e.value)},
+                        {"annotations", e.annotations}});
+  }
+  return json{{"history", std::move(list)}};
 }
 
-json PipelineTriggerJson(const PipelineTrigger& t) {
-  return json{{"id", t.id},
-              {"pipeline", t.pipeline},
-              {"params", t.params},
-              {"alert", t.alert},
-              {"labels", t.labels},
-              {"fired_at", Time(t.fired_at)},
-              {"consumed_at", Time(t.consumed_at)}};
+json PipelineTriggersJson(const std::vector<PipelineTrigger>& triggers) {
+  json list = json::array();
+  for (const PipelineTrigger& t : triggers) {
+    list.push_back(json{{"id", t.id},
+                        {"pipeline", t.pipeline},
+                        {"params", t.params},
+                        {"alert", t.alert},
+                        {"labels", t.labels},
+                        {"fired_at", Time(t.fired_at)},
+                        {"consumed_at", Time(t.consumed_at)}});
+  }
+  return json{{"triggers", std::move(list)}};
 }
 
 json ApplyResultJson(const ApplyResult& result) {

@@ -24,10 +24,10 @@ AlertState RuleState(const std::vector<const ActiveAlert*>& alerts);
 nlohmann::json AlertsStatusJson(const std::optional<AppliedRuleSet>& rules,
                                 const std::vector<ActiveAlert>& active);
 nlohmann::json ActiveAlertJson(const ActiveAlert& alert);
-// {"id", "rule", "labels", "from", "to", "at", "value", "annotations"}.
-nlohmann::json HistoryEntryJson(const HistoryEntry& entry);
-// {"id", "pipeline", "params", "alert", "labels", "fired_at", "consumed_at"}.
-nlohmann::json PipelineTriggerJson(const PipelineTrigger& trigger);
+// {"history": [{"id", "rule", "labels", "from", "to", "at", "value", "annotations"}]}.
+nlohmann::json HistoryJson(const std::vector<HistoryEntry>& entries);
+// {"triggers": [{"id", "pipeline", "params", "alert", "labels", "fired_at", "consumed_at"}]}.
+nlohmann::json PipelineTriggersJson(const std::vector<PipelineTrigger>& triggers);
 // {"changed", "rule_set": {...}, "retired": [{"rule", "labels", "from", "to"}]}.
 nlohmann::json ApplyResultJson(const ApplyResult& result);
 

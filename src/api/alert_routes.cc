@@ -48,9 +48,7 @@ absl::StatusOr<Response> History(AlertEvaluator& evaluator, Request& request) {
   RETURN_IF_ERROR(query.OnlyThese({"rule", "limit"}));
   ASSIGN_OR_RETURN(int64_t limit, Limit(query));
   ASSIGN_OR_RETURN(auto entries, evaluator.store().History(query.Get("rule").value_or(""), limit));
-  json list = json::array();
-  for (const alerts::HistoryEntry& e : entries) list.push_back(alerts::HistoryEntryJson(e));
-  return server::JsonResponse(json{{"history", std::move(list)}});
+  return server::JsonResponse(alerts::HistoryJson(entries));
 }
 
 absl::StatusOr<Response> Triggers(AlertEvaluator& evaluator, Request& request) {
@@ -58,9 +56,7 @@ absl::StatusOr<Response> Triggers(AlertEvaluator& evaluator, Request& request) {
   RETURN_IF_ERROR(query.OnlyThese({"limit"}));
   ASSIGN_OR_RETURN(int64_t limit, Limit(query));
   ASSIGN_OR_RETURN(auto triggers, evaluator.store().PipelineTriggers(limit));
-  json list = json::array();
-  for (const alerts::PipelineTrigger& t : triggers) list.push_back(alerts::PipelineTriggerJson(t));
-  return server::JsonResponse(json{{"triggers", std::move(list)}});
+  return server::JsonResponse(alerts::PipelineTriggersJson(triggers));
 }
 
 absl::StatusOr<Response> Rules(AlertEvaluator& evaluator) {

@@ -106,13 +106,11 @@ absl::Status History(CliContext& context, const AlertsArgs& args) {
   ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
   ASSIGN_OR_RETURN(auto store, alerts::AlertStore::Open(*workspace));
   ASSIGN_OR_RETURN(auto entries, store->History(args.rule, args.limit));
-  if (!args.json) {
+  if (args.json) {
+    context.out() << alerts::HistoryJson(entries).dump() << "\n";
+  } else {
     PrintAlertHistory(context.out(), entries);
-    return absl::OkStatus();
   }
-  json list = json::array();
-  for (const alerts::HistoryEntry& e : entries) list.push_back(alerts::HistoryEntryJson(e));
-  context.out() << json{{"history", list}}.dump() << "\n";
   return absl::OkStatus();
 }
 
@@ -120,13 +118,11 @@ absl::Status Triggers(CliContext& context, const AlertsArgs& args) {
   ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
   ASSIGN_OR_RETURN(auto store, alerts::AlertStore::Open(*workspace));
   ASSIGN_OR_RETURN(auto triggers, store->PipelineTriggers(args.limit));
-  if (!args.json) {
+  if (args.json) {
+    context.out() << alerts::PipelineTriggersJson(triggers).dump() << "\n";
+  } else {
     PrintPipelineTriggers(context.out(), triggers);
-    return absl::OkStatus();
   }
-  json list = json::array();
-  for (const alerts::PipelineTrigger& t : triggers) list.push_back(alerts::PipelineTriggerJson(t));
-  context.out() << json{{"triggers", list}}.dump() << "\n";
   return absl::OkStatus();
 }
 
