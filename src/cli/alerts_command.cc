@@ -25,6 +25,19 @@ struct AlertsArgs {
   bool json = false;
 };
 
+// The workspace and its alert store (which refers to it).
+struct OpenedAlerts {
+  std::unique_ptr<store::Workspace> workspace;
+  std::unique_ptr<alerts::AlertStore> store;
+};
+
+absl::StatusOr<OpenedAlerts> OpenAlerts(CliContext& context) {
+  OpenedAlerts opened;
+  ASSIGN_OR_RETURN(opened.workspace, context.OpenWorkspace());
+  ASSIGN_OR_RETURN(opened.store, alerts::AlertStore::Open(*opened.workspace));
+  return opened;
+}
+
 absl::StatusOr<std::string> ReadRuleFile(CliContext& context, const std::string& file) {
   return core::ReadFileToString(context.env().current_dir / file, alerts::kMaxRuleFileBytes);
 }
@@ -46,10 +59,10 @@ std::string Summary(const alerts::RuleSet& rules) {
 
 absl::Status Apply(CliContext& context, const AlertsArgs& args) {
   ASSIGN_OR_RETURN(std::string yaml, ReadRuleFile(context, args.file));
-  ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  ASSIGN_OR_RETURN(auto store, alerts::AlertStore::Open(*workspace));
+  ASSIGN_OR_RETURN(OpenedAlerts opened, OpenAlerts(context));
+  alerts::AlertStore& store = *opened.store;
   ASSIGN_OR_RETURN(alerts::ApplyResult result,
-                   store->Apply(yaml, args.file, Actor(context, args.actor)));
+                   store.Apply(yaml, args.file, Actor(context, args.actor)));
   std::ostream& out = context.out();
   if (args.json) {
     out << alerts::ApplyResultJson(result).dump() << "\n";
@@ -90,10 +103,10 @@ absl::Status Check(CliContext& context, const AlertsArgs& args) {
 }
 
 absl::Status List(CliContext& context, const AlertsArgs& args) {
-  ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  ASSIGN_OR_RETURN(auto store, alerts::AlertStore::Open(*workspace));
-  ASSIGN_OR_RETURN(auto rules, store->Current());
-  ASSIGN_OR_RETURN(auto active, store->Active());
+  ASSIGN_OR_RETURN(OpenedAlerts opened, OpenAlerts(context));
+  alerts::AlertStore& store = *opened.store;
+  ASSIGN_OR_RETURN(auto rules, store.Current());
+  ASSIGN_OR_RETURN(auto active, store.Active());
   if (args.json) {
     context.out() << alerts::AlertsStatusJson(rules, active).dump() << "\n";
   } else {
@@ -103,9 +116,9 @@ absl::Status List(CliContext& context, const AlertsArgs& args) {
 }
 
 absl::Status History(CliContext& context, const AlertsArgs& args) {
-  ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  ASSIGN_OR_RETURN(auto store, alerts::AlertStore::Open(*workspace));
-  ASSIGN_OR_RETURN(auto entries, store->History(args.rule, args.limit));
+  ASSIGN_OR_RETURN(OpenedAlerts opened, OpenAlerts(context));
+  alerts::AlertStore& store = *opened.store;
+  ASSIGN_OR_RETURN(auto entries, store.History(args.rule, args.limit));
   if (args.json) {
     context.out() << alerts::HistoryJson(entries).dump() << "\n";
   } else {
@@ -115,9 +128,9 @@ absl::Status History(CliContext& context, const AlertsArgs& args) {
 }
 
 absl::Status Triggers(CliContext& context, const AlertsArgs& args) {
-  ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  ASSIGN_OR_RETURN(auto store, alerts::AlertStore::Open(*workspace));
-  ASSIGN_OR_RETURN(auto triggers, store->PipelineTriggers(args.limit));
+  ASSIGN_OR_RETURN(OpenedAlerts opened, OpenAlerts(context));
+  alerts::AlertStore& store = *opened.store;
+  ASSIGN_OR_RETURN(auto triggers, store.PipelineTriggers(args.limit));
   if (args.json) {
     context.out() << alerts::PipelineTriggersJson(triggers).dump() << "\n";
   } else {
@@ -127,9 +140,9 @@ absl::Status Triggers(CliContext& context, const AlertsArgs& args) {
 }
 
 absl::Status Export(CliContext& context, const AlertsArgs& args) {
-  ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  ASSIGN_OR_RETURN(auto store, alerts::AlertStore::Open(*workspace));
-  ASSIGN_OR_RETURN(auto rules, store->Current());
+  ASSIGN_OR_RETURN(OpenedAlerts opened, OpenAlerts(context));
+  alerts::AlertStore& store = *opened.store;
+  ASSIGN_OR_RETURN(auto rules, store.Current());
   if (!rules) {
     return absl::NotFoundError("no alert rules applied yet (`ferry alerts apply FILE.yaml`)");
   }

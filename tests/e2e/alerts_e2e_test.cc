@@ -150,6 +150,9 @@ TEST_F(AlertsE2eTest, RulesOverServingMetricsFireAndAreSeenEverywhere) {
                   "groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up >\n");
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_NE(bad.body.find("request body:5: rule X: expr: column 5"), std::string::npos) << bad.body;
+  HttpResult huge =
+      HttpRequest(port_, "PUT", "/api/v1/alerts/rules", std::string((1 << 20) + 1, '#'));
+  EXPECT_EQ(huge.status, 413) << huge.body;
   const std::string only_ready =
       std::string(kRules).substr(0, std::string(kRules).find("      - alert: BadRequests"));
   HttpResult put = HttpRequest(port_, "PUT", "/api/v1/alerts/rules?actor=ci", only_ready);
