@@ -47,40 +47,47 @@ absl::Status AppendRolloutMetrics(serving::RolloutStore& store, std::string& out
   return absl::OkStatus();
 }
 
-absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi> api) {
-  return router.Get("/metrics", [api](server::Request&) -> absl::StatusOr<server::Response> {
+absl::StatusOr<std::string> RenderMetrics(ServingApi& api) {
+  std::string out;
+  api.endpoints->metrics().Append(out);
+  serving::AppendMetricFamily(out, "ferry_endpoint_ready", "gauge",
+         "1 when an endpoint serves a loaded model, 0 when it is deployed but not ready.");
+  const std::vector<serving::EndpointStatus> statuses = api.endpoints->Statuses();
+  for (const serving::EndpointStatus& s : statuses) {
+    out += fmt::format("ferry_endpoint_ready{{endpoint=\"{}\"}} {}\n",
+                       serving::EscapeLabelValue(s.deployment.endpoint), s.serving ? 1 : 0);
+  }
+  serving::AppendMetricFamily(out, "ferry_endpoint_model_info", "gauge",
+         "The model version an endpoint serves (value 1), with its evaluator.");
+  for (const serving::EndpointStatus& s : statuses) {
+    if (!s.serving) continue;
+    out += fmt::format(
+        "ferry_endpoint_model_info{{endpoint=\"{}\",model=\"{}\",version=\"{}\","
+        "evaluator=\"{}\"}} 1\n",
+        serving::EscapeLabelValue(s.deployment.endpoint), serving::EscapeLabelValue(s.serving->version.name),
+        s.serving->version.version, serving::EscapeLabelValue(s.serving->model->description().evaluator));
+  }
+  if (api.log) {
+    const serving::PredictionLogStats log = api.log->stats();
+    serving::AppendMetricFamily(out, "ferry_prediction_log_predictions_total", "counter",
+           "Predictions handed to the prediction log, by what became of them.");
+    out += fmt::format("ferry_prediction_log_predictions_total{{outcome=\"written\"}} {}\n"
+                       "ferry_prediction_log_predictions_total{{outcome=\"dropped\"}} {}\n"
+                       "ferry_prediction_log_predictions_total{{outcome=\"failed\"}} {}\n",
+                       log.written, log.dropped, log.failed);
+  }
+  api.monitoring->AppendMetrics(out);
+  RETURN_IF_ERROR(AppendRolloutMetrics(api.rollouts->store(), out));
+  return out;
+}
+
+absl::Status AddMetricsRoutes(server::Router& router, std::shared_ptr<ServingApi> api,
+                              MetricsAppender more) {
+  return router.Get("/metrics", [api, more](server::Request&) -> absl::StatusOr<server::Response> {
     server::Response response;
     response.content_type = kPrometheusContentType;
-    std::string& out = response.body;
-    api->endpoints->metrics().Append(out);
-    serving::AppendMetricFamily(out, "ferry_endpoint_ready", "gauge",
-           "1 when an endpoint serves a loaded model, 0 when it is deployed but not ready.");
-    const std::vector<serving::EndpointStatus> statuses = api->endpoints->Statuses();
-    for (const serving::EndpointStatus& s : statuses) {
-      out += fmt::format("ferry_endpoint_ready{{endpoint=\"{}\"}} {}\n",
-                         serving::EscapeLabelValue(s.deployment.endpoint), s.serving ? 1 : 0);
-    }
-    serving::AppendMetricFamily(out, "ferry_endpoint_model_info", "gauge",
-           "The model version an endpoint serves (value 1), with its evaluator.");
-    for (const serving::EndpointStatus& s : statuses) {
-      if (!s.serving) continue;
-      out += fmt::format(
-          "ferry_endpoint_model_info{{endpoint=\"{}\",model=\"{}\",version=\"{}\","
-          "evaluator=\"{}\"}} 1\n",
-          serving::EscapeLabelValue(s.deployment.endpoint), serving::EscapeLabelValue(s.serving->version.name),
-          s.serving->version.version, serving::EscapeLabelValue(s.serving->model->description().evaluator));
-    }
-    if (api->log) {
-      const serving::PredictionLogStats log = api->log->stats();
-      serving::AppendMetricFamily(out, "ferry_prediction_log_predictions_total", "counter",
-             "Predictions handed to the prediction log, by what became of them.");
-      out += fmt::format("ferry_prediction_log_predictions_total{{outcome=\"written\"}} {}\n"
-                         "ferry_prediction_log_predictions_total{{outcome=\"dropped\"}} {}\n"
-                         "ferry_prediction_log_predictions_total{{outcome=\"failed\"}} {}\n",
-                         log.written, log.dropped, log.failed);
-    }
-    api->monitoring->AppendMetrics(out);
-    RETURN_IF_ERROR(AppendRolloutMetrics(api->rollouts->store(), out));
+    ASSIGN_OR_RETURN(response.body, RenderMetrics(*api));
+    if (more) more(response.body);
     return response;
   });
 }

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "api/alert_routes.h"
 #include "api/dataset_routes.h"
 #include "api/feature_routes.h"
 #include "api/inference_routes.h"
@@ -47,7 +48,12 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
   ASSIGN_OR_RETURN(std::shared_ptr<ServingApi> serving, OpenServing(workspace, online));
   RETURN_IF_ERROR(AddInferenceRoutes(*router, workspace, serving));
   RETURN_IF_ERROR(AddRolloutRoutes(*router, serving));
-  RETURN_IF_ERROR(AddMetricsRoutes(*router, std::move(serving)));
+  // Alerting: rules evaluated over the same metrics GET /metrics exports, which then adds
+  // the alerts' own families.
+  ASSIGN_OR_RETURN(std::shared_ptr<alerts::AlertEvaluator> alerting, OpenAlerts(workspace, serving));
+  RETURN_IF_ERROR(AddAlertRoutes(*router, alerting));
+  RETURN_IF_ERROR(AddMetricsRoutes(*router, std::move(serving),
+                                   [alerting](std::string& out) { AppendAlertMetrics(*alerting, out); }));
   // Tracking (/api/v1/experiments, /api/v1/runs) and the registry (/api/v1/models).
   RETURN_IF_ERROR(AddModelRoutes(*router, workspace));
   return router;

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/alerts_commands.h"
 #include "cli/commands.h"
 #include "cli/registry_commands.h"
 #include "core/error_mapping.h"
@@ -46,6 +47,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   AddDeployCommand(app, context, &result);
   AddMonitorCommand(app, context, &result);
   AddServerCommand(app, context, &result);
+  AddAlertsCommand(app, context, &result);
   AddFsckCommand(app, context, &result);
   AddDemoCommand(app, context, &result);
 

@@ -42,11 +42,33 @@ absl::Status ReadScalar(const YAML::Node& map, const char* key, std::string_view
   return absl::OkStatus();
 }
 
+// An integer within [min, max] at `section`.`key`, if given.
+absl::Status ReadBounded(const YAML::Node& map, std::string_view section, const char* key,
+                         int min, int max, int& out) {
+  const std::string full = Cat(section, ".", key);
+  RETURN_IF_ERROR(ReadScalar(map, key, full, "an integer", out));
+  if (out < min || out > max) return Bad(full, Cat("expected ", min, "..", max));
+  return absl::OkStatus();
+}
+
+absl::Status ParseAlerts(const YAML::Node& alerts, AlertsConfig& a) {
+  if (!alerts.IsMap()) return Bad("alerts", "expected a mapping");
+  RETURN_IF_ERROR(CheckKeys(alerts, "alerts.",
+                            {"evaluation_interval_ms", "webhook_attempts", "webhook_backoff_ms",
+                             "webhook_timeout_ms"}));
+  RETURN_IF_ERROR(ReadBounded(alerts, "alerts", "evaluation_interval_ms", 10, 86'400'000,
+                              a.evaluation_interval_ms));
+  RETURN_IF_ERROR(ReadBounded(alerts, "alerts", "webhook_attempts", 1, 20, a.webhook_attempts));
+  RETURN_IF_ERROR(
+      ReadBounded(alerts, "alerts", "webhook_backoff_ms", 1, 600'000, a.webhook_backoff_ms));
+  return ReadBounded(alerts, "alerts", "webhook_timeout_ms", 100, 600'000, a.webhook_timeout_ms);
+}
+
 absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
   WorkspaceConfig config;
   if (!root || root.IsNull()) return config;
   if (!root.IsMap()) return Bad("(top level)", "expected a mapping");
-  RETURN_IF_ERROR(CheckKeys(root, "", {"version", "metadata", "log", "server", "serving"}));
+  RETURN_IF_ERROR(CheckKeys(root, "", {"version", "metadata", "log", "server", "serving", "alerts"}));
   RETURN_IF_ERROR(ReadScalar(root, "version", "version", "an integer", config.version));
   if (config.version != 1) return Bad("version", "only version 1 is known to this ferry");
   RETURN_IF_ERROR(ReadScalar(root, "metadata", "metadata", "a string", config.metadata));
@@ -134,6 +156,7 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
       return Bad("serving.evaluator", "expected auto, libxgboost or native");
     }
   }
+  if (YAML::Node alerts = root["alerts"]) RETURN_IF_ERROR(ParseAlerts(alerts, config.alerts));
   return config;
 }
 
@@ -177,7 +200,12 @@ std::string WorkspaceConfig::ToYaml() const {
       "  evaluator: {}           # auto, libxgboost or native\n"
       "  rollout_tick_ms: {}     # how often due rollout analyses are looked for\n"
       "  monitoring: {}          # drift, data quality and live quality of served models\n"
-      "  monitoring_max_rows_per_second: {}   # rows each model's monitor takes; 0 = all\n",
+      "  monitoring_max_rows_per_second: {}   # rows each model's monitor takes; 0 = all\n"
+      "alerts:\n"
+      "  evaluation_interval_ms: {}   # alert rules are evaluated this often\n"
+      "  webhook_attempts: {}           # webhook actions: tries, first retry after\n"
+      "  webhook_backoff_ms: {}       # backoff_ms (doubled each time), each try at most\n"
+      "  webhook_timeout_ms: {}      # timeout_ms\n",
       version, metadata, log_level, server.listen, server.threads, server.max_body_bytes,
       server.max_upload_bytes, server.max_header_bytes, server.request_timeout_ms,
       server.idle_timeout_ms, server.shutdown_grace_ms, server.access_log ? "true" : "false",
@@ -185,7 +213,8 @@ std::string WorkspaceConfig::ToYaml() const {
       serving.prediction_log_queue, serving.prediction_log_retention_days,
       serving.batching_max_delay_us, serving.batching_max_rows, serving.evaluator,
       serving.rollout_tick_ms, serving.monitoring ? "true" : "false",
-      serving.monitoring_max_rows_per_second);
+      serving.monitoring_max_rows_per_second, alerts.evaluation_interval_ms,
+      alerts.webhook_attempts, alerts.webhook_backoff_ms, alerts.webhook_timeout_ms);
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {

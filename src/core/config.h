@@ -63,6 +63,18 @@ struct ServingConfig {
   int monitoring_max_rows_per_second = 5000;
 };
 
+// Alerting (`ferry server` evaluates the rules of `ferry alerts apply`; docs/alerts.md).
+struct AlertsConfig {
+  // How often (real time) the server evaluates; also the interval of rule groups that
+  // set none, measured on the workspace clock.
+  int evaluation_interval_ms = 15'000;
+  // Webhook actions: tries per notification, the wait before the first retry (doubled
+  // each time), and the time one try may take.
+  int webhook_attempts = 5;
+  int webhook_backoff_ms = 500;
+  int webhook_timeout_ms = 5'000;
+};
+
 struct WorkspaceConfig {
   int version = 1;
   // "sqlite" (the embedded default, `.ferry/metadata.db`); other stores later.
@@ -70,6 +82,7 @@ struct WorkspaceConfig {
   std::string log_level = "info";
   ServerConfig server;
   ServingConfig serving;
+  AlertsConfig alerts;
 
   // InvalidArgument naming the key (e.g. "config.yaml: server.threads: expected an
   // integer") when the YAML is malformed or a value is out of range.

@@ -28,7 +28,7 @@
 #include "serving/prediction_log.h"
 #include "serving/rollout_controller.h"
 #include "serving/rollout_store.h"
-#include "serving/webhooks.h"
+#include "server/webhook_sender.h"
 #include "store/workspace.h"
 
 namespace ferry::serving {
@@ -55,7 +55,7 @@ class RolloutRuntime {
   absl::StatusOr<std::vector<RolloutEvent>> TickNow();
 
   RolloutStore& store() { return *store_; }
-  const WebhookSender& webhooks() const { return webhooks_; }
+  const server::WebhookSender& webhooks() const { return webhooks_; }
 
   // The figures of a rollout's window (taking the live ones); public for tests.
   absl::StatusOr<WindowFigures> Figures(const Rollout& rollout);
@@ -73,7 +73,7 @@ class RolloutRuntime {
   const std::chrono::milliseconds tick_;
   std::unique_ptr<RolloutStore> store_;
   std::unique_ptr<RolloutController> controller_;
-  WebhookSender webhooks_;
+  server::WebhookSender webhooks_;
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -11,7 +11,6 @@ add_library(ferry_serving STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rollout_runtime.cc
   ${CMAKE_CURRENT_LIST_DIR}/served_model.cc
   ${CMAKE_CURRENT_LIST_DIR}/serving_metrics.cc
-  ${CMAKE_CURRENT_LIST_DIR}/webhooks.cc
 )
 target_link_libraries(ferry_serving PUBLIC ferry_serving_rollout ferry_serving_runtime ferry_serving_store
                       ferry_serving_codec ferry_monitoring ferry_stats ferry_registry ferry_features ferry_tracking

@@ -22,6 +22,8 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   config.log_level = "debug";
   config.serving.prediction_log_sample_rate = 0.25;
   config.serving.batching_max_delay_us = 200;
+  config.alerts.evaluation_interval_ms = 250;
+  config.alerts.webhook_attempts = 3;
   auto parsed = WorkspaceConfig::Parse(config.ToYaml());
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->server.listen, "[::1]:9000");
@@ -32,6 +34,9 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   EXPECT_EQ(parsed->serving.prediction_log_sample_rate, 0.25);
   EXPECT_EQ(parsed->serving.batching_max_delay_us, 200);
   EXPECT_EQ(parsed->serving.max_batch_rows, 10'000);
+  EXPECT_EQ(parsed->alerts.evaluation_interval_ms, 250);
+  EXPECT_EQ(parsed->alerts.webhook_attempts, 3);
+  EXPECT_EQ(parsed->alerts.webhook_timeout_ms, 5'000);
 }
 
 TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
@@ -57,6 +62,9 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
       {"version: 7", "version"},
       {"server: [1, 2", "config.yaml"},
       {"- a\n- b", "expected a mapping"},
+      {"alerts: {evaluation_interval_ms: 0}", "alerts.evaluation_interval_ms: expected 10..86400000"},
+      {"alerts: {webhook_retries: 3}", "alerts.webhook_retries: unknown key"},
+      {"alerts: [1]", "alerts: expected a mapping"},
   };
   for (const Case& c : cases) {
     auto parsed = WorkspaceConfig::Parse(c.yaml);

@@ -1,14 +1,14 @@
 #pragma once
 
-// WebhookSender: delivers rollout events (or any JSON) by HTTP POST to the URLs a policy
-// names, from a thread of its own, so serving and the rollout controller never wait for a
-// receiver. A delivery that fails to connect, times out, or gets 429 or 5xx is retried
+// WebhookSender: delivers JSON (rollout events, alert notifications) by HTTP POST to the
+// URLs a rollout policy or an alert rule names, from a thread of its own, so serving, the
+// rollout controller and the alert evaluator never wait for a receiver. A delivery that fails to connect, times out, or gets 429 or 5xx is retried
 // with exponential backoff (first_backoff, doubled each time, up to `attempts` tries);
 // other answers end it. The queue is bounded: past max_queue deliveries waiting, new
 // ones are dropped, counted and logged.
 //
-// URLs: http://HOST[:PORT][/PATH] (server::ParseHttpUrl); HOST an IP address or a name
-// resolved when sending. The rollout policy validates them with the same parser.
+// URLs: http://HOST[:PORT][/PATH] (ParseHttpUrl); HOST an IP address or a name resolved
+// when sending. Rollout policies and alert rules validate them with the same parser.
 //
 // Thread-safety: Send and stats may be called from any thread. The destructor makes no
 // further attempts: deliveries still waiting are dropped (and logged).
@@ -25,7 +25,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace ferry::serving {
+namespace ferry::server {
 
 struct WebhookOptions {
   size_t max_queue = 1000;
@@ -73,4 +73,4 @@ class WebhookSender {
   std::thread thread_;
 };
 
-}  // namespace ferry::serving
+}  // namespace ferry::server

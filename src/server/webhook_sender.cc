@@ -1,13 +1,12 @@
-#include "serving/webhooks.h"
+#include "server/webhook_sender.h"
 
 #include <spdlog/spdlog.h>
-
 
 #include "core/status.h"
 #include "core/strings.h"
 #include "server/http_client.h"
 
-namespace ferry::serving {
+namespace ferry::server {
 
 using core::Cat;
 
@@ -51,8 +50,8 @@ WebhookStats WebhookSender::stats() const {
 
 absl::Status WebhookSender::Attempt(const Delivery& delivery, bool& retry) const {
   retry = false;
-  ASSIGN_OR_RETURN(server::HttpUrl url, server::ParseHttpUrl(delivery.url));
-  absl::StatusOr<server::HttpReply> reply = server::HttpCall(
+  ASSIGN_OR_RETURN(HttpUrl url, ParseHttpUrl(delivery.url));
+  absl::StatusOr<HttpReply> reply = HttpCall(
       url.host, url.port, "POST", url.target, delivery.body, options_.timeout);
   if (!reply.ok()) {
     retry = true;
@@ -99,4 +98,4 @@ void WebhookSender::Run() {
   stats_.dropped += queue_.size();
 }
 
-}  // namespace ferry::serving
+}  // namespace ferry::server

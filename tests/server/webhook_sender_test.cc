@@ -1,6 +1,4 @@
-#include "serving/webhooks.h"
-
-#include "server/http_client.h"
+#include "server/webhook_sender.h"
 
 #include <gtest/gtest.h>
 
@@ -8,15 +6,11 @@
 #include <mutex>
 #include <thread>
 
-#include "../server/test_server.h"
+#include "server/http_client.h"
+#include "test_server.h"
 
-namespace ferry::serving {
+namespace ferry::server {
 namespace {
-
-using server::ParseHttpUrl;
-
-using server::Request;
-using server::Response;
 
 TEST(ParseHttpUrlTest, AcceptsHostsPortsAndPaths) {
   auto url = ParseHttpUrl("http://127.0.0.1:9000/hooks/rollout?x=1");
@@ -44,10 +38,10 @@ struct Receiver {
   std::vector<int> answers;  // consumed front to back; 200 once empty
   std::vector<std::string> bodies;
   std::atomic<int> calls{0};
-  std::unique_ptr<server::HttpServer> http;
+  std::unique_ptr<HttpServer> http;
 
   explicit Receiver(std::vector<int> statuses) : answers(std::move(statuses)) {
-    auto router = std::make_shared<server::Router>();
+    auto router = std::make_shared<Router>();
     EXPECT_TRUE(router
                     ->Post("/hook",
                            [this](Request& request) -> absl::StatusOr<Response> {
@@ -59,10 +53,10 @@ struct Receiver {
                                answers.erase(answers.begin());
                              }
                              if (status == 200) bodies.push_back(request.body());
-                             return server::JsonTextResponse("{}", status);
+                             return JsonTextResponse("{}", status);
                            })
                     .ok());
-    http = server::testing::StartServer(server::testing::TestConfig(), router);
+    http = testing::StartServer(testing::TestConfig(), router);
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(http->port()) + "/hook"; }
 };
@@ -124,4 +118,4 @@ TEST(WebhookSenderTest, AReceiverThatIsDownDoesNotBlockTheCaller) {
 }
 
 }  // namespace
-}  // namespace ferry::serving
+}  // namespace ferry::server
