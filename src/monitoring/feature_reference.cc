@@ -303,6 +303,26 @@ absl::StatusOr<FeatureReference> ReferenceFromProfile(const table::TableProfile&
   return ref;
 }
 
+const table::ColumnProfile* ReferenceColumn(const table::TableProfile& profile,
+                                            std::string_view name) {
+  return FindColumn(profile, name);
+}
+
+FeatureReference ReferenceFromAllValues(const table::TableProfile& profile,
+                                        std::string_view name, std::vector<double>& all_values,
+                                        int psi_bins) {
+  FeatureReference ref = ReferenceFromValues(std::string(name), all_values, psi_bins);
+  if (const table::ColumnProfile* column = FindColumn(profile, name)) {
+    ref.column = column->name;
+    if (ref.rows > kSmallReferenceRows) {
+      // Keep what KS needs and no more: the sample's values, as from the profile alone.
+      absl::StatusOr<FeatureReference> sampled = ReferenceFromProfile(profile, name, psi_bins);
+      if (sampled.ok() && !sampled->values_complete()) ref.values = std::move(sampled->values);
+    }
+  }
+  return ref;
+}
+
 FeatureReference ReferenceFromValues(std::string name, std::span<const double> values,
                                      int psi_bins) {
   FeatureReference ref;

@@ -89,6 +89,19 @@ struct FeatureReference {
 absl::StatusOr<FeatureReference> ReferenceFromProfile(const table::TableProfile& profile,
                                                       std::string_view name, int psi_bins);
 
+// The profile column a model input named `name` reads: `name` itself or, for feature
+// service names "view__feature", "feature". Null when there is none.
+const table::ColumnProfile* ReferenceColumn(const table::TableProfile& profile,
+                                            std::string_view name);
+
+// The reference of a column whose every value was read again from the dataset (at model
+// load, for references small enough): bins, shares and bin means exact, as
+// ReferenceFromValues; the values kept for Kolmogorov-Smirnov are the profile's sample's
+// unless the sample holds every row. `all_values` may be reordered.
+FeatureReference ReferenceFromAllValues(const table::TableProfile& profile,
+                                        std::string_view name, std::vector<double>& all_values,
+                                        int psi_bins);
+
 // The reference of values known one by one (the model's predictions on the profile's
 // sample rows); NaN values count as missing.
 FeatureReference ReferenceFromValues(std::string name, std::span<const double> values,

@@ -85,6 +85,19 @@ class LiveWindow {
   const WindowSpec& spec() const { return spec_; }
 
  private:
+  // A column's bin lookup: `first[g]` is the number of inner edges below the start of
+  // cell g of a uniform grid over [lo, hi] (the inner edges' range), so a value's bin is
+  // found from its cell with a step or two instead of a binary search (whose dependent
+  // loads dominated the cost of a value).
+  struct BinIndex {
+    static constexpr size_t kCells = 1024;
+    double lo = 0;
+    double cells_per_unit = 0;
+    std::vector<uint32_t> first;  // kCells + 1 entries; empty: no numeric bins
+  };
+  static BinIndex MakeBinIndex(const FeatureReference& ref);
+  static size_t FindBin(const FeatureReference& ref, const BinIndex& index, double v);
+
   struct Slice {
     int64_t start_micros = 0;
     int64_t requests = 0;
@@ -97,12 +110,14 @@ class LiveWindow {
   // Time windows: starts new slices until the current one covers now.
   void Rotate(int64_t now_micros);
   void StartSlice(int64_t start_micros);
-  void AddValue(size_t column, float value);
+  void AddValue(ColumnCounts& counts, const FeatureReference& ref, const BinIndex& index,
+                size_t sample_capacity, float value);
 
   const WindowSpec spec_;
   const int64_t slice_micros_;
   const int64_t slice_rows_;
   std::vector<const FeatureReference*> references_;
+  std::vector<BinIndex> bin_index_;  // per column
   std::vector<size_t> sample_capacity_;  // per column; 0: no sample
   std::vector<Slice> ring_;              // spec.slices slices
   size_t current_ = 0;

@@ -33,7 +33,11 @@ MonitoredColumns BuildColumns(MonitorSetup& setup,
       columns.missing_reference.push_back(setup.no_reference);
       continue;
     }
-    absl::StatusOr<FeatureReference> ref = ReferenceFromProfile(*setup.profile, name, psi_bins);
+    auto all = setup.reference_values.find(name);
+    absl::StatusOr<FeatureReference> ref =
+        all != setup.reference_values.end()
+            ? ReferenceFromAllValues(*setup.profile, name, all->second, psi_bins)
+            : ReferenceFromProfile(*setup.profile, name, psi_bins);
     if (!ref.ok()) {
       columns.references.push_back(nullptr);
       columns.missing_reference.push_back(std::string(ref.status().message()));

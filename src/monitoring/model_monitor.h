@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +40,10 @@ struct MonitorSetup {
   // The training set's profile; null when the model names none (drift and data quality
   // then have no verdicts; `no_reference` says why).
   const table::TableProfile* profile = nullptr;
+  // Every value of some inputs' reference columns, read again from the dataset (by
+  // input name): those references are exact (ReferenceFromAllValues), the others come
+  // from the profile's sketches. May be reordered.
+  std::map<std::string, std::vector<double>> reference_values;
   std::string reference_dataset;  // "NAME@N", shown
   std::string no_reference;
   // The model's predictions on the profile's sample rows (the prediction's reference):

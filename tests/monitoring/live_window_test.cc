@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <limits>
+#include <random>
 #include <vector>
 
 namespace ferry::monitoring {
@@ -116,6 +118,45 @@ TEST(LiveWindowTest, KsSampleIsBoundedAndSpansTheSlices) {
   int from_each[4] = {0, 0, 0, 0};
   for (float v : c.sample) ++from_each[static_cast<int>(v) / 10];
   for (int count : from_each) EXPECT_EQ(count, 50);
+}
+
+}  // namespace
+}  // namespace ferry::monitoring
+
+namespace ferry::monitoring {
+namespace {
+
+// The grid lookup must put every value in the bin a binary search over the edges gives,
+// on long tails, repeated values and values at the edges themselves.
+TEST(LiveWindowTest, BinsAreTheOnesABinarySearchGives) {
+  std::mt19937_64 rng(5);
+  std::lognormal_distribution<double> tail(0, 2);
+  std::uniform_int_distribution<int> small(0, 30);
+  for (int shape = 0; shape < 2; ++shape) {
+    std::vector<double> values;
+    for (int i = 0; i < 5000; ++i) values.push_back(shape == 0 ? tail(rng) : small(rng) * 1.0);
+    const FeatureReference ref = ReferenceFromValues("x", values, 10);
+    ASSERT_TRUE(ref.numeric());
+    WindowSpec spec;
+    LiveWindow window(spec, {&ref}, {false}, 10, 0, 1);
+    std::vector<uint64_t> expected(ref.edges.size() - 1, 0);
+    std::vector<float> live;
+    for (int i = 0; i < 20000; ++i) {
+      live.push_back(static_cast<float>(i % 7 == 0 ? ref.edges[static_cast<size_t>(i) % ref.edges.size()]
+                                                   : values[static_cast<size_t>(i) % values.size()] *
+                                                         (0.5 + (i % 3) * 0.5)));
+    }
+    for (float x : live) {
+      const double v = x;
+      window.Add(1, {&x, 1}, 1, 0.001);
+      if (v < ref.edges.front() || v > ref.edges.back()) continue;
+      // The number of inner edges below v.
+      const size_t bin = static_cast<size_t>(
+          std::lower_bound(ref.edges.begin() + 1, ref.edges.end() - 1, v) - (ref.edges.begin() + 1));
+      ++expected[bin];
+    }
+    EXPECT_EQ(window.Merge(2).columns[0].bins, expected) << "shape " << shape;
+  }
 }
 
 }  // namespace
