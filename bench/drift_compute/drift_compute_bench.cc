@@ -1,13 +1,16 @@
 // Drift of 100 features over a live window, computed as a served model's monitor computes
 // it (bench/drift_compute/run runs it, beside its peer evidently_drift.py):
 //
-//   drift_compute_bench DIR [--rows N] [--repeat N] [--out FILE]
+//   drift_compute_bench DIR [--rows N] [--repeat N] [--references exact|sketch] [--out FILE]
 //
 // DIR holds what drift_compute_data wrote. Four steps, each timed on its own:
 //   profile     TableProfiler over reference.csv in 4 MiB blocks: what `ferry data add`
 //               computes once per dataset version;
-//   references  the profile read back from its JSON and ReferenceFromProfile for each
-//               feature (default policy): what loading the model version does, once;
+//   references  what loading the model version does, once: the profile read back from
+//               its JSON and, for each feature, ReferenceFromAllValues on the reference's
+//               values (reference.f32 here; the dataset's CSV through ReadBatches in
+//               ferry, for references within kMaxExactReferenceCells) or, with
+//               --references sketch, ReferenceFromProfile (the profile's sketches);
 //   ingest      the first N rows of current.f32 (default: all), one LiveWindow::Add per
 //               row as a single-row request adds them, timestamps spread over 55 minutes
 //               of the default one-hour window; the file is read in blocks of 8192 rows
@@ -72,6 +75,18 @@ ferry::table::TableProfile ProfileCsv(const fs::path& path) {
   return *std::move(profile);
 }
 
+// A whole little-endian float32 file.
+std::vector<float> ReadFloats(const fs::path& path) {
+  std::FILE* in = std::fopen(path.c_str(), "rb");
+  if (in == nullptr) Die("cannot open " + path.string());
+  std::vector<float> values(fs::file_size(path) / sizeof(float));
+  if (std::fread(values.data(), sizeof(float), values.size(), in) != values.size()) {
+    Die("short read of " + path.string());
+  }
+  std::fclose(in);
+  return values;
+}
+
 // The columns of the profile, in its order, with their references (as a model whose
 // inputs are the profile's columns gets them).
 struct Monitored {
@@ -80,11 +95,26 @@ struct Monitored {
   std::vector<bool> sampled;
 };
 
+// `all_values`, when not empty, holds every reference value (row-major, one column per
+// profile column): the columns without exact counts then get exact references, as a
+// served model whose reference is within kMaxExactReferenceCells gets them at load
+// (serving/model_monitoring.cc reads them with DatasetStore::ReadBatches).
 Monitored References(const ferry::table::TableProfile& profile,
-                     const ferry::monitoring::MonitoringPolicy& policy) {
+                     const ferry::monitoring::MonitoringPolicy& policy,
+                     const std::vector<float>& all_values) {
   Monitored out;
   out.references.reserve(profile.columns.size());
-  for (const auto& column : profile.columns) {
+  const size_t width = profile.columns.size();
+  for (size_t c = 0; c < width; ++c) {
+    const auto& column = profile.columns[c];
+    if (!all_values.empty() && column.numeric && !column.top_values) {
+      std::vector<double> values;
+      values.reserve(all_values.size() / width);
+      for (size_t i = c; i < all_values.size(); i += width) values.push_back(all_values[i]);
+      out.references.push_back(ferry::monitoring::ReferenceFromAllValues(
+          profile, column.name, values, policy.psi_bins));
+      continue;
+    }
     auto ref = ferry::monitoring::ReferenceFromProfile(profile, column.name, policy.psi_bins);
     if (!ref.ok()) Die("reference of " + column.name, ref.status());
     out.references.push_back(*std::move(ref));
@@ -135,6 +165,7 @@ int main(int argc, char** argv) {
   const fs::path dir = argv[1];
   int64_t rows = 0;  // 0: all of current.f32
   int repeat = 21;
+  bool exact = true;  // --references exact|sketch
   fs::path out_path;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
@@ -142,6 +173,8 @@ int main(int argc, char** argv) {
       rows = std::atoll(argv[i + 1]);
     } else if (flag == "--repeat") {
       repeat = std::max(1, std::atoi(argv[i + 1]));
+    } else if (flag == "--references") {
+      exact = std::string_view(argv[i + 1]) != "sketch";
     } else if (flag == "--out") {
       out_path = argv[i + 1];
     } else {
@@ -157,7 +190,9 @@ int main(int argc, char** argv) {
   start = Clock::now();
   auto profile = ferry::table::TableProfile::FromJson(profile_json);
   if (!profile.ok()) Die("reading the profile back", profile.status());
-  const Monitored monitored = References(*profile, policy);
+  std::vector<float> reference_values;
+  if (exact) reference_values = ReadFloats(dir / "reference.f32");
+  const Monitored monitored = References(*profile, policy, reference_values);
   const double references_seconds = Seconds(Clock::now() - start);
   const size_t width = monitored.references.size();
 

@@ -397,41 +397,17 @@ absl::StatusOr<LoggedPrediction> PredictionLog::Get(std::string_view prediction_
   return *std::move(out);
 }
 
-absl::StatusOr<PredictionLog::Labeled> PredictionLog::LabeledSince(
-    std::string_view endpoint, std::string_view model_name, int64_t model_version, int64_t since,
-    size_t limit) const {
-  Labeled out;
-  RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(std::vector<store::Row> rows,
-                     tx.Query("SELECT outputs, label FROM prediction_log WHERE endpoint = ?"
-                              " AND created_at >= ? AND model_name = ? AND model_version = ?"
-                              " AND label IS NOT NULL ORDER BY created_at DESC LIMIT ?",
-                              {endpoint, since, model_name, model_version,
-                               static_cast<int64_t>(limit)}));
-    for (const store::Row& row : rows) {
-      std::vector<double> outputs = ParseFloats(row.Text(0));
-      if (outputs.empty()) continue;
-      out.width = outputs.size();
-      out.outputs.insert(out.outputs.end(), outputs.begin(), outputs.end());
-      out.labels.push_back(row.Double(1));
-    }
-    return absl::OkStatus();
-  }));
-  return out;
-}
-
-absl::StatusOr<monitoring::LabeledRows> PredictionLog::LabeledWindow(
-    std::string_view endpoint, std::string_view model_name, int64_t model_version,
-    std::optional<int64_t> label_since, size_t limit) const {
+absl::StatusOr<monitoring::LabeledRows> PredictionLog::ReadLabeled(std::string_view order,
+                                                                   const store::Params& params)
+    const {
   monitoring::LabeledRows out;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<store::Row> rows,
-                     tx.Query("SELECT outputs, label, created_at, label_at FROM prediction_log"
-                              " WHERE endpoint = ? AND label_at IS NOT NULL AND label_at >= ?"
-                              " AND model_name = ? AND model_version = ?"
-                              " ORDER BY label_at DESC LIMIT ?",
-                              {endpoint, label_since.value_or(0), model_name, model_version,
-                               static_cast<int64_t>(limit)}));
+                     tx.Query(Cat("SELECT outputs, label, created_at, label_at FROM prediction_log"
+                                  " WHERE endpoint = ? AND ", order,
+                                  " >= ? AND model_name = ? AND model_version = ?"
+                                  " AND label IS NOT NULL ORDER BY ", order, " DESC LIMIT ?"),
+                              params));
     for (const store::Row& row : rows) {
       std::vector<double> outputs = ParseFloats(row.Text(0));
       if (outputs.empty()) continue;
@@ -444,6 +420,20 @@ absl::StatusOr<monitoring::LabeledRows> PredictionLog::LabeledWindow(
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::StatusOr<PredictionLog::Labeled> PredictionLog::LabeledSince(
+    std::string_view endpoint, std::string_view model_name, int64_t model_version, int64_t since,
+    size_t limit) const {
+  return ReadLabeled("created_at", {endpoint, since, model_name, model_version,
+                                    static_cast<int64_t>(limit)});
+}
+
+absl::StatusOr<monitoring::LabeledRows> PredictionLog::LabeledWindow(
+    std::string_view endpoint, std::string_view model_name, int64_t model_version,
+    std::optional<int64_t> label_since, size_t limit) const {
+  return ReadLabeled("label_at", {endpoint, label_since.value_or(0), model_name, model_version,
+                                  static_cast<int64_t>(limit)});
 }
 
 PredictionLogStats PredictionLog::stats() const {

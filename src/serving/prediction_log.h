@@ -108,11 +108,7 @@ class PredictionLog {
   // The labeled predictions of one model version behind an endpoint made at or after
   // `since` (microseconds), at most `limit`, newest first: outputs (num_outputs values
   // per row, flattened) and labels, for live quality.
-  struct Labeled {
-    std::vector<double> outputs;
-    std::vector<double> labels;
-    size_t width = 1;
-  };
+  using Labeled = monitoring::LabeledRows;
   absl::StatusOr<Labeled> LabeledSince(std::string_view endpoint, std::string_view model_name,
                                        int64_t model_version, int64_t since, size_t limit) const;
 
@@ -134,6 +130,11 @@ class PredictionLog {
   // offset past them and sets rows to their count.
   absl::Status Write(const std::string& batch, size_t& offset, size_t max_rows, size_t& rows);
   void DeleteExpired();
+  // Labeled predictions of one model version behind an endpoint with `order` (created_at
+  // or label_at) at or after a time, the latest first. Params: endpoint, since,
+  // model_name, model_version, limit.
+  absl::StatusOr<monitoring::LabeledRows> ReadLabeled(std::string_view order,
+                                                      const store::Params& params) const;
 
   store::Workspace& workspace_;
   const double sample_rate_;

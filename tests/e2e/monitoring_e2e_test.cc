@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "serving_workspace.h"
 #include "subprocess.h"
 #include "testing/temp_dir.h"
 #include "testing/xgboost_model.h"
@@ -38,13 +39,13 @@ std::vector<float> Rows(size_t n, float shift, std::mt19937_64& rng) {
   return rows;
 }
 
-class MonitoringE2eTest : public ::testing::Test {
+class MonitoringE2eTest : public ServingWorkspaceTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(Ferry({"init"}).exit_code, 0);
+    ServingWorkspaceTest::SetUp();
     // Every row monitored (the default cap would sample this test's bursts).
-    std::ofstream(dir_ / ".ferry" / "config.yaml")
-        << "server:\n  access_log: false\nserving:\n  monitoring_max_rows_per_second: 0\n";
+    Write(".ferry/config.yaml",
+          "server:\n  access_log: false\nserving:\n  monitoring_max_rows_per_second: 0\n");
     std::mt19937_64 rng(1);
     const std::vector<float> train = Rows(3000, 0, rng);
     std::ofstream csv(dir_ / "train.csv");
@@ -58,27 +59,12 @@ class MonitoringE2eTest : public ::testing::Test {
     CommandResult r = Ferry({"models", "register", "scorer", "--artifact", "m.json", "--reference",
                              "train@1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    std::ofstream(dir_ / "monitoring.yaml") << "min_rows: 200\n"
-                                               "features:\n"
-                                               "  b: {method: psi, threshold: 0.25}\n";
+    Write("monitoring.yaml", "min_rows: 200\nfeatures:\n  b: {method: psi, threshold: 0.25}\n");
     r = Ferry({"deploy", "scorer", "--model", "scorer@1", "--monitoring", "monitoring.yaml"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    server_ = std::make_unique<Child>(
-        std::vector<std::string>{FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir_);
-    port_ = WaitForServerPort(*server_);
-    ASSERT_GT(port_, 0);
-  }
-  void TearDown() override {
-    if (server_) {
-      server_->Signal(SIGTERM);
-      server_->Wait(std::chrono::milliseconds(10'000));
-    }
+    StartServer();
   }
 
-  CommandResult Ferry(std::vector<std::string> args) {
-    args.insert(args.begin(), FERRY_BINARY);
-    return RunCommand(args, dir_);
-  }
   // Sends `requests` requests of 20 rows; returns their prediction ids and rows.
   std::vector<std::string> Send(int requests, float shift, uint64_t seed,
                                 std::vector<float>* sent = nullptr) {
@@ -89,7 +75,7 @@ class MonitoringE2eTest : public ::testing::Test {
       const json request = {{"inputs",
                              {{{"name", "input"}, {"shape", {20, 4}}, {"datatype", "FP32"},
                                {"data", rows}}}}};
-      HttpResult r = HttpRequest(port_, "POST", "/v2/models/scorer/infer", request.dump());
+      HttpResult r = Http("POST", "/v2/models/scorer/infer", request.dump());
       EXPECT_EQ(r.status, 200) << r.body;
       if (r.status != 200) break;
       const json response = json::parse(r.body);
@@ -99,7 +85,7 @@ class MonitoringE2eTest : public ::testing::Test {
     return ids;
   }
   json Monitoring() {
-    HttpResult r = HttpRequest(port_, "GET", "/api/v1/deployments/scorer/monitoring");
+    HttpResult r = Http("GET", "/api/v1/deployments/scorer/monitoring");
     EXPECT_EQ(r.status, 200) << r.body;
     return r.status == 200 ? json::parse(r.body)["models"][0] : json();
   }
@@ -111,11 +97,6 @@ class MonitoringE2eTest : public ::testing::Test {
     ADD_FAILURE() << "no feature " << name;
     return kNone;
   }
-
-  testing::TempDir temp_;
-  const std::filesystem::path& dir_ = temp_.path();
-  std::unique_ptr<Child> server_;
-  int port_ = 0;
 };
 
 TEST_F(MonitoringE2eTest, TrafficLikeTheTrainingDataShowsNoDriftAndShiftedTrafficDoes) {
@@ -159,8 +140,7 @@ TEST_F(MonitoringE2eTest, FeedbackGivesLiveQualityWithLabelDelays) {
   // there comes back as unknown, so send until every label is taken.
   size_t accepted = 0;
   for (int attempt = 0; attempt < 50 && accepted < ids.size(); ++attempt) {
-    HttpResult r = HttpRequest(port_, "POST", "/api/v1/feedback",
-                               json{{"feedback", feedback}}.dump());
+    HttpResult r = Http("POST", "/api/v1/feedback", json{{"feedback", feedback}}.dump());
     ASSERT_EQ(r.status, 200) << r.body;
     accepted = json::parse(r.body)["accepted"];
     if (accepted < ids.size()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -178,7 +158,7 @@ TEST_F(MonitoringE2eTest, FeedbackGivesLiveQualityWithLabelDelays) {
 
 TEST_F(MonitoringE2eTest, MetricsCarryTheMonitoringFamiliesAndPassPromtool) {
   Send(50, 0, 5);
-  HttpResult r = HttpRequest(port_, "GET", "/metrics");
+  HttpResult r = Http("GET", "/metrics");
   ASSERT_EQ(r.status, 200);
   for (const char* line :
        {"ferry_feature_drift_score{endpoint=\"scorer\",model=\"scorer\",version=\"1\","
@@ -201,7 +181,7 @@ TEST_F(MonitoringE2eTest, BadPoliciesAreRefusedAndLeaveTheDeploymentAsItWas) {
   CommandResult r = Ferry({"deploy", "scorer", "--model", "scorer@1", "--monitoring", "bad.yaml"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("bad.yaml: window: give either duration"), std::string::npos) << r.err;
-  HttpResult put = HttpRequest(port_, "PUT", "/api/v1/endpoints/scorer",
+  HttpResult put = Http("PUT", "/api/v1/endpoints/scorer",
                                json{{"model", "scorer@1"},
                                     {"monitoring", {{"features", {{"a", {{"method", "magic"}}}}}}}}
                                    .dump());
@@ -215,7 +195,7 @@ TEST_F(MonitoringE2eTest, BadPoliciesAreRefusedAndLeaveTheDeploymentAsItWas) {
   const json& policy = list.is_array() ? list[0]["monitoring"] : list["endpoints"][0]["monitoring"];
   EXPECT_EQ(policy["features"]["b"]["method"], "psi") << r.out;
   EXPECT_EQ(policy["min_rows"], 200);
-  HttpResult unknown = HttpRequest(port_, "GET", "/api/v1/deployments/nobody/monitoring");
+  HttpResult unknown = Http("GET", "/api/v1/deployments/nobody/monitoring");
   EXPECT_EQ(unknown.status, 404) << unknown.body;
 }
 
