@@ -243,6 +243,8 @@ absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
     store::Workspace& workspace, std::shared_ptr<features::SharedOnlineStore> online) {
   const core::ServingConfig& config = workspace.config().serving;
   auto api = std::make_shared<ServingApi>();
+  api->workspace = &workspace;
+  ASSIGN_OR_RETURN(api->datasets, dataset::DatasetStore::Open(workspace));
   api->online = std::move(online);
   api->limits.max_rows = static_cast<size_t>(config.max_batch_rows);
   serving::EndpointManagerOptions options;

@@ -30,6 +30,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "dataset/dataset_store.h"
 #include "features/shared_online_store.h"
 #include "serving/inference.h"
 #include "serving/monitoring_service.h"
@@ -45,6 +46,8 @@ struct ServingApi {
   // then the deployment poller (which asks the rollout store), then the rest.
   ~ServingApi();
 
+  store::Workspace* workspace = nullptr;
+  std::unique_ptr<dataset::DatasetStore> datasets;  // for GET /metrics' data families
   std::unique_ptr<serving::EndpointManager> endpoints;
   std::unique_ptr<serving::PredictionLog> log;
   std::unique_ptr<serving::InferenceService> inference;

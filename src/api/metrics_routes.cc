@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "api/data_metrics.h"
 #include "core/status.h"
 
 namespace ferry::api {
@@ -77,6 +78,8 @@ absl::StatusOr<std::string> RenderMetrics(ServingApi& api) {
                        log.written, log.dropped, log.failed);
   }
   api.monitoring->AppendMetrics(out);
+  RETURN_IF_ERROR(AppendDataMetrics(*api.workspace, *api.datasets,
+                                    api.endpoints->feature_registry(), api.log.get(), out));
   RETURN_IF_ERROR(AppendRolloutMetrics(api.rollouts->store(), out));
   return out;
 }

@@ -436,6 +436,11 @@ absl::StatusOr<monitoring::LabeledRows> PredictionLog::LabeledWindow(
                                   static_cast<int64_t>(limit)});
 }
 
+size_t PredictionLog::queued() const {
+  std::lock_guard lock(mu_);
+  return queued_;
+}
+
 PredictionLogStats PredictionLog::stats() const {
   return {recorded_.load(), written_.load(), dropped_.load(), failed_.load()};
 }

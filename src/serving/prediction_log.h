@@ -122,6 +122,8 @@ class PredictionLog {
                                                         size_t limit) const;
 
   PredictionLogStats stats() const;
+  // Predictions waiting to be written now.
+  size_t queued() const;
 
  private:
   PredictionLog(store::Workspace& workspace, const core::ServingConfig& config);
@@ -141,7 +143,7 @@ class PredictionLog {
   const size_t max_queue_;
   const int64_t retention_micros_;
 
-  std::mutex mu_;  // guards the members below
+  mutable std::mutex mu_;  // guards the members below
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::string queue_;  // queued records (prediction_log.cc), bytes; keeps its capacity

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <span>
 
 namespace ferry::serving {
 
@@ -44,6 +45,12 @@ void ModelMetrics::Record(int http_status, double seconds, uint64_t rows) {
   s.nanos.fetch_add(static_cast<uint64_t>(std::max(seconds, 0.0) * 1e9),
                     std::memory_order_relaxed);
   s.rows.fetch_add(rows, std::memory_order_relaxed);
+  if (rows > 0) {
+    const auto row_bucket =
+        std::lower_bound(kRowBuckets.begin(), kRowBuckets.end(), static_cast<double>(rows));
+    s.row_buckets[static_cast<size_t>(row_bucket - kRowBuckets.begin())].fetch_add(
+        1, std::memory_order_relaxed);
+  }
 }
 
 uint64_t ModelMetrics::Requests(size_t code) const {
@@ -61,6 +68,12 @@ uint64_t ModelMetrics::Bucket(size_t bucket) const {
 uint64_t ModelMetrics::Nanos() const {
   uint64_t n = 0;
   for (const Shard& s : shards_) n += s.nanos.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t ModelMetrics::RowBucket(size_t bucket) const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.row_buckets[bucket].load(std::memory_order_relaxed);
   return n;
 }
 
@@ -97,25 +110,34 @@ void ServingMetrics::Append(std::string& out) const {
           endpoint, model, version, code, n);
     }
   }
+  // One histogram's series: cumulative buckets, +Inf, sum and count.
+  const auto histogram = [&out](std::string_view name, const std::string& labels,
+                                std::span<const double> bounds, auto count_in, double sum) {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < bounds.size(); ++i) {
+      cumulative += count_in(i);
+      out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, bounds[i], cumulative);
+    }
+    cumulative += count_in(bounds.size());
+    out += fmt::format("{}_bucket{{{},le=\"+Inf\"}} {}\n", name, labels, cumulative);
+    out += fmt::format("{}_sum{{{}}} {}\n", name, labels, sum);
+    out += fmt::format("{}_count{{{}}} {}\n", name, labels, cumulative);
+  };
+  const auto labels_of = [](const auto& key) {
+    const auto& [endpoint, model, version] = key;
+    return fmt::format("endpoint=\"{}\",model=\"{}\",version=\"{}\"", endpoint, model, version);
+  };
   AppendMetricFamily(out, "ferry_inference_request_duration_seconds", "histogram",
                      "Time from routing a request to its predictions.");
   for (const auto& [key, m] : models_) {
-    const auto& [endpoint, model, version] = key;
-    const std::string labels =
-        fmt::format("endpoint=\"{}\",model=\"{}\",version=\"{}\"", endpoint, model, version);
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < ModelMetrics::kBuckets.size(); ++i) {
-      cumulative += m->Bucket(i);
-      out += fmt::format("ferry_inference_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n",
-                         labels, ModelMetrics::kBuckets[i], cumulative);
-    }
-    cumulative += m->Bucket(ModelMetrics::kBuckets.size());
-    out += fmt::format("ferry_inference_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n",
-                       labels, cumulative);
-    out += fmt::format("ferry_inference_request_duration_seconds_sum{{{}}} {}\n", labels,
-                       static_cast<double>(m->Nanos()) / 1e9);
-    out += fmt::format("ferry_inference_request_duration_seconds_count{{{}}} {}\n", labels,
-                       cumulative);
+    histogram("ferry_inference_request_duration_seconds", labels_of(key), ModelMetrics::kBuckets,
+              [&m](size_t i) { return m->Bucket(i); }, static_cast<double>(m->Nanos()) / 1e9);
+  }
+  AppendMetricFamily(out, "ferry_inference_request_rows", "histogram",
+                     "Rows per answered inference request (batch sizes).");
+  for (const auto& [key, m] : models_) {
+    histogram("ferry_inference_request_rows", labels_of(key), ModelMetrics::kRowBuckets,
+              [&m](size_t i) { return m->RowBucket(i); }, static_cast<double>(m->Rows()));
   }
   AppendMetricFamily(out, "ferry_inference_rows_total", "counter",
                      "Rows predicted, by endpoint and model version.");

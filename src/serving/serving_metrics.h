@@ -9,6 +9,8 @@
 //   ferry_inference_requests_total{endpoint,model,version,code}    counter
 //   ferry_inference_request_duration_seconds{endpoint,model,version} histogram
 //   ferry_inference_rows_total{endpoint,model,version}             counter (rows predicted)
+//   ferry_inference_request_rows{endpoint,model,version}           histogram (rows per
+//                                                                   answered request)
 //
 // Duration: from routing to the prediction (request parsing and response writing are the
 // HTTP server's), in buckets from 25 us to 2.5 s: fine enough for sub-millisecond serving.
@@ -39,6 +41,8 @@ class ModelMetrics {
   static constexpr std::array<double, 16> kBuckets = {
       25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3,
       10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0,   2.5};
+  static constexpr std::array<double, 13> kRowBuckets = {1,   2,   5,    10,   20,   50,   100,
+                                                         200, 500, 1000, 2000, 5000, 10000};
   // The HTTP statuses counted apart; anything else is counted as "other".
   static constexpr std::array<int, 7> kCodes = {200, 400, 404, 413, 429, 500, 503};
 
@@ -54,12 +58,14 @@ class ModelMetrics {
     std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets{};  // last: +Inf
     std::atomic<uint64_t> nanos{0};
     std::atomic<uint64_t> rows{0};
+    std::array<std::atomic<uint64_t>, kRowBuckets.size() + 1> row_buckets{};  // last: +Inf
   };
   static size_t ThreadShard();
   uint64_t Requests(size_t code) const;
   uint64_t Bucket(size_t bucket) const;
   uint64_t Nanos() const;
   uint64_t Rows() const;
+  uint64_t RowBucket(size_t bucket) const;
 
   std::array<Shard, kShards> shards_{};
 };

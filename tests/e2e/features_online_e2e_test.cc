@@ -111,6 +111,15 @@ TEST_F(FeaturesOnlineE2eTest, MaterializeThenServeOnlineFeaturesOverHttpAndTheCl
                      R"({"features": ["customer_stats:amount"], "entities": {"customer_id": [1]}})");
   EXPECT_EQ(http.status, 400) << http.body;
 
+  // Feature freshness on /metrics: the view's newest event and its last materialization.
+  http = HttpRequest(port, "GET", "/metrics");
+  ASSERT_EQ(http.status, 200);
+  for (const char* series : {"ferry_feature_view_newest_event_timestamp_seconds{view=\"customer_stats\"}",
+                             "ferry_feature_view_freshness_seconds{view=\"customer_stats\"}",
+                             "ferry_feature_view_materialized_timestamp_seconds{view=\"customer_stats\"}"}) {
+    EXPECT_NE(http.body.find(series), std::string::npos) << series;
+  }
+
   server.Signal(SIGTERM);
   EXPECT_EQ(server.Wait(10s), 0);
 

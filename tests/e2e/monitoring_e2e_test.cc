@@ -156,7 +156,7 @@ TEST_F(MonitoringE2eTest, FeedbackGivesLiveQualityWithLabelDelays) {
   EXPECT_GE(quality["label_delay_seconds"]["p50"].get<double>(), 0);
 }
 
-TEST_F(MonitoringE2eTest, MetricsCarryTheMonitoringFamiliesAndPassPromtool) {
+TEST_F(MonitoringE2eTest, MetricsCarryTheMonitoringAndDataFamiliesAndPassPromtool) {
   Send(50, 0, 5);
   HttpResult r = Http("GET", "/metrics");
   ASSERT_EQ(r.status, 200);
@@ -168,7 +168,15 @@ TEST_F(MonitoringE2eTest, MetricsCarryTheMonitoringFamiliesAndPassPromtool) {
         "ferry_dataset_drift_detected{endpoint=\"scorer\",model=\"scorer\",version=\"1\"} 0",
         "ferry_monitoring_window_rows{endpoint=\"scorer\",model=\"scorer\",version=\"1\"} 1000",
         "ferry_feature_missing_ratio{endpoint=\"scorer\",model=\"scorer\",version=\"1\","
-        "feature=\"c\"} 0"}) {
+        "feature=\"c\"} 0",
+        // Batch sizes: 50 requests of 20 rows.
+        "ferry_inference_request_rows_bucket{endpoint=\"scorer\",model=\"scorer\","
+        "version=\"1\",le=\"10\"} 0",
+        "ferry_inference_request_rows_bucket{endpoint=\"scorer\",model=\"scorer\","
+        "version=\"1\",le=\"20\"} 50",
+        "ferry_dataset_versions{dataset=\"train\"} 1",
+        "ferry_dataset_latest_rows{dataset=\"train\"} 3000",
+        "ferry_prediction_log_queue_depth "}) {
     EXPECT_NE(r.body.find(line), std::string::npos) << line;
   }
   std::ofstream(dir_ / "metrics.txt") << r.body;
