@@ -2,17 +2,18 @@
 
 // ModelMonitor: live monitoring of one model version behind one endpoint. Built when
 // the version loads, from the references (feature_reference.h) of its inputs and its
-// prediction; fed by every inference request (Observe); asked for the current window's
-// drift, data quality, latency and throughput (Snapshot).
+// prediction; fed by every inference request (Admit, then Observe); asked for the
+// current window's drift, data quality, latency and throughput (Snapshot).
 //
-// Cost per request: Observe counts the request and its rows (two relaxed atomic adds)
-// and, while the monitored rows of the current second stay under max_rows_per_second,
-// copies the rows into the window under a short lock (a binary search per value). Past
-// the cap, rows are counted but not monitored: drift at high traffic is measured on a
-// uniform-in-time sample of it, so monitoring costs at most that many rows' work per
-// second whatever the traffic. 0 means no cap.
+// Cost per request: Admit reads the steady clock and, while the monitored rows of the
+// current second stay under max_rows_per_second, admits the request: Observe then copies
+// its rows into the window under a short lock (a grid lookup per value for its bin). Past
+// the cap, Admit counts the request and its rows with one relaxed atomic add and returns
+// false: drift at high traffic is measured on a sample of it spread over time, so
+// monitoring costs at most that many rows' work per second whatever the traffic. 0 means
+// no cap.
 //
-// Thread-safety: Observe and Snapshot may be called from any thread.
+// Thread-safety: Admit, Observe and Snapshot may be called from any thread.
 
 #include <atomic>
 #include <chrono>

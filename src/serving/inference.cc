@@ -151,6 +151,12 @@ void InferenceService::Shadow(const ServedEndpoint& served, const RequestFrame& 
   served.candidate_figures->Record(
       seconds, status.ok() ? std::span<const float>(shadow.outputs) : std::span<const float>(),
       served.candidate->num_outputs, !status.ok());
+  // The shadow's own monitor sees the same traffic, so its drift and prediction shift are
+  // there to compare before it ever answers.
+  if (status.ok() && served.candidate->monitor && served.candidate->monitor->Admit(shadow.rows)) {
+    served.candidate->monitor->Observe(clock_->NowMicros(), shadow.inputs, shadow.outputs,
+                                       shadow.rows, seconds);
+  }
 }
 
 bool InferenceService::RouteToCandidate(const ServedEndpoint& served,

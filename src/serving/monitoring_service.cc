@@ -64,8 +64,27 @@ monitoring::LiveQuality MonitoringService::Quality(const ServedModel& model) {
     }
   }
   std::lock_guard lock(mu_);
+  if (quality_.size() >= kMaxCached) quality_.clear();
   quality_[key] = {now, quality};
   return quality;
+}
+
+monitoring::MonitorSnapshot MonitoringService::Snapshot(const ServedModel& model,
+                                                        int64_t now_micros) {
+  const std::string key = Cat(model.endpoint, "/", model.version.Ref());
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = snapshots_.find(key);
+        it != snapshots_.end() && now - it->second.at < kSnapshotTtl) {
+      return it->second.snapshot;
+    }
+  }
+  monitoring::MonitorSnapshot snapshot = model.monitor->Snapshot(now_micros);
+  std::lock_guard lock(mu_);
+  if (snapshots_.size() >= kMaxCached) snapshots_.clear();
+  snapshots_[key] = {now, snapshot};
+  return snapshot;
 }
 
 absl::StatusOr<nlohmann::json> MonitoringService::Report(std::string_view endpoint) {
@@ -80,6 +99,7 @@ absl::StatusOr<nlohmann::json> MonitoringService::Report(std::string_view endpoi
   for (const auto& [role, model] : {std::pair{"stable", status.serving},
                                     std::pair{"candidate", status.candidate}}) {
     if (!model || !model->monitor) continue;
+    // Fresh for the API (the caller asks for now); the cached one serves scrapes.
     nlohmann::json report = monitoring::MonitorSnapshotToJson(model->monitor->Snapshot(now));
     report["role"] = role;
     report["model"] = model->version.name;
@@ -101,7 +121,7 @@ void MonitoringService::AppendMetrics(std::string& out) {
                                       EscapeLabelValue(model->endpoint),
                                       EscapeLabelValue(model->version.name),
                                       model->version.version),
-                          model.get(), model->monitor->Snapshot(now), Quality(*model)});
+                          model.get(), Snapshot(*model, now), Quality(*model)});
     }
   }
   const auto family = [&](std::string_view name, std::string_view type, std::string_view help,

@@ -22,8 +22,9 @@
 // Series without a verdict (too few rows, no reference) are left out, not reported as 0.
 //
 // Live quality reads at most policy.quality_max_rows labeled rows from the prediction
-// log; a model's result is kept for kQualityTtl so that scrapes and API calls in a
-// burst read it once.
+// log; a model's result is kept for kQualityTtl, and its drift snapshot for the metrics
+// for kSnapshotTtl, so that scrapes, alert evaluations and API calls in a burst compute
+// them once.
 //
 // Thread-safety: safe from any thread.
 
@@ -45,6 +46,9 @@ namespace ferry::serving {
 class MonitoringService {
  public:
   static constexpr std::chrono::seconds kQualityTtl{2};
+  static constexpr std::chrono::seconds kSnapshotTtl{1};
+  // Cached results beyond this many models (versions come and go) are dropped at once.
+  static constexpr size_t kMaxCached = 1000;
 
   // `log` may be null (no quality). Both must outlive the service.
   MonitoringService(EndpointManager& endpoints, const PredictionLog* log, core::ClockPtr clock);
@@ -58,6 +62,10 @@ class MonitoringService {
 
  private:
   monitoring::LiveQuality Quality(const ServedModel& model);
+  // The model's monitor's snapshot for the metric families, reused for kSnapshotTtl: a
+  // report with exact Kolmogorov-Smirnov p-values can take milliseconds a feature, and
+  // scrapes and alert evaluations come together. Report always computes a fresh one.
+  monitoring::MonitorSnapshot Snapshot(const ServedModel& model, int64_t now_micros);
 
   EndpointManager& endpoints_;
   const PredictionLog* log_;
@@ -67,8 +75,13 @@ class MonitoringService {
     std::chrono::steady_clock::time_point at;
     monitoring::LiveQuality quality;
   };
-  std::mutex mu_;  // guards quality_
+  struct CachedSnapshot {
+    std::chrono::steady_clock::time_point at;
+    monitoring::MonitorSnapshot snapshot;
+  };
+  std::mutex mu_;  // guards quality_ and snapshots_
   std::map<std::string, CachedQuality, std::less<>> quality_;  // by "endpoint/NAME@V"
+  std::map<std::string, CachedSnapshot, std::less<>> snapshots_;  // by "endpoint/NAME@V"
 };
 
 }  // namespace ferry::serving
