@@ -57,7 +57,7 @@ absl::StatusOr<std::optional<size_t>> BinaryHeaderLength(const Request& request)
   return std::optional<size_t>(length);
 }
 
-json EndpointJson(const EndpointStatus& s) {
+json EndpointJson(const EndpointStatus& s, int64_t now_micros) {
   const serving::Deployment& d = s.deployment;
   json out = {
       {"endpoint", d.endpoint},
@@ -85,6 +85,11 @@ json EndpointJson(const EndpointStatus& s) {
     out["platform"] = desc.platform;
     out["inputs"] = s.serving->input_names;
     out["loaded_at"] = core::FormatTimestamp(s.serving->loaded_at);
+    // The current monitoring window's traffic: latency quantiles (DDSketch) and rates.
+    if (s.serving->monitor) {
+      out["traffic"] = monitoring::TrafficToJson(s.serving->monitor->policy().window,
+                                                 s.serving->monitor->Traffic(now_micros));
+    }
   }
   return out;
 }
@@ -196,7 +201,7 @@ absl::StatusOr<Response> Deploy(ServingApi& api, Request& request) {
   RETURN_IF_ERROR(api.endpoints->deployments().Put(options).status());
   RETURN_IF_ERROR(api.endpoints->Refresh());
   ASSIGN_OR_RETURN(EndpointStatus status, api.endpoints->Status(options.endpoint));
-  return server::JsonResponse(EndpointJson(status));
+  return server::JsonResponse(EndpointJson(status, api.workspace->clock().NowMicros()));
 }
 
 absl::StatusOr<Response> Feedback(ServingApi& api, Request& request) {
@@ -321,7 +326,7 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
   RETURN_IF_ERROR(router.Get("/api/v1/endpoints", [api](Request&) -> absl::StatusOr<Response> {
     json out = json::array();
     for (const EndpointStatus& status : api->endpoints->Statuses()) {
-      out.push_back(EndpointJson(status));
+      out.push_back(EndpointJson(status, api->workspace->clock().NowMicros()));
     }
     const serving::PredictionLogStats log = api->log->stats();
     return server::JsonResponse(json{{"endpoints", std::move(out)},
@@ -335,7 +340,8 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
                              [api](Request& request) -> absl::StatusOr<Response> {
                                ASSIGN_OR_RETURN(EndpointStatus status,
                                                 api->endpoints->Status(request.PathParam("endpoint")));
-                               return server::JsonResponse(EndpointJson(status));
+                               return server::JsonResponse(
+                                   EndpointJson(status, api->workspace->clock().NowMicros()));
                              }));
   RETURN_IF_ERROR(router.Put("/api/v1/endpoints/{endpoint}",
                              [api](Request& request) { return Deploy(*api, request); }));

@@ -184,7 +184,7 @@ void LiveWindow::AddValue(ColumnCounts& counts, const FeatureReference& ref,
   }
 }
 
-WindowContents LiveWindow::Merge(int64_t now_micros) {
+WindowContents LiveWindow::Merge(int64_t now_micros, Contents contents) {
   Rotate(now_micros);
   WindowContents out;
   out.to_micros = now_micros;
@@ -198,6 +198,10 @@ WindowContents LiveWindow::Merge(int64_t now_micros) {
     out.rows += slice->rows;
     out.monitored_rows += slice->monitored_rows;
     (void)out.latency.Merge(slice->latency);  // same parameters: cannot fail
+  }
+  if (contents == Contents::kTrafficOnly) {
+    out.columns.clear();
+    return out;
   }
   for (size_t c = 0; c < references_.size(); ++c) {
     ColumnCounts& merged = out.columns[c];

@@ -78,8 +78,10 @@ class LiveWindow {
   // (NaN: missing).
   void Add(int64_t now_micros, std::span<const float> values, size_t rows,
            double latency_seconds);
-  // The window as of now (time windows first drop what expired).
-  WindowContents Merge(int64_t now_micros);
+  // The window as of now (time windows first drop what expired); with kTrafficOnly,
+  // requests, rows and latency without the columns (what a status needs, cheaply).
+  enum class Contents : uint8_t { kAll, kTrafficOnly };
+  WindowContents Merge(int64_t now_micros, Contents contents = Contents::kAll);
 
   size_t columns() const { return references_.size(); }
   const WindowSpec& spec() const { return spec_; }

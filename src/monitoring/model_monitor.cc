@@ -170,16 +170,21 @@ MonitorSnapshot ModelMonitor::Snapshot(int64_t now_micros) {
   return out;
 }
 
-nlohmann::json MonitorSnapshotToJson(const MonitorSnapshot& s) {
-  const WindowContents& c = s.contents;
-  nlohmann::json window = {{"kind", s.window.kind == WindowSpec::Kind::kTime ? "time" : "rows"},
-                           {"slices", s.window.slices},
+WindowContents ModelMonitor::Traffic(int64_t now_micros) {
+  std::lock_guard lock(mu_);
+  FlushUnmonitored(now_micros);
+  return window_.Merge(now_micros, LiveWindow::Contents::kTrafficOnly);
+}
+
+nlohmann::json TrafficToJson(const WindowSpec& spec, const WindowContents& c) {
+  nlohmann::json window = {{"kind", spec.kind == WindowSpec::Kind::kTime ? "time" : "rows"},
+                           {"slices", spec.slices},
                            {"from", core::FormatTimestamp(c.from_micros)},
                            {"to", core::FormatTimestamp(c.to_micros)}};
-  if (s.window.kind == WindowSpec::Kind::kTime) {
-    window["duration"] = features::FormatDuration(s.window.duration.count());
+  if (spec.kind == WindowSpec::Kind::kTime) {
+    window["duration"] = features::FormatDuration(spec.duration.count());
   } else {
-    window["rows"] = s.window.rows;
+    window["rows"] = spec.rows;
   }
   const double seconds = static_cast<double>(c.to_micros - c.from_micros) / 1e6;
   nlohmann::json throughput = nullptr;
@@ -194,19 +199,24 @@ nlohmann::json MonitorSnapshotToJson(const MonitorSnapshot& s) {
                {"p99", Quantile(c.latency, 0.99)},
                {"max", Quantile(c.latency, 1.0)}};
   }
-  nlohmann::json reference = {{"dataset", s.reference_dataset.empty()
-                                              ? nlohmann::json()
-                                              : nlohmann::json(s.reference_dataset)}};
-  if (!s.no_reference.empty()) reference["note"] = s.no_reference;
   return {{"window", std::move(window)},
           {"requests", c.requests},
           {"rows", c.rows},
           {"monitored_rows", c.monitored_rows},
-          {"unmonitored_rows", s.unmonitored_rows},
           {"throughput", std::move(throughput)},
-          {"latency_seconds", std::move(latency)},
-          {"reference", std::move(reference)},
-          {"drift", DriftReportToJson(s.drift)}};
+          {"latency_seconds", std::move(latency)}};
+}
+
+nlohmann::json MonitorSnapshotToJson(const MonitorSnapshot& s) {
+  nlohmann::json out = TrafficToJson(s.window, s.contents);
+  nlohmann::json reference = {{"dataset", s.reference_dataset.empty()
+                                              ? nlohmann::json()
+                                              : nlohmann::json(s.reference_dataset)}};
+  if (!s.no_reference.empty()) reference["note"] = s.no_reference;
+  out["unmonitored_rows"] = s.unmonitored_rows;
+  out["reference"] = std::move(reference);
+  out["drift"] = DriftReportToJson(s.drift);
+  return out;
 }
 
 }  // namespace ferry::monitoring

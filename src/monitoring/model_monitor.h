@@ -80,6 +80,9 @@ class ModelMonitor {
                size_t rows, double latency_seconds);
 
   MonitorSnapshot Snapshot(int64_t now_micros);
+  // Requests, rows and latency of the current window, without drift: cheap enough for
+  // every status call.
+  WindowContents Traffic(int64_t now_micros);
 
   const MonitoringPolicy& policy() const { return policy_; }
   const MonitoredColumns& columns() const { return columns_; }
@@ -119,5 +122,9 @@ using ModelMonitorPtr = std::shared_ptr<ModelMonitor>;
 //  "rows_per_second"}, "latency_seconds": {"p50", "p90", "p99", "max"} (null when no
 //  request was monitored), "reference": {"dataset", "note"}, "drift": DriftReportToJson}
 nlohmann::json MonitorSnapshotToJson(const MonitorSnapshot& snapshot);
+
+// {"window": ..., "requests", "rows", "monitored_rows", "throughput", "latency_seconds"}:
+// the traffic part of the above.
+nlohmann::json TrafficToJson(const WindowSpec& window, const WindowContents& contents);
 
 }  // namespace ferry::monitoring

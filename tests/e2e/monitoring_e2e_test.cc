@@ -114,6 +114,14 @@ TEST_F(MonitoringE2eTest, TrafficLikeTheTrainingDataShowsNoDriftAndShiftedTraffi
   }
   EXPECT_EQ(model["drift"]["dataset_drift"], false);
   EXPECT_TRUE(model["latency_seconds"]["p99"].is_number());
+  // The endpoint's status carries the window's traffic too (latency from its sketches).
+  HttpResult status = Http("GET", "/api/v1/endpoints/scorer");
+  ASSERT_EQ(status.status, 200) << status.body;
+  const json traffic = json::parse(status.body)["traffic"];
+  EXPECT_EQ(traffic["requests"], 100) << status.body;
+  EXPECT_GT(traffic["latency_seconds"]["p99"].get<double>(), 0) << status.body;
+  EXPECT_GE(traffic["latency_seconds"]["p99"].get<double>(),
+            traffic["latency_seconds"]["p50"].get<double>());
 
   // The same rows shifted by 8 in `a`: half of them above anything in training.
   Send(400, 8, 3);
