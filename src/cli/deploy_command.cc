@@ -2,8 +2,6 @@
 // endpoints, kept in the workspace (serving::DeploymentStore) for `ferry server` to serve.
 // Rollouts (`--canary`, `--shadow`, promote, rollback, pause, resume): deploy_rollout.h.
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -174,16 +172,6 @@ void PrintServerAnswer(std::ostream& out, const std::string& url, const json& an
   if (answer.contains("evaluator")) {
     out << "  evaluator         " << text("evaluator") << ", " << text("objective") << "\n";
     out << "  loaded            " << text("loaded_at") << "\n";
-    const json& traffic = answer.value("traffic", json());
-    if (traffic.is_object() && traffic["latency_seconds"].is_object()) {
-      const json& latency = traffic["latency_seconds"];
-      const auto ms = [&latency](const char* q) {
-        return latency[q].is_number() ? fmt::format("{:.3f} ms", 1000 * latency[q].get<double>())
-                                      : std::string("-");
-      };
-      out << "  latency           p50 " << ms("p50") << ", p99 " << ms("p99") << " over "
-          << traffic["requests"].get<int64_t>() << " requests in the monitoring window\n";
-    }
   }
   auto reason = answer.find("reason");
   if (reason != answer.end() && reason->is_string() &&
