@@ -9,6 +9,7 @@
 #include "core/sha256.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/yaml_fields.h"
 #include "server/http_client.h"
 
 namespace ferry::alerts {
@@ -18,66 +19,11 @@ using core::Cat;
 
 constexpr size_t kMaxPipelineNameBytes = 128;
 
-// Messages name the file, the node's line and where in the file it is:
-// "rules.yaml:12: rule HighErrorRate: for: ...".
-class Context {
- public:
-  explicit Context(std::string_view file) : file_(file) {}
-
-  absl::Status Error(const YAML::Node& node, std::string_view where, std::string_view what) const {
-    const YAML::Mark mark = node.Mark();
-    const std::string line = mark.line >= 0 ? Cat(":", mark.line + 1) : "";
-    return absl::InvalidArgumentError(Cat(file_, line, ": ", where, ": ", what));
-  }
-
- private:
-  std::string_view file_;
-};
-
-// Every key of `map` is in `known`, and none repeats.
-absl::Status CheckMap(const Context& at, const YAML::Node& map, std::string_view where,
-                      std::initializer_list<std::string_view> known) {
-  if (!map.IsMap()) return at.Error(map, where, "expected a mapping");
-  std::set<std::string> seen;
-  for (const auto& kv : map) {
-    const std::string key = kv.first.Scalar();
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      std::string names;
-      for (std::string_view k : known) names += Cat(names.empty() ? "" : ", ", k);
-      return at.Error(kv.first, where, Cat("unknown key \"", key, "\" (known: ", names, ")"));
-    }
-    if (!seen.insert(key).second) return at.Error(kv.first, where, Cat("\"", key, "\" twice"));
-  }
-  return absl::OkStatus();
-}
-
-// A scalar's text; "" when absent or null. InvalidArgument when a list or mapping.
-absl::StatusOr<std::string> Text(const Context& at, const YAML::Node& node,
-                                 std::string_view where) {
-  if (!node || node.IsNull()) return std::string();
-  if (!node.IsScalar()) return at.Error(node, where, "expected a single value");
-  return node.Scalar();
-}
-
-absl::StatusOr<std::map<std::string, std::string>> StringMap(const Context& at,
-                                                             const YAML::Node& node,
-                                                             std::string_view where) {
-  std::map<std::string, std::string> out;
-  if (!node || node.IsNull()) return out;
-  if (!node.IsMap()) return at.Error(node, where, "expected a mapping of names to values");
-  for (const auto& kv : node) {
-    const std::string name = kv.first.Scalar();
-    const std::string field = Cat(where, ".", name);
-    ASSIGN_OR_RETURN(std::string value, Text(at, kv.second, field));
-    if (!out.emplace(name, std::move(value)).second)
-      return at.Error(kv.first, field, "given twice");
-  }
-  return out;
-}
+using Context = core::YamlContext;
 
 absl::StatusOr<Labels> RuleLabels(const Context& at, const YAML::Node& node,
                                   std::string_view where) {
-  ASSIGN_OR_RETURN(auto labels, StringMap(at, node, where));
+  ASSIGN_OR_RETURN(auto labels, core::YamlStringMap(at, node, where));
   for (const auto& [name, value] : labels) {
     const std::string field = Cat(where, ".", name);
     if (!IsValidLabelName(name) || name.starts_with("__")) {
@@ -114,19 +60,19 @@ absl::StatusOr<Action> ParseAction(const Context& at, const YAML::Node& node,
   const YAML::Node body = node.begin()->second;
   const std::string field = Cat(where, ".", kind);
   if (kind == "log") {
-    if (body && !body.IsNull()) RETURN_IF_ERROR(CheckMap(at, body, field, {}));
+    if (body && !body.IsNull()) RETURN_IF_ERROR(core::CheckYamlMap(at, body, field, {}));
     return Action(LogAction{});
   }
   if (kind == "webhook") {
-    RETURN_IF_ERROR(CheckMap(at, body, field, {"url", "send_resolved"}));
+    RETURN_IF_ERROR(core::CheckYamlMap(at, body, field, {"url", "send_resolved"}));
     WebhookAction webhook;
-    ASSIGN_OR_RETURN(webhook.url, Text(at, body["url"], Cat(field, ".url")));
+    ASSIGN_OR_RETURN(webhook.url, core::YamlText(at, body["url"], Cat(field, ".url")));
     if (webhook.url.empty()) return at.Error(body, Cat(field, ".url"), "required");
     if (auto url = server::ParseHttpUrl(webhook.url); !url.ok()) {
       return at.Error(body["url"], Cat(field, ".url"), core::View(url.status().message()));
     }
     ASSIGN_OR_RETURN(std::string send_resolved,
-                     Text(at, body["send_resolved"], Cat(field, ".send_resolved")));
+                     core::YamlText(at, body["send_resolved"], Cat(field, ".send_resolved")));
     if (send_resolved == "false") {
       webhook.send_resolved = false;
     } else if (!send_resolved.empty() && send_resolved != "true") {
@@ -136,9 +82,9 @@ absl::StatusOr<Action> ParseAction(const Context& at, const YAML::Node& node,
     return Action(std::move(webhook));
   }
   if (kind == "pipeline") {
-    RETURN_IF_ERROR(CheckMap(at, body, field, {"name", "params"}));
+    RETURN_IF_ERROR(core::CheckYamlMap(at, body, field, {"name", "params"}));
     PipelineAction pipeline;
-    ASSIGN_OR_RETURN(pipeline.pipeline, Text(at, body["name"], Cat(field, ".name")));
+    ASSIGN_OR_RETURN(pipeline.pipeline, core::YamlText(at, body["name"], Cat(field, ".name")));
     const bool name_ok =
         !pipeline.pipeline.empty() && pipeline.pipeline.size() <= kMaxPipelineNameBytes &&
         std::all_of(pipeline.pipeline.begin(), pipeline.pipeline.end(), [](char c) {
@@ -148,7 +94,7 @@ absl::StatusOr<Action> ParseAction(const Context& at, const YAML::Node& node,
       return at.Error(body, Cat(field, ".name"),
                       "a pipeline name (letters, digits, _ - .) is required");
     }
-    ASSIGN_OR_RETURN(pipeline.params, StringMap(at, body["params"], Cat(field, ".params")));
+    ASSIGN_OR_RETURN(pipeline.params, core::YamlStringMap(at, body["params"], Cat(field, ".params")));
     return Action(std::move(pipeline));
   }
   return at.Error(node, where,
@@ -162,16 +108,16 @@ absl::StatusOr<AlertRule> ParseRule(const Context& at, const YAML::Node& node,
                     "recording rules are not supported; ferry evaluates alerting rules");
   }
   RETURN_IF_ERROR(
-      CheckMap(at, node, where, {"alert", "expr", "for", "labels", "annotations", "actions"}));
+      core::CheckYamlMap(at, node, where, {"alert", "expr", "for", "labels", "annotations", "actions"}));
   AlertRule rule;
-  ASSIGN_OR_RETURN(rule.name, Text(at, node["alert"], Cat(where, ".alert")));
+  ASSIGN_OR_RETURN(rule.name, core::YamlText(at, node["alert"], Cat(where, ".alert")));
   if (rule.name.empty()) return at.Error(node, Cat(where, ".alert"), "required");
   if (!IsValidMetricName(rule.name)) {
     return at.Error(node["alert"], Cat(where, ".alert"),
                     Cat("\"", rule.name, "\" is not an alert name ([a-zA-Z_:][a-zA-Z0-9_:]*)"));
   }
   const std::string named = Cat("rule ", rule.name);
-  ASSIGN_OR_RETURN(rule.expr_text, Text(at, node["expr"], Cat(named, ": expr")));
+  ASSIGN_OR_RETURN(rule.expr_text, core::YamlText(at, node["expr"], Cat(named, ": expr")));
   while (!rule.expr_text.empty() &&
          (rule.expr_text.back() == '\n' || rule.expr_text.back() == ' ')) {
     rule.expr_text.pop_back();
@@ -181,7 +127,7 @@ absl::StatusOr<AlertRule> ParseRule(const Context& at, const YAML::Node& node,
   if (!expr.ok())
     return at.Error(node["expr"], Cat(named, ": expr"), core::View(expr.status().message()));
   rule.expr = *std::move(expr);
-  ASSIGN_OR_RETURN(std::string hold, Text(at, node["for"], Cat(named, ": for")));
+  ASSIGN_OR_RETURN(std::string hold, core::YamlText(at, node["for"], Cat(named, ": for")));
   if (!hold.empty()) {
     absl::StatusOr<std::chrono::milliseconds> parsed = ParseDuration(hold);
     if (!parsed.ok())
@@ -190,7 +136,7 @@ absl::StatusOr<AlertRule> ParseRule(const Context& at, const YAML::Node& node,
   }
   ASSIGN_OR_RETURN(rule.labels, RuleLabels(at, node["labels"], Cat(named, ": labels")));
   ASSIGN_OR_RETURN(auto annotations,
-                   StringMap(at, node["annotations"], Cat(named, ": annotations")));
+                   core::YamlStringMap(at, node["annotations"], Cat(named, ": annotations")));
   for (const auto& [name, text] : annotations) {
     const std::string field = Cat(named, ": annotations.", name);
     if (!IsValidLabelName(name))
@@ -219,7 +165,7 @@ absl::StatusOr<AlertRule> ParseRule(const Context& at, const YAML::Node& node,
 absl::StatusOr<RuleSet> ParseRoot(const Context& at, const YAML::Node& root) {
   RuleSet out;
   if (!root || root.IsNull()) return out;  // an empty file: no rules
-  RETURN_IF_ERROR(CheckMap(at, root, "(top level)", {"groups"}));
+  RETURN_IF_ERROR(core::CheckYamlMap(at, root, "(top level)", {"groups"}));
   const YAML::Node groups = root["groups"];
   if (!groups || groups.IsNull()) return out;
   if (!groups.IsSequence()) return at.Error(groups, "groups", "expected a list of groups");
@@ -229,16 +175,16 @@ absl::StatusOr<RuleSet> ParseRoot(const Context& at, const YAML::Node& root) {
   for (size_t g = 0; g < groups.size(); ++g) {
     const YAML::Node node = groups[g];
     const std::string where = Cat("groups[", g, "]");
-    RETURN_IF_ERROR(CheckMap(at, node, where, {"name", "interval", "rules"}));
+    RETURN_IF_ERROR(core::CheckYamlMap(at, node, where, {"name", "interval", "rules"}));
     RuleGroup group;
-    ASSIGN_OR_RETURN(group.name, Text(at, node["name"], Cat(where, ".name")));
+    ASSIGN_OR_RETURN(group.name, core::YamlText(at, node["name"], Cat(where, ".name")));
     if (group.name.empty()) return at.Error(node, Cat(where, ".name"), "required");
     if (!group_names.insert(group.name).second) {
       return at.Error(node["name"], Cat("group ", group.name),
                       "a group of this name comes earlier");
     }
     const std::string named = Cat("group ", group.name);
-    ASSIGN_OR_RETURN(std::string interval, Text(at, node["interval"], Cat(named, ": interval")));
+    ASSIGN_OR_RETURN(std::string interval, core::YamlText(at, node["interval"], Cat(named, ": interval")));
     if (!interval.empty()) {
       absl::StatusOr<std::chrono::milliseconds> parsed = ParseDuration(interval);
       if (!parsed.ok() || parsed->count() == 0) {

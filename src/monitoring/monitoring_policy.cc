@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/yaml_fields.h"
 #include "features/feature_definitions.h"
 
 namespace ferry::monitoring {
@@ -48,8 +49,8 @@ absl::StatusOr<T> Number(const YAML::Node& node, std::string_view source, std::s
     value = YAML::Node(text).as<T>();
   } catch (const YAML::Exception&) {
     return Bad(source, key,
-               Cat("expected ", std::is_integral_v<T> ? "an integer" : "a number", ", got \"",
-                   text, "\""));
+               Cat("expected ", std::is_integral_v<T> ? "an integer" : "a number", ", got \"", text,
+                   "\""));
   }
   return value;
 }
@@ -64,26 +65,10 @@ absl::StatusOr<std::chrono::seconds> Duration(const YAML::Node& node, std::strin
   return std::chrono::seconds(*seconds);
 }
 
-absl::Status CheckKeys(const YAML::Node& map, std::string_view source, std::string_view where,
-                       std::initializer_list<std::string_view> known) {
-  if (!map.IsMap()) return Bad(source, where, "expected a mapping");
-  for (const auto& item : map) {
-    const std::string key = item.first.as<std::string>();
-    bool found = false;
-    for (std::string_view k : known) found = found || k == key;
-    if (!found) {
-      std::string list;
-      for (std::string_view k : known) list += Cat(list.empty() ? "" : ", ", k);
-      return Bad(source, where.empty() ? std::string_view(key) : where,
-                 Cat("unknown key \"", key, "\" (known: ", list, ")"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<WindowSpec> ParseWindow(const YAML::Node& node, WindowSpec window,
                                        std::string_view source, std::string_view key) {
-  RETURN_IF_ERROR(CheckKeys(node, source, key, {"duration", "rows", "slices"}));
+  RETURN_IF_ERROR(
+      core::CheckYamlMap(core::YamlContext(source), node, key, {"duration", "rows", "slices"}));
   if (node["duration"] && node["rows"]) {
     return Bad(source, key, "give either duration (a time window) or rows (a count window)");
   }
@@ -103,12 +88,14 @@ absl::StatusOr<WindowSpec> ParseWindow(const YAML::Node& node, WindowSpec window
 
 absl::StatusOr<DriftRule> ParseRule(const YAML::Node& node, std::string_view source,
                                     std::string_view key) {
-  RETURN_IF_ERROR(CheckKeys(node, source, key, {"method", "threshold"}));
+  RETURN_IF_ERROR(
+      core::CheckYamlMap(core::YamlContext(source), node, key, {"method", "threshold"}));
   DriftRule rule;
   if (node["method"]) {
     ASSIGN_OR_RETURN(std::string name, Scalar(node["method"], source, Cat(key, ".method")));
     absl::StatusOr<DriftMethod> method = ParseDriftMethod(name);
-    if (!method.ok()) return Bad(source, Cat(key, ".method"), core::View(method.status().message()));
+    if (!method.ok())
+      return Bad(source, Cat(key, ".method"), core::View(method.status().message()));
     rule.method = *method;
   }
   if (node["threshold"]) {
@@ -124,8 +111,7 @@ absl::Status ValidateWindow(const WindowSpec& w, std::string_view key) {
                Cat("must be in 1..", MonitoringPolicy::kMaxSlices));
   }
   if (w.kind == WindowSpec::Kind::kTime && w.duration.count() < w.slices) {
-    return Bad("monitoring policy", Cat(key, ".duration"),
-               "must be at least one second per slice");
+    return Bad("monitoring policy", Cat(key, ".duration"), "must be at least one second per slice");
   }
   if (w.kind == WindowSpec::Kind::kRows &&
       (w.rows < w.slices || w.rows > MonitoringPolicy::kMaxWindowRows)) {
@@ -206,7 +192,8 @@ absl::Status ValidateMonitoringPolicy(const MonitoringPolicy& p) {
     return Bad("monitoring policy", "dataset_drift_share", "must be in (0, 1]");
   }
   if (p.psi_bins < 2 || p.psi_bins > MonitoringPolicy::kMaxPsiBins) {
-    return Bad("monitoring policy", "psi_bins", Cat("must be in 2..", MonitoringPolicy::kMaxPsiBins));
+    return Bad("monitoring policy", "psi_bins",
+               Cat("must be in 2..", MonitoringPolicy::kMaxPsiBins));
   }
   if (p.ks_sample < 10 || p.ks_sample > MonitoringPolicy::kMaxKsSample) {
     return Bad("monitoring policy", "ks_sample",
@@ -229,19 +216,14 @@ absl::Status ValidateMonitoringPolicy(const MonitoringPolicy& p) {
 }
 
 absl::StatusOr<MonitoringPolicy> ParseMonitoringPolicyYaml(std::string_view yaml,
-                                                          std::string_view source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(Cat(source, ": not valid YAML: ", e.what()));
-  }
+                                                           std::string_view source) {
+  ASSIGN_OR_RETURN(YAML::Node root, core::LoadYaml(yaml, source));
   MonitoringPolicy p;
   if (root.IsNull()) return p;
   try {
-    RETURN_IF_ERROR(CheckKeys(root, source, "", {"window", "min_rows", "dataset_drift_share",
-                                                 "psi_bins", "ks_sample", "features",
-                                                 "prediction", "quality"}));
+    RETURN_IF_ERROR(core::CheckYamlMap(core::YamlContext(source), root, "",
+                                       {"window", "min_rows", "dataset_drift_share", "psi_bins",
+                                        "ks_sample", "features", "prediction", "quality"}));
     if (root["window"]) {
       ASSIGN_OR_RETURN(p.window, ParseWindow(root["window"], p.window, source, "window"));
     }
@@ -269,7 +251,8 @@ absl::StatusOr<MonitoringPolicy> ParseMonitoringPolicyYaml(std::string_view yaml
       ASSIGN_OR_RETURN(p.prediction, ParseRule(root["prediction"], source, "prediction"));
     }
     if (const YAML::Node quality = root["quality"]) {
-      RETURN_IF_ERROR(CheckKeys(quality, source, "quality", {"window", "max_rows"}));
+      RETURN_IF_ERROR(core::CheckYamlMap(core::YamlContext(source), quality, "quality",
+                                         {"window", "max_rows"}));
       if (quality["window"]) {
         ASSIGN_OR_RETURN(p.quality_window,
                          ParseWindow(quality["window"], p.window, source, "quality.window"));
