@@ -46,6 +46,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   AddModelsCommand(app, context, &result);
   AddDeployCommand(app, context, &result);
   AddMonitorCommand(app, context, &result);
+  AddPipelineCommand(app, context, &result);
   AddServerCommand(app, context, &result);
   AddAlertsCommand(app, context, &result);
   AddFsckCommand(app, context, &result);

@@ -20,5 +20,6 @@ void AddFeaturesCommand(CLI::App& app, CliContext& context, absl::Status* result
 // deploy_command.cc: deploy ENDPOINT --model REF, deploy list|status|delete.
 void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddMonitorCommand(CLI::App& app, CliContext& context, absl::Status* result);
+void AddPipelineCommand(CLI::App& app, CliContext& context, absl::Status* result);
 
 }  // namespace ferry::cli

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "subprocess.h"
@@ -95,6 +97,39 @@ TEST_F(CliTest, BrokenConfigIsReportedWithTheKey) {
   CommandResult r = Ferry({"fsck"}, dir_);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("config.yaml"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ferry::e2e
+
+namespace ferry::e2e {
+namespace {
+
+TEST_F(CliTest, PipelineCheckShowsTheStepOrderAndRefusesADanglingInput) {
+  const fs::path dir = temp_.path();
+  std::ofstream(dir / "p.yaml") << "name: retrain\n"
+                                   "params: {rounds: 10}\n"
+                                   "steps:\n"
+                                   "  - {id: train, run: \"python3 t.py ${params.rounds}\","
+                                   " inputs: {data: steps.split.train}, outputs: [model]}\n"
+                                   "  - {id: split, uses: split, inputs: {data: d@2},"
+                                   " outputs: [train]}\n";
+  CommandResult ok = Ferry({"pipeline", "check", "p.yaml", "--json"}, dir);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const nlohmann::json spec = nlohmann::json::parse(ok.out);
+  ASSERT_EQ(spec["steps"].size(), 2u);
+  EXPECT_EQ(spec["steps"][0]["id"], "split");  // read by train, so it runs first
+  EXPECT_EQ(spec["steps"][1]["level"], 1);
+  EXPECT_EQ(spec["steps"][1]["inputs"]["data"], "steps.split.train");
+
+  std::ofstream(dir / "bad.yaml") << "name: retrain\nsteps:\n"
+                                     "  - {id: train, run: x, inputs: {data: steps.split.train}}\n";
+  CommandResult bad = Ferry({"pipeline", "check", "bad.yaml"}, dir);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bad.yaml:3: step train: input data reads step \"split\", which does not"
+                         " exist"),
+            std::string::npos)
+      << bad.err;
 }
 
 }  // namespace
