@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "serving_workspace.h"
 #include "subprocess.h"
 #include "testing/temp_dir.h"
 #include "testing/xgboost_model.h"
@@ -35,31 +36,16 @@ constexpr char kRules[] = R"(groups:
           - pipeline: {name: retrain, params: {reason: bad-requests}}
 )";
 
-class AlertsE2eTest : public ::testing::Test {
+class AlertsE2eTest : public ServingWorkspaceTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(Ferry({"init"}).exit_code, 0);
+    ServingWorkspaceTest::SetUp();
     testing::WriteXGBoostModel(dir_ / "model.json", 2, {"a", "b"});
     ASSERT_EQ(Ferry({"models", "register", "fraud", "--artifact", "model.json"}).exit_code, 0);
     ASSERT_EQ(Ferry({"deploy", "fraud", "--model", "fraud@1"}).exit_code, 0);
     std::ofstream(dir_ / ".ferry/config.yaml")
         << "server:\n  access_log: false\nserving:\n  poll_interval_ms: 50\n"
            "alerts:\n  evaluation_interval_ms: 100\n";
-  }
-  void TearDown() override {
-    if (server_) {
-      server_->Signal(SIGTERM);
-      server_->Wait(std::chrono::seconds(10));
-    }
-  }
-  CommandResult Ferry(std::vector<std::string> args) {
-    args.insert(args.begin(), FERRY_BINARY);
-    return RunCommand(args, dir_, {{"USER", "ada"}});
-  }
-  json Json(std::vector<std::string> args) {
-    CommandResult result = Ferry(std::move(args));
-    EXPECT_EQ(result.exit_code, 0) << result.err;
-    return json::parse(result.out, nullptr, false);
   }
   // The state of `rule` in a status document (GET /api/v1/alerts, `alerts list --json`).
   static std::string RuleState(const json& status, const std::string& rule) {
@@ -85,11 +71,6 @@ class AlertsE2eTest : public ::testing::Test {
                                R"( "data": [1, 2, 3]}]})");
     EXPECT_EQ(r.status, 400) << r.body;
   }
-
-  testing::TempDir temp_;
-  const std::filesystem::path& dir_ = temp_.path();
-  std::unique_ptr<Child> server_;
-  int port_ = 0;
 };
 
 TEST_F(AlertsE2eTest, RulesOverServingMetricsFireAndAreSeenEverywhere) {
@@ -102,10 +83,7 @@ TEST_F(AlertsE2eTest, RulesOverServingMetricsFireAndAreSeenEverywhere) {
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
   EXPECT_EQ(applied.out.rfind("applied alert rule set 1 (sha256:", 0), 0u) << applied.out;
 
-  server_ = std::make_unique<Child>(
-      std::vector<std::string>{FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir_);
-  port_ = WaitForServerPort(*server_);
-  ASSERT_GT(port_, 0);
+  StartServer();
   ASSERT_TRUE(WaitForState("EndpointReady", "firing"));
 
   // Two bad requests apart in time: increase() sees the counter grow.

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "serving_workspace.h"
 #include "subprocess.h"
 #include "testing/temp_dir.h"
 #include "testing/xgboost_model.h"
@@ -75,10 +76,10 @@ class FakeServer {
   std::string request_line_;
 };
 
-class DeployE2eTest : public ::testing::Test {
+class DeployE2eTest : public ServingWorkspaceTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(Ferry({"init"}).exit_code, 0);
+    ServingWorkspaceTest::SetUp();
     testing::WriteXGBoostModel(dir_ / "model.json", 2, {"avg_amount", "txn_count"});
     for (int i = 0; i < 2; ++i) {
       CommandResult reg = Ferry({"models", "register", "fraud-model", "--artifact", "model.json"});
@@ -86,18 +87,7 @@ class DeployE2eTest : public ::testing::Test {
     }
     ASSERT_EQ(Ferry({"models", "alias", "fraud-model@1", "production"}).exit_code, 0);
   }
-  CommandResult Ferry(std::vector<std::string> args) {
-    args.insert(args.begin(), FERRY_BINARY);
-    return RunCommand(args, dir_, {{"USER", "ada"}});
-  }
-  json Json(std::vector<std::string> args) {
-    CommandResult result = Ferry(std::move(args));
-    EXPECT_EQ(result.exit_code, 0) << result.err;
-    return json::parse(result.out, nullptr, false);
-  }
 
-  testing::TempDir temp_;
-  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(DeployE2eTest, DeployByAliasAndVersionFollowTheAliasAndDelete) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "serving_workspace.h"
 #include "subprocess.h"
 #include "testing/temp_dir.h"
 #include "testing/xgboost_model.h"
@@ -18,10 +19,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class RolloutCliE2eTest : public ::testing::Test {
+class RolloutCliE2eTest : public ServingWorkspaceTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(Ferry({"init"}).exit_code, 0);
+    ServingWorkspaceTest::SetUp();
     testing::WriteXGBoostModel(dir_ / "model.json", 2, {"avg_amount", "txn_count"});
     for (const char* model : {"fraud-model", "fraud-model", "fraud-model", "other-model"}) {
       CommandResult reg = Ferry({"models", "register", model, "--artifact", "model.json"});
@@ -30,15 +31,6 @@ class RolloutCliE2eTest : public ::testing::Test {
     ASSERT_EQ(Ferry({"models", "alias", "fraud-model@1", "production"}).exit_code, 0);
     ASSERT_EQ(Ferry({"deploy", "fraud", "--model", "fraud-model@production"}).exit_code, 0);
   }
-  CommandResult Ferry(std::vector<std::string> args) {
-    args.insert(args.begin(), FERRY_BINARY);
-    return RunCommand(args, dir_, {{"USER", "ada"}});
-  }
-  json Json(std::vector<std::string> args) {
-    CommandResult result = Ferry(std::move(args));
-    EXPECT_EQ(result.exit_code, 0) << result.err;
-    return json::parse(result.out, nullptr, false);
-  }
   // The version fraud-model@ALIAS resolves to; 0 when the alias does not exist.
   int64_t AliasVersion(const std::string& alias) {
     CommandResult shown = Ferry({"models", "show", "fraud-model@" + alias, "--json"});
@@ -46,8 +38,6 @@ class RolloutCliE2eTest : public ::testing::Test {
     return json::parse(shown.out, nullptr, false).value("version", int64_t{0});
   }
 
-  testing::TempDir temp_;
-  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(RolloutCliE2eTest, StartStatusPauseResumePromoteAndInstantRollback) {

@@ -31,9 +31,16 @@ class ServingWorkspaceTest : public ::testing::Test {
     }
   }
 
+  // Runs `ferry ARGS` in the workspace as user "ada" (the actor commands record).
   CommandResult Ferry(std::vector<std::string> args) {
     args.insert(args.begin(), FERRY_BINARY);
-    return RunCommand(args, dir_);
+    return RunCommand(args, dir_, {{"USER", "ada"}});
+  }
+  // The same, expecting success; its stdout parsed as JSON.
+  nlohmann::json Json(std::vector<std::string> args) {
+    CommandResult result = Ferry(std::move(args));
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return nlohmann::json::parse(result.out, nullptr, false);
   }
   void Write(const std::string& name, const std::string& contents) {
     std::ofstream(dir_ / name) << contents;
