@@ -147,6 +147,35 @@ void SetNumericFromCounts(FeatureReference& ref, const std::map<float, int64_t>&
   SetBinMeans(ref, values, [&](size_t i) { return weights[i]; });
 }
 
+// The finite values, rounded to float and sorted: live values are what the model gets,
+// floats, and the reference is rounded alike so that equal values compare equal (ties in
+// KS, categories). `missing` counts the others.
+std::vector<double> SortedFiniteValues(std::span<const double> values, int64_t& missing) {
+  std::vector<double> out;
+  out.reserve(values.size());
+  for (double v : values) {
+    if (std::isfinite(v)) {
+      out.push_back(static_cast<double>(static_cast<float>(v)));
+    } else {
+      ++missing;
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A column's values in the profile's row sample, as the model would get them.
+std::vector<double> SampleValues(const table::TableProfile& profile,
+                                 const table::ColumnProfile& column) {
+  const size_t index = ColumnIndex(profile, &column);
+  std::vector<double> values;
+  values.reserve(profile.sample.rows().size());
+  for (const table::RowSample::Row& row : profile.sample.rows()) {
+    values.push_back(CellValue(row.cell(index), column.type));
+  }
+  return values;
+}
+
 // Categories from exact distinct values (value -> count), when few enough.
 void SetCategories(FeatureReference& ref, const std::map<float, int64_t>& counts) {
   ref.distinct = static_cast<int64_t>(counts.size());
@@ -213,12 +242,7 @@ absl::StatusOr<FeatureReference> ReferenceFromProfile(const table::TableProfile&
     return absl::FailedPreconditionError(
         Cat("reference column \"", column->name, "\" holds strings, not numbers"));
   }
-  const size_t index = ColumnIndex(profile, column);
-  std::vector<double> values;
-  values.reserve(profile.sample.rows().size());
-  for (const table::RowSample::Row& row : profile.sample.rows()) {
-    values.push_back(CellValue(row.cell(index), type));
-  }
+  const std::vector<double> values = SampleValues(profile, *column);
   // Every reference row is in the sample: work from the exact values.
   if (profile.sample.seen() == profile.sample.rows().size() &&
       static_cast<int64_t>(profile.sample.rows().size()) == profile.row_count) {
@@ -230,7 +254,8 @@ absl::StatusOr<FeatureReference> ReferenceFromProfile(const table::TableProfile&
   FeatureReference ref;
   // The sample's values, for a Kolmogorov-Smirnov test a policy asks for (against a
   // uniform sample of the reference).
-  ref.values = ReferenceFromValues(std::string(name), values, psi_bins).values;
+  int64_t sample_missing = 0;
+  ref.values = SortedFiniteValues(values, sample_missing);
   ref.name = std::string(name);
   ref.column = column->name;
   ref.rows = column->count;
@@ -309,15 +334,17 @@ const table::ColumnProfile* ReferenceColumn(const table::TableProfile& profile,
 }
 
 FeatureReference ReferenceFromAllValues(const table::TableProfile& profile,
-                                        std::string_view name, std::vector<double>& all_values,
+                                        std::string_view name, std::span<const double> all_values,
                                         int psi_bins) {
   FeatureReference ref = ReferenceFromValues(std::string(name), all_values, psi_bins);
   if (const table::ColumnProfile* column = FindColumn(profile, name)) {
     ref.column = column->name;
-    if (ref.rows > kSmallReferenceRows) {
+    if (ref.rows > kSmallReferenceRows && column->type != table::ColumnType::kString) {
       // Keep what KS needs and no more: the sample's values, as from the profile alone.
-      absl::StatusOr<FeatureReference> sampled = ReferenceFromProfile(profile, name, psi_bins);
-      if (sampled.ok() && !sampled->values_complete()) ref.values = std::move(sampled->values);
+      int64_t sample_missing = 0;
+      std::vector<double> sample = SortedFiniteValues(SampleValues(profile, *column),
+                                                      sample_missing);
+      if (static_cast<int64_t>(sample.size()) != ref.rows) ref.values = std::move(sample);
     }
   }
   return ref;
@@ -328,17 +355,7 @@ FeatureReference ReferenceFromValues(std::string name, std::span<const double> v
   FeatureReference ref;
   ref.name = std::move(name);
   ref.column = ref.name;
-  ref.values.reserve(values.size());
-  for (double v : values) {
-    if (std::isfinite(v)) {
-      // Live values are what the model gets: floats. The reference is rounded alike so
-      // that equal values compare equal (ties in KS, categories).
-      ref.values.push_back(static_cast<double>(static_cast<float>(v)));
-    } else {
-      ++ref.missing;
-    }
-  }
-  std::sort(ref.values.begin(), ref.values.end());
+  ref.values = SortedFiniteValues(values, ref.missing);
   const std::vector<double>& sorted = ref.values;
   ref.rows = static_cast<int64_t>(sorted.size());
   if (sorted.empty()) return ref;

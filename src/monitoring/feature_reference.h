@@ -39,8 +39,8 @@ inline constexpr size_t kMaxCategories = 64;
 inline constexpr int kFineBins = 100;
 
 struct FeatureReference {
-  std::string name;    // the model input's name ("prediction" for the prediction)
-  std::string column;  // the profile column it came from
+  std::string name;      // the model input's name ("prediction" for the prediction)
+  std::string column;    // the profile column it came from
   int64_t rows = 0;      // reference values present
   int64_t missing = 0;   // reference values missing (nulls, non-finite numbers)
   int64_t distinct = 0;  // distinct values (exact when categories are known)
@@ -97,10 +97,9 @@ const table::ColumnProfile* ReferenceColumn(const table::TableProfile& profile,
 // The reference of a column whose every value was read again from the dataset (at model
 // load, for references small enough): bins, shares and bin means exact, as
 // ReferenceFromValues; the values kept for Kolmogorov-Smirnov are the profile's sample's
-// unless the sample holds every row. `all_values` may be reordered.
-FeatureReference ReferenceFromAllValues(const table::TableProfile& profile,
-                                        std::string_view name, std::vector<double>& all_values,
-                                        int psi_bins);
+// unless the sample holds every row.
+FeatureReference ReferenceFromAllValues(const table::TableProfile& profile, std::string_view name,
+                                        std::span<const double> all_values, int psi_bins);
 
 // The reference of values known one by one (the model's predictions on the profile's
 // sample rows); NaN values count as missing.

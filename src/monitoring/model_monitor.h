@@ -43,7 +43,7 @@ struct MonitorSetup {
   const table::TableProfile* profile = nullptr;
   // Every value of some inputs' reference columns, read again from the dataset (by
   // input name): those references are exact (ReferenceFromAllValues), the others come
-  // from the profile's sketches. May be reordered.
+  // from the profile's sketches.
   std::map<std::string, std::vector<double>> reference_values;
   std::string reference_dataset;  // "NAME@N", shown
   std::string no_reference;
