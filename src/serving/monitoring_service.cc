@@ -33,19 +33,31 @@ MonitoringService::MonitoringService(EndpointManager& endpoints, const Predictio
                                      core::ClockPtr clock)
     : endpoints_(endpoints), log_(log), clock_(std::move(clock)) {}
 
-monitoring::LiveQuality MonitoringService::Quality(const ServedModel& model) {
+template <typename T, typename Compute>
+T MonitoringService::Cached(Cache<T>& cache, const ServedModel& model, std::chrono::seconds ttl,
+                            Compute compute) {
   const std::string key = Cat(model.endpoint, "/", model.version.Ref());
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
-    if (auto it = quality_.find(key); it != quality_.end() && now - it->second.at < kQualityTtl) {
-      return it->second.quality;
+    if (auto it = cache.find(key); it != cache.end() && now - it->second.first < ttl) {
+      return it->second.second;
     }
   }
-  monitoring::LiveQuality quality;
-  if (log_ == nullptr || !model.monitor) {
-    quality.note = "the prediction log is off";
-  } else {
+  T value = compute();
+  std::lock_guard lock(mu_);
+  if (cache.size() >= kMaxCached) cache.clear();
+  cache[key] = {now, value};
+  return value;
+}
+
+monitoring::LiveQuality MonitoringService::Quality(const ServedModel& model) {
+  return Cached(quality_, model, kQualityTtl, [&] {
+    monitoring::LiveQuality quality;
+    if (log_ == nullptr || !model.monitor) {
+      quality.note = "the prediction log is off";
+      return quality;
+    }
     const monitoring::MonitoringPolicy& policy = model.monitor->policy();
     const monitoring::WindowSpec& window = policy.QualityWindow();
     std::optional<int64_t> since;
@@ -62,29 +74,14 @@ monitoring::LiveQuality MonitoringService::Quality(const ServedModel& model) {
     } else {
       quality.note = Cat("reading labels: ", core::View(rows.status().message()));
     }
-  }
-  std::lock_guard lock(mu_);
-  if (quality_.size() >= kMaxCached) quality_.clear();
-  quality_[key] = {now, quality};
-  return quality;
+    return quality;
+  });
 }
 
 monitoring::MonitorSnapshot MonitoringService::Snapshot(const ServedModel& model,
                                                         int64_t now_micros) {
-  const std::string key = Cat(model.endpoint, "/", model.version.Ref());
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = snapshots_.find(key);
-        it != snapshots_.end() && now - it->second.at < kSnapshotTtl) {
-      return it->second.snapshot;
-    }
-  }
-  monitoring::MonitorSnapshot snapshot = model.monitor->Snapshot(now_micros);
-  std::lock_guard lock(mu_);
-  if (snapshots_.size() >= kMaxCached) snapshots_.clear();
-  snapshots_[key] = {now, snapshot};
-  return snapshot;
+  return Cached(snapshots_, model, kSnapshotTtl,
+                [&] { return model.monitor->Snapshot(now_micros); });
 }
 
 absl::StatusOr<nlohmann::json> MonitoringService::Report(std::string_view endpoint) {

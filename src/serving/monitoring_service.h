@@ -33,6 +33,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "core/clock.h"
@@ -71,17 +72,17 @@ class MonitoringService {
   const PredictionLog* log_;
   core::ClockPtr clock_;
 
-  struct CachedQuality {
-    std::chrono::steady_clock::time_point at;
-    monitoring::LiveQuality quality;
-  };
-  struct CachedSnapshot {
-    std::chrono::steady_clock::time_point at;
-    monitoring::MonitorSnapshot snapshot;
-  };
+  // Results by "endpoint/NAME@V", with when they were computed.
+  template <typename T>
+  using Cache = std::map<std::string, std::pair<std::chrono::steady_clock::time_point, T>,
+                         std::less<>>;
+  // The cached value of `model` when younger than `ttl`, else compute() (stored).
+  template <typename T, typename Compute>
+  T Cached(Cache<T>& cache, const ServedModel& model, std::chrono::seconds ttl, Compute compute);
+
   std::mutex mu_;  // guards quality_ and snapshots_
-  std::map<std::string, CachedQuality, std::less<>> quality_;  // by "endpoint/NAME@V"
-  std::map<std::string, CachedSnapshot, std::less<>> snapshots_;  // by "endpoint/NAME@V"
+  Cache<monitoring::LiveQuality> quality_;
+  Cache<monitoring::MonitorSnapshot> snapshots_;
 };
 
 }  // namespace ferry::serving
