@@ -83,9 +83,6 @@ class LiveWindow {
   enum class Contents : uint8_t { kAll, kTrafficOnly };
   WindowContents Merge(int64_t now_micros, Contents contents = Contents::kAll);
 
-  size_t columns() const { return references_.size(); }
-  const WindowSpec& spec() const { return spec_; }
-
  private:
   // A column's bin lookup: `first[g]` is the number of inner edges below the start of
   // cell g of a uniform grid over [lo, hi] (the inner edges' range), so a value's bin is

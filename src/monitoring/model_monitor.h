@@ -85,7 +85,6 @@ class ModelMonitor {
   WindowContents Traffic(int64_t now_micros);
 
   const MonitoringPolicy& policy() const { return policy_; }
-  const MonitoredColumns& columns() const { return columns_; }
 
  private:
   explicit ModelMonitor(MonitorSetup& setup);

@@ -86,7 +86,6 @@ absl::StatusOr<CronSchedule> CronSchedule::Parse(std::string_view text) {
             fields.size()));
   }
   CronSchedule s;
-  s.text_ = std::string(text);
   std::array<uint64_t, 5> bits{};
   for (size_t f = 0; f < 5; ++f) {
     absl::StatusOr<uint64_t> parsed = ParseField(fields[f], kFields[f]);

@@ -99,10 +99,8 @@ class CronSchedule {
   // The first minute strictly after `after_micros` (microseconds since the epoch, UTC)
   // that the schedule matches; nullopt when none within 5 years (e.g. "0 0 30 2 *").
   std::optional<int64_t> Next(int64_t after_micros) const;
-  const std::string& text() const { return text_; }
 
  private:
-  std::string text_;
   uint64_t minutes_ = 0;  // bit m: minute m
   uint32_t hours_ = 0;
   uint32_t days_ = 0;     // bit d: day d (1-31)
