@@ -12,6 +12,7 @@
 #include "core/strings.h"
 #include "core/yaml_fields.h"
 #include "features/feature_definitions.h"
+#include "pipeline/builtin_catalog.h"
 
 namespace ferry::pipeline {
 namespace {
@@ -58,7 +59,7 @@ absl::StatusOr<StepSpec> ParseStep(const Context& c, const YAML::Node& node,
                                    const std::map<std::string, std::string>& params) {
   RETURN_IF_ERROR(core::CheckYamlMap(
       c, node, "steps",
-      {"id", "uses", "run", "inputs", "outputs", "params", "retries", "timeout", "env"}));
+      {"id", "uses", "run", "inputs", "outputs", "params", "retries", "timeout", "env", "deps"}));
   StepSpec step;
   if (!node["id"]) return c.Error(node, "steps", "a step needs an id");
   ASSIGN_OR_RETURN(step.id, Scalar(c, node["id"], "steps.id"));
@@ -137,6 +138,24 @@ absl::StatusOr<StepSpec> ParseStep(const Context& c, const YAML::Node& node,
           Cat("timeout: expected a duration such as 90s, 30m or 2h, got \"", text, "\""));
     }
     step.timeout = std::chrono::seconds(*seconds);
+  }
+  if (const YAML::Node deps = node["deps"]) {
+    if (step.uses) return c.Error(deps, where, "deps: only command steps (run) take deps");
+    if (!deps.IsSequence()) return c.Error(deps, where, "deps: expected a list of files");
+    for (const YAML::Node& dep : deps) {
+      ASSIGN_OR_RETURN(std::string path, Scalar(c, dep, Cat(where, ": deps")));
+      if (path.empty() || path.front() == '/' || path.find("..") != std::string::npos) {
+        return c.Error(dep, where,
+                       Cat("deps: \"", path,
+                           "\" must be a relative path inside the pipeline file's folder"));
+      }
+      step.deps.push_back(std::move(path));
+    }
+  }
+  if (step.uses) {
+    if (absl::Status checked = CheckBuiltinStep(step); !checked.ok()) {
+      return c.Error(node, where, core::View(checked.message()));
+    }
   }
   return step;
 }

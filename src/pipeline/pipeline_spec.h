@@ -86,6 +86,9 @@ struct StepSpec {
   int retries = 0;
   std::chrono::seconds timeout{0};  // 0: none
   std::map<std::string, std::string> env;
+  // Files (relative to the pipeline file's folder) whose contents are part of a command
+  // step's cache key besides the files its command names: a script's modules, a config.
+  std::vector<std::string> deps;
 };
 
 // A cron schedule, UTC: minute hour day-of-month month day-of-week, each `*`, a number,

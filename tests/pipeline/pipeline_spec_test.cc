@@ -18,17 +18,16 @@ triggers:
 steps:
   - id: training_set
     uses: training-set
-    inputs: {labels: labels@latest}
-    outputs: [dataset]
-    params: {feature_service: fraud}
+    inputs: {entities: labels@latest}
+    params: {features: fraud}
   - id: split
     uses: split
-    inputs: {data: steps.training_set.dataset}
-    outputs: [train, valid, test]
+    inputs: {data: steps.training_set.data}
+    outputs: [train, validation, test]
     params: {seed: 7}
   - id: train
     run: python3 train.py --rounds ${params.rounds} --eta ${params.eta}
-    inputs: {train: steps.split.train, valid: steps.split.valid}
+    inputs: {train: steps.split.train, valid: steps.split.validation}
     outputs: [model]
     retries: 2
     timeout: 30m
@@ -39,7 +38,12 @@ steps:
     outputs: [model]
   - id: evaluate
     uses: evaluate
-    inputs: {candidate: steps.train.model, baseline: steps.baseline.model, test: steps.split.test, reference: transactions@3}
+    inputs: {model: steps.train.model, test: steps.split.test}
+    params: {label: is_fraud, min_auc: 0.7, max_logloss: 0.5}
+  - id: compare
+    run: python3 compare.py
+    deps: [lib/metrics.py]
+    inputs: {baseline: steps.baseline.model, reference: transactions@3}
 )";
 
 TEST(PipelineSpecTest, ParsesEveryPartOfASpec) {
@@ -53,16 +57,19 @@ TEST(PipelineSpecTest, ParsesEveryPartOfASpec) {
   EXPECT_EQ(spec->triggers[1].value, "transactions");
   EXPECT_EQ(spec->triggers[2].kind, Trigger::Kind::kAlert);
   EXPECT_EQ(spec->triggers[3].kind, Trigger::Kind::kManual);
-  ASSERT_EQ(spec->steps.size(), 5u);
+  ASSERT_EQ(spec->steps.size(), 6u);
   const StepSpec& train = *spec->step("train");
   EXPECT_FALSE(train.uses.has_value());
   EXPECT_EQ(train.retries, 2);
   EXPECT_EQ(train.timeout.count(), 1800);
   EXPECT_EQ(train.env.at("OMP_NUM_THREADS"), "2");
-  EXPECT_EQ(train.inputs.at("valid").ToString(), "steps.split.valid");
+  EXPECT_EQ(train.inputs.at("valid").ToString(), "steps.split.validation");
   EXPECT_EQ(*spec->step("training_set")->uses, BuiltinStep::kTrainingSet);
-  EXPECT_EQ(spec->step("training_set")->inputs.at("labels").ToString(), "labels");
-  EXPECT_EQ(spec->step("evaluate")->inputs.at("reference").ToString(), "transactions@3");
+  EXPECT_EQ(spec->step("training_set")->inputs.at("entities").ToString(), "labels");
+  // A built-in step without `outputs:` declares all of its outputs.
+  EXPECT_EQ(spec->step("training_set")->outputs, std::vector<std::string>{"data"});
+  EXPECT_EQ(spec->step("compare")->inputs.at("reference").ToString(), "transactions@3");
+  EXPECT_EQ(spec->step("compare")->deps, std::vector<std::string>{"lib/metrics.py"});
   EXPECT_EQ(*SubstituteParams(train.run, spec->params), "python3 train.py --rounds 200 --eta 0.1");
 }
 
@@ -76,7 +83,7 @@ TEST(PipelineSpecTest, LevelsPutEveryStepAfterWhatItReads) {
     for (const StepSpec* step : level) ids.back().push_back(step->id);
   }
   const std::vector<std::vector<std::string>> expected = {
-      {"training_set"}, {"split"}, {"train", "baseline"}, {"evaluate"}};
+      {"training_set"}, {"split"}, {"train", "baseline"}, {"evaluate", "compare"}};
   EXPECT_EQ(ids, expected);
 }
 
@@ -108,6 +115,20 @@ TEST(PipelineSpecTest, BadSpecsAreRefusedNamingTheStep) {
       {"name: p\nsteps:\n  - {id: a, run: x, retries: 11}\n", "retries: expected 0..10"},
       {"name: p\nsteps:\n  - {id: a, run: x, timeout: soon}\n", "timeout: expected a duration"},
       {"name: p\nsteps:\n  - {id: a, run: x, env: {1X: y}}\n", "\"1X\" is not a variable name"},
+      {"name: p\nsteps:\n  - {id: a, uses: split, inputs: {rows: d}}\n",
+       "step a: inputs: split reads no input \"rows\" (its inputs: data)"},
+      {"name: p\nsteps:\n  - {id: a, uses: split}\n", "split needs the input \"data\""},
+      {"name: p\nsteps:\n  - {id: a, uses: train-xgboost, inputs: {train: d}}\n",
+       "train-xgboost needs the param \"label\""},
+      {"name: p\nsteps:\n  - {id: a, uses: train-xgboost, inputs: {train: d}, params: {label: "
+       "y, roundz: 3}}\n",
+       "train-xgboost takes no param \"roundz\""},
+      {"name: p\nsteps:\n  - {id: a, uses: split, inputs: {data: d}, outputs: [holdout]}\n",
+       "split makes no output \"holdout\" (its outputs: train, validation, test)"},
+      {"name: p\nsteps:\n  - {id: a, uses: split, inputs: {data: d}, deps: [x.py]}\n",
+       "deps: only command steps"},
+      {"name: p\nsteps:\n  - {id: a, run: x, deps: [../x.py]}\n",
+       "must be a relative path inside"},
       {"name: p\nsteps:\n  - {id: a, run: x, outputs: [m, m]}\n", "output \"m\" is declared twice"},
       {"name: p\nsteps:\n  - {id: a, run: x, inputs: {d: \"bad name!\"}}\n", "inputs.d"},
       {"name: p\nsteps:\n  - {id: a, run: x, inputs: {d: steps.a}}\n", "steps.STEP.OUTPUT"},
