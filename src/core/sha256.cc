@@ -1,8 +1,14 @@
 #include "core/sha256.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 
+#include <cerrno>
+#include <vector>
+
 #include "core/check.h"
+#include "core/file.h"
+#include "core/status.h"
 #include "core/strings.h"
 
 namespace ferry::core {
@@ -56,6 +62,20 @@ Digest Sha256::Finish() {
   FERRY_CHECK(EVP_DigestFinal_ex(context_->ctx, bytes.data(), &len) == 1);
   FERRY_CHECK(EVP_DigestInit_ex(context_->ctx, EVP_sha256(), nullptr) == 1);
   return Digest(bytes);
+}
+
+absl::StatusOr<Digest> Sha256::OfFile(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, path.string());
+  UniqueFd file(fd);
+  Sha256 hasher;
+  std::vector<char> buffer(size_t{1} << 20);
+  while (true) {
+    ASSIGN_OR_RETURN(const size_t n, ReadSome(file.get(), buffer.data(), buffer.size()));
+    if (n == 0) break;
+    hasher.Update(buffer.data(), n);
+  }
+  return hasher.Finish();
 }
 
 Digest Sha256::Of(std::string_view data) {

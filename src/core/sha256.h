@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,8 @@ class Sha256 {
   Digest Finish();
 
   static Digest Of(std::string_view data);
+  // The digest of a file's bytes, read in 1 MiB pieces. Errors: the filesystem's.
+  static absl::StatusOr<Digest> OfFile(const std::filesystem::path& path);
 
  private:
   struct Context;

@@ -1,0 +1,116 @@
+#pragma once
+
+// StepFixture: a temporary workspace with every store a built-in step uses, and a way to
+// run one step the way the executor does -- a tracking run for the step, a
+// StoreStepContext with the step's params (defaults filled in from the catalog) and
+// inputs, its outputs read back afterwards.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/file.h"
+#include "dataset/dataset_store.h"
+#include "features/feature_registry.h"
+#include "pipeline/builtin_steps.h"
+#include "pipeline/store_step_context.h"
+#include "registry/model_registry.h"
+#include "store/workspace.h"
+#include "testing/temp_dir.h"
+#include "tracking/tracking_store.h"
+
+namespace ferry::pipeline {
+
+class StepFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", clock_)).value();
+    datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
+    features_ = std::move(features::FeatureRegistry::Open(*workspace_, *datasets_)).value();
+    tracking_ = std::move(tracking::TrackingStore::Open(*workspace_, *datasets_)).value();
+    models_ = std::move(registry::ModelRegistry::Open(*workspace_, *datasets_, *features_,
+                                                      *tracking_))
+                  .value();
+    services_ = std::make_unique<StepServices>(
+        StepServices{*workspace_, *datasets_, *tracking_, *features_, *models_, temp_.path()});
+  }
+
+  // Adds `csv` as the next version of dataset `name`; returns it as a step input.
+  StepValue AddDataset(const std::string& name, const std::string& csv) {
+    const auto file = temp_ / (name + ".csv");
+    EXPECT_TRUE(core::WriteFileAtomically(file, csv).ok());
+    auto added = datasets_->Add(name, file, {});
+    EXPECT_TRUE(added.ok()) << added.status();
+    return DatasetValue(added->version);
+  }
+  static StepValue DatasetValue(const dataset::VersionRecord& version) {
+    return StepValue{ValueKind::kDataset, version.Ref(), version.content_sha256, ""};
+  }
+
+  struct StepRun {
+    absl::StatusOr<StepOutcome> outcome;
+    std::map<std::string, StepValue> outputs;
+    std::string run_id;
+  };
+
+  // Runs the `uses:` step `yaml_step` (one step of a pipeline named "p", e.g.
+  // "{id: split, uses: split, inputs: {data: d}, params: {seed: 3}}") with `inputs`
+  // given as values (the spec's references only make the DAG). `reproducing` and
+  // `recorded` as in StepAttempt.
+  StepRun RunStep(const std::string& yaml_step, std::map<std::string, StepValue> inputs,
+                  bool reproducing = false, std::map<std::string, StepValue> recorded = {}) {
+    StepRun result;
+    auto spec = ParsePipelineSpec("name: p\nsteps:\n  - " + yaml_step + "\n", "p.yaml");
+    if (!spec.ok()) {
+      result.outcome = spec.status();
+      return result;
+    }
+    specs_.push_back(std::make_unique<PipelineSpec>(*std::move(spec)));
+    const StepSpec& step = specs_.back()->steps.front();
+    StepAttempt attempt;
+    attempt.pipeline = "p";
+    attempt.step = &step;
+    for (const BuiltinParam& param : BuiltinDefinitionOf(*step.uses).params) {
+      if (!param.default_value.empty()) attempt.params[std::string(param.name)] =
+          std::string(param.default_value);
+    }
+    for (const auto& [key, value] : step.params) attempt.params[key] = value;
+    attempt.inputs = std::move(inputs);
+    attempt.work_dir = temp_ / ("work_" + std::to_string(++attempts_));
+    std::filesystem::create_directories(attempt.work_dir);
+    tracking::CreateRunOptions run_options;
+    run_options.experiment = "p";
+    run_options.name = step.id;
+    auto run = tracking_->CreateRun(run_options);
+    EXPECT_TRUE(run.ok()) << run.status();
+    attempt.run_id = run.ok() ? run->run_id : "";
+    attempt.threads = 2;
+    attempt.reproducing = reproducing;
+    attempt.recorded_outputs = std::move(recorded);
+    attempt.actor = "ada";
+    attempt.cancelled = [this] { return cancel_; };
+    StoreStepContext context(*services_, std::move(attempt));
+    result.outcome = RunBuiltinStep(*step.uses, context);
+    result.outputs = context.outputs();
+    result.run_id = context.run_id();
+    return result;
+  }
+
+  testing::TempDir temp_;
+  std::shared_ptr<core::ManualClock> clock_ =
+      std::make_shared<core::ManualClock>(1'767'225'600'000'000);
+  std::unique_ptr<store::Workspace> workspace_;
+  std::unique_ptr<dataset::DatasetStore> datasets_;
+  std::unique_ptr<features::FeatureRegistry> features_;
+  std::unique_ptr<tracking::TrackingStore> tracking_;
+  std::unique_ptr<registry::ModelRegistry> models_;
+  std::unique_ptr<StepServices> services_;
+  std::vector<std::unique_ptr<PipelineSpec>> specs_;
+  int attempts_ = 0;
+  bool cancel_ = false;
+};
+
+}  // namespace ferry::pipeline
