@@ -56,12 +56,15 @@ class StepFixture : public ::testing::Test {
     std::string run_id;
   };
 
-  // Runs the `uses:` step `yaml_step` (one step of a pipeline named "p", e.g.
-  // "{id: split, uses: split, inputs: {data: d}, params: {seed: 3}}") with `inputs`
-  // given as values (the spec's references only make the DAG). `reproducing` and
-  // `recorded` as in StepAttempt.
-  StepRun RunStep(const std::string& yaml_step, std::map<std::string, StepValue> inputs,
-                  bool reproducing = false, std::map<std::string, StepValue> recorded = {}) {
+  using StepFunction = absl::StatusOr<StepOutcome> (*)(StepContext&);
+
+  // Runs `function` (RunSplitStep, ...) as the `uses:` step `yaml_step` (one step of a
+  // pipeline named "p", e.g. "{id: split, uses: split, inputs: {data: d}, params: {seed:
+  // 3}}") with `inputs` given as values (the spec's references only make the DAG).
+  // `reproducing` and `recorded` as in StepAttempt.
+  StepRun RunStep(StepFunction function, const std::string& yaml_step,
+                  std::map<std::string, StepValue> inputs, bool reproducing = false,
+                  std::map<std::string, StepValue> recorded = {}) {
     StepRun result;
     auto spec = ParsePipelineSpec("name: p\nsteps:\n  - " + yaml_step + "\n", "p.yaml");
     if (!spec.ok()) {
@@ -93,7 +96,7 @@ class StepFixture : public ::testing::Test {
     attempt.actor = "ada";
     attempt.cancelled = [this] { return cancel_; };
     StoreStepContext context(*services_, std::move(attempt));
-    result.outcome = RunBuiltinStep(*step.uses, context);
+    result.outcome = function(context);
     result.outputs = context.outputs();
     result.run_id = context.run_id();
     return result;
