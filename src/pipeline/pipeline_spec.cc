@@ -97,7 +97,23 @@ absl::StatusOr<StepSpec> ParseStep(const Context& c, const YAML::Node& node,
     if (!outputs.IsSequence()) return c.Error(outputs, where, "outputs: expected a list of names");
     for (const YAML::Node& output : outputs) {
       ASSIGN_OR_RETURN(std::string name, Scalar(c, output, Cat(where, ": outputs")));
-      RETURN_IF_ERROR(CheckName(c, output, where, "output name", name));
+      // A command step's output may carry a file extension ("scores.csv") that tells its
+      // readers the format; the name before it is like any other name.
+      const size_t dot = name.find('.');
+      RETURN_IF_ERROR(CheckName(c, output, where, "output name", name.substr(0, dot)));
+      if (dot != std::string::npos) {
+        const std::string_view ext = std::string_view(name).substr(dot + 1);
+        const bool valid = !node["uses"] && !ext.empty() && ext.size() <= 16 &&
+                           std::all_of(ext.begin(), ext.end(), [](char ch) {
+                             return std::isalnum(static_cast<unsigned char>(ch));
+                           });
+        if (!valid) {
+          return c.Error(output, where,
+                         Cat("output \"", name,
+                             "\": a command step's output is NAME or NAME.EXT (an extension of "
+                             "letters and digits)"));
+        }
+      }
       if (std::find(step.outputs.begin(), step.outputs.end(), name) != step.outputs.end()) {
         return c.Error(output, where, Cat("output \"", name, "\" is declared twice"));
       }
@@ -248,8 +264,11 @@ absl::StatusOr<InputRef> ParseInputRef(std::string_view text) {
   if (text.starts_with(kStepsPrefix)) {
     const std::string_view rest = text.substr(kStepsPrefix.size());
     const size_t dot = rest.find('.');
+    const size_t second = rest.find('.', dot + 1);
     if (dot == std::string_view::npos || dot == 0 || dot + 1 == rest.size() ||
-        rest.find('.', dot + 1) != std::string_view::npos) {
+        (second != std::string_view::npos &&
+         (second == dot + 1 || second + 1 == rest.size() ||
+          rest.find('.', second + 1) != std::string_view::npos))) {
       return absl::InvalidArgumentError(
           Cat("\"", text, "\": a step's output is steps.STEP.OUTPUT"));
     }

@@ -158,8 +158,12 @@ absl::Status StoreStepContext::OutputFile(std::string_view output, const fs::pat
         Cat("step ", step().id, ": output ", output, ": ", file.filename().string(),
             " is not a regular file"));
   }
-  // The artifact keeps the file's extension so a reader can tell its format.
-  const std::string path = Cat("outputs/", output, file.extension().string());
+  // The artifact keeps the file's extension (or the output's own, "scores.csv") so a
+  // reader can tell its format.
+  const std::string path =
+      fs::path(std::string(output)).has_extension()
+          ? Cat("outputs/", output)
+          : Cat("outputs/", output, file.extension().string());
   ASSIGN_OR_RETURN(tracking::Artifact artifact,
                    services_.tracking.LogArtifact(attempt_.run_id, file, path));
   outputs_[std::string(output)] = StepValue{ValueKind::kFile, path, artifact.digest,
