@@ -358,7 +358,9 @@ absl::StatusOr<ExecutionResult> PipelineExecutor::Run::Go() {
     if (job.record.state == StepState::kFailed || job.record.state == StepState::kUpstreamFailed) {
       failed = true;
       if (first_error.empty() && !job.record.error.empty()) {
-        first_error = Cat("step ", job.record.step, ": ", job.record.error);
+        const std::string prefix = Cat("step ", job.record.step, ": ");
+        first_error = job.record.error.starts_with(prefix) ? job.record.error
+                                                           : prefix + job.record.error;
       }
     }
     if (job.record.state == StepState::kCancelled) cancelled = true;
