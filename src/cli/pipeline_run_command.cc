@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -265,6 +266,19 @@ absl::Status Cancel(CliContext& context, const std::string& id, int wait_seconds
   ASSIGN_OR_RETURN(pipeline::RunRecord run, runs->RequestCancel(id));
   if (run.state == pipeline::RunState::kCancelled) {
     context.out() << "pipeline run " << run.id.substr(0, 8) << " cancelled (it had not started)\n";
+    return absl::OkStatus();
+  }
+  // An executor on this machine that is gone (killed, crashed) cannot stop the run: end
+  // it here rather than wait for a flag nobody reads.
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  if (run.executor_pid > 0 && run.executor_host == host &&
+      ::kill(static_cast<pid_t>(run.executor_pid), 0) != 0 && errno == ESRCH) {
+    RETURN_IF_ERROR(runs->EndRun(run.id, pipeline::RunState::kCancelled,
+                                 "cancelled; its executor had already stopped"));
+    context.out() << "pipeline run " << run.id.substr(0, 8)
+                  << " cancelled (its executor, pid " << run.executor_pid
+                  << ", had already stopped)\n";
     return absl::OkStatus();
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
