@@ -149,6 +149,7 @@ absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
     invocation.spec_dir = queued.spec_dir;
     invocation.queued_run = queued.id;
     invocation.force = queued.force;
+    invocation.params = queued.params;  // the trigger's values, checked when it was queued
   } else {
     std::error_code ec;
     const fs::path as_file = context.env().current_dir / flags.what;

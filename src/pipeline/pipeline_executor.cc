@@ -350,6 +350,8 @@ absl::StatusOr<ExecutionResult> PipelineExecutor::Run::Go() {
   Emit({ProgressEvent::Kind::kRunStarted, "", StepState::kPending, 0, "", 0, &run_});
   Schedule();
   for (std::thread& t : threads_) t.join();
+  std::error_code ec;  // each attempt removed its own folder; the run's goes too
+  fs::remove_all(x_.services_.workspace.ferry_dir() / "pipelines" / "work" / run_.id, ec);
 
   bool failed = false;
   bool cancelled = Cancelled();
