@@ -223,25 +223,6 @@ absl::Status JoinOne(store::Workspace& workspace, const dataset::DatasetStore& d
   return absl::OkStatus();
 }
 
-// One value of an entity column (ColumnArray) or a joined one (JoinedColumn): both have
-// the same typed arrays, IsNull and StringAt.
-template <typename Column>
-void WriteValue(table::CsvWriter& out, const Column& c, size_t row) {
-  if (c.IsNull(row)) return out.Null();
-  switch (c.type) {
-    case ColumnType::kInt64:
-      return out.Int64(c.int64_values[row]);
-    case ColumnType::kTimestamp:
-      return out.Timestamp(c.int64_values[row]);
-    case ColumnType::kFloat64:
-      return out.Float64(c.float64_values[row]);
-    case ColumnType::kBool:
-      return out.Bool(c.bool_values[row] != 0);
-    case ColumnType::kString:
-      return out.String(c.StringAt(row));
-  }
-}
-
 // Writes each entity row with its features.
 absl::Status WriteTrainingSet(const std::vector<table::RecordBatch>& entities,
                               const std::vector<ViewPlan>& plans,
@@ -253,9 +234,11 @@ absl::Status WriteTrainingSet(const std::vector<table::RecordBatch>& entities,
   size_t row_base = 0;
   for (const table::RecordBatch& batch : entities) {
     for (size_t r = 0; r < static_cast<size_t>(batch.num_rows); ++r) {
-      for (const ColumnArray& c : batch.columns) WriteValue(out, c, r);
+      // Entity columns (ColumnArray) and joined ones (JoinedColumn) have the same typed
+      // arrays, IsNull and StringAt.
+      for (const ColumnArray& c : batch.columns) table::WriteColumnValue(out, c, r);
       for (const OutputColumn& o : order) {
-        WriteValue(out, plans[o.plan].joined[o.joined], row_base + r);
+        table::WriteColumnValue(out, plans[o.plan].joined[o.joined], row_base + r);
       }
       RETURN_IF_ERROR(out.EndRow());
     }
@@ -277,6 +260,60 @@ class PhaseTimer {
  private:
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
+
+// The join, written as CSV to `fd`; what it was made from.
+absl::StatusOr<TrainingSetFile> JoinToFile(store::Workspace& workspace,
+                                           const dataset::DatasetStore& datasets,
+                                           const HistoricalOptions& options, int fd) {
+  if (options.selection.views.empty()) return absl::InvalidArgumentError("no features requested");
+  PhaseTimer timer;
+  ASSIGN_OR_RETURN(EntityTable entities,
+                   EntityTable::Open(datasets, options.entities, options.entities_display));
+  if (entities.rows() == 0) {
+    return absl::InvalidArgumentError(Cat("entity table ", entities.label(), " has no rows"));
+  }
+
+  std::vector<ViewPlan> plans;
+  for (const FeatureSelection::ViewPart& part : options.selection.views) {
+    ViewPlan plan;
+    plan.part = &part;
+    for (const JoinKey& k : part.join_keys) plan.key_names.push_back(k.name);
+    plans.push_back(std::move(plan));
+  }
+  RETURN_IF_ERROR(CheckEntitySchema(entities, plans));
+  TrainingSetFile result;
+  std::vector<OutputColumn> order;
+  RETURN_IF_ERROR(NameOutputs(entities, options.selection, options.full_feature_names, plans,
+                              result.columns, order));
+
+  timer.Done("opening the entity table");
+  ASSIGN_OR_RETURN(std::vector<table::RecordBatch> rows, ReadEntities(entities));
+  timer.Done("reading the entity table");
+  ASSIGN_OR_RETURN(auto keys, SortEntityKeys(rows, plans, options.threads));
+  timer.Done("sorting entity keys");
+  RETURN_IF_ERROR(ForEachParallel(plans.size(), options.threads, [&](size_t i) {
+    return JoinOne(workspace, datasets, keys.at(plans[i].key_names), options.group_rows, plans[i]);
+  }));
+  keys.clear();  // the sorted keys are not needed to write
+  timer.Done("joining the views");
+  RETURN_IF_ERROR(WriteTrainingSet(rows, plans, result.columns, order, fd));
+  timer.Done("writing the training set");
+
+  result.message = options.message.empty()
+                       ? Cat("point-in-time join of ", entities.label(), " with ",
+                             options.selection.refs.size(), " features")
+                       : options.message;
+  result.derived_from.push_back({entities.node(), "entity_table"});
+  for (const ViewPlan& plan : plans) {
+    result.derived_from.push_back(
+        {{std::string(lineage::kind::kDatasetVersion), plan.report.source}, "feature_source"});
+    result.derived_from.push_back(
+        {{std::string(lineage::kind::kFeatureView), plan.part->view.name}, "feature_view"});
+  }
+  result.rows = entities.rows();
+  for (ViewPlan& plan : plans) result.views.push_back(std::move(plan.report));
+  return result;
+}
 
 }  // namespace
 
@@ -305,72 +342,41 @@ absl::StatusOr<std::vector<PreparedTable>> PrepareFeatureTables(
   return prepared;
 }
 
+absl::StatusOr<TrainingSetFile> WriteTrainingSetFile(store::Workspace& workspace,
+                                                     const dataset::DatasetStore& datasets,
+                                                     const HistoricalOptions& options,
+                                                     const fs::path& path) {
+  ASSIGN_OR_RETURN(core::AtomicFile file, core::AtomicFile::Create(path));
+  ASSIGN_OR_RETURN(TrainingSetFile written, JoinToFile(workspace, datasets, options, file.fd()));
+  RETURN_IF_ERROR(file.Commit());
+  return written;
+}
+
 absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
                                                     dataset::DatasetStore& datasets,
                                                     const HistoricalOptions& options) {
   RETURN_IF_ERROR(dataset::ValidateDatasetName(options.output));
-  if (options.selection.views.empty()) return absl::InvalidArgumentError("no features requested");
-  PhaseTimer timer;
-  ASSIGN_OR_RETURN(EntityTable entities, EntityTable::Open(datasets, options.entities, options.entities_display));
-  if (entities.rows() == 0) {
-    return absl::InvalidArgumentError(Cat("entity table ", entities.label(), " has no rows"));
-  }
-
-  std::vector<ViewPlan> plans;
-  for (const FeatureSelection::ViewPart& part : options.selection.views) {
-    ViewPlan plan;
-    plan.part = &part;
-    for (const JoinKey& k : part.join_keys) plan.key_names.push_back(k.name);
-    plans.push_back(std::move(plan));
-  }
-  RETURN_IF_ERROR(CheckEntitySchema(entities, plans));
-  HistoricalResult result;
-  std::vector<OutputColumn> order;
-  RETURN_IF_ERROR(NameOutputs(entities, options.selection, options.full_feature_names, plans,
-                              result.columns, order));
-
-  timer.Done("opening the entity table");
-  ASSIGN_OR_RETURN(std::vector<table::RecordBatch> rows, ReadEntities(entities));
-  timer.Done("reading the entity table");
-  ASSIGN_OR_RETURN(auto keys, SortEntityKeys(rows, plans, options.threads));
-  timer.Done("sorting entity keys");
-  RETURN_IF_ERROR(ForEachParallel(plans.size(), options.threads, [&](size_t i) {
-    return JoinOne(workspace, datasets, keys.at(plans[i].key_names), options.group_rows, plans[i]);
-  }));
-  keys.clear();  // the sorted keys are not needed to write
-  timer.Done("joining the views");
-
   const fs::path uploads = workspace.ferry_dir() / "uploads";
   std::error_code ec;
   fs::create_directories(uploads, ec);
   if (ec) return core::ErrnoToStatus(ec.value(), Cat("create ", uploads.string()));
   // Never committed: dropping it removes the file once the add has stored it.
   ASSIGN_OR_RETURN(core::AtomicFile file, core::AtomicFile::Create(uploads / "training-set"));
-  RETURN_IF_ERROR(WriteTrainingSet(rows, plans, result.columns, order, file.fd()));
-  timer.Done("writing the training set");
-  // The values are in the file now: give their memory back before the add needs its own.
-  std::vector<table::RecordBatch>().swap(rows);
-  for (ViewPlan& plan : plans) std::vector<JoinedColumn>().swap(plan.joined);
+  ASSIGN_OR_RETURN(TrainingSetFile written, JoinToFile(workspace, datasets, options, file.fd()));
+  PhaseTimer timer;
 
   dataset::AddOptions add;
-  add.message = options.message.empty()
-                    ? Cat("point-in-time join of ", entities.label(), " with ",
-                          options.selection.refs.size(), " features")
-                    : options.message;
+  add.message = written.message;
   add.tag = options.tag;
   add.format = table::Format::kCsv;
   add.source_name = Cat(options.output, ".csv");
-  add.derived_from.push_back({entities.node(), "entity_table"});
-  for (const ViewPlan& plan : plans) {
-    add.derived_from.push_back(
-        {{std::string(lineage::kind::kDatasetVersion), plan.report.source}, "feature_source"});
-    add.derived_from.push_back(
-        {{std::string(lineage::kind::kFeatureView), plan.part->view.name}, "feature_view"});
-  }
+  add.derived_from = std::move(written.derived_from);
+  HistoricalResult result;
   ASSIGN_OR_RETURN(result.added, datasets.Add(options.output, file.temp_path(), add));
   timer.Done("storing it as a dataset version");
-  result.rows = entities.rows();
-  for (ViewPlan& plan : plans) result.views.push_back(std::move(plan.report));
+  result.rows = written.rows;
+  result.columns = std::move(written.columns);
+  result.views = std::move(written.views);
   return result;
 }
 

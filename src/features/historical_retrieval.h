@@ -3,7 +3,8 @@
 // Historical retrieval: builds a training set by the point-in-time join
 // (point_in_time_join.h) of an entity table with the requested features, and stores it
 // as a new version of a dataset, with lineage to the entity table, every source
-// version it read and every feature view.
+// version it read and every feature view -- or writes it to a file with that lineage
+// for a caller that stores it itself (a pipeline's training-set step).
 //
 // The entity table has the join keys of every requested view (with the entities'
 // types) and an `event_timestamp` column of timestamps (naive ones are UTC); all its
@@ -17,6 +18,7 @@
 // Thread-safety: RetrieveHistorical may run concurrently with itself and with adds.
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +60,17 @@ struct HistoricalResult {
   std::vector<ViewReport> views;
 };
 
+// A training set written by WriteTrainingSetFile and what it was made from.
+struct TrainingSetFile {
+  int64_t rows = 0;
+  std::vector<std::string> columns;
+  std::vector<ViewReport> views;
+  std::string message;  // options.message, or "point-in-time join of X with N features"
+  // The lineage RetrieveHistorical records: the entity table ("entity_table"), each
+  // source version ("feature_source") and feature view ("feature_view").
+  std::vector<dataset::LineageInput> derived_from;
+};
+
 struct PreparedTable {
   std::string view;
   FeatureTableInfo table;
@@ -80,5 +93,13 @@ absl::StatusOr<std::vector<PreparedTable>> PrepareFeatureTables(
 absl::StatusOr<HistoricalResult> RetrieveHistorical(store::Workspace& workspace,
                                                     dataset::DatasetStore& datasets,
                                                     const HistoricalOptions& options);
+
+// The training set RetrieveHistorical would store, written as CSV to `path` instead
+// (replaced atomically: on error nothing new is there); options.output and options.tag
+// are not used. Errors: as RetrieveHistorical, and the file's.
+absl::StatusOr<TrainingSetFile> WriteTrainingSetFile(store::Workspace& workspace,
+                                                     const dataset::DatasetStore& datasets,
+                                                     const HistoricalOptions& options,
+                                                     const std::filesystem::path& path);
 
 }  // namespace ferry::features

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "core/file.h"
+#include "table/schema.h"
 
 namespace ferry::table {
 
@@ -48,5 +49,24 @@ class CsvWriter {
   std::string buffer_;
   size_t fields_ = 0;  // in the current row
 };
+
+// Writes row `row` of a typed column -- a RecordBatch's ColumnArray, or anything with
+// the same typed arrays, `type`, IsNull and StringAt -- with the method for its type.
+template <typename Column>
+void WriteColumnValue(CsvWriter& out, const Column& c, size_t row) {
+  if (c.IsNull(row)) return out.Null();
+  switch (c.type) {
+    case ColumnType::kInt64:
+      return out.Int64(c.int64_values[row]);
+    case ColumnType::kTimestamp:
+      return out.Timestamp(c.int64_values[row]);
+    case ColumnType::kFloat64:
+      return out.Float64(c.float64_values[row]);
+    case ColumnType::kBool:
+      return out.Bool(c.bool_values[row] != 0);
+    case ColumnType::kString:
+      return out.String(c.StringAt(row));
+  }
+}
 
 }  // namespace ferry::table

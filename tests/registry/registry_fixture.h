@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "features/feature_registry.h"
 #include "registry/model_registry.h"
+#include "testing/customer_features.h"
 #include "testing/temp_dir.h"
 #include "testing/xgboost_model.h"
 #include "tracking/tracking_store.h"
@@ -23,27 +24,8 @@ class RegistryFixture : public ::testing::Test {
     features_ = std::move(features::FeatureRegistry::Open(*workspace_, *datasets_)).value();
     tracking_ = std::move(tracking::TrackingStore::Open(*workspace_, *datasets_)).value();
     models_ = std::move(ModelRegistry::Open(*workspace_, *datasets_, *features_, *tracking_)).value();
-    AddDataset("customer_daily",
-               "customer_id,event_timestamp,avg_amount,txn_count\n"
-               "c1,2026-01-01T00:00:00Z,10.5,3\n"
-               "c2,2026-01-02T00:00:00Z,7.25,1\n");
-    auto defs = features::ParseFeatureDefinitions(R"(
-entities:
-  - name: customer
-    join_keys: [{name: customer_id, type: string}]
-feature_views:
-  - name: customer_stats
-    entities: [customer]
-    source: customer_daily
-    timestamp_field: event_timestamp
-    features:
-      - {name: avg_amount, type: float64}
-      - {name: txn_count, type: int64}
-feature_services:
-  - name: fraud
-    features: ["customer_stats:*"]
-)",
-                                                  "f.yaml");
+    AddDataset("customer_daily", testing::kCustomerDailyCsv);
+    auto defs = features::ParseFeatureDefinitions(testing::kCustomerFeatureDefinitions, "f.yaml");
     ASSERT_TRUE(defs.ok()) << defs.status();
     ASSERT_TRUE(features_->Apply(*defs, {}).ok());
     testing::WriteXGBoostModel(temp_ / "model.json", 2, {"avg_amount", "txn_count"});
