@@ -5,6 +5,7 @@
 // it; the output `rollout` is the started rollout as `ferry deploy --json` prints it.
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/file.h"
 #include "core/strings.h"
@@ -59,17 +60,18 @@ absl::StatusOr<serving::RolloutPolicy> ReadPolicy(StepContext& context) {
   return policy;
 }
 
-// Whether `endpoint` serves `candidate` now (false when there is no such endpoint: the
-// rollout store says so when asked to start).
-absl::StatusOr<bool> Serves(store::Workspace& workspace, const std::string& endpoint,
-                            const registry::ModelRef& candidate) {
+// What `endpoint` serves now: nullopt when there is no such endpoint, else whether it
+// is `candidate`.
+absl::StatusOr<std::optional<bool>> Serves(store::Workspace& workspace,
+                                           const std::string& endpoint,
+                                           const registry::ModelRef& candidate) {
   ASSIGN_OR_RETURN(auto deployments, serving::DeploymentStore::Open(workspace));
   ASSIGN_OR_RETURN(const std::vector<serving::ResolvedDeployment> resolved, deployments->Resolve());
   for (const serving::ResolvedDeployment& r : resolved) {
     if (r.deployment.endpoint != endpoint) continue;
     return r.deployment.model.name == candidate.name && r.version == candidate.version;
   }
-  return false;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -89,8 +91,15 @@ absl::StatusOr<StepOutcome> RunDeployCanaryStep(StepContext& context) {
   STEP_ASSIGN_OR_RETURN(context, const registry::ModelRef candidate,
                         registry::ParseModelRef(input.ref));
   store::Workspace& workspace = context.services().workspace;
-  STEP_ASSIGN_OR_RETURN(context, const bool serves, Serves(workspace, endpoint, candidate));
-  if (serves) {
+  STEP_ASSIGN_OR_RETURN(context, const std::optional<bool> serves,
+                        Serves(workspace, endpoint, candidate));
+  if (!serves) {
+    // A pipeline's first model has nothing to be a canary against: the first deployment
+    // is a person's decision (and a misspelt endpoint shows here, not as a new one).
+    return StepOutcome{true, Cat("endpoint ", endpoint, " does not exist: deploy a first version "
+                                 "with `ferry deploy ", endpoint, " --model ", input.ref, "`")};
+  }
+  if (*serves) {
     return StepOutcome{true, Cat("endpoint ", endpoint, " already serves ", input.ref)};
   }
 

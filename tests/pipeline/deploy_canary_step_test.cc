@@ -98,6 +98,14 @@ TEST_F(DeployCanaryStepTest, SkippedWhenNotBlessedReproducingOrAlreadyServed) {
   EXPECT_TRUE(run.outcome->skipped);
   EXPECT_EQ(run.outcome->note, "endpoint fraud already serves fraud@1");
   EXPECT_FALSE(Latest("fraud").ok());
+
+  // No endpoint yet: the first version is deployed by a person.
+  run = Deploy(ModelValue(v2_), "endpoint: nosuch");
+  ASSERT_TRUE(run.outcome.ok()) << run.outcome.status();
+  EXPECT_TRUE(run.outcome->skipped);
+  EXPECT_EQ(run.outcome->note,
+            "endpoint nosuch does not exist: deploy a first version with `ferry deploy nosuch "
+            "--model fraud@2`");
 }
 
 TEST_F(DeployCanaryStepTest, StoreAndPolicyErrorsFailTheStep) {
@@ -107,7 +115,6 @@ TEST_F(DeployCanaryStepTest, StoreAndPolicyErrorsFailTheStep) {
     std::string params;
     std::string expected;
   } cases[] = {
-      {"endpoint: nosuch", "nosuch"},
       {"endpoint: fraud", "already has a canary rollout of fraud@2"},
       {"endpoint: fraud, policy: ../canary.yaml", "inside the pipeline's folder"},
       {"endpoint: fraud, policy: /etc/hostname", "inside the pipeline's folder"},
