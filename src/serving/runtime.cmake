@@ -7,6 +7,7 @@ add_library(ferry_serving_runtime STATIC
   ${CMAKE_CURRENT_LIST_DIR}/tree_ensemble.cc
   ${CMAKE_CURRENT_LIST_DIR}/xgboost_backend.cc
   ${CMAKE_CURRENT_LIST_DIR}/xgboost_booster.cc
+  ${CMAKE_CURRENT_LIST_DIR}/xgboost_error.cc
   ${CMAKE_CURRENT_LIST_DIR}/xgboost_trees.cc
 )
 target_link_libraries(ferry_serving_runtime PUBLIC ferry_core ${XGBOOST_LIBRARY}

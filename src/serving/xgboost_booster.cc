@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "core/ubjson_check.h"
+#include "serving/xgboost_error.h"
 
 namespace ferry::serving {
 namespace {
@@ -25,22 +26,6 @@ constexpr const char* kInPlaceConfig =
 constexpr const char* kDMatrixConfig =
     R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
     R"( "strict_shape": false})";
-
-// The reason only: libxgboost's messages open with a time and source location
-// ("[09:30:00] ../src/learner.cc:123: ") and may end in a stack trace.
-std::string LastError() {
-  const char* raw = XGBGetLastError();
-  std::string_view text = raw != nullptr ? raw : "unknown error";
-  if (text.starts_with('[')) {
-    const size_t location_end = text.find(": ");
-    if (location_end != std::string_view::npos) text.remove_prefix(location_end + 2);
-  }
-  text = text.substr(0, text.find("\nStack trace"));
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return std::string(text);
-}
 
 // libxgboost 1.7 picks the loader from the first two bytes: '{' then '"' is JSON, '{'
 // then a letter (UBJSON's type marker of the first key's length) is UBJSON, anything
@@ -63,7 +48,7 @@ absl::Status CheckModelFormat(std::string_view bytes) {
 }
 
 absl::Status Internal(std::string_view what) {
-  return absl::InternalError(Cat("libxgboost: ", what, ": ", LastError()));
+  return absl::InternalError(Cat("libxgboost: ", what, ": ", XGBoostLastError()));
 }
 
 // Copies a result libxgboost owns (its shape's product of values) into out.
@@ -89,7 +74,7 @@ absl::StatusOr<std::unique_ptr<XGBoostBooster>> XGBoostBooster::Load(std::string
   std::unique_ptr<XGBoostBooster> booster(new XGBoostBooster(handle));
   if (XGBoosterLoadModelFromBuffer(handle, bytes.data(), static_cast<bst_ulong>(bytes.size())) !=
       0) {
-    return absl::InvalidArgumentError(Cat("not a loadable XGBoost model: ", LastError()));
+    return absl::InvalidArgumentError(Cat("not a loadable XGBoost model: ", XGBoostLastError()));
   }
   // Set once, before any prediction: changing parameters while predicting is unsafe.
   const std::string nthread = std::to_string(std::max(threads, 1));
