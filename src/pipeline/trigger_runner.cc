@@ -255,15 +255,16 @@ void TriggerRunner::Stop() {
 void TriggerRunner::Loop(std::chrono::milliseconds interval) {
   std::string last_error;  // logged once, not every tick
   std::unique_lock<std::mutex> lock(thread_mu_);
+  // The first tick at once: triggers are seen (and their first sight recorded) as the
+  // server starts, not an interval later.
   while (!stopping_) {
-    wake_.wait_for(lock, interval, [this] { return stopping_; });
-    if (stopping_) break;
     lock.unlock();
     const absl::Status ticked = Tick();
     const std::string error = ticked.ok() ? "" : std::string(ticked.message());
     if (!error.empty() && error != last_error) spdlog::warn("pipelines: triggers: {}", error);
     last_error = error;
     lock.lock();
+    wake_.wait_for(lock, interval, [this] { return stopping_; });
   }
 }
 

@@ -25,8 +25,9 @@
 //        id; first sight records the newest, so past firings never fire). A firing that
 //        also wrote a row for this pipeline is taken through its row only, so each firing
 //        makes one trigger whichever way it arrives. A row whose rule the spec names in
-//        no `alert:` trigger is consumed and refused. Params of a row that the spec
-//        declares override the defaults; the others are ignored.
+//        no `alert:` trigger, or that fired before the pipeline was first applied
+//        ("alert-actions" = that time), is consumed and refused. Params of a row that the
+//        spec declares override the defaults; the others are ignored.
 //   Manual triggers come through TriggerManually() (POST /api/v1/pipelines/{name}/runs); any
 //   applied pipeline may be started that way, as with `ferry pipeline run NAME`.
 //

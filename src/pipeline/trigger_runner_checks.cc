@@ -1,6 +1,7 @@
 // TriggerRunner: the trigger kinds -- schedules, new dataset versions, alerts -- each
 // checked against the state it keeps in the run store (see trigger_runner.h).
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/clock.h"
@@ -28,6 +29,17 @@ std::optional<int64_t> ParseInt(const std::string& text) {
 std::string AlertDetail(const std::string& rule, alerts::Labels labels) {
   labels.erase(alerts::kAlertNameLabel);
   return labels.empty() ? rule : Cat(rule, " ", alerts::FormatLabels(labels));
+}
+
+// The time in the trigger state `key`; seen for the first time, when the pipeline was
+// applied (never before: triggers do not fire for what happened before that).
+absl::StatusOr<int64_t> TimeState(PipelineRunStore& runs, const AppliedPipeline& pipeline,
+                                  const std::string& key, int64_t now) {
+  ASSIGN_OR_RETURN(std::optional<std::string> state, runs.TriggerState(pipeline.name, key));
+  if (const std::optional<int64_t> value = state ? ParseInt(*state) : std::nullopt) return *value;
+  const int64_t since = std::min(pipeline.applied_at, now);
+  RETURN_IF_ERROR(runs.SetTriggerState(pipeline.name, key, std::to_string(since)));
+  return since;
 }
 
 bool NamesAlert(const PipelineSpec& spec, std::string_view rule) {
@@ -70,14 +82,8 @@ absl::Status TriggerRunner::CheckSchedule(const AppliedPipeline& pipeline, const
                                           const Trigger& trigger, int64_t now) {
   if (!trigger.schedule) return absl::OkStatus();
   const std::string key = Cat("schedule:", trigger.value);
-  ASSIGN_OR_RETURN(std::optional<std::string> state, runs_->TriggerState(spec.name, key));
-  std::optional<int64_t> last = state ? ParseInt(*state) : std::nullopt;
-  if (!last) {
-    // First sight: count from when the pipeline was applied, never from before.
-    last = std::min(pipeline.applied_at, now);
-    RETURN_IF_ERROR(runs_->SetTriggerState(spec.name, key, std::to_string(*last)));
-  }
-  const std::optional<int64_t> next = trigger.schedule->Next(*last);
+  ASSIGN_OR_RETURN(const int64_t last, TimeState(*runs_, pipeline, key, now));
+  const std::optional<int64_t> next = trigger.schedule->Next(last);
   if (!next || *next > now) return absl::OkStatus();
   // Counting on from now, not from `next`: after downtime the missed minutes make one
   // run, not one each.
@@ -109,13 +115,18 @@ absl::Status TriggerRunner::CheckDataset(const AppliedPipeline& pipeline, const 
 
 absl::Status TriggerRunner::CheckAlertRows(const AppliedPipeline& pipeline,
                                            const PipelineSpec& spec, int64_t now) {
+  ASSIGN_OR_RETURN(const int64_t since, TimeState(*runs_, pipeline, "alert-actions", now));
   ASSIGN_OR_RETURN(std::vector<alerts::PipelineTrigger> rows,
                    alerts_->ConsumePipelineTriggers(spec.name, now));
   absl::Status first;
   for (const alerts::PipelineTrigger& row : rows) {
     const std::string detail = AlertDetail(row.alert, row.labels);
     absl::Status fired;
-    if (!NamesAlert(spec, row.alert)) {
+    if (row.fired_at < since) {
+      fired = Refuse(spec.name, "alert",
+                     Cat(detail, ": fired at ", core::FormatTimestamp(row.fired_at),
+                         ", before pipeline ", spec.name, " was applied"));
+    } else if (!NamesAlert(spec, row.alert)) {
       fired =
           Refuse(spec.name, "alert",
                  Cat(detail, ": pipeline ", spec.name, " has no `alert: ", row.alert, "` trigger"));

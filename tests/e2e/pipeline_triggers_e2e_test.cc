@@ -143,7 +143,9 @@ TEST_F(PipelineTriggersE2eTest, ManualDatasetAndAlertTriggersEachFireExactlyOneR
   EXPECT_TRUE(std::filesystem::exists(dir_ / ".ferry/pipelines/logs" / (id + ".log")));
   EXPECT_EQ(Http("POST", "/api/v1/pipeline-runs/" + id + "/cancel").status, 409) << "it has ended";
 
-  // A new version of the input dataset (the runner saw events@1 long ago).
+  // A new version of the input dataset, once the runner has seen events@1 (its first
+  // look only records the version; it ticks every 100 ms).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   Write("events.csv", "x\n1\n2\n");
   ASSERT_EQ(Ferry({"data", "add", "events", "events.csv"}).exit_code, 0);
   json by_dataset = WaitForEndedRun("dataset");

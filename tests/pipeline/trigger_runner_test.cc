@@ -300,6 +300,20 @@ TEST_F(TriggerRunnerAlertTest, FiringsBeforeThePipelineWasSeenDoNotFireThroughHi
   EXPECT_EQ(launches(), 0u);
 }
 
+TEST_F(TriggerRunnerAlertTest, AnActionThatFiredBeforeThePipelineWasAppliedIsRefused) {
+  Evaluate("drift 0.5\naccuracy 1\nother 0\n");
+  clock_->Advance(std::chrono::seconds(1));
+  ApplySpec(Spec("  - alert: Drift\n"));
+  Tick();
+  EXPECT_EQ(launches(), 0u);
+  EXPECT_EQ(Events(), (Strings{"alert refused"}));
+  EXPECT_NE(runs()
+                .TriggerEvents("retrain", 1)
+                ->front()
+                .detail.find(", before pipeline retrain was applied"),
+            std::string::npos);
+}
+
 TEST_F(TriggerRunnerAlertTest, AnActionForAPipelineWithoutThatAlertTriggerIsConsumedAndRefused) {
   ApplySpec(Spec("  - alert: Drift\n"));
   Tick();
