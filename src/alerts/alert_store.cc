@@ -135,6 +135,30 @@ absl::Status InsertHistory(Transaction& tx, const std::vector<Transition>& trans
   return absl::OkStatus();
 }
 
+constexpr char kSelectHistory[] =
+    "SELECT id, rule, labels, from_state, to_state, at, value, annotations FROM alert_history";
+
+HistoryEntry HistoryFromRow(const Row& row) {
+  HistoryEntry e;
+  e.id = row.Int(0);
+  e.rule = row.Text(1);
+  e.labels = StringMapOf(row.Text(2));
+  e.from = ParseAlertState(row.Text(3)).value_or(AlertState::kInactive);
+  e.to = ParseAlertState(row.Text(4)).value_or(AlertState::kInactive);
+  e.at = row.Int(5);
+  e.value = ValueOf(row, 6);
+  e.annotations = StringMapOf(row.Text(7));
+  return e;
+}
+
+constexpr char kSelectTriggers[] =
+    "SELECT id, pipeline, params, alert, labels, fired_at, consumed_at FROM pipeline_triggers";
+
+PipelineTrigger TriggerFromRow(const Row& row) {
+  return {row.Int(0),  row.Text(1), StringMapOf(row.Text(2)), row.Text(3), StringMapOf(row.Text(4)),
+          row.Int(5), row.OptionalInt(6)};
+}
+
 absl::StatusOr<std::optional<Row>> CurrentRow(Transaction& tx, std::string_view columns) {
   return tx.QueryOptional(
       Cat("SELECT ", columns, " FROM alert_rule_sets ORDER BY id DESC LIMIT 1"));
@@ -221,25 +245,13 @@ absl::StatusOr<std::vector<HistoryEntry>> AlertStore::History(std::string_view r
                                                               int64_t limit) const {
   std::vector<HistoryEntry> out;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
-    constexpr char kColumns[] =
-        "SELECT id, rule, labels, from_state, to_state, at, value, annotations FROM alert_history";
-    ASSIGN_OR_RETURN(
-        auto rows,
-        rule.empty()
-            ? tx.Query(Cat(kColumns, " ORDER BY id DESC LIMIT ?"), {limit})
-            : tx.Query(Cat(kColumns, " WHERE rule = ? ORDER BY id DESC LIMIT ?"), {rule, limit}));
-    for (const Row& row : rows) {
-      HistoryEntry e;
-      e.id = row.Int(0);
-      e.rule = row.Text(1);
-      e.labels = StringMapOf(row.Text(2));
-      e.from = ParseAlertState(row.Text(3)).value_or(AlertState::kInactive);
-      e.to = ParseAlertState(row.Text(4)).value_or(AlertState::kInactive);
-      e.at = row.Int(5);
-      e.value = ValueOf(row, 6);
-      e.annotations = StringMapOf(row.Text(7));
-      out.push_back(std::move(e));
-    }
+    ASSIGN_OR_RETURN(auto rows,
+                     rule.empty() ? tx.Query(Cat(kSelectHistory, " ORDER BY id DESC LIMIT ?"),
+                                             {limit})
+                                  : tx.Query(Cat(kSelectHistory,
+                                                 " WHERE rule = ? ORDER BY id DESC LIMIT ?"),
+                                             {rule, limit}));
+    for (const Row& row : rows) out.push_back(HistoryFromRow(row));
     return absl::OkStatus();
   }));
   return out;
@@ -248,17 +260,83 @@ absl::StatusOr<std::vector<HistoryEntry>> AlertStore::History(std::string_view r
 absl::StatusOr<std::vector<PipelineTrigger>> AlertStore::PipelineTriggers(int64_t limit) const {
   std::vector<PipelineTrigger> out;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT id, pipeline, params, alert, labels, fired_at,"
-                                         " consumed_at FROM pipeline_triggers"
-                                         " ORDER BY id DESC LIMIT ?",
-                                         {limit}));
+    ASSIGN_OR_RETURN(auto rows, tx.Query(Cat(kSelectTriggers, " ORDER BY id DESC LIMIT ?"), {limit}));
+    for (const Row& row : rows) out.push_back(TriggerFromRow(row));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<PipelineTrigger>> AlertStore::ConsumePipelineTriggers(
+    std::string_view pipeline, int64_t now) {
+  // Asked every second or so and nearly always empty: a read, not a write lock, then.
+  bool waiting = false;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto row, tx.QueryOptional("SELECT id FROM pipeline_triggers WHERE"
+                                                " consumed_at IS NULL AND pipeline = ? LIMIT 1",
+                                                {pipeline}));
+    waiting = row.has_value();
+    return absl::OkStatus();
+  }));
+  std::vector<PipelineTrigger> out;
+  if (!waiting) return out;
+  RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
+    out.clear();
+    ASSIGN_OR_RETURN(auto rows, tx.Query(Cat(kSelectTriggers,
+                                             " WHERE consumed_at IS NULL AND pipeline = ?"
+                                             " ORDER BY id"),
+                                         {pipeline}));
     for (const Row& row : rows) {
-      out.push_back({row.Int(0), row.Text(1), StringMapOf(row.Text(2)), row.Text(3),
-                     StringMapOf(row.Text(4)), row.Int(5), row.OptionalInt(6)});
+      out.push_back(TriggerFromRow(row));
+      out.back().consumed_at = now;
+      RETURN_IF_ERROR(tx.Execute("UPDATE pipeline_triggers SET consumed_at = ? WHERE id = ?",
+                                 {now, out.back().id})
+                          .status());
     }
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::StatusOr<bool> AlertStore::HasPipelineTrigger(std::string_view pipeline,
+                                                    std::string_view alert, const Labels& labels,
+                                                    int64_t fired_at) const {
+  bool found = false;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto row, tx.QueryOptional("SELECT id FROM pipeline_triggers WHERE"
+                                                " pipeline = ? AND alert = ? AND labels = ? AND"
+                                                " fired_at = ? LIMIT 1",
+                                                {pipeline, alert, LabelsToJson(labels), fired_at}));
+    found = row.has_value();
+    return absl::OkStatus();
+  }));
+  return found;
+}
+
+absl::StatusOr<std::vector<HistoryEntry>> AlertStore::FiringsAfter(std::string_view rule,
+                                                                   int64_t after_id,
+                                                                   int64_t limit) const {
+  std::vector<HistoryEntry> out;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Query(Cat(kSelectHistory,
+                                             " WHERE rule = ? AND id > ? AND to_state = ?"
+                                             " ORDER BY id LIMIT ?"),
+                                         {rule, after_id, AlertStateName(AlertState::kFiring),
+                                          limit}));
+    for (const Row& row : rows) out.push_back(HistoryFromRow(row));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<int64_t> AlertStore::LastHistoryId() const {
+  int64_t id = 0;
+  RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(auto row, tx.QueryOptional("SELECT COALESCE(MAX(id), 0) FROM alert_history"));
+    id = row->Int(0);
+    return absl::OkStatus();
+  }));
+  return id;
 }
 
 absl::Status AlertStore::Record(const EvaluationRecord& record) {

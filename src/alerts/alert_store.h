@@ -102,6 +102,23 @@ class AlertStore {
   // The newest `limit` pipeline triggers, newest first.
   absl::StatusOr<std::vector<PipelineTrigger>> PipelineTriggers(int64_t limit) const;
 
+  // --- For the pipeline trigger runner (src/pipeline/trigger_runner.h) ---------------
+  // Takes the pipeline triggers of `pipeline` not yet consumed, oldest first, and marks
+  // them consumed at `now` in the same transaction, so each is taken exactly once.
+  absl::StatusOr<std::vector<PipelineTrigger>> ConsumePipelineTriggers(std::string_view pipeline,
+                                                                       int64_t now);
+  // Whether a pipeline action recorded a trigger of `pipeline` for this firing of `alert`
+  // (consumed or not). A firing's history row and its triggers are written in one
+  // transaction, so once the history row is visible the answer is final.
+  absl::StatusOr<bool> HasPipelineTrigger(std::string_view pipeline, std::string_view alert,
+                                          const Labels& labels, int64_t fired_at) const;
+  // Transitions of `rule` to firing with ids above `after_id`, oldest first, at most
+  // `limit`.
+  absl::StatusOr<std::vector<HistoryEntry>> FiringsAfter(std::string_view rule, int64_t after_id,
+                                                         int64_t limit) const;
+  // The id of the newest history row; 0 when there is none.
+  absl::StatusOr<int64_t> LastHistoryId() const;
+
   // Records an evaluation in one transaction. Aborted when the rule set in force is no
   // longer `record.digest` (it was applied meanwhile: evaluate again with it).
   absl::Status Record(const EvaluationRecord& record);

@@ -1,6 +1,7 @@
 #include "api/query_params.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/status.h"
 #include "core/strings.h"
@@ -72,6 +73,19 @@ absl::StatusOr<bool> QueryParams::GetBool(std::string_view name, bool fallback) 
   if (*value == "0" || *value == "false" || *value == "no") return false;
   return absl::InvalidArgumentError(
       core::Cat("query parameter ", name, ": expected true or false, got \"", *value, "\""));
+}
+
+absl::StatusOr<int64_t> QueryParams::GetInt(std::string_view name, int64_t fallback,
+                                            int64_t min, int64_t max) const {
+  const std::optional<std::string> text = Get(name);
+  if (!text) return fallback;
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
+    return absl::InvalidArgumentError(
+        core::Cat(name, " must be ", min, "..", max, ", got \"", *text, "\""));
+  }
+  return value;
 }
 
 absl::Status QueryParams::OnlyThese(std::initializer_list<std::string_view> known) const {

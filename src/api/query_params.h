@@ -5,6 +5,7 @@
 //
 // Thread-safety: a value type.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,10 @@ class QueryParams {
   // Present with no value, "1", "true" or "yes" -> true; "0", "false", "no" -> false;
   // absent -> `fallback`; anything else InvalidArgument.
   absl::StatusOr<bool> GetBool(std::string_view name, bool fallback) const;
+  // An integer in [min, max]; absent -> `fallback`; anything else InvalidArgument
+  // ("limit must be 1..1000, got \"x\"").
+  absl::StatusOr<int64_t> GetInt(std::string_view name, int64_t fallback, int64_t min,
+                                 int64_t max) const;
   // InvalidArgument naming the first parameter not in `known`.
   absl::Status OnlyThese(std::initializer_list<std::string_view> known) const;
 

@@ -15,6 +15,7 @@
 #include "api/metrics_routes.h"
 #include "api/rollout_routes.h"
 #include "api/model_routes.h"
+#include "api/pipeline_routes.h"
 #include "server/health_routes.h"
 
 namespace ferry::api {
@@ -56,6 +57,10 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
                                    [alerting](std::string& out) { AppendAlertMetrics(*alerting, out); }));
   // Tracking (/api/v1/experiments, /api/v1/runs) and the registry (/api/v1/models).
   RETURN_IF_ERROR(AddModelRoutes(*router, workspace));
+  // Pipelines (/api/v1/pipelines, /api/v1/pipeline-runs) and the runner of their triggers,
+  // which starts and stops with the router.
+  ASSIGN_OR_RETURN(std::shared_ptr<PipelinesApi> pipelines, OpenPipelines(workspace));
+  RETURN_IF_ERROR(AddPipelineRoutes(*router, std::move(pipelines)));
   return router;
 }
 

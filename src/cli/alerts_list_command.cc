@@ -99,7 +99,8 @@ void PrintPipelineTriggers(std::ostream& out,
                      Time(t.consumed_at), LabelsShown(t.labels)});
   }
   PrintTable(out, table);
-  out << "(recorded for the pipeline runner; until it exists, nothing runs them)\n";
+  out << "(ferry server's pipeline runner takes them; `ferry pipeline triggers PIPELINE` shows"
+         " what they did)\n";
 }
 
 }  // namespace ferry::cli

@@ -26,16 +26,6 @@ using nlohmann::json;
 
 constexpr size_t kMaxSpecBytes = 1 << 20;
 
-std::string_view TriggerKindName(pipeline::Trigger::Kind kind) {
-  switch (kind) {
-    case pipeline::Trigger::Kind::kSchedule: return "schedule";
-    case pipeline::Trigger::Kind::kDataset: return "dataset";
-    case pipeline::Trigger::Kind::kAlert: return "alert";
-    case pipeline::Trigger::Kind::kManual: return "manual";
-  }
-  return "manual";
-}
-
 json StepJson(const pipeline::StepSpec& step, size_t level) {
   json inputs = json::object();
   for (const auto& [name, ref] : step.inputs) inputs[name] = ref.ToString();
@@ -65,7 +55,7 @@ absl::Status RunCheck(CliContext& context, const std::string& file, bool as_json
     }
     json triggers = json::array();
     for (const pipeline::Trigger& t : spec.triggers) {
-      triggers.push_back({{"kind", TriggerKindName(t.kind)}, {"value", t.value}});
+      triggers.push_back({{"kind", pipeline::TriggerKindName(t.kind)}, {"value", t.value}});
     }
     context.out() << json{{"name", spec.name},
                           {"params", spec.params},
@@ -93,7 +83,7 @@ absl::Status RunCheck(CliContext& context, const std::string& file, bool as_json
     }
   }
   for (const pipeline::Trigger& t : spec.triggers) {
-    out << "  trigger " << TriggerKindName(t.kind) << (t.value.empty() ? "" : " ") << t.value
+    out << "  trigger " << pipeline::TriggerKindName(t.kind) << (t.value.empty() ? "" : " ") << t.value
         << "\n";
   }
   return absl::OkStatus();

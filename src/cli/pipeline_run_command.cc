@@ -149,7 +149,8 @@ absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
     invocation.spec_dir = queued.spec_dir;
     invocation.queued_run = queued.id;
     invocation.force = queued.force;
-    invocation.params = queued.params;  // the trigger's values, checked when it was queued
+    // The params the trigger chose (the spec's defaults with its overrides).
+    invocation.params = queued.params;
   } else {
     std::error_code ec;
     const fs::path as_file = context.env().current_dir / flags.what;

@@ -64,11 +64,21 @@ absl::Status ParseAlerts(const YAML::Node& alerts, AlertsConfig& a) {
   return ReadBounded(alerts, "alerts", "webhook_timeout_ms", 100, 600'000, a.webhook_timeout_ms);
 }
 
+absl::Status ParsePipelines(const YAML::Node& pipelines, PipelinesConfig& p) {
+  if (!pipelines.IsMap()) return Bad("pipelines", "expected a mapping");
+  RETURN_IF_ERROR(CheckKeys(pipelines, "pipelines.", {"enabled", "trigger_interval_ms"}));
+  RETURN_IF_ERROR(
+      ReadScalar(pipelines, "enabled", "pipelines.enabled", "true or false", p.enabled));
+  return ReadBounded(pipelines, "pipelines", "trigger_interval_ms", 10, 3'600'000,
+                     p.trigger_interval_ms);
+}
+
 absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
   WorkspaceConfig config;
   if (!root || root.IsNull()) return config;
   if (!root.IsMap()) return Bad("(top level)", "expected a mapping");
-  RETURN_IF_ERROR(CheckKeys(root, "", {"version", "metadata", "log", "server", "serving", "alerts"}));
+  RETURN_IF_ERROR(CheckKeys(root, "", {"version", "metadata", "log", "server", "serving", "alerts",
+                                       "pipelines"}));
   RETURN_IF_ERROR(ReadScalar(root, "version", "version", "an integer", config.version));
   if (config.version != 1) return Bad("version", "only version 1 is known to this ferry");
   RETURN_IF_ERROR(ReadScalar(root, "metadata", "metadata", "a string", config.metadata));
@@ -157,6 +167,9 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     }
   }
   if (YAML::Node alerts = root["alerts"]) RETURN_IF_ERROR(ParseAlerts(alerts, config.alerts));
+  if (YAML::Node pipelines = root["pipelines"]) {
+    RETURN_IF_ERROR(ParsePipelines(pipelines, config.pipelines));
+  }
   return config;
 }
 
@@ -205,7 +218,10 @@ std::string WorkspaceConfig::ToYaml() const {
       "  evaluation_interval_ms: {}   # alert rules are evaluated this often\n"
       "  webhook_attempts: {}           # webhook actions: tries, first retry after\n"
       "  webhook_backoff_ms: {}       # backoff_ms (doubled each time), each try at most\n"
-      "  webhook_timeout_ms: {}      # timeout_ms\n",
+      "  webhook_timeout_ms: {}      # timeout_ms\n"
+      "pipelines:\n"
+      "  enabled: {}              # ferry server runs applied pipelines' triggers\n"
+      "  trigger_interval_ms: {}   # how often schedules, datasets and alerts are checked\n",
       version, metadata, log_level, server.listen, server.threads, server.max_body_bytes,
       server.max_upload_bytes, server.max_header_bytes, server.request_timeout_ms,
       server.idle_timeout_ms, server.shutdown_grace_ms, server.access_log ? "true" : "false",
@@ -214,7 +230,8 @@ std::string WorkspaceConfig::ToYaml() const {
       serving.batching_max_delay_us, serving.batching_max_rows, serving.evaluator,
       serving.rollout_tick_ms, serving.monitoring ? "true" : "false",
       serving.monitoring_max_rows_per_second, alerts.evaluation_interval_ms,
-      alerts.webhook_attempts, alerts.webhook_backoff_ms, alerts.webhook_timeout_ms);
+      alerts.webhook_attempts, alerts.webhook_backoff_ms, alerts.webhook_timeout_ms,
+      pipelines.enabled ? "true" : "false", pipelines.trigger_interval_ms);
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {

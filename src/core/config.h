@@ -75,6 +75,16 @@ struct AlertsConfig {
   int webhook_timeout_ms = 5'000;
 };
 
+// Training pipelines' triggers (`ferry server` runs those of `ferry pipeline apply`;
+// docs/pipelines.md).
+struct PipelinesConfig {
+  // Off, the server starts no pipeline run by itself (the HTTP API still can).
+  bool enabled = true;
+  // How often (real time) schedules, datasets and alerts are checked and stale runs
+  // looked for.
+  int trigger_interval_ms = 1000;
+};
+
 struct WorkspaceConfig {
   int version = 1;
   // "sqlite" (the embedded default, `.ferry/metadata.db`); other stores later.
@@ -83,6 +93,7 @@ struct WorkspaceConfig {
   ServerConfig server;
   ServingConfig serving;
   AlertsConfig alerts;
+  PipelinesConfig pipelines;
 
   // InvalidArgument naming the key (e.g. "config.yaml: server.threads: expected an
   // integer") when the YAML is malformed or a value is out of range.

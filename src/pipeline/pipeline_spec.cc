@@ -238,6 +238,20 @@ std::string FindCycle(const PipelineSpec& spec) {
 
 }  // namespace
 
+std::string_view TriggerKindName(Trigger::Kind kind) {
+  switch (kind) {
+    case Trigger::Kind::kSchedule:
+      return "schedule";
+    case Trigger::Kind::kDataset:
+      return "dataset";
+    case Trigger::Kind::kAlert:
+      return "alert";
+    case Trigger::Kind::kManual:
+      return "manual";
+  }
+  return "manual";
+}
+
 std::string_view BuiltinStepName(BuiltinStep step) {
   for (const auto& [value, name] : kBuiltins) {
     if (value == step) return name;

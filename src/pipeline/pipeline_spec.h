@@ -120,6 +120,9 @@ struct Trigger {
   std::optional<CronSchedule> schedule;
 };
 
+// "schedule", "dataset", "alert", "manual": as the file writes the kind.
+std::string_view TriggerKindName(Trigger::Kind kind);
+
 struct PipelineSpec {
   static constexpr size_t kMaxSteps = 200;
   static constexpr int kMaxRetries = 10;

@@ -409,6 +409,17 @@ absl::Status PipelineRunStore::StartRun(std::string_view id,
   });
 }
 
+absl::Status PipelineRunStore::MarkLaunched(std::string_view id, std::string_view host,
+                                            int64_t pid) {
+  return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
+    return tx
+        .Execute("UPDATE pipeline_runs SET executor_host = ?, executor_pid = ? WHERE id = ? AND"
+                 " state = 'queued'",
+                 {host, pid, id})
+        .status();
+  });
+}
+
 absl::Status PipelineRunStore::Heartbeat(std::string_view id) {
   const int64_t now = workspace_.clock().NowMicros();
   return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {

@@ -167,6 +167,10 @@ class PipelineRunStore {
   // took it, or it was cancelled).
   absl::Status StartRun(std::string_view id, const std::map<std::string, StepValue>& inputs,
                         std::string_view tracking_run, std::string_view host, int64_t pid);
+  // Records the process a trigger runner started to execute a queued run (it stays
+  // queued until that process calls StartRun), so the runner counts it as running and
+  // notices if the process dies first. Does nothing once the run is no longer queued.
+  absl::Status MarkLaunched(std::string_view id, std::string_view host, int64_t pid);
   absl::Status Heartbeat(std::string_view id);
   absl::Status EndRun(std::string_view id, RunState state, std::string_view error);
   // Asks the run to stop: a queued run is cancelled at once; a running one is flagged

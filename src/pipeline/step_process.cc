@@ -22,25 +22,27 @@ namespace {
 using core::Cat;
 using Clock = std::chrono::steady_clock;
 
-// posix_spawn's attributes and file actions, freed on every path.
-struct SpawnSetup {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  SpawnSetup() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
-
 bool GroupAlive(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
+
+SpawnSetup::SpawnSetup(short flags) {
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_init(&actions);
+  sigset_t all;
+  sigfillset(&all);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, static_cast<short>(flags | POSIX_SPAWN_SETSIGDEF |
+                                                      POSIX_SPAWN_SETSIGMASK));
+}
+
+SpawnSetup::~SpawnSetup() {
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+}
 
 std::string ProcessResult::Describe() const {
   if (timed_out) return Cat("timed out after ", elapsed.count() / 1000.0, " s and was killed");
@@ -65,19 +67,9 @@ absl::StatusOr<ProcessResult> RunStepProcess(const ProcessSpec& spec) {
   if (!std::filesystem::is_directory(spec.cwd, ec)) {
     return absl::NotFoundError(Cat("the step's folder ", spec.cwd.string(), " does not exist"));
   }
-  SpawnSetup setup;
   // Its own process group (pgid = its pid), so a stop reaches everything it started.
+  SpawnSetup setup(POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&setup.attr, 0);
-  // The child starts with default signal dispositions and an empty mask, whatever this
-  // process (a server, a CLI waiting on Ctrl-C) has set.
-  sigset_t all;
-  sigfillset(&all);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&setup.attr, &all);
-  posix_spawnattr_setsigmask(&setup.attr, &none);
-  posix_spawnattr_setflags(&setup.attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&setup.actions, 1, spec.stdout_file.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);

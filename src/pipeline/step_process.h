@@ -9,6 +9,8 @@
 //
 // Thread-safety: one StepProcess per thread; several may run at once.
 
+#include <spawn.h>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -48,5 +50,17 @@ absl::StatusOr<ProcessResult> RunStepProcess(const ProcessSpec& spec);
 
 // The environment of this process as a map, for a child to extend.
 std::map<std::string, std::string> CurrentEnvironment();
+
+// posix_spawn's attributes and file actions, freed on every path. The child starts with
+// default signal dispositions and an empty signal mask, whatever this process (a server,
+// a CLI waiting on Ctrl-C) has set, plus `flags` (POSIX_SPAWN_SETPGROUP, ...).
+struct SpawnSetup {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  explicit SpawnSetup(short flags);
+  ~SpawnSetup();
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
 
 }  // namespace ferry::pipeline

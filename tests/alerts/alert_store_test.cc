@@ -167,5 +167,46 @@ TEST_F(AlertStoreTest, ApplyingWithoutARuleEndsItsAlertsInTheSameTransaction) {
   EXPECT_EQ(store_->Active()->size(), 1u);
 }
 
+TEST_F(AlertStoreTest, APipelineRunnerTakesEachTriggerOnceAndFindsTheFiringItCameFrom) {
+  Apply(R"(groups:
+  - name: g
+    rules:
+      - alert: Drift
+        expr: drift > 0.2
+        actions:
+          - pipeline: {name: retrain, params: {reason: drift}}
+          - pipeline: {name: other}
+)");
+  EXPECT_EQ(*store_->LastHistoryId(), 0);
+  std::unique_ptr<AlertEvaluator> evaluator = OpenEvaluator();
+  SetMetrics("drift{feature=\"amount\"} 0.3\n");
+  EvaluateAfter(*evaluator, 0);
+  EXPECT_EQ(*store_->LastHistoryId(), 1);
+
+  absl::StatusOr<std::vector<HistoryEntry>> firings = store_->FiringsAfter("Drift", 0, 10);
+  ASSERT_TRUE(firings.ok()) << firings.status();
+  ASSERT_EQ(firings->size(), 1u);
+  const HistoryEntry& firing = firings->front();
+  EXPECT_EQ(firing.to, AlertState::kFiring);
+  EXPECT_TRUE(store_->FiringsAfter("Drift", firing.id, 10)->empty());
+  EXPECT_TRUE(store_->FiringsAfter("Other", 0, 10)->empty());
+  EXPECT_TRUE(*store_->HasPipelineTrigger("retrain", "Drift", firing.labels, firing.at));
+  EXPECT_FALSE(*store_->HasPipelineTrigger("retrain", "Drift", firing.labels, firing.at + 1));
+  EXPECT_FALSE(*store_->HasPipelineTrigger("nightly", "Drift", firing.labels, firing.at));
+
+  clock_->Advance(std::chrono::seconds(1));
+  absl::StatusOr<std::vector<PipelineTrigger>> taken =
+      store_->ConsumePipelineTriggers("retrain", clock_->NowMicros());
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  ASSERT_EQ(taken->size(), 1u);
+  EXPECT_EQ(taken->front().params.at("reason"), "drift");
+  EXPECT_EQ(taken->front().consumed_at, clock_->NowMicros());
+  EXPECT_TRUE(store_->ConsumePipelineTriggers("retrain", clock_->NowMicros())->empty())
+      << "taken once";
+  EXPECT_TRUE(*store_->HasPipelineTrigger("retrain", "Drift", firing.labels, firing.at))
+      << "consumed or not";
+  EXPECT_EQ(store_->ConsumePipelineTriggers("other", clock_->NowMicros())->size(), 1u);
+}
+
 }  // namespace
 }  // namespace ferry::alerts

@@ -30,5 +30,18 @@ TEST(QueryParamsTest, RejectsMalformedInput) {
   EXPECT_EQ(q->GetBool("flag", false).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(QueryParamsTest, IntegersAreCheckedAgainstTheirRange) {
+  auto q = QueryParams::Parse("limit=20&big=5000&word=ten&half=1.5");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(*q->GetInt("limit", 50, 1, 1000), 20);
+  EXPECT_EQ(*q->GetInt("missing", 50, 1, 1000), 50);
+  for (const char* bad : {"big", "word", "half"}) {
+    absl::StatusOr<int64_t> value = q->GetInt(bad, 50, 1, 1000);
+    EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(q->GetInt("big", 50, 1, 1000).status().message(),
+            "big must be 1..1000, got \"5000\"");
+}
+
 }  // namespace
 }  // namespace ferry::api

@@ -24,6 +24,8 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   config.serving.batching_max_delay_us = 200;
   config.alerts.evaluation_interval_ms = 250;
   config.alerts.webhook_attempts = 3;
+  config.pipelines.enabled = false;
+  config.pipelines.trigger_interval_ms = 200;
   auto parsed = WorkspaceConfig::Parse(config.ToYaml());
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->server.listen, "[::1]:9000");
@@ -37,6 +39,8 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   EXPECT_EQ(parsed->alerts.evaluation_interval_ms, 250);
   EXPECT_EQ(parsed->alerts.webhook_attempts, 3);
   EXPECT_EQ(parsed->alerts.webhook_timeout_ms, 5'000);
+  EXPECT_FALSE(parsed->pipelines.enabled);
+  EXPECT_EQ(parsed->pipelines.trigger_interval_ms, 200);
 }
 
 TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
@@ -65,6 +69,9 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
       {"alerts: {evaluation_interval_ms: 0}", "alerts.evaluation_interval_ms: expected 10..86400000"},
       {"alerts: {webhook_retries: 3}", "alerts.webhook_retries: unknown key"},
       {"alerts: [1]", "alerts: expected a mapping"},
+      {"pipelines: {trigger_interval_ms: 5}", "pipelines.trigger_interval_ms: expected 10..3600000"},
+      {"pipelines: {enabled: maybe}", "pipelines.enabled: expected true or false"},
+      {"pipelines: {interval: 1}", "pipelines.interval: unknown key"},
   };
   for (const Case& c : cases) {
     auto parsed = WorkspaceConfig::Parse(c.yaml);
