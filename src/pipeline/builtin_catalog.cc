@@ -132,8 +132,10 @@ const std::array kDefinitions = {
                       kNoPrefixes},
     BuiltinDefinition{BuiltinStep::kTrainXgboost, kTrainInputs, kTrainOutputs, kTrainParams, true,
                       kNoPrefixes},
+    // evaluate's baseline is whatever an endpoint's production alias points at when it
+    // runs, which no input hash captures: it is never cached (it only scores test rows).
     BuiltinDefinition{BuiltinStep::kEvaluate, kEvaluateInputs, kEvaluateOutputs, kEvaluateParams,
-                      true, kFloorPrefixes},
+                      false, kFloorPrefixes},
     BuiltinDefinition{BuiltinStep::kRegister, kRegisterInputs, kRegisterOutputs, kRegisterParams,
                       true, kNoPrefixes},
     BuiltinDefinition{BuiltinStep::kDeployCanary, kDeployInputs, kDeployOutputs, kDeployParams,

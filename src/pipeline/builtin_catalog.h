@@ -50,7 +50,8 @@ struct BuiltinDefinition {
   std::span<const BuiltinOutput> outputs;
   std::span<const BuiltinParam> params;
   // Whether an unchanged definition, params and inputs may reuse recorded outputs.
-  // False for steps whose point is a side effect each time (deploy-canary).
+  // False for steps whose point is a side effect each time (deploy-canary) or whose
+  // result depends on state no input names (evaluate's production baseline).
   bool cacheable = true;
   // Params whose names start with one of these are accepted too (evaluate's "min_" and
   // "max_" floors, deploy-canary's "policy." keys).
