@@ -267,7 +267,13 @@ absl::Status PipelineExecutor::Run::Prepare() {
   RETURN_IF_ERROR(PinInputs());
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   jobs_limit_ = x_.options_.jobs > 0 ? x_.options_.jobs : cores;
-  step_threads_ = cores;
+  // Each step's share of the cores: all of them when steps run one at a time, else the
+  // cores over the steps that may run at once (the widest level, at most `jobs`), so
+  // parallel training steps do not oversubscribe the machine -- OpenMP's spinning
+  // threads (libxgboost's) slow down many times over when they do.
+  size_t widest = 1;
+  for (const auto& level : StepLevels(spec_)) widest = std::max(widest, level.size());
+  step_threads_ = std::max(1, cores / std::min(jobs_limit_, static_cast<int>(widest)));
 
   if (inv_.queued_run.empty()) {
     NewRun request;

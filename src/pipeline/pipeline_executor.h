@@ -27,7 +27,8 @@
 // to write each declared output), FERRY_PARAM_<NAME> and FERRY_PARAMS_FILE (a JSON
 // object of the run's params), FERRY_METRICS_FILE (write {"name": number | [numbers]}
 // to log metrics), FERRY_RUN_ID, FERRY_PIPELINE, FERRY_PIPELINE_RUN, FERRY_STEP,
-// FERRY_ATTEMPT, FERRY_THREADS; the step's `env` on top of ferry's own environment.
+// FERRY_ATTEMPT, FERRY_THREADS (the step's share of the cores: all of them over the
+// widest level's steps); the step's `env` on top of ferry's own environment.
 //
 // Thread-safety: one Execute at a time per executor; Cancel from any thread.
 
