@@ -486,8 +486,6 @@ absl::StatusOr<std::string> PipelineExecutor::Run::CacheKey(
     key["uses"] = BuiltinStepName(*step.uses);
   } else {
     key["run"] = command;
-    // A command sees every run param (FERRY_PARAM_*), so every one is part of its key.
-    key["run_params"] = params_;
     json deps = json::object();
     std::vector<std::string> files = FilesNamedBy(command, inv_.spec_dir);
     files.insert(files.end(), step.deps.begin(), step.deps.end());
@@ -775,8 +773,13 @@ absl::StatusOr<StepOutcome> PipelineExecutor::Run::RunCommand(StoreStepContext& 
   for (const std::string& output : step.outputs) {
     env[StepVariable("FERRY_OUTPUT_", output)] = (outputs / output).string();
   }
-  for (const auto& [key, value] : params_) env[StepVariable("FERRY_PARAM_", key)] = value;
-  RETURN_IF_ERROR(core::WriteFileAtomically(work / "params.json", json(params_).dump()));
+  // A command sees its own params (as DVC's stages see the params they declare), so a
+  // run param it does not use cannot invalidate its cache entry.
+  for (const auto& [key, value] : context.params()) {
+    env[StepVariable("FERRY_PARAM_", key)] = value;
+  }
+  RETURN_IF_ERROR(
+      core::WriteFileAtomically(work / "params.json", json(context.params()).dump()));
   env["FERRY_PARAMS_FILE"] = (work / "params.json").string();
   env["FERRY_METRICS_FILE"] = (work / "metrics.json").string();
   env["FERRY_RUN_ID"] = context.run_id();

@@ -25,7 +25,7 @@
 // Command steps see (docs/pipelines.md): the folder of the pipeline file as the current
 // folder; FERRY_INPUT_<NAME> (a file with the input's bytes), FERRY_OUTPUT_<NAME> (where
 // to write each declared output), FERRY_PARAM_<NAME> and FERRY_PARAMS_FILE (a JSON
-// object of the run's params), FERRY_METRICS_FILE (write {"name": number | [numbers]}
+// object) of the step's own `params` (after `${params.X}` substitution), FERRY_METRICS_FILE (write {"name": number | [numbers]}
 // to log metrics), FERRY_RUN_ID, FERRY_PIPELINE, FERRY_PIPELINE_RUN, FERRY_STEP,
 // FERRY_ATTEMPT, FERRY_THREADS (the step's share of the cores: all of them over the
 // widest level's steps); the step's `env` on top of ferry's own environment.

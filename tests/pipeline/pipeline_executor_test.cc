@@ -75,7 +75,7 @@ class ExecutorTest : public ::testing::Test {
 
 constexpr char kTwoSteps[] = R"(
 name: p
-params: {scale: 2}
+params: {scale: 2, note: none}
 steps:
   - id: prep
     run: python3 prep.py ${params.scale}
@@ -141,11 +141,15 @@ TEST_F(ExecutorTest, TheRunCacheHitsUntilAParamTheDataTheCommandOrTheScriptChang
   EXPECT_EQ(StateOf(*again, "prep"), StepState::kCached);
   EXPECT_EQ(StateOf(*again, "count"), StepState::kCached);
 
-  // A param: commands see every run param (FERRY_PARAM_*), so both rerun.
+  // A param the command uses: prep reruns, and its new bytes (scaled values) rerun count.
   auto param = Run(kTwoSteps, {{"scale", "3"}});
   EXPECT_EQ(StateOf(*param, "prep"), StepState::kSucceeded);
   EXPECT_EQ(StateOf(*param, "count"), StepState::kSucceeded);
   EXPECT_EQ(StateOf(*Run(kTwoSteps, {{"scale", "3"}}), "prep"), StepState::kCached);
+  // A run param no step uses changes nothing.
+  auto unused = Run(kTwoSteps, {{"scale", "3"}, {"note", "other"}});
+  EXPECT_EQ(StateOf(*unused, "prep"), StepState::kCached);
+  EXPECT_EQ(StateOf(*unused, "count"), StepState::kCached);
 
   // New input data.
   AddDataset("d", "a,y\n1,0\n2,1\n5,0\n");
@@ -280,7 +284,7 @@ TEST_F(ExecutorTest, AMissingOutputOrBadMetricsFailTheStepClearly) {
 TEST_F(ExecutorTest, BadParamsAndMissingInputsRefuseToStart) {
   auto r = Run(kTwoSteps, {{"rounds", "3"}});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(r.status().message().find("declares no param \"rounds\" (its params: scale)"),
+  EXPECT_NE(r.status().message().find("declares no param \"rounds\" (its params: note, scale)"),
             std::string::npos)
       << r.status();
   auto missing = Run(kTwoSteps);  // dataset d does not exist
