@@ -95,7 +95,11 @@ pipeline::ProgressSink TerminalProgress(std::ostream& out) {
       case Kind::kStepEnded: {
         out << "  " << std::left << std::setw(18) << e.step << " " << std::setw(16)
             << pipeline::StepStateName(e.state);
-        if (e.seconds > 0) out << " " << std::setw(8) << Seconds(e.seconds);
+        const bool executed = e.state == pipeline::StepState::kSucceeded ||
+                              e.state == pipeline::StepState::kFailed ||
+                              e.state == pipeline::StepState::kCancelled ||
+                              (e.state == pipeline::StepState::kSkipped && e.seconds > 0);
+        out << " " << std::setw(8) << (executed ? Seconds(e.seconds) : "");
         if (!e.note.empty()) {
           out << "  " << (e.state == pipeline::StepState::kFailed ? e.note : FirstLine(e.note));
         }

@@ -839,7 +839,11 @@ absl::StatusOr<StepOutcome> PipelineExecutor::Run::RunCommand(StoreStepContext& 
   for (const std::string& output : step.outputs) {
     RETURN_IF_ERROR(context.OutputFile(output, outputs / output));
   }
-  return StepOutcome{false, Cat("done in ", result.elapsed.count() / 1000.0, " s")};
+  // The note is the last line the command printed: its own summary, if it gives one.
+  std::string last = Tail(work / "stdout.txt");
+  if (const size_t nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
+  if (last.size() > 160) last = last.substr(0, 157) + "...";
+  return StepOutcome{false, last.empty() ? std::string("exited 0") : last};
 }
 
 }  // namespace ferry::pipeline
