@@ -70,13 +70,21 @@ absl::StatusOr<dataset::VersionRecord> StoreStepContext::InputDataset(std::strin
         Cat("step ", step().id, ": input ", input, " (", value->ref,
             ") is not a CSV or JSON Lines file by its name, so it cannot be read as a table"));
   }
+  const std::string name = Cat(pipeline_name(), "_", step().id, "_", input);
+  // The same bytes as the dataset's latest version (a rerun, a reproduction): that version,
+  // without another "made by" edge from this run's producer.
+  if (absl::StatusOr<dataset::DatasetRef> latest = dataset::ParseDatasetRef(name); latest.ok()) {
+    absl::StatusOr<dataset::VersionRecord> version = services_.datasets.Resolve(*latest);
+    if (version.ok() && version->content_sha256 == value->sha256) {
+      added_[std::string(input)] = *version;
+      return *std::move(version);
+    }
+  }
   dataset::AddOptions options;
   options.message = Cat("input ", input, " of step ", step().id, " of pipeline ", pipeline_name());
   options.source_name = value->ref;
   options.derived_from.push_back({{std::string(lineage::kind::kRun), value->run_id}, "artifact"});
-  ASSIGN_OR_RETURN(dataset::AddResult added,
-                   services_.datasets.Add(Cat(pipeline_name(), "_", step().id, "_", input), file,
-                                          options));
+  ASSIGN_OR_RETURN(dataset::AddResult added, services_.datasets.Add(name, file, options));
   added_[std::string(input)] = added.version;
   return added.version;
 }
