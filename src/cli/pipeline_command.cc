@@ -83,12 +83,11 @@ absl::Status RunCheck(CliContext& context, const std::string& file, bool as_json
     }
   }
   for (const pipeline::Trigger& t : spec.triggers) {
-    out << "  trigger " << pipeline::TriggerKindName(t.kind) << (t.value.empty() ? "" : " ") << t.value
-        << "\n";
+    out << "  trigger " << pipeline::TriggerKindName(t.kind) << (t.value.empty() ? "" : " ")
+        << t.value << "\n";
   }
   return absl::OkStatus();
 }
-
 
 absl::Status RunApply(CliContext& context, const std::string& file, const std::string& actor) {
   ASSIGN_OR_RETURN(LoadedSpec loaded, LoadSpecFile(context, file));
@@ -189,7 +188,8 @@ absl::Status RunShow(CliContext& context, const std::string& id, bool as_json) {
   out << "\n";
   if (!run.reproduce_of.empty()) out << "  reproduces " << run.reproduce_of << "\n";
   if (!run.tracking_run.empty()) out << "  tracking  " << run.tracking_run << "\n";
-  for (const auto& [key, value] : run.params) out << "  param     " << key << " = " << value << "\n";
+  for (const auto& [key, value] : run.params)
+    out << "  param     " << key << " = " << value << "\n";
   for (const auto& [ref, value] : run.inputs) {
     out << "  input     " << ref << " = " << value.ref << " (sha256 " << value.sha256.substr(0, 12)
         << ")\n";
@@ -197,10 +197,11 @@ absl::Status RunShow(CliContext& context, const std::string& id, bool as_json) {
   std::vector<std::vector<std::string>> rows = {{"STEP", "STATE", "TRIES", "RUN", "NOTE"}};
   for (const auto& s : run.steps) {
     std::string note = s.state == pipeline::StepState::kFailed ? s.error : s.note;
-    if (const size_t nl = note.find('\n'); nl != std::string::npos) note = note.substr(0, nl) + " ...";
+    if (const size_t nl = note.find('\n'); nl != std::string::npos)
+      note = note.substr(0, nl) + " ...";
     rows.push_back({s.step, std::string(pipeline::StepStateName(s.state)),
-                    s.attempts > 0 ? std::to_string(s.attempts) : "",
-                    s.tracking_run.substr(0, 8), note});
+                    s.attempts > 0 ? std::to_string(s.attempts) : "", s.tracking_run.substr(0, 8),
+                    note});
   }
   out << "\n";
   PrintTable(out, rows);
@@ -225,7 +226,8 @@ absl::Status RunLogs(CliContext& context, const std::string& id, const std::stri
     if (s.step == step) record = &s;
   }
   if (record == nullptr) {
-    return absl::NotFoundError(Cat("pipeline run ", run.id.substr(0, 8), " has no step \"", step, "\""));
+    return absl::NotFoundError(
+        Cat("pipeline run ", run.id.substr(0, 8), " has no step \"", step, "\""));
   }
   if (record->tracking_run.empty()) {
     return absl::NotFoundError(Cat("step ", step, " of run ", run.id.substr(0, 8), " is ",
@@ -275,10 +277,11 @@ absl::Status RunTriggers(CliContext& context, const std::string& name, int64_t l
     context.out() << "no triggers fired" << (name.empty() ? "" : Cat(" for ", name)) << "\n";
     return absl::OkStatus();
   }
-  std::vector<std::vector<std::string>> rows = {{"AT", "PIPELINE", "KIND", "DETAIL", "OUTCOME", "RUN"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"AT", "PIPELINE", "KIND", "DETAIL", "OUTCOME", "RUN"}};
   for (const auto& e : events) {
-    rows.push_back({core::FormatTimestamp(e.at), e.pipeline, e.kind, e.detail, e.outcome,
-                    e.run.substr(0, 8)});
+    rows.push_back(
+        {core::FormatTimestamp(e.at), e.pipeline, e.kind, e.detail, e.outcome, e.run.substr(0, 8)});
   }
   PrintTable(context.out(), rows);
   return absl::OkStatus();
@@ -306,8 +309,7 @@ absl::StatusOr<LoadedSpec> LoadSpecFile(CliContext& context, const std::string& 
   return loaded;
 }
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 void AddPipelineCommand(CLI::App& app, CliContext& context, absl::Status* result) {
   CLI::App* pipeline = app.add_subcommand("pipeline", "Training pipelines");

@@ -18,6 +18,7 @@
 #include "cli/pipeline_commands.h"
 #include "cli/registry_commands.h"
 #include "core/file.h"
+#include "core/host.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "pipeline/pipeline_executor.h"
@@ -77,11 +78,12 @@ pipeline::ProgressSink TerminalProgress(std::ostream& out) {
       case Kind::kRunStarted: {
         out << "pipeline " << e.run->pipeline << " run " << e.run->number << " ("
             << e.run->id.substr(0, 8) << ")";
-        if (!e.run->reproduce_of.empty()) out << " reproducing " << e.run->reproduce_of.substr(0, 8);
+        if (!e.run->reproduce_of.empty())
+          out << " reproducing " << e.run->reproduce_of.substr(0, 8);
         out << "\n";
         for (const auto& [ref, value] : e.run->inputs) {
-          out << "  input " << ref << " = " << value.ref << " (sha256 " << value.sha256.substr(0, 12)
-              << ")\n";
+          out << "  input " << ref << " = " << value.ref << " (sha256 "
+              << value.sha256.substr(0, 12) << ")\n";
         }
         break;
       }
@@ -110,7 +112,8 @@ pipeline::ProgressSink TerminalProgress(std::ostream& out) {
         std::map<std::string, int> counts;
         for (const auto& s : e.run->steps) counts[std::string(pipeline::StepStateName(s.state))]++;
         std::string summary;
-        for (const auto& [state, n] : counts) summary += Cat(summary.empty() ? "" : ", ", n, " ", state);
+        for (const auto& [state, n] : counts)
+          summary += Cat(summary.empty() ? "" : ", ", n, " ", state);
         out << "run " << e.run->number << " (" << e.run->id.substr(0, 8) << ") "
             << pipeline::RunStateName(e.run->state) << " in " << Seconds(e.seconds) << ": "
             << summary << "\n";
@@ -174,7 +177,8 @@ absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
                                        "\" is neither a pipeline file nor a pipeline applied to "
                                        "this workspace (see `ferry pipeline list`)"));
       }
-      ASSIGN_OR_RETURN(invocation.spec, pipeline::ParsePipelineSpec(applied->spec, applied->source));
+      ASSIGN_OR_RETURN(invocation.spec,
+                       pipeline::ParsePipelineSpec(applied->spec, applied->source));
       invocation.spec_yaml = applied->spec;
       invocation.source = applied->source;
       invocation.spec_dir = applied->spec_dir;
@@ -192,9 +196,9 @@ absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
   options.jobs = flags.jobs;
   options.actor = Actor(context, flags.actor);
   options.interrupted = &g_interrupted;
-  pipeline::PipelineExecutor executor(*services->steps, *services->runs, options,
-                                      flags.json ? pipeline::ProgressSink()
-                                                 : TerminalProgress(context.out()));
+  pipeline::PipelineExecutor executor(
+      *services->steps, *services->runs, options,
+      flags.json ? pipeline::ProgressSink() : TerminalProgress(context.out()));
   ASSIGN_OR_RETURN(pipeline::ExecutionResult result, executor.Execute(invocation));
   if (flags.json) context.out() << pipeline::RunToJson(result.run).dump() << "\n";
   return RunOutcome(result.run);
@@ -206,9 +210,9 @@ absl::Status Reproduce(CliContext& context, const std::string& id, bool as_json,
   ASSIGN_OR_RETURN(auto runs, pipeline::PipelineRunStore::Open(*workspace));
   ASSIGN_OR_RETURN(pipeline::RunRecord original, runs->GetRun(id));
   if (!pipeline::IsEnded(original.state)) {
-    return absl::FailedPreconditionError(
-        Cat("pipeline run ", original.id.substr(0, 8), " is ",
-            pipeline::RunStateName(original.state), "; reproduce a run that has ended"));
+    return absl::FailedPreconditionError(Cat("pipeline run ", original.id.substr(0, 8), " is ",
+                                             pipeline::RunStateName(original.state),
+                                             "; reproduce a run that has ended"));
   }
   pipeline::RunInvocation invocation;
   ASSIGN_OR_RETURN(invocation.spec, pipeline::ParsePipelineSpec(original.spec, original.source));
@@ -256,12 +260,12 @@ absl::Status Reproduce(CliContext& context, const std::string& id, bool as_json,
     context.out() << out.dump() << "\n";
   } else {
     context.out() << "reproduced run " << original.number << " (" << original.id.substr(0, 8)
-                  << "): " << matched << " outputs match, " << differed << " differ, "
-                  << not_remade << " not re-made\n";
+                  << "): " << matched << " outputs match, " << differed << " differ, " << not_remade
+                  << " not re-made\n";
   }
   if (differed > 0) {
-    return absl::DataLossError(Cat(differed, " output(s) of run ", original.id.substr(0, 8),
-                                   " came out different"));
+    return absl::DataLossError(
+        Cat(differed, " output(s) of run ", original.id.substr(0, 8), " came out different"));
   }
   return RunOutcome(result.run);
 }
@@ -276,15 +280,12 @@ absl::Status Cancel(CliContext& context, const std::string& id, int wait_seconds
   }
   // An executor on this machine that is gone (killed, crashed) cannot stop the run: end
   // it here rather than wait for a flag nobody reads.
-  char host[256] = {};
-  ::gethostname(host, sizeof(host) - 1);
-  if (run.executor_pid > 0 && run.executor_host == host &&
+  if (run.executor_pid > 0 && run.executor_host == core::HostName() &&
       ::kill(static_cast<pid_t>(run.executor_pid), 0) != 0 && errno == ESRCH) {
     RETURN_IF_ERROR(runs->EndRun(run.id, pipeline::RunState::kCancelled,
                                  "cancelled; its executor had already stopped"));
-    context.out() << "pipeline run " << run.id.substr(0, 8)
-                  << " cancelled (its executor, pid " << run.executor_pid
-                  << ", had already stopped)\n";
+    context.out() << "pipeline run " << run.id.substr(0, 8) << " cancelled (its executor, pid "
+                  << run.executor_pid << ", had already stopped)\n";
     return absl::OkStatus();
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
@@ -347,9 +348,8 @@ void AddPipelineRunVerbs(CLI::App& pipeline, CliContext& context, absl::Status* 
   cancel->add_option("RUN", *cancel_id, "Pipeline run id (or a unique prefix)")->required();
   cancel->add_option("--wait", *wait, "Seconds to wait for it to stop (default 30)")
       ->check(CLI::Range(0, 3600));
-  cancel->callback([&context, result, cancel_id, wait] {
-    *result = Cancel(context, *cancel_id, *wait);
-  });
+  cancel->callback(
+      [&context, result, cancel_id, wait] { *result = Cancel(context, *cancel_id, *wait); });
 }
 
 }  // namespace ferry::cli

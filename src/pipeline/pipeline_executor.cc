@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/file.h"
+#include "core/host.h"
 #include "core/sha256.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -34,12 +35,6 @@ constexpr size_t kMaxMetricsFileBytes = 4 << 20;
 constexpr size_t kStderrTailBytes = 600;
 constexpr auto kHeartbeatEvery = std::chrono::seconds(5);
 constexpr auto kMaxRetryDelay = std::chrono::seconds(60);
-
-std::string HostName() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof(name) - 1) != 0) return "unknown";
-  return name;
-}
 
 double SecondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
@@ -90,7 +85,7 @@ std::vector<std::string> FilesNamedBy(std::string_view command, const fs::path& 
 
 // metrics.json: {"name": number, "name": [numbers] (a series by step)}.
 absl::StatusOr<std::vector<tracking::MetricPoint>> ReadMetricsFile(const fs::path& file,
-                                                                  std::string_view step) {
+                                                                   std::string_view step) {
   std::vector<tracking::MetricPoint> points;
   std::error_code ec;
   if (!fs::exists(file, ec)) return points;
@@ -146,10 +141,11 @@ absl::StatusOr<std::map<std::string, std::string>> RunParams(
   for (const auto& [key, value] : overrides) {
     if (!spec.params.contains(key)) {
       std::string declared;
-      for (const auto& [name, unused] : spec.params) declared += Cat(declared.empty() ? "" : ", ", name);
+      for (const auto& [name, unused] : spec.params)
+        declared += Cat(declared.empty() ? "" : ", ", name);
       return absl::InvalidArgumentError(
-          Cat("pipeline ", spec.name, " declares no param \"", key, "\" (its params: ",
-              declared.empty() ? "none" : declared, ")"));
+          Cat("pipeline ", spec.name, " declares no param \"", key,
+              "\" (its params: ", declared.empty() ? "none" : declared, ")"));
     }
     out[key] = value;
   }
@@ -179,7 +175,7 @@ class PipelineExecutor::Run {
   // Runs the step's attempts, filling job.record's outputs, note and error (not its
   // state, which the scheduler reads: the caller sets it under the lock).
   StepState Attempts(StepJob& job, const std::map<std::string, StepValue>& inputs,
-                const std::map<std::string, std::string>& params, const std::string& command);
+                     const std::map<std::string, std::string>& params, const std::string& command);
   absl::StatusOr<StepOutcome> RunCommand(StoreStepContext& context, const std::string& command,
                                          int attempt, std::chrono::seconds timeout);
   absl::StatusOr<std::string> CacheKey(const StepSpec& step,
@@ -220,7 +216,9 @@ class PipelineExecutor::Run {
 
 PipelineExecutor::PipelineExecutor(StepServices& services, PipelineRunStore& runs,
                                    ExecutorOptions options, ProgressSink progress)
-    : services_(services), runs_(runs), options_(std::move(options)),
+    : services_(services),
+      runs_(runs),
+      options_(std::move(options)),
       progress_(std::move(progress)) {}
 
 absl::StatusOr<ExecutionResult> PipelineExecutor::Execute(const RunInvocation& invocation) {
@@ -303,7 +301,8 @@ absl::Status PipelineExecutor::Run::Prepare() {
                          {"ferry.pipeline_run", run_.id},
                          {"ferry.trigger", run_.trigger}};
   ASSIGN_OR_RETURN(tracking::RunInfo parent_run, x_.services_.tracking.CreateRun(parent));
-  RETURN_IF_ERROR(x_.runs_.StartRun(run_.id, pinned_, parent_run.run_id, HostName(), ::getpid()));
+  RETURN_IF_ERROR(
+      x_.runs_.StartRun(run_.id, pinned_, parent_run.run_id, core::HostName(), ::getpid()));
   run_.tracking_run = parent_run.run_id;
   run_.state = RunState::kRunning;
   run_.inputs = pinned_;
@@ -367,8 +366,8 @@ absl::StatusOr<ExecutionResult> PipelineExecutor::Run::Go() {
       failed = true;
       if (first_error.empty() && !job.record.error.empty()) {
         const std::string prefix = Cat("step ", job.record.step, ": ");
-        first_error = job.record.error.starts_with(prefix) ? job.record.error
-                                                           : prefix + job.record.error;
+        first_error =
+            job.record.error.starts_with(prefix) ? job.record.error : prefix + job.record.error;
       }
     }
     if (job.record.state == StepState::kCancelled) cancelled = true;
@@ -376,10 +375,10 @@ absl::StatusOr<ExecutionResult> PipelineExecutor::Run::Go() {
   const RunState end = cancelled ? RunState::kCancelled
                        : failed  ? RunState::kFailed
                                  : RunState::kSucceeded;
-  (void)x_.services_.tracking.SetStatus(run_.tracking_run,
-                                        end == RunState::kSucceeded ? tracking::RunStatus::kFinished
-                                        : end == RunState::kCancelled ? tracking::RunStatus::kKilled
-                                                                      : tracking::RunStatus::kFailed);
+  (void)x_.services_.tracking.SetStatus(
+      run_.tracking_run, end == RunState::kSucceeded   ? tracking::RunStatus::kFinished
+                         : end == RunState::kCancelled ? tracking::RunStatus::kKilled
+                                                       : tracking::RunStatus::kFailed);
   RETURN_IF_ERROR(x_.runs_.EndRun(run_.id, end, cancelled ? "cancelled" : first_error));
   ExecutionResult result;
   ASSIGN_OR_RETURN(result.run, x_.runs_.GetRun(run_.id));
@@ -494,8 +493,8 @@ absl::StatusOr<std::string> PipelineExecutor::Run::CacheKey(
       std::error_code ec;
       const uintmax_t size = fs::file_size(path, ec);
       if (ec) {
-        return absl::NotFoundError(Cat("step ", step.id, ": deps: ", file, " does not exist in ",
-                                       inv_.spec_dir.string()));
+        return absl::NotFoundError(
+            Cat("step ", step.id, ": deps: ", file, " does not exist in ", inv_.spec_dir.string()));
       }
       if (size > kMaxDepBytes) {
         return absl::InvalidArgumentError(Cat("step ", step.id, ": deps: ", file,
@@ -655,9 +654,10 @@ void PipelineExecutor::Run::RunStep(StepJob& job) {
   finish(state);
 }
 
-StepState PipelineExecutor::Run::Attempts(StepJob& job, const std::map<std::string, StepValue>& inputs,
-                                     const std::map<std::string, std::string>& params,
-                                     const std::string& command) {
+StepState PipelineExecutor::Run::Attempts(StepJob& job,
+                                          const std::map<std::string, StepValue>& inputs,
+                                          const std::map<std::string, std::string>& params,
+                                          const std::string& command) {
   const StepSpec& step = *job.spec;
   absl::StatusOr<std::string> run_id = CreateStepRun(step, inputs, params, command);
   if (!run_id.ok()) {
@@ -677,14 +677,13 @@ StepState PipelineExecutor::Run::Attempts(StepJob& job, const std::map<std::stri
     job.record.attempts = attempt;
     if (attempt > 1) {
       Emit({ProgressEvent::Kind::kStepRetrying, step.id, StepState::kRunning, attempt,
-            std::string(last.message()),
-            std::chrono::duration<double>(delay).count(), nullptr});
+            std::string(last.message()), std::chrono::duration<double>(delay).count(), nullptr});
       const auto until = SteadyClock::now() + delay;
       while (SteadyClock::now() < until && !Cancelled()) {
         std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
-            x_.options_.poll, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  until - SteadyClock::now()) +
-                                  std::chrono::milliseconds(1)));
+            x_.options_.poll,
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now()) +
+                std::chrono::milliseconds(1)));
       }
       delay = std::min<std::chrono::milliseconds>(delay * 2, kMaxRetryDelay);
       if (Cancelled()) break;
@@ -711,8 +710,8 @@ StepState PipelineExecutor::Run::Attempts(StepJob& job, const std::map<std::stri
     a.recorded_outputs = recorded;
     a.actor = x_.options_.actor;
     a.cancelled = [this, &step, attempt_start] {
-      return Cancelled() || (step.timeout.count() > 0 &&
-                             SteadyClock::now() - attempt_start >= step.timeout);
+      return Cancelled() ||
+             (step.timeout.count() > 0 && SteadyClock::now() - attempt_start >= step.timeout);
     };
     StoreStepContext context(x_.services_, std::move(a));
     absl::StatusOr<StepOutcome> outcome;
@@ -732,8 +731,8 @@ StepState PipelineExecutor::Run::Attempts(StepJob& job, const std::map<std::stri
         }
       }
     }
-    const bool timed_out = step.timeout.count() > 0 &&
-                           SteadyClock::now() - attempt_start >= step.timeout;
+    const bool timed_out =
+        step.timeout.count() > 0 && SteadyClock::now() - attempt_start >= step.timeout;
     fs::remove_all(work, ec);
     if (outcome.ok()) {
       job.record.outputs = context.outputs();
@@ -743,22 +742,22 @@ StepState PipelineExecutor::Run::Attempts(StepJob& job, const std::map<std::stri
     }
     last = outcome.status();
     if (absl::IsCancelled(last) && timed_out) {
-      last = absl::DeadlineExceededError(Cat("step ", step.id, ": timed out after ",
-                                             step.timeout.count(), " s"));
+      last = absl::DeadlineExceededError(
+          Cat("step ", step.id, ": timed out after ", step.timeout.count(), " s"));
     }
     if (Cancelled()) break;
   }
   const bool cancelled = Cancelled();
   job.record.error = cancelled ? "cancelled" : std::string(last.message());
-  (void)x_.services_.tracking.SetStatus(*run_id, cancelled ? tracking::RunStatus::kKilled
-                                                           : tracking::RunStatus::kFailed);
+  (void)x_.services_.tracking.SetStatus(
+      *run_id, cancelled ? tracking::RunStatus::kKilled : tracking::RunStatus::kFailed);
   return cancelled ? StepState::kCancelled : StepState::kFailed;
 }
 
 absl::StatusOr<StepOutcome> PipelineExecutor::Run::RunCommand(StoreStepContext& context,
-                                                             const std::string& command,
-                                                             int attempt,
-                                                             std::chrono::seconds timeout) {
+                                                              const std::string& command,
+                                                              int attempt,
+                                                              std::chrono::seconds timeout) {
   const StepSpec& step = context.step();
   const fs::path& work = context.work_dir();
   std::map<std::string, std::string> env = CurrentEnvironment();
@@ -778,8 +777,7 @@ absl::StatusOr<StepOutcome> PipelineExecutor::Run::RunCommand(StoreStepContext& 
   for (const auto& [key, value] : context.params()) {
     env[StepVariable("FERRY_PARAM_", key)] = value;
   }
-  RETURN_IF_ERROR(
-      core::WriteFileAtomically(work / "params.json", json(context.params()).dump()));
+  RETURN_IF_ERROR(core::WriteFileAtomically(work / "params.json", json(context.params()).dump()));
   env["FERRY_PARAMS_FILE"] = (work / "params.json").string();
   env["FERRY_METRICS_FILE"] = (work / "metrics.json").string();
   env["FERRY_RUN_ID"] = context.run_id();

@@ -25,9 +25,9 @@
 // Command steps see (docs/pipelines.md): the folder of the pipeline file as the current
 // folder; FERRY_INPUT_<NAME> (a file with the input's bytes), FERRY_OUTPUT_<NAME> (where
 // to write each declared output), FERRY_PARAM_<NAME> and FERRY_PARAMS_FILE (a JSON
-// object) of the step's own `params` (after `${params.X}` substitution), FERRY_METRICS_FILE (write {"name": number | [numbers]}
-// to log metrics), FERRY_RUN_ID, FERRY_PIPELINE, FERRY_PIPELINE_RUN, FERRY_STEP,
-// FERRY_ATTEMPT, FERRY_THREADS (the step's share of the cores: all of them over the
+// object) of the step's own `params` (after `${params.X}` substitution), FERRY_METRICS_FILE (write
+// {"name": number | [numbers]} to log metrics), FERRY_RUN_ID, FERRY_PIPELINE, FERRY_PIPELINE_RUN,
+// FERRY_STEP, FERRY_ATTEMPT, FERRY_THREADS (the step's share of the cores: all of them over the
 // widest level's steps); the step's `env` on top of ferry's own environment.
 //
 // Thread-safety: one Execute at a time per executor; Cancel from any thread.
@@ -66,8 +66,8 @@ struct ProgressEvent {
   std::string step;
   StepState state = StepState::kPending;
   int attempt = 0;
-  std::string note;   // the step's note, the cached run, the error
-  double seconds = 0;  // of the step or the run
+  std::string note;                // the step's note, the cached run, the error
+  double seconds = 0;              // of the step or the run
   const RunRecord* run = nullptr;  // kRunStarted and kRunEnded
 };
 using ProgressSink = std::function<void(const ProgressEvent&)>;
@@ -75,8 +75,8 @@ using ProgressSink = std::function<void(const ProgressEvent&)>;
 struct RunInvocation {
   PipelineSpec spec;
   std::string spec_yaml;
-  std::string source;              // the file name, as given
-  std::filesystem::path spec_dir;  // absolute
+  std::string source;                         // the file name, as given
+  std::filesystem::path spec_dir;             // absolute
   std::map<std::string, std::string> params;  // overrides of the spec's defaults
   bool force = false;
   std::string trigger = "manual";
@@ -94,11 +94,13 @@ struct OutputComparison {
   std::string output;
   std::string recorded_sha256;
   std::string reproduced_sha256;  // empty: not re-made (the step was skipped or failed)
-  bool matches() const { return !reproduced_sha256.empty() && recorded_sha256 == reproduced_sha256; }
+  bool matches() const {
+    return !reproduced_sha256.empty() && recorded_sha256 == reproduced_sha256;
+  }
 };
 
 struct ExecutionResult {
-  RunRecord run;  // as it ended, with its steps
+  RunRecord run;                              // as it ended, with its steps
   std::vector<OutputComparison> comparisons;  // for a reproduction
 };
 

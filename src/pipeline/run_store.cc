@@ -96,11 +96,9 @@ constexpr store::Migration kMigrations[] = {
      " PRIMARY KEY (pipeline, trigger_key));"},
 };
 
-constexpr std::string_view kRunStates[] = {"queued", "running", "succeeded", "failed",
-                                           "cancelled"};
-constexpr std::string_view kStepStates[] = {"pending", "running", "succeeded",
-                                            "failed",  "cached",  "skipped",
-                                            "upstream_failed", "cancelled"};
+constexpr std::string_view kRunStates[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+constexpr std::string_view kStepStates[] = {"pending", "running", "succeeded",       "failed",
+                                            "cached",  "skipped", "upstream_failed", "cancelled"};
 
 constexpr char kRunColumns[] =
     "id, pipeline, number, spec, spec_sha256, source, spec_dir, params, inputs, state,"
@@ -186,8 +184,7 @@ absl::StatusOr<std::string> ResolveRunId(Transaction& tx, std::string_view id) {
                                        " ORDER BY id LIMIT 2",
                                        {std::string(id), Cat(id, "g")}));
   if (rows.empty()) {
-    return absl::NotFoundError(
-        Cat("no pipeline run \"", id, "\"; see `ferry pipeline list`"));
+    return absl::NotFoundError(Cat("no pipeline run \"", id, "\"; see `ferry pipeline list`"));
   }
   if (rows.size() > 1) {
     return absl::InvalidArgumentError(
@@ -222,8 +219,8 @@ namespace {
 json ValuesJson(const std::map<std::string, StepValue>& values) {
   json out = json::object();
   for (const auto& [name, v] : values) {
-    out[name] = {{"kind", ValueKindName(v.kind)}, {"ref", v.ref}, {"sha256", v.sha256},
-                 {"run", v.run_id}};
+    out[name] = {
+        {"kind", ValueKindName(v.kind)}, {"ref", v.ref}, {"sha256", v.sha256}, {"run", v.run_id}};
   }
   return out;
 }
@@ -271,9 +268,8 @@ json RunToJson(const RunRecord& r) {
 }
 
 json TriggerEventToJson(const TriggerEvent& e) {
-  return {{"id", e.id},        {"pipeline", e.pipeline}, {"kind", e.kind},
-          {"detail", e.detail}, {"at", TimeJson(e.at)},  {"outcome", e.outcome},
-          {"run", e.run}};
+  return {{"id", e.id},           {"pipeline", e.pipeline}, {"kind", e.kind}, {"detail", e.detail},
+          {"at", TimeJson(e.at)}, {"outcome", e.outcome},   {"run", e.run}};
 }
 
 std::string StepValuesToJson(const std::map<std::string, StepValue>& values) {
@@ -316,10 +312,11 @@ absl::StatusOr<AppliedPipeline> PipelineRunStore::Apply(const AppliedPipeline& p
   RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     RETURN_IF_ERROR(tx.Execute("DELETE FROM pipelines WHERE name = ?", {out.name}).status());
     return tx
-        .Execute("INSERT INTO pipelines (name, source, spec, spec_sha256, spec_dir, applied_at,"
-                 " applied_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 {out.name, out.source, out.spec, out.spec_sha256, out.spec_dir, out.applied_at,
-                  out.applied_by})
+        .Execute(
+            "INSERT INTO pipelines (name, source, spec, spec_sha256, spec_dir, applied_at,"
+            " applied_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            {out.name, out.source, out.spec, out.spec_sha256, out.spec_dir, out.applied_at,
+             out.applied_by})
         .status();
   }));
   return out;
@@ -413,9 +410,10 @@ absl::Status PipelineRunStore::MarkLaunched(std::string_view id, std::string_vie
                                             int64_t pid) {
   return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     return tx
-        .Execute("UPDATE pipeline_runs SET executor_host = ?, executor_pid = ? WHERE id = ? AND"
-                 " state = 'queued'",
-                 {host, pid, id})
+        .Execute(
+            "UPDATE pipeline_runs SET executor_host = ?, executor_pid = ? WHERE id = ? AND"
+            " state = 'queued'",
+            {host, pid, id})
         .status();
   });
 }
@@ -423,19 +421,18 @@ absl::Status PipelineRunStore::MarkLaunched(std::string_view id, std::string_vie
 absl::Status PipelineRunStore::Heartbeat(std::string_view id) {
   const int64_t now = workspace_.clock().NowMicros();
   return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
-    return tx.Execute("UPDATE pipeline_runs SET heartbeat_at = ? WHERE id = ?", {now, id})
-        .status();
+    return tx.Execute("UPDATE pipeline_runs SET heartbeat_at = ? WHERE id = ?", {now, id}).status();
   });
 }
 
-absl::Status PipelineRunStore::EndRun(std::string_view id, RunState state,
-                                      std::string_view error) {
+absl::Status PipelineRunStore::EndRun(std::string_view id, RunState state, std::string_view error) {
   const int64_t now = workspace_.clock().NowMicros();
   return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     return tx
-        .Execute("UPDATE pipeline_runs SET state = ?, error = ?, ended_at = ? WHERE id = ? AND"
-                 " state IN ('queued', 'running')",
-                 {RunStateName(state), error, now, id})
+        .Execute(
+            "UPDATE pipeline_runs SET state = ?, error = ?, ended_at = ? WHERE id = ? AND"
+            " state IN ('queued', 'running')",
+            {RunStateName(state), error, now, id})
         .status();
   });
 }
@@ -445,21 +442,22 @@ absl::StatusOr<RunRecord> PipelineRunStore::RequestCancel(std::string_view id) {
   RunRecord out;
   RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(const std::string full, ResolveRunId(tx, id));
-    ASSIGN_OR_RETURN(auto row, tx.QueryOptional(Cat("SELECT ", kRunColumns,
-                                                    " FROM pipeline_runs WHERE id = ?"),
-                                                {full}));
+    ASSIGN_OR_RETURN(
+        auto row,
+        tx.QueryOptional(Cat("SELECT ", kRunColumns, " FROM pipeline_runs WHERE id = ?"), {full}));
     ASSIGN_OR_RETURN(out, RunFromRow(*row));
     if (IsEnded(out.state)) {
-      return absl::FailedPreconditionError(Cat("pipeline run ", full.substr(0, 8), " already ",
-                                               RunStateName(out.state)));
+      return absl::FailedPreconditionError(
+          Cat("pipeline run ", full.substr(0, 8), " already ", RunStateName(out.state)));
     }
     if (out.state == RunState::kQueued) {
       out.state = RunState::kCancelled;
       out.ended_at = now;
       return tx
-          .Execute("UPDATE pipeline_runs SET state = 'cancelled', cancel_requested = 1,"
-                   " ended_at = ?, error = 'cancelled before it started' WHERE id = ?",
-                   {now, full})
+          .Execute(
+              "UPDATE pipeline_runs SET state = 'cancelled', cancel_requested = 1,"
+              " ended_at = ?, error = 'cancelled before it started' WHERE id = ?",
+              {now, full})
           .status();
     }
     out.cancel_requested = true;
@@ -473,9 +471,9 @@ absl::StatusOr<RunRecord> PipelineRunStore::GetRun(std::string_view id) const {
   RunRecord out;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(const std::string full, ResolveRunId(tx, id));
-    ASSIGN_OR_RETURN(auto row, tx.QueryOptional(Cat("SELECT ", kRunColumns,
-                                                    " FROM pipeline_runs WHERE id = ?"),
-                                                {full}));
+    ASSIGN_OR_RETURN(
+        auto row,
+        tx.QueryOptional(Cat("SELECT ", kRunColumns, " FROM pipeline_runs WHERE id = ?"), {full}));
     ASSIGN_OR_RETURN(out, RunFromRow(*row));
     ASSIGN_OR_RETURN(auto steps, tx.Query(Cat("SELECT ", kStepColumns,
                                               " FROM pipeline_steps WHERE run = ?"
@@ -494,16 +492,16 @@ absl::StatusOr<std::vector<RunRecord>> PipelineRunStore::ListRuns(std::string_vi
                                                                   int64_t limit) const {
   std::vector<RunRecord> out;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(auto rows,
-                     pipeline.empty()
-                         ? tx.Query(Cat("SELECT ", kRunColumns, " FROM pipeline_runs"
-                                                                " ORDER BY created_at DESC, id"
-                                                                " LIMIT ?"),
-                                    {limit})
-                         : tx.Query(Cat("SELECT ", kRunColumns,
-                                        " FROM pipeline_runs WHERE pipeline = ?"
-                                        " ORDER BY number DESC LIMIT ?"),
-                                    {pipeline, limit}));
+    ASSIGN_OR_RETURN(auto rows, pipeline.empty()
+                                    ? tx.Query(Cat("SELECT ", kRunColumns,
+                                                   " FROM pipeline_runs"
+                                                   " ORDER BY created_at DESC, id"
+                                                   " LIMIT ?"),
+                                               {limit})
+                                    : tx.Query(Cat("SELECT ", kRunColumns,
+                                                   " FROM pipeline_runs WHERE pipeline = ?"
+                                                   " ORDER BY number DESC LIMIT ?"),
+                                               {pipeline, limit}));
     for (const Row& row : rows) {
       ASSIGN_OR_RETURN(RunRecord r, RunFromRow(row));
       out.push_back(std::move(r));
@@ -566,11 +564,11 @@ absl::Status PipelineRunStore::PutStep(std::string_view run, const StepRecord& s
       position = next->Int(0);
     }
     return tx
-        .Execute(Cat("INSERT INTO pipeline_steps (run, position, ", kStepColumns,
-                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                 {run, position, s.step, StepStateName(s.state), s.attempts, s.tracking_run,
-                  s.cache_key, s.cached_from, StepValuesToJson(s.outputs), s.note, s.error,
-                  s.started_at, s.ended_at})
+        .Execute(
+            Cat("INSERT INTO pipeline_steps (run, position, ", kStepColumns,
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            {run, position, s.step, StepStateName(s.state), s.attempts, s.tracking_run, s.cache_key,
+             s.cached_from, StepValuesToJson(s.outputs), s.note, s.error, s.started_at, s.ended_at})
         .status();
   });
 }
@@ -585,8 +583,8 @@ absl::StatusOr<std::optional<CacheEntry>> PipelineRunStore::FindCache(
                                       " WHERE cache_key = ?",
                                       {cache_key}));
     if (!row) return absl::OkStatus();
-    CacheEntry e{row->Text(0), row->Text(1), row->Text(2), row->Text(3), row->Text(4), {},
-                 row->Int(6)};
+    CacheEntry e{row->Text(0), row->Text(1), row->Text(2), row->Text(3),
+                 row->Text(4), {},           row->Int(6)};
     ASSIGN_OR_RETURN(e.outputs, StepValuesFromJson(row->Text(5)));
     out = std::move(e);
     return absl::OkStatus();
@@ -599,10 +597,11 @@ absl::Status PipelineRunStore::PutCache(const CacheEntry& e) {
     RETURN_IF_ERROR(
         tx.Execute("DELETE FROM pipeline_cache WHERE cache_key = ?", {e.cache_key}).status());
     return tx
-        .Execute("INSERT INTO pipeline_cache (cache_key, pipeline, step, run, tracking_run,"
-                 " outputs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 {e.cache_key, e.pipeline, e.step, e.run, e.tracking_run,
-                  StepValuesToJson(e.outputs), e.created_at})
+        .Execute(
+            "INSERT INTO pipeline_cache (cache_key, pipeline, step, run, tracking_run,"
+            " outputs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            {e.cache_key, e.pipeline, e.step, e.run, e.tracking_run, StepValuesToJson(e.outputs),
+             e.created_at})
         .status();
   });
 }
@@ -618,23 +617,25 @@ absl::Status PipelineRunStore::RecordTrigger(const TriggerEvent& e) {
     ASSIGN_OR_RETURN(auto next, tx.QueryOptional("SELECT COALESCE(MAX(id), 0) + 1 FROM"
                                                  " pipeline_trigger_events"));
     return tx
-        .Execute("INSERT INTO pipeline_trigger_events (id, pipeline, kind, detail, at, outcome,"
-                 " run) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 {next->Int(0), e.pipeline, e.kind, e.detail,
-                  e.at != 0 ? e.at : workspace_.clock().NowMicros(), e.outcome, e.run})
+        .Execute(
+            "INSERT INTO pipeline_trigger_events (id, pipeline, kind, detail, at, outcome,"
+            " run) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            {next->Int(0), e.pipeline, e.kind, e.detail,
+             e.at != 0 ? e.at : workspace_.clock().NowMicros(), e.outcome, e.run})
         .status();
   });
 }
 
-absl::StatusOr<std::vector<TriggerEvent>> PipelineRunStore::TriggerEvents(
-    std::string_view pipeline, int64_t limit) const {
+absl::StatusOr<std::vector<TriggerEvent>> PipelineRunStore::TriggerEvents(std::string_view pipeline,
+                                                                          int64_t limit) const {
   std::vector<TriggerEvent> out;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
     constexpr char kColumns[] = "id, pipeline, kind, detail, at, outcome, run";
     ASSIGN_OR_RETURN(auto rows,
                      pipeline.empty()
-                         ? tx.Query(Cat("SELECT ", kColumns, " FROM pipeline_trigger_events"
-                                                             " ORDER BY id DESC LIMIT ?"),
+                         ? tx.Query(Cat("SELECT ", kColumns,
+                                        " FROM pipeline_trigger_events"
+                                        " ORDER BY id DESC LIMIT ?"),
                                     {limit})
                          : tx.Query(Cat("SELECT ", kColumns,
                                         " FROM pipeline_trigger_events WHERE pipeline = ?"
@@ -662,8 +663,8 @@ absl::StatusOr<std::optional<std::string>> PipelineRunStore::TriggerState(
   return out;
 }
 
-absl::Status PipelineRunStore::SetTriggerState(std::string_view pipeline,
-                                               std::string_view trigger, std::string_view value) {
+absl::Status PipelineRunStore::SetTriggerState(std::string_view pipeline, std::string_view trigger,
+                                               std::string_view value) {
   const int64_t now = workspace_.clock().NowMicros();
   return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     RETURN_IF_ERROR(tx.Execute("DELETE FROM pipeline_trigger_state WHERE pipeline = ? AND"
@@ -671,9 +672,10 @@ absl::Status PipelineRunStore::SetTriggerState(std::string_view pipeline,
                                {pipeline, trigger})
                         .status());
     return tx
-        .Execute("INSERT INTO pipeline_trigger_state (pipeline, trigger_key, value, updated_at)"
-                 " VALUES (?, ?, ?, ?)",
-                 {pipeline, trigger, value, now})
+        .Execute(
+            "INSERT INTO pipeline_trigger_state (pipeline, trigger_key, value, updated_at)"
+            " VALUES (?, ?, ?, ?)",
+            {pipeline, trigger, value, now})
         .status();
   });
 }

@@ -35,8 +35,8 @@ SpawnSetup::SpawnSetup(short flags) {
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, static_cast<short>(flags | POSIX_SPAWN_SETSIGDEF |
-                                                      POSIX_SPAWN_SETSIGMASK));
+  posix_spawnattr_setflags(
+      &attr, static_cast<short>(flags | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
 }
 
 SpawnSetup::~SpawnSetup() {
@@ -120,8 +120,7 @@ absl::StatusOr<ProcessResult> RunStepProcess(const ProcessSpec& spec) {
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(20));
   }
-  result.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   // What the command left behind in its group ends with it.

@@ -28,7 +28,7 @@ struct ProcessSpec {
   std::map<std::string, std::string> env;  // the whole environment
   std::filesystem::path stdout_file;
   std::filesystem::path stderr_file;
-  std::chrono::milliseconds timeout{0};  // 0: none
+  std::chrono::milliseconds timeout{0};   // 0: none
   std::chrono::milliseconds grace{5000};  // between SIGTERM and SIGKILL
   // Polled every few milliseconds; true stops the process (as for a timeout).
   std::function<bool()> stop;

@@ -19,9 +19,12 @@ namespace fs = std::filesystem;
 
 std::string_view KindArticle(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kDataset: return "a dataset version";
-    case ValueKind::kFile: return "a file";
-    case ValueKind::kModel: return "a model version";
+    case ValueKind::kDataset:
+      return "a dataset version";
+    case ValueKind::kFile:
+      return "a file";
+    case ValueKind::kModel:
+      return "a model version";
   }
   return "a file";
 }
@@ -162,20 +165,18 @@ absl::Status StoreStepContext::OutputFile(std::string_view output, const fs::pat
   RETURN_IF_ERROR(CheckOutput(output, ValueKind::kFile));
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
-    return absl::FailedPreconditionError(
-        Cat("step ", step().id, ": output ", output, ": ", file.filename().string(),
-            " is not a regular file"));
+    return absl::FailedPreconditionError(Cat("step ", step().id, ": output ", output, ": ",
+                                             file.filename().string(), " is not a regular file"));
   }
   // The artifact keeps the file's extension (or the output's own, "scores.csv") so a
   // reader can tell its format.
-  const std::string path =
-      fs::path(std::string(output)).has_extension()
-          ? Cat("outputs/", output)
-          : Cat("outputs/", output, file.extension().string());
+  const std::string path = fs::path(std::string(output)).has_extension()
+                               ? Cat("outputs/", output)
+                               : Cat("outputs/", output, file.extension().string());
   ASSIGN_OR_RETURN(tracking::Artifact artifact,
                    services_.tracking.LogArtifact(attempt_.run_id, file, path));
-  outputs_[std::string(output)] = StepValue{ValueKind::kFile, path, artifact.digest,
-                                            attempt_.run_id};
+  outputs_[std::string(output)] =
+      StepValue{ValueKind::kFile, path, artifact.digest, attempt_.run_id};
   return absl::OkStatus();
 }
 
@@ -195,10 +196,9 @@ absl::StatusOr<dataset::VersionRecord> StoreStepContext::OutputDataset(
     }
   }
   dataset::AddOptions add;
-  add.message = options.message.empty()
-                    ? Cat("output ", output, " of step ", step().id, " of pipeline ",
-                          pipeline_name())
-                    : options.message;
+  add.message = options.message.empty() ? Cat("output ", output, " of step ", step().id,
+                                              " of pipeline ", pipeline_name())
+                                        : options.message;
   add.source_name = file.filename().string();
   add.derived_from = options.derived_from;
   add.derived_from.push_back({{std::string(lineage::kind::kRun), attempt_.run_id}, "output"});

@@ -24,7 +24,7 @@ namespace ferry::pipeline {
 
 struct StepAttempt {
   std::string pipeline;
-  const StepSpec* step = nullptr;  // outlives the context
+  const StepSpec* step = nullptr;             // outlives the context
   std::map<std::string, std::string> params;  // substituted, defaults filled in
   std::map<std::string, StepValue> inputs;
   std::filesystem::path work_dir;  // created empty by the caller
@@ -52,8 +52,7 @@ class StoreStepContext final : public StepContext {
   absl::StatusOr<dataset::VersionRecord> OutputDataset(
       std::string_view output, const std::filesystem::path& file,
       const DatasetOutputOptions& options) override;
-  absl::Status OutputModel(std::string_view output,
-                           const registry::ModelVersion& version) override;
+  absl::Status OutputModel(std::string_view output, const registry::ModelVersion& version) override;
   const std::string& run_id() const override { return attempt_.run_id; }
   absl::Status Log(const tracking::RunBatch& batch) override;
   bool cancelled() const override { return attempt_.cancelled && attempt_.cancelled(); }

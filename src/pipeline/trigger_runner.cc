@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "core/host.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "pipeline/pipeline_executor.h"
@@ -20,12 +21,6 @@ using core::Cat;
 
 // The trigger state naming a pipeline's waiting queued run ("" when none waits).
 constexpr std::string_view kWaitingKey = "queued";
-
-std::string ThisHost() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof(name) - 1) != 0) return "unknown";
-  return name;
-}
 
 // kill(pid, 0) fails with ESRCH only when no such process exists (EPERM: it exists).
 bool ProcessGone(int64_t pid) {
@@ -52,7 +47,7 @@ TriggerRunner::TriggerRunner(store::Workspace& workspace, std::unique_ptr<RunLau
                              TriggerRunnerOptions options)
     : workspace_(workspace),
       options_(std::move(options)),
-      host_(ThisHost()),
+      host_(core::HostName()),
       launcher_(std::move(launcher)) {}
 
 absl::StatusOr<std::unique_ptr<TriggerRunner>> TriggerRunner::Open(

@@ -4,10 +4,10 @@
 #include "tracking/tracking_store.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <random>
 
+#include "core/host.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "lineage/lineage_graph.h"
@@ -23,12 +23,6 @@ using store::Transaction;
 std::string NewRunId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return fmt::format("{:016x}{:016x}", rng(), rng());
-}
-
-std::string HostName() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof(name) - 1) != 0) return "unknown";
-  return name;
 }
 
 bool IsSha256Hex(std::string_view text) {
@@ -150,7 +144,7 @@ absl::StatusOr<RunInfo> TrackingStore::CreateRun(const CreateRunOptions& options
   info.start_time = options.start_time != 0 ? options.start_time : now;
   info.source_name = options.source_name;
   info.source_sha256 = options.source_sha256;
-  info.host = options.host.empty() ? HostName() : options.host;
+  info.host = options.host.empty() ? core::HostName() : options.host;
   info.user = options.user;
   RETURN_IF_ERROR(workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(info.experiment_id, EnsureExperiment(tx, options.experiment, now));

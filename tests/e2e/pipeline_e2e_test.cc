@@ -73,8 +73,7 @@ TEST_F(PipelineCliTest, AFailedRunExitsNonZeroNamingTheStep) {
   Write("bad.yaml", "name: bad\nsteps:\n  - {id: boom, run: \"echo no such thing >&2; exit 4\"}\n");
   CommandResult r = Ferry({"pipeline", "run", "bad.yaml"});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("failed: step boom: the command exited with status 4"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("failed: step boom: the command exited with status 4"), std::string::npos)
       << r.err;
   EXPECT_NE(r.out.find("no such thing"), std::string::npos) << r.out;
 }
@@ -95,8 +94,9 @@ TEST_F(PipelineCliTest, BadInputIsRefusedAndStartsNothing) {
 }
 
 TEST_F(PipelineCliTest, CancelFromAnotherProcessAndCtrlCStopARun) {
-  Write("slow.yaml", "name: slow\nsteps:\n  - {id: wait, run: \"sleep 60\", outputs: [out]}\n"
-                     "  - {id: after, run: \"true\", inputs: {x: steps.wait.out}}\n");
+  Write("slow.yaml",
+        "name: slow\nsteps:\n  - {id: wait, run: \"sleep 60\", outputs: [out]}\n"
+        "  - {id: after, run: \"true\", inputs: {x: steps.wait.out}}\n");
   {
     Child run({FERRY_BINARY, "pipeline", "run", "slow.yaml"}, dir_, {{"USER", "ada"}});
     ASSERT_NE(run.WaitForLine("wait", std::chrono::seconds(10)), "");

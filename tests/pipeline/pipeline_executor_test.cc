@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 class ExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", core::SystemClock::Shared())).value();
+    workspace_ =
+        std::move(store::Workspace::Init(temp_ / "ws", core::SystemClock::Shared())).value();
     services_ = std::move(PipelineServices::Open(*workspace_, temp_.path())).value();
   }
 
@@ -126,7 +127,8 @@ TEST_F(ExecutorTest, APythonStepAndAShellStepRunAndTheirOutputsAndMetricsAreReco
   EXPECT_EQ(tracked->inputs[0].dataset_version, "d@1");
   // Each step's run hangs under the pipeline run's.
   bool tagged = false;
-  for (const auto& t : tracked->tags) tagged |= t.key == "ferry.parent_run" && t.value == r->run.tracking_run;
+  for (const auto& t : tracked->tags)
+    tagged |= t.key == "ferry.parent_run" && t.value == r->run.tracking_run;
   EXPECT_TRUE(tagged);
   EXPECT_EQ(StateOf(*r, "count"), StepState::kSucceeded);
 }
@@ -357,7 +359,8 @@ TEST_F(ExecutorTest, ReproduceRerunsFromTheRecordedInputsAndComparesEveryOutput)
   ASSERT_EQ(again->comparisons.size(), 2u);
   for (const auto& c : again->comparisons) EXPECT_TRUE(c.matches()) << c.step << "." << c.output;
   // A script that changed behaviour shows as a difference.
-  Write("prep.py", std::string(kPrep).replace(std::string(kPrep).find("* scale"), 7, "* scale + 1"));
+  Write("prep.py",
+        std::string(kPrep).replace(std::string(kPrep).find("* scale"), 7, "* scale + 1"));
   auto changed = executor.Execute(inv);
   ASSERT_TRUE(changed.ok());
   bool differs = false;
