@@ -222,14 +222,106 @@ std::string Thousands(int64_t n) {
 
 // Early stopping on the last metric of the validation set, as Python's xgboost does.
 struct BestRound {
-  int round = -1;
+  int round = -1;  // -1: no early stopping
   double score = 0;
   std::string metric;
 };
 
-}  // namespace
+struct Boosting {
+  int rounds = 0;                // rounds boosted
+  std::vector<EvalMetric> last;  // the last round's metrics
+  BestRound best;
+};
 
-absl::StatusOr<StepOutcome> RunTrainXgboostStep(StepContext& context) {
+// Boosts up to settings.rounds rounds, logging every round's metrics into the run and
+// stopping early when asked. Errors: Cancelled, libxgboost's, the tracking store's.
+absl::StatusOr<Boosting> Boost(StepContext& context, const TrainSettings& settings,
+                               XGBoostTraining& training) {
+  Boosting boosting;
+  tracking::RunBatch pending;
+  for (int round = 0; round < settings.rounds; ++round) {
+    if (context.cancelled()) {
+      return absl::CancelledError(Cat(StepPrefix(context), "cancelled after ", round, " rounds"));
+    }
+    RETURN_IF_ERROR(training.Update(round));
+    ASSIGN_OR_RETURN(boosting.last, training.Evaluate(round));
+    boosting.rounds = round + 1;
+    if (pending.metrics.size() + boosting.last.size() > tracking::RunBatch::kMaxBatchMetrics) {
+      RETURN_IF_ERROR(context.Log(pending));
+      pending.metrics.clear();
+    }
+    for (const EvalMetric& metric : boosting.last) {
+      pending.metrics.push_back({MetricKey(metric.name), metric.value, round, 0});
+    }
+    if ((round + 1) % kLogEveryRounds == 0) {
+      RETURN_IF_ERROR(context.Log(pending));
+      pending.metrics.clear();
+    }
+    if (settings.early_stopping_rounds == 0 || boosting.last.empty()) continue;
+    const EvalMetric& watched = boosting.last.back();
+    // "validation-auc" -> "auc"
+    const std::string_view metric =
+        std::string_view(watched.name).substr(watched.name.find('-') + 1);
+    BestRound& best = boosting.best;
+    if (best.round < 0 ||
+        (HigherIsBetter(metric) ? watched.value > best.score : watched.value < best.score)) {
+      best = {round, watched.value, watched.name};
+    }
+    if (round - best.round >= settings.early_stopping_rounds) break;
+  }
+  if (!pending.empty()) RETURN_IF_ERROR(context.Log(pending));
+  return boosting;
+}
+
+// After early stopping: the model cut to its best round (so the saved model is the
+// best one), with Python's best_iteration and best_score attributes, and those logged.
+absl::Status KeepBestRound(StepContext& context, const Boosting& boosting,
+                           XGBoostTraining& training) {
+  const BestRound& best = boosting.best;
+  if (best.round + 1 < boosting.rounds) RETURN_IF_ERROR(training.Truncate(best.round + 1));
+  RETURN_IF_ERROR(training.SetAttribute("best_iteration", std::to_string(best.round)));
+  RETURN_IF_ERROR(training.SetAttribute("best_score", Cat(best.score)));
+  tracking::RunBatch batch;
+  const int64_t step = boosting.rounds - 1;
+  batch.metrics.push_back({"best_iteration", static_cast<double>(best.round), step, 0});
+  batch.metrics.push_back({"best_score", best.score, step, 0});
+  batch.tags.push_back({"early_stopping", Cat("best round ", best.round, " of ", boosting.rounds,
+                                              " by ", best.metric)});
+  return context.Log(batch);
+}
+
+// The matrices of the train input and, if given, the validation input (with the train
+// set's features and bin boundaries).
+struct Matrices {
+  std::unique_ptr<XGBoostMatrix> train;
+  std::unique_ptr<XGBoostMatrix> validation;
+  FeatureMatrix features;  // the train input's names and types (values dropped)
+};
+
+absl::StatusOr<Matrices> MakeMatrices(StepContext& context, const TrainSettings& settings,
+                                      const dataset::VersionRecord& train_version,
+                                      const std::optional<dataset::VersionRecord>& validation) {
+  Matrices out;
+  ASSIGN_OR_RETURN(out.features, ReadInput(context, settings, train_version, nullptr));
+  ASSIGN_OR_RETURN(out.train, XGBoostMatrix::Create(out.features, settings.matrix));
+  // The matrix holds its own copy (or bin index) of the values: give theirs back.
+  out.features.values = std::vector<float>();
+  out.features.labels = std::vector<float>();
+  if (validation) {
+    ASSIGN_OR_RETURN(const FeatureMatrix rows,
+                     ReadInput(context, settings, *validation, &out.features.names));
+    ASSIGN_OR_RETURN(out.validation, XGBoostMatrix::Create(rows, settings.matrix, out.train.get()));
+  }
+  return out;
+}
+
+// Adds "step ID: " in front of errors that lack it (libxgboost's, the stores').
+absl::Status Named(const StepContext& context, const absl::Status& status) {
+  if (status.ok() || core::View(status.message()).starts_with(StepPrefix(context))) return status;
+  return InStep(context, "", status);
+}
+
+absl::StatusOr<StepOutcome> TrainXgboost(StepContext& context) {
   const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(const TrainSettings settings, ReadSettings(context));
   const bool has_validation = context.inputs().contains("validation");
@@ -251,94 +343,43 @@ absl::StatusOr<StepOutcome> RunTrainXgboostStep(StepContext& context) {
   }
   RETURN_IF_ERROR(context.Log(inputs));
 
-  ASSIGN_OR_RETURN(FeatureMatrix train_rows,
-                   ReadInput(context, settings, train_version, /*features=*/nullptr));
-  const int64_t rows = train_rows.rows;
-  absl::StatusOr<std::unique_ptr<XGBoostMatrix>> train =
-      XGBoostMatrix::Create(train_rows, settings.matrix);
-  if (!train.ok()) return InStep(context, "", train.status());
-  train_rows.values = {};  // the matrix holds its own copy (or bin index) of the values
-  train_rows.labels = {};
-  std::vector<std::pair<std::string, const XGBoostMatrix*>> evals = {{"train", train->get()}};
-  std::unique_ptr<XGBoostMatrix> validation;
-  if (validation_version) {
-    ASSIGN_OR_RETURN(const FeatureMatrix validation_rows,
-                     ReadInput(context, settings, *validation_version, &train_rows.names));
-    absl::StatusOr<std::unique_ptr<XGBoostMatrix>> made =
-        XGBoostMatrix::Create(validation_rows, settings.matrix, train->get());
-    if (!made.ok()) return InStep(context, "", made.status());
-    validation = *std::move(made);
-    evals.emplace_back("validation", validation.get());
-  }
+  ASSIGN_OR_RETURN(const Matrices matrices,
+                   MakeMatrices(context, settings, train_version, validation_version));
+  std::vector<std::pair<std::string, const XGBoostMatrix*>> evals = {
+      {"train", matrices.train.get()}};
+  if (matrices.validation) evals.emplace_back("validation", matrices.validation.get());
+  ASSIGN_OR_RETURN(std::unique_ptr<XGBoostTraining> training,
+                   XGBoostTraining::Create(*matrices.train, std::move(evals),
+                                           settings.booster_params, matrices.features));
+  ASSIGN_OR_RETURN(const Boosting boosting, Boost(context, settings, *training));
+  if (boosting.best.round >= 0) RETURN_IF_ERROR(KeepBestRound(context, boosting, *training));
 
-  absl::StatusOr<std::unique_ptr<XGBoostTraining>> made =
-      XGBoostTraining::Create(**train, std::move(evals), settings.booster_params, train_rows);
-  if (!made.ok()) return InStep(context, "", made.status());
-  XGBoostTraining& training = **made;
-  tracking::RunBatch pending;
-  BestRound best;
-  std::vector<EvalMetric> last;
-  int round = 0;
-  for (; round < settings.rounds; ++round) {
-    if (context.cancelled()) {
-      return absl::CancelledError(Cat(StepPrefix(context), "cancelled after ", round, " rounds"));
-    }
-    if (absl::Status updated = training.Update(round); !updated.ok()) {
-      return InStep(context, "", updated);
-    }
-    absl::StatusOr<std::vector<EvalMetric>> metrics = training.Evaluate(round);
-    if (!metrics.ok()) return InStep(context, "", metrics.status());
-    last = *std::move(metrics);
-    for (const EvalMetric& metric : last) {
-      pending.metrics.push_back({MetricKey(metric.name), metric.value, round, 0});
-    }
-    if ((round + 1) % kLogEveryRounds == 0 ||
-        pending.metrics.size() + last.size() > tracking::RunBatch::kMaxBatchMetrics) {
-      RETURN_IF_ERROR(context.Log(pending));
-      pending.metrics.clear();
-    }
-    if (settings.early_stopping_rounds == 0 || last.empty()) continue;
-    const EvalMetric& watched = last.back();
-    // "validation-auc" -> "auc"
-    const std::string_view metric =
-        std::string_view(watched.name).substr(watched.name.find('-') + 1);
-    const bool better = best.round < 0 || (HigherIsBetter(metric) ? watched.value > best.score
-                                                                  : watched.value < best.score);
-    if (better) best = {round, watched.value, watched.name};
-    if (round - best.round >= settings.early_stopping_rounds) {
-      ++round;
-      break;
-    }
-  }
-  if (best.round >= 0) {
-    pending.metrics.push_back({"best_iteration", static_cast<double>(best.round), round - 1, 0});
-    pending.metrics.push_back({"best_score", best.score, round - 1, 0});
-    pending.tags.push_back(
-        {"early_stopping", Cat("best round ", best.round, " of ", round, " by ", best.metric)});
-    if (best.round + 1 < round) RETURN_IF_ERROR(training.Truncate(best.round + 1));
-    RETURN_IF_ERROR(training.SetAttribute("best_iteration", std::to_string(best.round)));
-    RETURN_IF_ERROR(training.SetAttribute("best_score", Cat(best.score)));
-  }
-  if (!pending.empty()) RETURN_IF_ERROR(context.Log(pending));
-
-  absl::StatusOr<std::string> model = training.Save(settings.format);
-  if (!model.ok()) return InStep(context, "", model.status());
+  ASSIGN_OR_RETURN(const std::string model, training->Save(settings.format));
   const std::filesystem::path file =
       context.work_dir() / (settings.format == ModelFormat::kJson ? "model.json" : "model.ubj");
-  RETURN_IF_ERROR(core::WriteFileAtomically(file, *model));
+  RETURN_IF_ERROR(core::WriteFileAtomically(file, model));
   RETURN_IF_ERROR(context.OutputFile("model", file));
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::string note = Cat(round, " rounds");
-  if (best.round >= 0) {
-    note += fmt::format(" (best {}), {} {:.4f}", best.round, best.metric, best.score);
-  } else if (!last.empty()) {
-    note += fmt::format(", {} {:.4f}", last.back().name, last.back().value);
+  std::string note = Cat(boosting.rounds, " rounds");
+  if (boosting.best.round >= 0) {
+    note += fmt::format(" (best {}), {} {:.4f}", boosting.best.round, boosting.best.metric,
+                        boosting.best.score);
+  } else if (!boosting.last.empty()) {
+    note += fmt::format(", {} {:.4f}", boosting.last.back().name, boosting.last.back().value);
   }
-  note += fmt::format(", {} rows x {} features in {:.1f} s", Thousands(rows), train_rows.columns(),
-                      seconds);
+  note += fmt::format(", {} rows x {} features in {:.1f} s", Thousands(matrices.features.rows),
+                      matrices.features.columns(), seconds);
   return StepOutcome{.skipped = false, .note = std::move(note)};
+}
+
+}  // namespace
+
+absl::StatusOr<StepOutcome> RunTrainXgboostStep(StepContext& context) {
+  absl::StatusOr<StepOutcome> outcome = TrainXgboost(context);
+  if (!outcome.ok()) return Named(context, outcome.status());
+  return outcome;
 }
 
 }  // namespace ferry::pipeline
