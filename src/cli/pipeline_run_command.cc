@@ -282,8 +282,11 @@ absl::Status Cancel(CliContext& context, const std::string& id, int wait_seconds
   // it here rather than wait for a flag nobody reads.
   if (run.executor_pid > 0 && run.executor_host == core::HostName() &&
       ::kill(static_cast<pid_t>(run.executor_pid), 0) != 0 && errno == ESRCH) {
-    RETURN_IF_ERROR(runs->EndRun(run.id, pipeline::RunState::kCancelled,
-                                 "cancelled; its executor had already stopped"));
+    ASSIGN_OR_RETURN(auto datasets, dataset::DatasetStore::Open(*workspace));
+    ASSIGN_OR_RETURN(auto tracking, tracking::TrackingStore::Open(*workspace, *datasets));
+    RETURN_IF_ERROR(pipeline::EndAbandonedRun(*runs, *tracking, run.id,
+                                              pipeline::RunState::kCancelled,
+                                              "cancelled; its executor had already stopped"));
     context.out() << "pipeline run " << run.id.substr(0, 8) << " cancelled (its executor, pid "
                   << run.executor_pid << ", had already stopped)\n";
     return absl::OkStatus();

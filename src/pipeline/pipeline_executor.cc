@@ -135,6 +135,27 @@ std::string StepVariable(std::string_view prefix, std::string_view name) {
   return out;
 }
 
+absl::Status EndAbandonedRun(PipelineRunStore& runs, tracking::TrackingStore& tracking,
+                             std::string_view id, RunState state, std::string_view error) {
+  ASSIGN_OR_RETURN(RunRecord run, runs.GetRun(id));
+  const tracking::RunStatus ended =
+      state == RunState::kCancelled ? tracking::RunStatus::kKilled : tracking::RunStatus::kFailed;
+  const int64_t now = runs.workspace().clock().NowMicros();
+  for (StepRecord& step : run.steps) {
+    if (step.state != StepState::kRunning && step.state != StepState::kPending) continue;
+    const bool was_running = step.state == StepState::kRunning;
+    step.state =
+        state == RunState::kCancelled || !was_running ? StepState::kCancelled : StepState::kFailed;
+    step.error = std::string(error);
+    step.ended_at = now;
+    RETURN_IF_ERROR(runs.PutStep(run.id, step));
+    // A step's tracking run that already ended keeps its status (SetStatus refuses).
+    if (!step.tracking_run.empty()) (void)tracking.SetStatus(step.tracking_run, ended);
+  }
+  if (!run.tracking_run.empty()) (void)tracking.SetStatus(run.tracking_run, ended);
+  return runs.EndRun(run.id, state, error);
+}
+
 absl::StatusOr<std::map<std::string, std::string>> RunParams(
     const PipelineSpec& spec, const std::map<std::string, std::string>& overrides) {
   std::map<std::string, std::string> out = spec.params;
@@ -301,8 +322,12 @@ absl::Status PipelineExecutor::Run::Prepare() {
                          {"ferry.pipeline_run", run_.id},
                          {"ferry.trigger", run_.trigger}};
   ASSIGN_OR_RETURN(tracking::RunInfo parent_run, x_.services_.tracking.CreateRun(parent));
-  RETURN_IF_ERROR(
-      x_.runs_.StartRun(run_.id, pinned_, parent_run.run_id, core::HostName(), ::getpid()));
+  if (absl::Status started =
+          x_.runs_.StartRun(run_.id, pinned_, parent_run.run_id, core::HostName(), ::getpid());
+      !started.ok()) {
+    (void)x_.services_.tracking.SetStatus(parent_run.run_id, tracking::RunStatus::kFailed);
+    return started;
+  }
   run_.tracking_run = parent_run.run_id;
   run_.state = RunState::kRunning;
   run_.inputs = pinned_;
@@ -344,11 +369,14 @@ void PipelineExecutor::Run::PollCancel() {
 absl::StatusOr<ExecutionResult> PipelineExecutor::Run::Go() {
   const auto start = SteadyClock::now();
   if (absl::Status prepared = Prepare(); !prepared.ok()) {
-    // A queued run that cannot start ends failed, with the reason.
-    if (!run_.id.empty()) {
-      (void)x_.runs_.EndRun(run_.id, RunState::kFailed, core::View(prepared.message()));
-    } else if (!inv_.queued_run.empty()) {
-      (void)x_.runs_.EndRun(inv_.queued_run, RunState::kFailed, core::View(prepared.message()));
+    // A queued run that cannot start ends failed, with the reason -- unless it is no
+    // longer queued: cancelled meanwhile, or taken by another executor, whose run it is.
+    const std::string id = !run_.id.empty() ? run_.id : inv_.queued_run;
+    if (!id.empty()) {
+      absl::StatusOr<RunRecord> now = x_.runs_.GetRun(id);
+      if (now.ok() && now->state == RunState::kQueued) {
+        (void)x_.runs_.EndRun(id, RunState::kFailed, core::View(prepared.message()));
+      }
     }
     return prepared;
   }

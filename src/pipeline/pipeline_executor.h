@@ -132,6 +132,13 @@ class PipelineExecutor {
 absl::StatusOr<std::map<std::string, std::string>> RunParams(
     const PipelineSpec& spec, const std::map<std::string, std::string>& overrides);
 
+// Ends a run whose executor is gone (killed, crashed, silent): the run as `state` with
+// `error`; its running steps as failed and its pending ones as cancelled, naming why; and
+// the tracking runs of those steps and of the run itself as FAILED (KILLED for a
+// cancellation), so nothing it began stays "running". Errors: the stores'.
+absl::Status EndAbandonedRun(PipelineRunStore& runs, tracking::TrackingStore& tracking,
+                             std::string_view id, RunState state, std::string_view error);
+
 // "FERRY_INPUT_" + the name upper-cased, '.' and '-' as '_'.
 std::string StepVariable(std::string_view prefix, std::string_view name);
 

@@ -58,6 +58,7 @@ absl::StatusOr<std::unique_ptr<TriggerRunner>> TriggerRunner::Open(
   ASSIGN_OR_RETURN(runner->runs_, PipelineRunStore::Open(workspace));
   ASSIGN_OR_RETURN(runner->alerts_, alerts::AlertStore::Open(workspace));
   ASSIGN_OR_RETURN(runner->datasets_, dataset::DatasetStore::Open(workspace));
+  ASSIGN_OR_RETURN(runner->tracking_, tracking::TrackingStore::Open(workspace, *runner->datasets_));
   return runner;
 }
 
@@ -132,7 +133,7 @@ absl::Status TriggerRunner::EndStaleRuns() {
                   " s; pid ", run.executor_pid, " on ", run.executor_host, ")");
     // An executor that is alive but silent stops at its next look at the cancel flag.
     if (!gone && run.state == RunState::kRunning) (void)runs_->RequestCancel(run.id);
-    RETURN_IF_ERROR(runs_->EndRun(run.id, RunState::kFailed, why));
+    RETURN_IF_ERROR(EndAbandonedRun(*runs_, *tracking_, run.id, RunState::kFailed, why));
     spdlog::warn("pipelines: {} run {} ({}) failed: {}", run.pipeline, run.number,
                  run.id.substr(0, 8), why);
   }

@@ -67,6 +67,7 @@
 #include "pipeline/run_launcher.h"
 #include "pipeline/run_store.h"
 #include "store/workspace.h"
+#include "tracking/tracking_store.h"
 
 namespace ferry::pipeline {
 
@@ -167,6 +168,7 @@ class TriggerRunner {
   std::unique_ptr<PipelineRunStore> runs_;
   std::unique_ptr<alerts::AlertStore> alerts_;
   std::unique_ptr<dataset::DatasetStore> datasets_;
+  std::unique_ptr<tracking::TrackingStore> tracking_;  // to end abandoned runs' runs
 
   std::mutex mu_;  // serialises Tick and TriggerManually; guards the members below
   std::map<std::string, std::pair<std::string, PipelineSpec>> specs_;  // name -> (sha, spec)

@@ -368,5 +368,44 @@ TEST_F(ExecutorTest, ReproduceRerunsFromTheRecordedInputsAndComparesEveryOutput)
   EXPECT_TRUE(differs);
 }
 
+TEST_F(ExecutorTest, AnAbandonedRunEndsWithEveryStepAndTrackingRunItBegan) {
+  // What an executor that died (SIGKILL) leaves behind: a running run with a running
+  // step and a pending one, their tracking runs RUNNING.
+  NewRun request;
+  request.pipeline = "p";
+  request.spec = "name: p";
+  auto run = services_->runs->CreateRun(request);
+  ASSERT_TRUE(run.ok());
+  tracking::CreateRunOptions options;
+  options.experiment = "p";
+  auto parent = services_->tracking->CreateRun(options);
+  auto step_run = services_->tracking->CreateRun(options);
+  ASSERT_TRUE(parent.ok() && step_run.ok());
+  ASSERT_TRUE(services_->runs->StartRun(run->id, {}, parent->run_id, "h", 1).ok());
+  StepRecord running;
+  running.step = "train";
+  running.state = StepState::kRunning;
+  running.tracking_run = step_run->run_id;
+  ASSERT_TRUE(services_->runs->PutStep(run->id, running).ok());
+  StepRecord pending;
+  pending.step = "evaluate";
+  ASSERT_TRUE(services_->runs->PutStep(run->id, pending).ok());
+
+  ASSERT_TRUE(EndAbandonedRun(*services_->runs, *services_->tracking, run->id, RunState::kFailed,
+                              "its executor stopped")
+                  .ok());
+  auto ended = services_->runs->GetRun(run->id);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->state, RunState::kFailed);
+  EXPECT_EQ(ended->error, "its executor stopped");
+  ASSERT_EQ(ended->steps.size(), 2u);
+  EXPECT_EQ(ended->steps[0].state, StepState::kFailed);
+  EXPECT_EQ(ended->steps[0].error, "its executor stopped");
+  EXPECT_EQ(ended->steps[1].state, StepState::kCancelled);
+  EXPECT_EQ(services_->tracking->GetRunInfo(step_run->run_id)->status,
+            tracking::RunStatus::kFailed);
+  EXPECT_EQ(services_->tracking->GetRunInfo(parent->run_id)->status, tracking::RunStatus::kFailed);
+}
+
 }  // namespace
 }  // namespace ferry::pipeline
