@@ -26,11 +26,10 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "dataset/dataset_store.h"
-#include "features/feature_registry.h"
 #include "pipeline/builtin_steps.h"
+#include "pipeline/pipeline_services.h"
 #include "pipeline/store_step_context.h"
 #include "pipeline/xgboost_training.h"
-#include "registry/model_registry.h"
 #include "store/workspace.h"
 #include "tracking/tracking_store.h"
 
@@ -46,20 +45,14 @@ double Seconds(Clock::time_point since) {
 
 struct Opened {
   std::unique_ptr<store::Workspace> workspace;
-  std::unique_ptr<dataset::DatasetStore> datasets;
-  std::unique_ptr<features::FeatureRegistry> features;
-  std::unique_ptr<tracking::TrackingStore> tracking;
-  std::unique_ptr<registry::ModelRegistry> registry;
+  std::unique_ptr<pipeline::PipelineServices> stores;  // over *workspace
 };
 
 absl::StatusOr<Opened> Open(const std::string& root) {
   Opened o;
   ASSIGN_OR_RETURN(o.workspace, store::Workspace::Open(root, core::SystemClock::Shared()));
-  ASSIGN_OR_RETURN(o.datasets, dataset::DatasetStore::Open(*o.workspace));
-  ASSIGN_OR_RETURN(o.features, features::FeatureRegistry::Open(*o.workspace, *o.datasets));
-  ASSIGN_OR_RETURN(o.tracking, tracking::TrackingStore::Open(*o.workspace, *o.datasets));
-  ASSIGN_OR_RETURN(o.registry, registry::ModelRegistry::Open(*o.workspace, *o.datasets, *o.features,
-                                                             *o.tracking));
+  ASSIGN_OR_RETURN(o.stores,
+                   pipeline::PipelineServices::Open(*o.workspace, std::filesystem::current_path()));
   return o;
 }
 
@@ -78,14 +71,10 @@ absl::StatusOr<Step> MakeStep(const Opened& o, const std::string& ref, const std
                                                    ref, "}, params: {", params, "}}\n"),
                                                "bench.yaml"));
   const pipeline::StepSpec& spec = step.spec.steps.front();
-  for (const pipeline::BuiltinParam& param : pipeline::BuiltinDefinitionOf(*spec.uses).params) {
-    if (!param.default_value.empty()) {
-      step.params[std::string(param.name)] = std::string(param.default_value);
-    }
-  }
+  step.params = pipeline::BuiltinDefaultParams(*spec.uses);
   for (const auto& [key, value] : spec.params) step.params[key] = value;
   ASSIGN_OR_RETURN(const dataset::DatasetRef parsed, dataset::ParseDatasetRef(ref));
-  ASSIGN_OR_RETURN(const dataset::VersionRecord version, o.datasets->Resolve(parsed));
+  ASSIGN_OR_RETURN(const dataset::VersionRecord version, o.stores->datasets->Resolve(parsed));
   step.input = {pipeline::ValueKind::kDataset, version.Ref(), version.content_sha256, ""};
   return step;
 }
@@ -94,12 +83,10 @@ absl::Status RunStep(const std::string& root, const std::string& ref, const std:
                      const std::string& params) {
   ASSIGN_OR_RETURN(Opened o, Open(root));
   ASSIGN_OR_RETURN(Step step, MakeStep(o, ref, params));
-  pipeline::StepServices services{*o.workspace, *o.datasets, *o.tracking,
-                                  *o.features,  *o.registry, std::filesystem::current_path()};
   tracking::CreateRunOptions run_options;
   run_options.experiment = "bench";
   run_options.name = "train";
-  ASSIGN_OR_RETURN(const tracking::RunInfo run, o.tracking->CreateRun(run_options));
+  ASSIGN_OR_RETURN(const tracking::RunInfo run, o.stores->tracking->CreateRun(run_options));
   pipeline::StepAttempt attempt;
   attempt.pipeline = "bench";
   attempt.step = &step.spec.steps.front();
@@ -110,9 +97,9 @@ absl::Status RunStep(const std::string& root, const std::string& ref, const std:
   attempt.threads = 2;
   attempt.actor = "bench";
   std::filesystem::create_directories(work_dir);
-  pipeline::StoreStepContext context(services, std::move(attempt));
+  pipeline::StoreStepContext context(*o.stores->steps, std::move(attempt));
   absl::StatusOr<pipeline::StepOutcome> outcome = pipeline::RunTrainXgboostStep(context);
-  RETURN_IF_ERROR(o.tracking
+  RETURN_IF_ERROR(o.stores->tracking
                       ->SetStatus(run.run_id, outcome.ok() ? tracking::RunStatus::kFinished
                                                            : tracking::RunStatus::kFailed)
                       .status());
@@ -129,8 +116,8 @@ absl::Status RunPhases(const std::string& root, const std::string& ref, const st
     return it != step.params.end() ? it->second : std::string(name == "threads" ? "2" : "");
   };
   ASSIGN_OR_RETURN(const dataset::DatasetRef parsed, dataset::ParseDatasetRef(ref));
-  ASSIGN_OR_RETURN(const dataset::VersionRecord version, o.datasets->Resolve(parsed));
-  ASSIGN_OR_RETURN(const table::TableProfile profile, o.datasets->Profile(version));
+  ASSIGN_OR_RETURN(const dataset::VersionRecord version, o.stores->datasets->Resolve(parsed));
+  ASSIGN_OR_RETURN(const table::TableProfile profile, o.stores->datasets->Profile(version));
   std::vector<std::string> features;
   for (const table::ColumnSchema& column : profile.schema().columns) {
     if (column.name != param("label")) features.push_back(column.name);
@@ -138,8 +125,8 @@ absl::Status RunPhases(const std::string& root, const std::string& ref, const st
 
   auto start = Clock::now();
   ASSIGN_OR_RETURN(pipeline::FeatureMatrix rows,
-                   pipeline::ReadFeatureMatrix(*o.datasets, version, profile.schema(), features,
-                                               param("label")));
+                   pipeline::ReadFeatureMatrix(*o.stores->datasets, version, profile.schema(),
+                                               features, param("label")));
   const double read = Seconds(start);
   start = Clock::now();
   pipeline::MatrixOptions options;

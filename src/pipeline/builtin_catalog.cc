@@ -173,6 +173,14 @@ const BuiltinDefinition& BuiltinDefinitionOf(BuiltinStep step) {
   return kDefinitions.front();  // unreachable: every enumerator has a definition
 }
 
+std::map<std::string, std::string> BuiltinDefaultParams(BuiltinStep step) {
+  std::map<std::string, std::string> out;
+  for (const BuiltinParam& param : BuiltinDefinitionOf(step).params) {
+    if (!param.default_value.empty()) out.emplace(param.name, param.default_value);
+  }
+  return out;
+}
+
 absl::Status CheckBuiltinStep(StepSpec& step) {
   const BuiltinDefinition& def = BuiltinDefinitionOf(*step.uses);
   const std::string_view uses = BuiltinStepName(def.step);

@@ -9,7 +9,9 @@
 //
 // Thread-safety: constant data.
 
+#include <map>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -59,6 +61,9 @@ struct BuiltinDefinition {
 };
 
 const BuiltinDefinition& BuiltinDefinitionOf(BuiltinStep step);
+
+// The built-in's params that have a default, with it: what a step's params start from.
+std::map<std::string, std::string> BuiltinDefaultParams(BuiltinStep step);
 
 // Checks a `uses:` step against its definition and fills in what the spec may leave
 // out: with no `outputs:` the step declares all of the built-in's outputs. Errors

@@ -343,11 +343,7 @@ absl::Status PipelineExecutor::Run::Prepare() {
 
 std::map<std::string, std::string> PipelineExecutor::Run::StepParams(const StepSpec& step) const {
   std::map<std::string, std::string> out;
-  if (step.uses) {
-    for (const BuiltinParam& p : BuiltinDefinitionOf(*step.uses).params) {
-      if (!p.default_value.empty()) out[std::string(p.name)] = std::string(p.default_value);
-    }
-  }
+  if (step.uses) out = BuiltinDefaultParams(*step.uses);
   for (const auto& [key, value] : step.params) {
     // Validated at parse time against the spec's params, which params_ holds.
     absl::StatusOr<std::string> substituted = SubstituteParams(value, params_);

@@ -16,6 +16,7 @@
 #include "dataset/dataset_store.h"
 #include "features/feature_registry.h"
 #include "pipeline/builtin_steps.h"
+#include "pipeline/pipeline_services.h"
 #include "pipeline/store_step_context.h"
 #include "registry/model_registry.h"
 #include "store/workspace.h"
@@ -28,14 +29,12 @@ class StepFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     workspace_ = std::move(store::Workspace::Init(temp_ / "ws", clock_)).value();
-    datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
-    features_ = std::move(features::FeatureRegistry::Open(*workspace_, *datasets_)).value();
-    tracking_ = std::move(tracking::TrackingStore::Open(*workspace_, *datasets_)).value();
-    models_ = std::move(registry::ModelRegistry::Open(*workspace_, *datasets_, *features_,
-                                                      *tracking_))
-                  .value();
-    services_ = std::make_unique<StepServices>(
-        StepServices{*workspace_, *datasets_, *tracking_, *features_, *models_, temp_.path()});
+    stores_ = std::move(PipelineServices::Open(*workspace_, temp_.path())).value();
+    datasets_ = stores_->datasets.get();
+    features_ = stores_->features.get();
+    tracking_ = stores_->tracking.get();
+    models_ = stores_->registry.get();
+    services_ = stores_->steps.get();
   }
 
   // Adds `csv` as the next version of dataset `name`; returns it as a step input.
@@ -76,10 +75,7 @@ class StepFixture : public ::testing::Test {
     StepAttempt attempt;
     attempt.pipeline = "p";
     attempt.step = &step;
-    for (const BuiltinParam& param : BuiltinDefinitionOf(*step.uses).params) {
-      if (!param.default_value.empty()) attempt.params[std::string(param.name)] =
-          std::string(param.default_value);
-    }
+    attempt.params = BuiltinDefaultParams(*step.uses);
     for (const auto& [key, value] : step.params) attempt.params[key] = value;
     attempt.inputs = std::move(inputs);
     attempt.work_dir = temp_ / ("work_" + std::to_string(++attempts_));
@@ -106,11 +102,13 @@ class StepFixture : public ::testing::Test {
   std::shared_ptr<core::ManualClock> clock_ =
       std::make_shared<core::ManualClock>(1'767'225'600'000'000);
   std::unique_ptr<store::Workspace> workspace_;
-  std::unique_ptr<dataset::DatasetStore> datasets_;
-  std::unique_ptr<features::FeatureRegistry> features_;
-  std::unique_ptr<tracking::TrackingStore> tracking_;
-  std::unique_ptr<registry::ModelRegistry> models_;
-  std::unique_ptr<StepServices> services_;
+  std::unique_ptr<PipelineServices> stores_;
+  // Shorthands for stores_'s members.
+  dataset::DatasetStore* datasets_ = nullptr;
+  features::FeatureRegistry* features_ = nullptr;
+  tracking::TrackingStore* tracking_ = nullptr;
+  registry::ModelRegistry* models_ = nullptr;
+  StepServices* services_ = nullptr;
   std::vector<std::unique_ptr<PipelineSpec>> specs_;
   int attempts_ = 0;
   bool cancel_ = false;
