@@ -143,17 +143,56 @@ struct RunFlags {
   std::string actor;
 };
 
+// A run of the spec `yaml` (from `source`, resolving relative paths in `dir`).
+absl::StatusOr<pipeline::RunInvocation> InvocationOf(const std::string& yaml,
+                                                     const std::string& source,
+                                                     const fs::path& dir) {
+  pipeline::RunInvocation invocation;
+  ASSIGN_OR_RETURN(invocation.spec, pipeline::ParsePipelineSpec(yaml, source));
+  invocation.spec_yaml = yaml;
+  invocation.source = source;
+  invocation.spec_dir = dir;
+  return invocation;
+}
+
+// The workspace with every store a run needs (their steps resolve paths in `spec_dir`,
+// set once the spec is known).
+struct Workspaces {
+  std::unique_ptr<store::Workspace> workspace;
+  std::unique_ptr<pipeline::PipelineServices> services;
+};
+absl::StatusOr<Workspaces> OpenForRun(CliContext& context) {
+  Workspaces w;
+  ASSIGN_OR_RETURN(w.workspace, context.OpenWorkspace());
+  ASSIGN_OR_RETURN(w.services, pipeline::PipelineServices::Open(*w.workspace, {}));
+  return w;
+}
+
+// Executes `invocation` with Ctrl-C as cancellation and progress on the terminal (none
+// when `quiet`).
+absl::StatusOr<pipeline::ExecutionResult> Execute(CliContext& context,
+                                                  pipeline::PipelineServices& services,
+                                                  const pipeline::RunInvocation& invocation,
+                                                  int jobs, const std::string& actor, bool quiet) {
+  services.steps->spec_dir = invocation.spec_dir;
+  InterruptGuard guard;
+  pipeline::ExecutorOptions options;
+  options.jobs = jobs;
+  options.actor = Actor(context, actor);
+  options.interrupted = &g_interrupted;
+  pipeline::PipelineExecutor executor(
+      *services.steps, *services.runs, options,
+      quiet ? pipeline::ProgressSink() : TerminalProgress(context.out()));
+  return executor.Execute(invocation);
+}
+
 absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
   pipeline::RunInvocation invocation;
-  std::unique_ptr<store::Workspace> workspace;
+  Workspaces w;
   if (!flags.queued.empty()) {
-    ASSIGN_OR_RETURN(workspace, context.OpenWorkspace());
-    ASSIGN_OR_RETURN(auto runs, pipeline::PipelineRunStore::Open(*workspace));
-    ASSIGN_OR_RETURN(pipeline::RunRecord queued, runs->GetRun(flags.queued));
-    ASSIGN_OR_RETURN(invocation.spec, pipeline::ParsePipelineSpec(queued.spec, queued.source));
-    invocation.spec_yaml = queued.spec;
-    invocation.source = queued.source;
-    invocation.spec_dir = queued.spec_dir;
+    ASSIGN_OR_RETURN(w, OpenForRun(context));
+    ASSIGN_OR_RETURN(pipeline::RunRecord queued, w.services->runs->GetRun(flags.queued));
+    ASSIGN_OR_RETURN(invocation, InvocationOf(queued.spec, queued.source, queued.spec_dir));
     invocation.queued_run = queued.id;
     invocation.force = queued.force;
     // The params the trigger chose (the spec's defaults with its overrides).
@@ -163,25 +202,20 @@ absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
     const fs::path as_file = context.env().current_dir / flags.what;
     if (fs::is_regular_file(as_file, ec)) {
       ASSIGN_OR_RETURN(LoadedSpec loaded, LoadSpecFile(context, flags.what));
+      ASSIGN_OR_RETURN(w, OpenForRun(context));
       invocation.spec = std::move(loaded.spec);
       invocation.spec_yaml = std::move(loaded.yaml);
       invocation.source = std::move(loaded.source);
       invocation.spec_dir = std::move(loaded.dir);
-      ASSIGN_OR_RETURN(workspace, context.OpenWorkspace());
     } else {
-      ASSIGN_OR_RETURN(workspace, context.OpenWorkspace());
-      ASSIGN_OR_RETURN(auto runs, pipeline::PipelineRunStore::Open(*workspace));
-      absl::StatusOr<pipeline::AppliedPipeline> applied = runs->GetApplied(flags.what);
+      ASSIGN_OR_RETURN(w, OpenForRun(context));
+      absl::StatusOr<pipeline::AppliedPipeline> applied = w.services->runs->GetApplied(flags.what);
       if (!applied.ok()) {
         return absl::NotFoundError(Cat("\"", flags.what,
                                        "\" is neither a pipeline file nor a pipeline applied to "
                                        "this workspace (see `ferry pipeline list`)"));
       }
-      ASSIGN_OR_RETURN(invocation.spec,
-                       pipeline::ParsePipelineSpec(applied->spec, applied->source));
-      invocation.spec_yaml = applied->spec;
-      invocation.source = applied->source;
-      invocation.spec_dir = applied->spec_dir;
+      ASSIGN_OR_RETURN(invocation, InvocationOf(applied->spec, applied->source, applied->spec_dir));
     }
     for (const std::string& text : flags.params) {
       ASSIGN_OR_RETURN(auto kv, SplitKeyValue(text, "--param"));
@@ -189,48 +223,27 @@ absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
     }
     invocation.force = flags.force;
   }
-  ASSIGN_OR_RETURN(auto services,
-                   pipeline::PipelineServices::Open(*workspace, invocation.spec_dir));
-  InterruptGuard guard;
-  pipeline::ExecutorOptions options;
-  options.jobs = flags.jobs;
-  options.actor = Actor(context, flags.actor);
-  options.interrupted = &g_interrupted;
-  pipeline::PipelineExecutor executor(
-      *services->steps, *services->runs, options,
-      flags.json ? pipeline::ProgressSink() : TerminalProgress(context.out()));
-  ASSIGN_OR_RETURN(pipeline::ExecutionResult result, executor.Execute(invocation));
+  ASSIGN_OR_RETURN(pipeline::ExecutionResult result,
+                   Execute(context, *w.services, invocation, flags.jobs, flags.actor, flags.json));
   if (flags.json) context.out() << pipeline::RunToJson(result.run).dump() << "\n";
   return RunOutcome(result.run);
 }
 
 absl::Status Reproduce(CliContext& context, const std::string& id, bool as_json, int jobs,
                        const std::string& actor) {
-  ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  ASSIGN_OR_RETURN(auto runs, pipeline::PipelineRunStore::Open(*workspace));
-  ASSIGN_OR_RETURN(pipeline::RunRecord original, runs->GetRun(id));
+  ASSIGN_OR_RETURN(Workspaces w, OpenForRun(context));
+  ASSIGN_OR_RETURN(pipeline::RunRecord original, w.services->runs->GetRun(id));
   if (!pipeline::IsEnded(original.state)) {
     return absl::FailedPreconditionError(Cat("pipeline run ", original.id.substr(0, 8), " is ",
                                              pipeline::RunStateName(original.state),
                                              "; reproduce a run that has ended"));
   }
-  pipeline::RunInvocation invocation;
-  ASSIGN_OR_RETURN(invocation.spec, pipeline::ParsePipelineSpec(original.spec, original.source));
-  invocation.spec_yaml = original.spec;
-  invocation.source = original.source;
-  invocation.spec_dir = original.spec_dir;
+  ASSIGN_OR_RETURN(pipeline::RunInvocation invocation,
+                   InvocationOf(original.spec, original.source, original.spec_dir));
   invocation.force = true;
   invocation.reproduce = original;
-  ASSIGN_OR_RETURN(auto services, pipeline::PipelineServices::Open(*workspace, original.spec_dir));
-  InterruptGuard guard;
-  pipeline::ExecutorOptions options;
-  options.jobs = jobs;
-  options.actor = Actor(context, actor);
-  options.interrupted = &g_interrupted;
-  pipeline::PipelineExecutor executor(
-      *services->steps, *services->runs, options,
-      as_json ? pipeline::ProgressSink() : TerminalProgress(context.out()));
-  ASSIGN_OR_RETURN(pipeline::ExecutionResult result, executor.Execute(invocation));
+  ASSIGN_OR_RETURN(pipeline::ExecutionResult result,
+                   Execute(context, *w.services, invocation, jobs, actor, as_json));
   int matched = 0;
   int differed = 0;
   int not_remade = 0;
