@@ -70,27 +70,47 @@ absl::StatusOr<Signature> ModelRegistry::CheckSignature(Signature signature,
       full_names.push_back(Cat(ref.view, "__", ref.feature));
     }
     if (signature.inputs.empty()) {
-      signature.inputs = supplied;
-    } else {
-      if (signature.inputs.size() != supplied.size()) {
-        return absl::InvalidArgumentError(
-            Cat("signature: feature service \"", signature.feature_service, "\" supplies ",
-                supplied.size(), " features (", Names(supplied), ") but the signature lists ",
-                signature.inputs.size(), " inputs (", Names(signature.inputs), ")"));
+      if (!model_names.empty() && static_cast<int64_t>(model_names.size()) == num_features) {
+        // The model's own names, typed as the service supplies them; the names it does
+        // not supply are request-time features.
+        for (size_t i = 0; i < model_names.size(); ++i) {
+          table::ColumnType type = i < model.feature_types.size()
+                                       ? TypeOfXGBoostFeature(model.feature_types[i])
+                                       : table::ColumnType::kFloat64;
+          for (size_t f = 0; f < supplied.size(); ++f) {
+            if (model_names[i] == supplied[f].name || model_names[i] == full_names[f]) {
+              type = supplied[f].type;
+            }
+          }
+          signature.inputs.push_back({model_names[i], type});
+        }
+      } else {
+        signature.inputs = supplied;
       }
-      for (size_t i = 0; i < supplied.size(); ++i) {
-        const SignatureField& in = signature.inputs[i];
-        if (in.name != supplied[i].name && in.name != full_names[i]) {
-          return absl::InvalidArgumentError(
-              Cat("signature: input ", i + 1, " is \"", in.name, "\" but feature service \"",
-                  signature.feature_service, "\" supplies \"", supplied[i].name, "\" there"));
-        }
-        if (in.type != supplied[i].type) {
-          return absl::InvalidArgumentError(
-              Cat("signature: input \"", in.name, "\" is ", table::ColumnTypeName(in.type),
-                  " but feature service \"", signature.feature_service, "\" supplies it as ",
-                  table::ColumnTypeName(supplied[i].type)));
-        }
+    }
+    // Every feature the service supplies is an input, once; the other inputs are
+    // request-time features.
+    std::vector<bool> taken(signature.inputs.size(), false);
+    for (size_t f = 0; f < supplied.size(); ++f) {
+      size_t i = 0;
+      while (i < signature.inputs.size() && signature.inputs[i].name != supplied[f].name &&
+             signature.inputs[i].name != full_names[f]) {
+        ++i;
+      }
+      if (i == signature.inputs.size() || taken[i]) {
+        return absl::InvalidArgumentError(
+            Cat("signature: feature service \"", signature.feature_service, "\" supplies \"",
+                supplied[f].name, "\" but no", i == signature.inputs.size() ? "" : " other",
+                " input is named \"", supplied[f].name, "\" or \"", full_names[f],
+                "\" (inputs: ", Names(signature.inputs), ")"));
+      }
+      taken[i] = true;
+      const SignatureField& in = signature.inputs[i];
+      if (in.type != supplied[f].type) {
+        return absl::InvalidArgumentError(
+            Cat("signature: input \"", in.name, "\" is ", table::ColumnTypeName(in.type),
+                " but feature service \"", signature.feature_service, "\" supplies it as ",
+                table::ColumnTypeName(supplied[f].type)));
       }
     }
   }

@@ -16,18 +16,6 @@ using core::Cat;
 
 constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 
-// "a, b, c" for the first few names, then how many more.
-std::string NameList(const std::vector<std::string>& names) {
-  constexpr size_t kShown = 8;
-  std::string out;
-  for (size_t i = 0; i < names.size() && i < kShown; ++i) {
-    if (i > 0) out += ", ";
-    out += names[i];
-  }
-  if (names.size() > kShown) out += Cat(" and ", names.size() - kShown, " more");
-  return out;
-}
-
 absl::Status CheckFinite(std::span<const float> values, size_t width,
                          const ServedModel& model) {
   for (size_t i = 0; i < values.size(); ++i) {
@@ -362,13 +350,14 @@ absl::Status InferenceService::Enrich(const ServedModel& model, const RequestFra
   };
   for (size_t i = 0; i < scratch.online.columns.size(); ++i) {
     const features::OnlineColumn& column = scratch.online.columns[i];
+    const size_t input = model.query_inputs[i];
     for (size_t r = 0; r < frame.rows; ++r) {
-      const size_t at = r * n + i;
+      const size_t at = r * n + input;
       if (given[at] != 0) continue;
       for (size_t k = 0; k < key_columns.size(); ++k) {
         if (!Present(*key_columns[k], r)) {
           return absl::InvalidArgumentError(
-              Cat("row ", r, ": no value for input \"", model.input_names[i],
+              Cat("row ", r, ": no value for input \"", model.input_names[input],
                   "\" and no entity key \"", join_keys[k].name, "\" to fetch it"));
         }
       }
@@ -376,7 +365,7 @@ absl::Status InferenceService::Enrich(const ServedModel& model, const RequestFra
       if (status != features::FeatureStatus::kPresent) {
         if (model.missing_features == MissingFeaturePolicy::kMissing) continue;
         return absl::InvalidArgumentError(
-            Cat("row ", r, ": feature \"", model.input_names[i], "\" is ",
+            Cat("row ", r, ": feature \"", model.input_names[input], "\" is ",
                 features::FeatureStatusName(status), " for ", describe_entity(r),
                 " in feature service \"", service, "\"; endpoint \"", model.endpoint,
                 "\" refuses missing features"));
@@ -392,6 +381,17 @@ absl::Status InferenceService::Enrich(const ServedModel& model, const RequestFra
           rows[at] = static_cast<float>(column.Int64(r));
           break;
       }
+    }
+  }
+  // Request-time features: only the request can give them.
+  if (model.missing_features == MissingFeaturePolicy::kMissing) return absl::OkStatus();
+  for (const size_t input : model.request_inputs) {
+    for (size_t r = 0; r < frame.rows; ++r) {
+      if (given[r * n + input] != 0) continue;
+      return absl::InvalidArgumentError(
+          Cat("row ", r, ": no value for input \"", model.input_names[input],
+              "\", a request-time feature (feature service \"", service,
+              "\" does not supply it): give it in the request"));
     }
   }
   return absl::OkStatus();

@@ -36,6 +36,11 @@ std::string MetadataJson(const ServedModel& m) {
     }
     parameters["feature_service"] = m.version.signature.feature_service;
     parameters["entity_keys"] = std::move(keys);
+    if (!m.request_inputs.empty()) {
+      nlohmann::ordered_json request = nlohmann::ordered_json::array();
+      for (const size_t i : m.request_inputs) request.push_back(m.input_names[i]);
+      parameters["request_inputs"] = std::move(request);
+    }
   }
   return nlohmann::ordered_json{
       {"name", m.endpoint},
@@ -49,6 +54,17 @@ std::string MetadataJson(const ServedModel& m) {
 }
 
 }  // namespace
+
+std::string NameList(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 8;
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kShown; ++i) {
+    if (i > 0) out += ", ";
+    out += names[i];
+  }
+  if (names.size() > kShown) out += Cat(" and ", names.size() - kShown, " more");
+  return out;
+}
 
 bool ServedModel::IsJoinKey(std::string_view name) const {
   if (!query) return false;
@@ -117,23 +133,32 @@ absl::StatusOr<ServedModelPtr> BuildServedModel(const Deployment& deployment,
     }
     ASSIGN_OR_RETURN(features::FeatureSelection selection,
                      features->SelectService(signature.feature_service));
-    if (selection.refs.size() != m->num_inputs) {
-      return absl::FailedPreconditionError(
-          Cat(version.Ref(), ": feature service \"", signature.feature_service, "\" now supplies ",
-              selection.refs.size(), " features but the model takes ", m->num_inputs,
-              " (the service changed since the model was registered)"));
-    }
-    // Full names keep outputs of different views apart; column i is input i either way.
+    // Full names keep outputs of different views apart.
     ASSIGN_OR_RETURN(features::OnlineQuery query,
                      features::OnlineQuery::Prepare(selection, {.full_feature_names = true}));
+    std::vector<bool> supplied(m->num_inputs, false);
     for (size_t i = 0; i < query.feature_types().size(); ++i) {
+      const std::string& full_name = query.feature_names()[i];  // "view__feature"
       if (query.feature_types()[i] == table::ColumnType::kString) {
         return absl::InvalidArgumentError(
-            Cat(version.Ref(), ": feature \"", query.feature_names()[i],
-                "\" of service \"", signature.feature_service,
-                "\" is a string; XGBoost models take numbers"));
+            Cat(version.Ref(), ": feature \"", full_name, "\" of service \"",
+                signature.feature_service, "\" is a string; XGBoost models take numbers"));
       }
-      m->input_index.emplace(query.feature_names()[i], i);  // "view__feature"
+      int64_t input = m->InputIndex(selection.refs[i].feature);
+      if (input < 0) input = m->InputIndex(full_name);
+      if (input < 0 || supplied[static_cast<size_t>(input)]) {
+        return absl::FailedPreconditionError(
+            Cat(version.Ref(), ": feature service \"", signature.feature_service,
+                "\" now supplies \"", full_name, "\", which is not one of the model's inputs (",
+                NameList(m->input_names),
+                "); the service changed since the model was registered"));
+      }
+      supplied[static_cast<size_t>(input)] = true;
+      m->query_inputs.push_back(static_cast<size_t>(input));
+      m->input_index.emplace(full_name, static_cast<size_t>(input));
+    }
+    for (size_t i = 0; i < m->num_inputs; ++i) {
+      if (!supplied[i]) m->request_inputs.push_back(i);
     }
     m->query = std::make_shared<const features::OnlineQuery>(std::move(query));
     m->feature_views = selection.views;

@@ -7,7 +7,10 @@
 //
 // Inputs are the signature's inputs in order; without a signature, the names stored
 // in the model file; without those, XGBoost's default names f0, f1, ... A feature
-// service's features may also be named "view__feature".
+// service's features may also be named "view__feature". With a feature service, every
+// feature it supplies is one of the inputs (matched by name, in any order); the inputs it
+// does not supply are request-time features (the transaction's amount, say) that every
+// request must give.
 //
 // Thread-safety: immutable once built; shared by every request that uses it (held by
 // shared_ptr, so a replaced version unloads when its last request finishes).
@@ -48,9 +51,12 @@ struct ServedModel {
   std::vector<std::string> input_names;
   // Every name an input answers to -> its position.
   absl::flat_hash_map<std::string, size_t> input_index;
-  // Enrichment: the feature service's online query, whose i-th feature is input i.
-  // Null when the signature names no feature service.
+  // Enrichment: the feature service's online query, whose i-th feature is input
+  // query_inputs[i]. Null when the signature names no feature service.
   std::shared_ptr<const features::OnlineQuery> query;
+  std::vector<size_t> query_inputs;
+  // The inputs the feature service does not supply (request-time features), in order.
+  std::vector<size_t> request_inputs;
   // The feature service's views as resolved when the query was prepared: when their
   // definitions change (`ferry features apply`), the query is prepared again.
   std::vector<features::FeatureSelection::ViewPart> feature_views;
@@ -76,6 +82,9 @@ struct ServedModel {
 };
 
 using ServedModelPtr = std::shared_ptr<const ServedModel>;
+
+// "a, b, c" for the first few names, then how many more (for messages).
+std::string NameList(const std::vector<std::string>& names);
 
 struct BatchingOptions {
   std::chrono::microseconds max_delay{0};  // 0: no batching

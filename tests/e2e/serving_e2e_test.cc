@@ -457,6 +457,8 @@ feature_views:
 feature_services:
   - name: scoring
     features: ["stats:a", "stats:b", "stats:c", "stats:d"]
+  - name: partial
+    features: ["stats:d", "stats:b", "stats:c"]
 )";
 
 TEST_F(ServingE2eTest, EntityKeysAloneAreEnrichedFromTheOnlineStore) {
@@ -540,6 +542,56 @@ TEST_F(ServingE2eTest, EntityKeysAloneAreEnrichedFromTheOnlineStore) {
   }
   ASSERT_EQ(after.status, 200) << after.body;
   ExpectNear(json::parse(after.body)["predictions"], {expected[1]});
+}
+
+TEST_F(ServingE2eTest, InputsTheServiceDoesNotSupplyAreRequestTimeFeatures) {
+  Write("customers.csv",
+        "event_timestamp,customer_id,a,b,c,d\n"
+        "2026-01-01T00:00:00Z,1,1.0,2.0,3,4.0\n"
+        "2026-01-01T00:00:00Z,2,12.0,0.0,16,5.0\n");
+  Write("features.yaml", kDefinitions);
+  ASSERT_EQ(Ferry({"data", "add", "customers", "customers.csv"}).exit_code, 0);
+  ASSERT_EQ(Ferry({"features", "apply", "features.yaml"}).exit_code, 0);
+  ASSERT_EQ(Ferry({"features", "materialize"}).exit_code, 0);
+  // The model takes a, b, c, d; the service supplies d, b, c (in another order): a comes
+  // with each request. The signature's inputs are the model's own names.
+  Write("signature.json", R"({"feature_service": "partial"})");
+  CommandResult registered = Ferry({"models", "register", "partial", "--artifact", "m1.json",
+                                    "--signature", "signature.json", "--json"});
+  ASSERT_EQ(registered.exit_code, 0) << registered.err;
+  const json inputs = json::parse(registered.out)["signature"]["inputs"];
+  ASSERT_EQ(inputs.size(), 4u) << registered.out;
+  EXPECT_EQ(inputs[0]["name"], "a");
+  EXPECT_EQ(inputs[2]["name"], "c");
+  EXPECT_EQ(inputs[2]["type"], "int64");  // as the service supplies it
+
+  StartServer();
+  Deploy("partial", "partial@1");
+  const std::vector<float> expected = Reference(dir_ / "m1.json", {7, 2, 3, 4, 0.5, 0, 16, 5});
+  HttpResult v1 = Http("POST", "/v1/models/partial:predict",
+                       json{{"instances", {{{"customer_id", 1}, {"a", 7}},
+                                           {{"customer_id", 2}, {"a", 0.5}}}}}
+                           .dump());
+  ASSERT_EQ(v1.status, 200) << v1.body;
+  ExpectNear(json::parse(v1.body)["predictions"], {expected[0], expected[1]});
+  json meta = json::parse(Http("GET", "/v2/models/partial").body);
+  EXPECT_EQ(meta["parameters"]["request_inputs"], json::array({"a"})) << meta;
+
+  // Without it: refused, naming it.
+  HttpResult without = Http("POST", "/v1/models/partial:predict",
+                            json{{"instances", {{{"customer_id", 1}}}}}.dump());
+  EXPECT_EQ(without.status, 400);
+  EXPECT_NE(without.body.find("no value for input \\\"a\\\", a request-time feature"),
+            std::string::npos)
+      << without.body;
+
+  // A model without an input the service supplies is refused at registration.
+  testing::WriteXGBoostModel(dir_ / "other.json", 3, {"x", "b", "c"}, 3);
+  CommandResult refused = Ferry({"models", "register", "partial", "--artifact", "other.json",
+                                 "--signature", "signature.json"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("supplies \"d\" but no input is named \"d\""), std::string::npos)
+      << refused.err;
 }
 
 }  // namespace
