@@ -133,15 +133,17 @@ absl::StatusOr<Response> CancelRun(PipelinesApi& api, Request& request) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<PipelinesApi>> OpenPipelines(store::Workspace& workspace) {
+absl::StatusOr<std::shared_ptr<PipelinesApi>> OpenPipelines(
+    store::Workspace& workspace, const PipelineRunnerOptions& options) {
   auto api = std::make_shared<PipelinesApi>();
   ASSIGN_OR_RETURN(api->runs, PipelineRunStore::Open(workspace));
   const core::PipelinesConfig& config = workspace.config().pipelines;
   if (!config.enabled) return api;
-  ASSIGN_OR_RETURN(
-      api->triggers,
-      pipeline::TriggerRunner::Open(
-          workspace, std::make_unique<pipeline::ProcessRunLauncher>(workspace.root())));
+  std::unique_ptr<pipeline::RunLauncher> launcher =
+      options.launcher ? options.launcher()
+                       : std::make_unique<pipeline::ProcessRunLauncher>(workspace.root());
+  ASSIGN_OR_RETURN(api->triggers, pipeline::TriggerRunner::Open(workspace, std::move(launcher),
+                                                                options.triggers));
   api->triggers->Start(std::chrono::milliseconds(config.trigger_interval_ms));
   return api;
 }

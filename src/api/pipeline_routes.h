@@ -21,6 +21,7 @@
 //
 // Thread-safety: handlers run concurrently; the runner and the store are thread-safe.
 
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -37,9 +38,17 @@ struct PipelinesApi {
   std::unique_ptr<pipeline::TriggerRunner> triggers;
 };
 
-// Opens the run store and, unless pipelines.enabled is false, a trigger runner launching
-// executors from this binary, ticking every pipelines.trigger_interval_ms.
-absl::StatusOr<std::shared_ptr<PipelinesApi>> OpenPipelines(store::Workspace& workspace);
+// How the trigger runner starts the runs' executors, and its options.
+struct PipelineRunnerOptions {
+  // Default (null): a process of this binary per run (ProcessRunLauncher).
+  std::function<std::unique_ptr<pipeline::RunLauncher>()> launcher;
+  pipeline::TriggerRunnerOptions triggers;
+};
+
+// Opens the run store and, unless pipelines.enabled is false, a trigger runner ticking
+// every pipelines.trigger_interval_ms.
+absl::StatusOr<std::shared_ptr<PipelinesApi>> OpenPipelines(
+    store::Workspace& workspace, const PipelineRunnerOptions& options = {});
 
 absl::Status AddPipelineRoutes(server::Router& router, std::shared_ptr<PipelinesApi> api);
 

@@ -21,7 +21,8 @@
 namespace ferry::api {
 
 absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
-    store::Workspace& workspace, std::shared_ptr<std::atomic<bool>> ready) {
+    store::Workspace& workspace, std::shared_ptr<std::atomic<bool>> ready,
+    const PipelineRunnerOptions& pipelines) {
   auto router = std::make_shared<server::Router>();
   // Triton's binary tensor extension is served by the inference routes.
   RETURN_IF_ERROR(server::AddHealthRoutes(*router, [ready] { return ready->load(); },
@@ -59,8 +60,8 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
   RETURN_IF_ERROR(AddModelRoutes(*router, workspace));
   // Pipelines (/api/v1/pipelines, /api/v1/pipeline-runs) and the runner of their triggers,
   // which starts and stops with the router.
-  ASSIGN_OR_RETURN(std::shared_ptr<PipelinesApi> pipelines, OpenPipelines(workspace));
-  RETURN_IF_ERROR(AddPipelineRoutes(*router, std::move(pipelines)));
+  ASSIGN_OR_RETURN(std::shared_ptr<PipelinesApi> pipelines_api, OpenPipelines(workspace, pipelines));
+  RETURN_IF_ERROR(AddPipelineRoutes(*router, std::move(pipelines_api)));
   return router;
 }
 

@@ -143,18 +143,6 @@ struct RunFlags {
   std::string actor;
 };
 
-// A run of the spec `yaml` (from `source`, resolving relative paths in `dir`).
-absl::StatusOr<pipeline::RunInvocation> InvocationOf(const std::string& yaml,
-                                                     const std::string& source,
-                                                     const fs::path& dir) {
-  pipeline::RunInvocation invocation;
-  ASSIGN_OR_RETURN(invocation.spec, pipeline::ParsePipelineSpec(yaml, source));
-  invocation.spec_yaml = yaml;
-  invocation.source = source;
-  invocation.spec_dir = dir;
-  return invocation;
-}
-
 // The workspace with every store a run needs (their steps resolve paths in `spec_dir`,
 // set once the spec is known).
 struct Workspaces {
@@ -192,11 +180,7 @@ absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
   if (!flags.queued.empty()) {
     ASSIGN_OR_RETURN(w, OpenForRun(context));
     ASSIGN_OR_RETURN(pipeline::RunRecord queued, w.services->runs->GetRun(flags.queued));
-    ASSIGN_OR_RETURN(invocation, InvocationOf(queued.spec, queued.source, queued.spec_dir));
-    invocation.queued_run = queued.id;
-    invocation.force = queued.force;
-    // The params the trigger chose (the spec's defaults with its overrides).
-    invocation.params = queued.params;
+    ASSIGN_OR_RETURN(invocation, pipeline::QueuedInvocation(queued));
   } else {
     std::error_code ec;
     const fs::path as_file = context.env().current_dir / flags.what;
@@ -215,7 +199,7 @@ absl::Status RunPipeline(CliContext& context, const RunFlags& flags) {
                                        "\" is neither a pipeline file nor a pipeline applied to "
                                        "this workspace (see `ferry pipeline list`)"));
       }
-      ASSIGN_OR_RETURN(invocation, InvocationOf(applied->spec, applied->source, applied->spec_dir));
+      ASSIGN_OR_RETURN(invocation, pipeline::InvocationOf(applied->spec, applied->source, applied->spec_dir));
     }
     for (const std::string& text : flags.params) {
       ASSIGN_OR_RETURN(auto kv, SplitKeyValue(text, "--param"));
@@ -239,7 +223,7 @@ absl::Status Reproduce(CliContext& context, const std::string& id, bool as_json,
                                              "; reproduce a run that has ended"));
   }
   ASSIGN_OR_RETURN(pipeline::RunInvocation invocation,
-                   InvocationOf(original.spec, original.source, original.spec_dir));
+                   pipeline::InvocationOf(original.spec, original.source, original.spec_dir));
   invocation.force = true;
   invocation.reproduce = original;
   ASSIGN_OR_RETURN(pipeline::ExecutionResult result,

@@ -20,6 +20,13 @@ ClockPtr SystemClock::Shared() {
 
 TimePoint ManualClock::Now() const { return TimePoint(std::chrono::microseconds(micros_.load())); }
 
+SimulatedClock::SimulatedClock(int64_t start_micros)
+    : offset_micros_(start_micros - SystemClock().NowMicros()) {}
+
+TimePoint SimulatedClock::Now() const {
+  return SystemClock().Now() + std::chrono::microseconds(offset_micros_.load());
+}
+
 std::string FormatTimestamp(int64_t micros_since_epoch) {
   int64_t seconds = micros_since_epoch / 1'000'000;
   int64_t micros = micros_since_epoch % 1'000'000;

@@ -46,6 +46,20 @@ class ManualClock final : public Clock {
   std::atomic<int64_t> micros_;
 };
 
+// Real time moved ahead by an offset that only grows: simulated days pass in jumps
+// (Advance) while time also flows as usual, so what runs on it (a server's rollouts,
+// alerts and triggers) never stalls between jumps. `ferry demo` runs its world on one.
+class SimulatedClock final : public Clock {
+ public:
+  // Now() is `start_micros` at construction.
+  explicit SimulatedClock(int64_t start_micros);
+  TimePoint Now() const override;
+  void Advance(std::chrono::microseconds by) { offset_micros_ += by.count(); }
+
+ private:
+  std::atomic<int64_t> offset_micros_;
+};
+
 // RFC 3339 UTC with microseconds, e.g. "2026-11-26T05:34:35.123456Z".
 std::string FormatTimestamp(int64_t micros_since_epoch);
 

@@ -202,6 +202,9 @@ absl::Status ValidateMonitoringPolicy(const MonitoringPolicy& p) {
   if (p.quality_max_rows < 1 || p.quality_max_rows > 10'000'000) {
     return Bad("monitoring policy", "quality.max_rows", "must be in 1..10000000");
   }
+  if (p.quality_min_labels < 1 || p.quality_min_labels > p.quality_max_rows) {
+    return Bad("monitoring policy", "quality.min_labels", "must be in 1..quality.max_rows");
+  }
   if (p.features.size() > MonitoringPolicy::kMaxFeatureRules) {
     return Bad("monitoring policy", "features",
                Cat("at most ", MonitoringPolicy::kMaxFeatureRules, " entries"));
@@ -252,7 +255,7 @@ absl::StatusOr<MonitoringPolicy> ParseMonitoringPolicyYaml(std::string_view yaml
     }
     if (const YAML::Node quality = root["quality"]) {
       RETURN_IF_ERROR(core::CheckYamlMap(core::YamlContext(source), quality, "quality",
-                                         {"window", "max_rows"}));
+                                         {"window", "max_rows", "min_labels"}));
       if (quality["window"]) {
         ASSIGN_OR_RETURN(p.quality_window,
                          ParseWindow(quality["window"], p.window, source, "quality.window"));
@@ -260,6 +263,10 @@ absl::StatusOr<MonitoringPolicy> ParseMonitoringPolicyYaml(std::string_view yaml
       if (quality["max_rows"]) {
         ASSIGN_OR_RETURN(p.quality_max_rows,
                          Number<int64_t>(quality["max_rows"], source, "quality.max_rows"));
+      }
+      if (quality["min_labels"]) {
+        ASSIGN_OR_RETURN(p.quality_min_labels,
+                         Number<int64_t>(quality["min_labels"], source, "quality.min_labels"));
       }
     }
   } catch (const YAML::Exception& e) {
@@ -273,7 +280,8 @@ absl::StatusOr<MonitoringPolicy> ParseMonitoringPolicyYaml(std::string_view yaml
 nlohmann::json MonitoringPolicyToJson(const MonitoringPolicy& p) {
   nlohmann::json features = nlohmann::json::object();
   for (const auto& [name, rule] : p.features) features[name] = RuleToJson(rule);
-  nlohmann::json quality = {{"max_rows", p.quality_max_rows}};
+  nlohmann::json quality = {{"max_rows", p.quality_max_rows},
+                            {"min_labels", p.quality_min_labels}};
   if (p.quality_window) quality["window"] = WindowToJson(*p.quality_window);
   return {{"window", WindowToJson(p.window)},
           {"min_rows", p.min_rows},

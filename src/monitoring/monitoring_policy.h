@@ -87,6 +87,9 @@ struct MonitoringPolicy {
   std::optional<WindowSpec> quality_window;
   // Labeled predictions read per quality evaluation, at most.
   int64_t quality_max_rows = 100'000;
+  // Fewer labels in the quality window give no quality metrics (a handful of labels gives
+  // an AUC that says nothing, and alert rules on it would fire on noise).
+  int64_t quality_min_labels = 1;
 
   const DriftRule& RuleFor(std::string_view feature) const;
   const WindowSpec& QualityWindow() const { return quality_window ? *quality_window : window; }

@@ -156,6 +156,25 @@ absl::Status EndAbandonedRun(PipelineRunStore& runs, tracking::TrackingStore& tr
   return runs.EndRun(run.id, state, error);
 }
 
+absl::StatusOr<RunInvocation> InvocationOf(const std::string& yaml, const std::string& source,
+                                           const std::filesystem::path& dir) {
+  RunInvocation invocation;
+  ASSIGN_OR_RETURN(invocation.spec, ParsePipelineSpec(yaml, source));
+  invocation.spec_yaml = yaml;
+  invocation.source = source;
+  invocation.spec_dir = dir;
+  return invocation;
+}
+
+absl::StatusOr<RunInvocation> QueuedInvocation(const RunRecord& queued) {
+  ASSIGN_OR_RETURN(RunInvocation invocation,
+                   InvocationOf(queued.spec, queued.source, queued.spec_dir));
+  invocation.queued_run = queued.id;
+  invocation.force = queued.force;
+  invocation.params = queued.params;
+  return invocation;
+}
+
 absl::StatusOr<std::map<std::string, std::string>> RunParams(
     const PipelineSpec& spec, const std::map<std::string, std::string>& overrides) {
   std::map<std::string, std::string> out = spec.params;

@@ -127,6 +127,15 @@ class PipelineExecutor {
   std::atomic<bool> cancel_{false};
 };
 
+// A run of the spec `yaml` read from `source` (a file name, for messages), its relative
+// paths resolved in `dir`. Errors: the spec's (ParsePipelineSpec).
+absl::StatusOr<RunInvocation> InvocationOf(const std::string& yaml, const std::string& source,
+                                           const std::filesystem::path& dir);
+
+// The invocation that executes `queued`, a run a trigger created: its recorded spec, the
+// params the trigger chose (the defaults with its overrides) and its force flag.
+absl::StatusOr<RunInvocation> QueuedInvocation(const RunRecord& queued);
+
 // The run's params: the spec's defaults overridden by `overrides`. InvalidArgument naming
 // a param the spec does not declare.
 absl::StatusOr<std::map<std::string, std::string>> RunParams(

@@ -69,7 +69,11 @@ monitoring::LiveQuality MonitoringService::Quality(const ServedModel& model) {
     }
     absl::StatusOr<monitoring::LabeledRows> rows =
         log_->LabeledWindow(model.endpoint, model.version.name, model.version.version, since, limit);
-    if (rows.ok()) {
+    if (rows.ok() && static_cast<int64_t>(rows->labels.size()) < policy.quality_min_labels) {
+      quality.labeled = static_cast<int64_t>(rows->labels.size());
+      quality.note = Cat(quality.labeled, " labeled in the window, fewer than quality.min_labels (",
+                         policy.quality_min_labels, ")");
+    } else if (rows.ok()) {
       quality = monitoring::ComputeLiveQuality(model.model->description().objective, *rows);
     } else {
       quality.note = Cat("reading labels: ", core::View(rows.status().message()));

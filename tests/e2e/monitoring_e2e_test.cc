@@ -59,7 +59,9 @@ class MonitoringE2eTest : public ServingWorkspaceTest {
     CommandResult r = Ferry({"models", "register", "scorer", "--artifact", "m.json", "--reference",
                              "train@1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    Write("monitoring.yaml", "min_rows: 200\nfeatures:\n  b: {method: psi, threshold: 0.25}\n");
+    Write("monitoring.yaml",
+          "min_rows: 200\nfeatures:\n  b: {method: psi, threshold: 0.25}\n"
+          "quality: {min_labels: 300}\n");
     r = Ferry({"deploy", "scorer", "--model", "scorer@1", "--monitoring", "monitoring.yaml"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     StartServer();
@@ -146,15 +148,26 @@ TEST_F(MonitoringE2eTest, FeedbackGivesLiveQualityWithLabelDelays) {
   }
   // Predictions reach the log within its flush interval; feedback for ones not yet
   // there comes back as unknown, so send until every label is taken.
-  size_t accepted = 0;
-  for (int attempt = 0; attempt < 50 && accepted < ids.size(); ++attempt) {
-    HttpResult r = Http("POST", "/api/v1/feedback", json{{"feedback", feedback}}.dump());
-    ASSERT_EQ(r.status, 200) << r.body;
-    accepted = json::parse(r.body)["accepted"];
-    if (accepted < ids.size()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_EQ(accepted, ids.size());
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // past the quality cache
+  const auto send_feedback = [&](const json& labels) {
+    size_t accepted = 0;
+    for (int attempt = 0; attempt < 50 && accepted < labels.size(); ++attempt) {
+      HttpResult r = Http("POST", "/api/v1/feedback", json{{"feedback", labels}}.dump());
+      ASSERT_EQ(r.status, 200) << r.body;
+      accepted = json::parse(r.body)["accepted"];
+      if (accepted < labels.size()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(accepted, labels.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // past the quality cache
+  };
+  // Fewer labels than the policy's quality.min_labels (300): no metrics, and why.
+  send_feedback(json(std::vector<json>(feedback.begin(), feedback.begin() + 200)));
+  const json few = Monitoring()["quality"];
+  EXPECT_EQ(few["labeled"], 200) << few.dump();
+  EXPECT_TRUE(few["metrics"].empty()) << few.dump();
+  EXPECT_NE(few["note"].get<std::string>().find("fewer than quality.min_labels (300)"),
+            std::string::npos)
+      << few.dump();
+  send_feedback(json(std::vector<json>(feedback.begin() + 200, feedback.end())));
   const json quality = Monitoring()["quality"];
   EXPECT_EQ(quality["labeled"], 400) << quality.dump();
   for (const char* metric : {"accuracy", "precision", "recall", "auc", "logloss"}) {

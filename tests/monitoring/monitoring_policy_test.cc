@@ -29,6 +29,7 @@ prediction: {method: wasserstein, threshold: 0.2}
 quality:
   window: {duration: 24h}
   max_rows: 5000
+  min_labels: 500
 )", "p.yaml");
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_EQ(policy->window.kind, WindowSpec::Kind::kRows);
@@ -38,6 +39,7 @@ quality:
   EXPECT_EQ(policy->RuleFor("other").method, DriftMethod::kAuto);
   EXPECT_EQ(policy->QualityWindow().kind, WindowSpec::Kind::kTime);
   EXPECT_EQ(policy->QualityWindow().duration.count(), 86400);
+  EXPECT_EQ(policy->quality_min_labels, 500);
   absl::StatusOr<MonitoringPolicy> back = MonitoringPolicyFromJson(MonitoringPolicyToJson(*policy));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, *policy);
@@ -63,6 +65,8 @@ TEST(MonitoringPolicyTest, BadDocumentsNameTheKey) {
       {"prediction: {methd: ks}", "unknown key \"methd\""},
       {"features: [a, b]", "features"},
       {"window: [", "not valid YAML"},
+      {"quality: {min_labels: 0}", "quality.min_labels"},
+      {"quality: {max_rows: 10, min_labels: 11}", "quality.min_labels"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<MonitoringPolicy> policy = ParseMonitoringPolicyYaml(c.yaml, "p.yaml");
