@@ -169,44 +169,10 @@ void AddDemoCommand(CLI::App& app, CliContext& context, absl::Status* result) {
   auto rows = std::make_shared<uint64_t>(200'000);
   cmd->add_option("--rows", *rows, "Transactions to generate")->check(CLI::Range(1, 100'000'000));
 
-  CLI::App* generate = cmd->add_subcommand(
-      "generate", "Write synthetic card transactions (CSV) with a fixed seed");
-  auto options = std::make_shared<demo::TransactionOptions>();
-  auto out_path = std::make_shared<std::string>();
-  generate->add_option("--out,-o", *out_path, "CSV file to write")->required();
-  generate->add_option("--rows", options->rows, "Rows")->capture_default_str();
-  generate->add_option("--customers", options->customers, "Distinct customers")
-      ->capture_default_str();
-  generate->add_option("--merchants", options->merchants, "Distinct merchants")
-      ->capture_default_str();
-  generate->add_option("--days", options->days, "Simulated days")->capture_default_str();
-  generate->add_option("--seed", options->seed, "Random seed")->capture_default_str();
-  generate->add_option("--drift-at", options->drift_at,
-                       "Fraction of the time range after which behaviour shifts (0: never)")
-      ->capture_default_str();
-  auto json = std::make_shared<bool>(false);
-  generate->add_flag("--json", *json, "Print the result as JSON");
-  generate->callback([&context, result, options, out_path, json] {
-    auto file = demo::WriteTransactionsCsv(context.env().current_dir / *out_path, *options);
-    if (!file.ok()) {
-      *result = file.status();
-      return;
-    }
-    if (*json) {
-      context.out() << nlohmann::json{{"path", *out_path},
-                                      {"rows", file->rows},
-                                      {"bytes", file->bytes},
-                                      {"fraud_rows", file->fraud_rows}}
-                           .dump()
-                    << "\n";
-    } else {
-      context.out() << "wrote " << *out_path << ": " << file->rows << " rows, " << file->bytes
-                    << " bytes, " << file->fraud_rows << " fraudulent\n";
-    }
-  });
+  AddDemoGenerateCommand(*cmd, context, result);
 
-  cmd->callback([&context, result, rows, generate] {
-    if (generate->parsed()) return;  // `ferry demo generate` ran instead
+  cmd->callback([&context, result, rows, cmd] {
+    if (cmd->got_subcommand("generate")) return;  // `ferry demo generate` ran instead
     *result = RunDemo(context, *rows);
   });
 }
