@@ -39,13 +39,13 @@ std::string FormatSeconds(int64_t micros) {
 
 void AppendTransactionsCsv(const std::vector<Transaction>& transactions, std::string& out) {
   // The date changes once a day at most: format it then, and only the time per row.
-  int64_t day_start = -1;
-  std::string date;  // "2026-01-01T"
+  int64_t day_start = -1;  // never a day's start
+  std::string date;        // "2026-01-01T"
   auto it = std::back_inserter(out);
   for (const Transaction& t : transactions) {
     int64_t start = t.event_micros - t.event_micros % kMicrosPerDay;
     if (t.event_micros % kMicrosPerDay < 0) start -= kMicrosPerDay;
-    if (start != day_start || date.empty()) {
+    if (start != day_start) {
       day_start = start;
       date = world_internal::FormatSeconds(start).substr(0, 11);
     }
