@@ -2,7 +2,7 @@
 //
 //   table_profile_bench [--benchmark_...]     (bench/table_profile/run runs it)
 //
-// Data: `ferry demo generate` card transactions (seed 42, 365 days, 1,000,000 rows, 70 MiB),
+// Data: `ferry demo transactions` card transactions (seed 42, 365 days, 1,000,000 rows, 70 MiB),
 // written once to a temporary file and held in memory. Each benchmark feeds all of it in
 // 4 MiB blocks, as the dataset layer does, and reports bytes per second:
 //   BM_ProfileCsv   TableProfiler: tokenizing, type inference, every statistic;

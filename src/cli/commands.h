@@ -16,6 +16,8 @@ void AddServerCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddFsckCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddDataCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddDemoCommand(CLI::App& app, CliContext& context, absl::Status* result);
+// demo_generate_command.cc: `generate` under `demo` (the synthetic world as CSV files).
+void AddDemoGenerateCommand(CLI::App& demo, CliContext& context, absl::Status* result);
 void AddFeaturesCommand(CLI::App& app, CliContext& context, absl::Status* result);
 // deploy_command.cc: deploy ENDPOINT --model REF, deploy list|status|delete.
 void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result);

@@ -24,9 +24,9 @@ fs::path DefaultDemoFolder(const CliContext& context) {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
-  return context.env().current_dir /
-         fmt::format("ferry-demo-{:04d}{:02d}{:02d}-{:02d}{:02d}{:02d}", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return context.env().current_dir / fmt::format("ferry-demo-{:04d}{:02d}{:02d}-{:02d}{:02d}{:02d}",
+                                                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                                 tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace
@@ -59,24 +59,26 @@ void AddDemoCommand(CLI::App& app, CliContext& context, absl::Status* result) {
       ->type_name("HOST:PORT")
       ->capture_default_str();
 
-  CLI::App* generate = cmd->add_subcommand(
-      "generate", "Write synthetic card transactions (CSV) with a fixed seed");
+  AddDemoGenerateCommand(*cmd, context, result);
+
+  // One flat CSV of card transactions with an exact row count: the data of the
+  // data-versioning benchmarks and tests (demo/transactions.h).
+  CLI::App* flat = cmd->add_subcommand(
+      "transactions", "Write N synthetic card transactions as one CSV (benchmark data)");
   auto gen = std::make_shared<demo::TransactionOptions>();
   auto out_path = std::make_shared<std::string>();
-  generate->add_option("--out,-o", *out_path, "CSV file to write")->required();
-  generate->add_option("--rows", gen->rows, "Rows")->capture_default_str();
-  generate->add_option("--customers", gen->customers, "Distinct customers")
-      ->capture_default_str();
-  generate->add_option("--merchants", gen->merchants, "Distinct merchants")
-      ->capture_default_str();
-  generate->add_option("--days", gen->days, "Simulated days")->capture_default_str();
-  generate->add_option("--seed", gen->seed, "Random seed")->capture_default_str();
-  generate->add_option("--drift-at", gen->drift_at,
-                       "Fraction of the time range after which behaviour shifts (0: never)")
+  flat->add_option("--out,-o", *out_path, "CSV file to write")->required();
+  flat->add_option("--rows", gen->rows, "Rows")->capture_default_str();
+  flat->add_option("--customers", gen->customers, "Distinct customers")->capture_default_str();
+  flat->add_option("--merchants", gen->merchants, "Distinct merchants")->capture_default_str();
+  flat->add_option("--days", gen->days, "Simulated days")->capture_default_str();
+  flat->add_option("--seed", gen->seed, "Random seed")->capture_default_str();
+  flat->add_option("--drift-at", gen->drift_at,
+                   "Fraction of the time range after which behaviour shifts (0: never)")
       ->capture_default_str();
   auto json = std::make_shared<bool>(false);
-  generate->add_flag("--json", *json, "Print the result as JSON");
-  generate->callback([&context, result, gen, out_path, json] {
+  flat->add_flag("--json", *json, "Print the result as JSON");
+  flat->callback([&context, result, gen, out_path, json] {
     auto file = demo::WriteTransactionsCsv(context.env().current_dir / *out_path, *gen);
     if (!file.ok()) {
       *result = file.status();
@@ -95,8 +97,9 @@ void AddDemoCommand(CLI::App& app, CliContext& context, absl::Status* result) {
     }
   });
 
-  cmd->callback([&context, result, options, generate] {
-    if (generate->parsed()) return;  // `ferry demo generate` ran instead
+  cmd->callback([&context, result, options, cmd] {
+    // `ferry demo generate` or `ferry demo transactions` ran instead.
+    if (cmd->got_subcommand("generate") || cmd->got_subcommand("transactions")) return;
     if (options->change_after_days >= options->live_days) {
       *result = absl::InvalidArgumentError("--change-after must be less than --live-days");
       return;

@@ -11,23 +11,30 @@
 //
 // The world moves forward one day at a time: NextDay() returns the day's transactions in
 // time order and the daily aggregates stamped at the end of that day (the next day's
-// 00:00:00Z): one row per customer (rolling behaviour over the days so far) and one per
-// merchant. The aggregates of day d use only transactions of days <= d, so a point-in-time
-// join of a transaction on day d+1 with them never sees its own day.
+// 00:00:00Z): one row per customer with a payment in the 30 days up to then (a customer
+// without one has no row, so its features come back missing) and one per merchant alike.
+// The aggregates of day d use only transactions of days <= d, so a point-in-time join of a
+// transaction on day d+1 with them never sees its own day.
 // The same options give the same days, byte for byte, on the same build.
 //
-// Datasets (CSV, header first, timestamps RFC 3339 UTC to the second):
+// Datasets (CSV, header first, timestamps RFC 3339 UTC to the second; the columns, the
+// fraud model and the change are written up in docs/demo-world.md):
 //   transactions:    kTransactionsHeader; the request-time features are amount, hour,
-//                    online and foreign; is_fraud is the label.
-//   customer_daily:  kCustomerDailyHeader (event_timestamp, customer_id, aggregates)
-//   merchant_daily:  kMerchantDailyHeader (event_timestamp, merchant_id, aggregates)
+//                    online and foreign (0/1); is_fraud (0/1) is the label.
+//   customer_daily:  kCustomerDailyHeader: event_timestamp, customer_id, amount_avg_30d,
+//                    txn_count_7d, online_share_30d, foreign_share_30d
+//   merchant_daily:  kMerchantDailyHeader: event_timestamp, merchant_id,
+//                    merchant_txn_count_7d, merchant_fraud_rate_30d,
+//                    merchant_online_share_30d
 // FeatureDefinitionsYaml() declares the entities (customer, merchant), one feature view
 // per daily dataset and the feature service `fraud_features` a fraud model consumes.
 //
 // Thread-safety: a World is used by one thread.
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,7 +83,8 @@ extern const std::string_view kMerchantDailyHeader;  // ends with '\n'
 class World {
  public:
   // InvalidArgument for zero customers or merchants, more than 10^7 customers or 10^6
-  // merchants, or a rate outside (0, 100].
+  // merchants, a rate outside (0, 100], or a start that is not 00:00:00Z of a day since
+  // 1970.
   static absl::StatusOr<World> Create(const WorldOptions& options);
 
   // The next day (0 first).
@@ -88,9 +96,65 @@ class World {
   static std::string TransactionId(uint64_t id);     // "t0000000042"
 
  private:
+  struct Customer {
+    double usual_amount = 0;  // typical spend before the change, times a category's factor
+    double activity = 0;      // multiplies the rate of transactions
+    double online = 0;        // propensity to pay online
+    double travel = 0;        // propensity to pay in shops abroad
+    uint8_t home = 0;         // country index
+    bool risky = false;
+  };
+  struct Merchant {
+    uint8_t category = 0;
+    uint8_t country = 0;
+    double risk = 0;  // 0..1
+  };
+  // What the rolling windows remember of a transaction.
+  struct Tally {
+    uint32_t customer = 0;
+    uint32_t merchant = 0;
+    int64_t cents = 0;
+    bool online = false;
+    bool foreign = false;
+    bool fraud = false;
+  };
+  struct CustomerWindow {
+    int64_t cents_30d = 0;
+    int32_t count_30d = 0;
+    int32_t count_7d = 0;
+    int32_t online_30d = 0;
+    int32_t foreign_30d = 0;
+  };
+  struct MerchantWindow {
+    int32_t count_30d = 0;
+    int32_t count_7d = 0;
+    int32_t fraud_30d = 0;
+    int32_t online_30d = 0;
+  };
+  static constexpr int kWindowDays = 30;
+
   explicit World(const WorldOptions& options);
-  // (members: the customers, the merchants, rolling state, the random engine)
+  double Unit();    // uniform in [0, 1)
+  double Normal();  // standard normal
+  uint64_t Poisson(double mean);
+  uint32_t PickMerchant(int category, int country);
+  void AddSpending(uint32_t customer, int64_t day_start, bool changed,
+                   std::vector<Transaction>& out);
+  void AddCardTesting(int64_t day_start, std::vector<Transaction>& out);
+  void UpdateWindows(int64_t day, const std::vector<Transaction>& transactions);
+  void AppendDailyRows(WorldDay& day) const;
+
   WorldOptions options_;
+  std::mt19937_64 rng_;
+  std::vector<Customer> customers_;
+  std::vector<Merchant> merchants_;
+  std::vector<std::vector<uint32_t>> merchants_by_category_;
+  std::vector<std::vector<uint32_t>> merchants_by_cell_;  // [category * countries + country]
+  std::vector<CustomerWindow> customer_windows_;
+  std::vector<MerchantWindow> merchant_windows_;
+  std::array<std::vector<Tally>, kWindowDays> history_;  // the last days', by day % 30
+  int64_t next_day_ = 0;
+  uint64_t next_transaction_id_ = 0;
 };
 
 // Appends `transactions` as CSV rows (no header) in kTransactionsHeader's columns.
@@ -101,7 +165,9 @@ void AppendTransactionsCsv(const std::vector<Transaction>& transactions, std::st
 std::string_view FeatureDefinitionsYaml();
 
 // `ferry demo generate`: writes transactions.csv, customer_daily.csv and merchant_daily.csv
-// for `days` days into `folder` (created if needed), each atomically.
+// for `days` days into `folder` (created if needed), each atomically (a file is either the
+// old one or complete). InvalidArgument for `days` outside [1, 3660] or what
+// World::Create rejects, before anything is written; the filesystem's error otherwise.
 struct GeneratedWorld {
   uint64_t transactions = 0;
   uint64_t fraud = 0;

@@ -34,7 +34,7 @@ class DataE2eTest : public ::testing::Test {
 };
 
 TEST_F(DataE2eTest, AddListLogShowTagExportDiff) {
-  ASSERT_EQ(Ferry({"demo", "generate", "--out", "tx.csv", "--rows", "20000"}).exit_code, 0);
+  ASSERT_EQ(Ferry({"demo", "transactions", "--out", "tx.csv", "--rows", "20000"}).exit_code, 0);
   CommandResult add = Ferry({"data", "add", "transactions", "tx.csv", "-m", "first", "--json"});
   ASSERT_EQ(add.exit_code, 0) << add.err;
   auto added = nlohmann::json::parse(add.out);
@@ -46,7 +46,7 @@ TEST_F(DataE2eTest, AddListLogShowTagExportDiff) {
   EXPECT_EQ(same.exit_code, 0);
   EXPECT_NE(same.out.find("unchanged"), std::string::npos) << same.out;
 
-  ASSERT_EQ(Ferry({"demo", "generate", "--out", "tx2.csv", "--rows", "20000", "--seed", "7"})
+  ASSERT_EQ(Ferry({"demo", "transactions", "--out", "tx2.csv", "--rows", "20000", "--seed", "7"})
                 .exit_code,
             0);
   ASSERT_EQ(Ferry({"data", "add", "transactions", "tx2.csv", "--tag", "gold"}).exit_code, 0);
@@ -111,7 +111,7 @@ TEST_F(DataE2eTest, ErrorsHaveClearMessagesAndExitCodes) {
 }
 
 TEST_F(DataE2eTest, KilledAddLeavesNoVersionAndACleanWorkspace) {
-  ASSERT_EQ(Ferry({"demo", "generate", "--out", "big.csv", "--rows", "1500000"}).exit_code, 0);
+  ASSERT_EQ(Ferry({"demo", "transactions", "--out", "big.csv", "--rows", "1500000"}).exit_code, 0);
   {
     Child add({FERRY_BINARY, "data", "add", "big", "big.csv"}, dir_);
     std::this_thread::sleep_for(150ms);
@@ -129,7 +129,7 @@ TEST_F(DataE2eTest, KilledAddLeavesNoVersionAndACleanWorkspace) {
 }
 
 TEST_F(DataE2eTest, FsckAndVerifyNameTheVersionOfAMissingChunk) {
-  ASSERT_EQ(Ferry({"demo", "generate", "--out", "t.csv", "--rows", "30000"}).exit_code, 0);
+  ASSERT_EQ(Ferry({"demo", "transactions", "--out", "t.csv", "--rows", "30000"}).exit_code, 0);
   CommandResult add = Ferry({"data", "add", "t", "t.csv", "--json"});
   ASSERT_EQ(add.exit_code, 0);
   // Remove the first chunk the manifest names: the largest object file that is not

@@ -67,7 +67,7 @@ class UploadE2eTest : public ::testing::Test {
 
 TEST_F(UploadE2eTest, LargeCsvUploadIsTheVersionDataAddMakesOfTheSameFile) {
   // ~100 MiB: over server.max_body_bytes (64 MiB), so only a streamed body gets in.
-  ASSERT_EQ(Ferry({"demo", "generate", "--rows", "1400000", "--out", "big.csv"}).exit_code, 0);
+  ASSERT_EQ(Ferry({"demo", "transactions", "--rows", "1400000", "--out", "big.csv"}).exit_code, 0);
   const uint64_t size = fs::file_size(dir_ / "big.csv");
   ASSERT_GT(size, 64u << 20);
 
