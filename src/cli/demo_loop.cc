@@ -102,8 +102,8 @@ absl::StatusOr<json> ClosedLoop::Call(std::string_view method, std::string_view 
   ASSIGN_OR_RETURN(server::HttpReply reply, api_->Call(method, target, body));
   json parsed = json::parse(reply.body, nullptr, false);
   if (reply.status >= 300) {
-    return absl::InternalError(Cat(method, " ", target, ": HTTP ", reply.status, " ",
-                                   reply.body.substr(0, 400)));
+    return absl::InternalError(
+        Cat(method, " ", target, ": HTTP ", reply.status, " ", reply.body.substr(0, 400)));
   }
   if (parsed.is_discarded()) {
     return absl::InternalError(Cat(method, " ", target, ": not JSON: ", reply.body.substr(0, 200)));
@@ -128,12 +128,13 @@ absl::Status ClosedLoop::CreateWorkspace() {
   out_ << "== 1. a new workspace, and a world of card payments\n"
        << "workspace  " << options_.root.string()
        << "  (SQLite metadata, content-addressed objects, RocksDB online store)\n"
-       << fmt::format("world      {} customers, {} merchants, seed {}; {} days of history from "
-                      "2026-01-01, then {} live days on a simulated clock; the world changes "
-                      "on {}\n",
-                      Thousands(options_.customers), Thousands(options_.merchants), options_.seed,
-                      options_.history_days, options_.live_days,
-                      core::FormatTimestamp(change_at_).substr(0, 10))
+       << fmt::format(
+              "world      {} customers, {} merchants, seed {}; {} days of history from "
+              "2026-01-01, then {} live days on a simulated clock; the world changes "
+              "on {}\n",
+              Thousands(options_.customers), Thousands(options_.merchants), options_.seed,
+              options_.history_days, options_.live_days,
+              core::FormatTimestamp(change_at_).substr(0, 10))
        << "files      features.yaml, pipelines/fraud_retrain.yaml, pipelines/canary.yaml, "
           "monitoring.yaml, alerts.yaml\n";
   return absl::OkStatus();
@@ -199,18 +200,19 @@ absl::Status ClosedLoop::LoadData() {
   // The definitions, as `ferry features apply features.yaml` applies them.
   start = Stopwatch::now();
   ASSIGN_OR_RETURN(auto services, pipeline::PipelineServices::Open(*workspace_, options_.root));
-  ASSIGN_OR_RETURN(std::string yaml, core::ReadFileToString(options_.root / demo_files::kFeaturesFile,
-                                                            1 << 20));
+  ASSIGN_OR_RETURN(std::string yaml,
+                   core::ReadFileToString(options_.root / demo_files::kFeaturesFile, 1 << 20));
   ASSIGN_OR_RETURN(features::FeatureDefinitions definitions,
                    features::ParseFeatureDefinitions(yaml, std::string(demo_files::kFeaturesFile)));
   ASSIGN_OR_RETURN(auto changes, services->features->Apply(definitions, {}));
   RETURN_IF_ERROR(
       features::PrepareFeatureTables(*workspace_, *services->datasets, *services->features)
           .status());
-  out_ << fmt::format("ferry features apply features.yaml: {} definitions (entities customer, "
-                      "merchant; views customer_daily, merchant_daily; service {}), join tables "
-                      "sorted in {:.2f} s\n",
-                      changes.size(), demo_files::kService, SecondsSince(start));
+  out_ << fmt::format(
+      "ferry features apply features.yaml: {} definitions (entities customer, "
+      "merchant; views customer_daily, merchant_daily; service {}), join tables "
+      "sorted in {:.2f} s\n",
+      changes.size(), demo_files::kService, SecondsSince(start));
   return absl::OkStatus();
 }
 
@@ -238,24 +240,24 @@ absl::Status ClosedLoop::TrainFirstModel() {
   ASSIGN_OR_RETURN(applied, services->runs->Apply(applied));
   out_ << "ferry pipeline apply pipelines/fraud_retrain.yaml: 6 steps; triggers: alert "
        << demo_files::kQualityAlert << ", manual\n";
-  ASSIGN_OR_RETURN(json started, Call("POST", "/api/v1/pipelines/fraud_retrain/runs",
-                                      R"({"actor": "demo"})"));
-  out_ << "POST /api/v1/pipelines/fraud_retrain/runs -> " << JsonText(started, "outcome")
-       << " run " << JsonInt(started["run"], "number") << "\n";
+  ASSIGN_OR_RETURN(json started,
+                   Call("POST", "/api/v1/pipelines/fraud_retrain/runs", R"({"actor": "demo"})"));
+  out_ << "POST /api/v1/pipelines/fraud_retrain/runs -> " << JsonText(started, "outcome") << " run "
+       << JsonInt(started["run"], "number") << "\n";
   ASSIGN_OR_RETURN(json run, WaitForRun(started["run"]["id"].get<std::string>()));
   RETURN_IF_ERROR(NarrateRun(run));
   runs_started_told_.insert(run["id"].get<std::string>());
   runs_ended_told_.insert(run["id"].get<std::string>());
   if (JsonText(run, "state") != "succeeded") {
-    return absl::AbortedError(Cat("the first pipeline run ", JsonText(run, "state"), ": ",
-                                  JsonText(run, "error")));
+    return absl::AbortedError(
+        Cat("the first pipeline run ", JsonText(run, "state"), ": ", JsonText(run, "error")));
   }
   return absl::OkStatus();
 }
 
 absl::Status ClosedLoop::NarrateRun(const json& run) {
-  out_ << fmt::format("pipeline run {} ({}) {}", JsonInt(run, "number"),
-                      JsonText(run, "trigger"), JsonText(run, "state"));
+  out_ << fmt::format("pipeline run {} ({}) {}", JsonInt(run, "number"), JsonText(run, "trigger"),
+                      JsonText(run, "state"));
   if (!JsonText(run, "error").empty()) out_ << ": " << JsonText(run, "error");
   out_ << "\n";
   for (const json& step : run["steps"]) {
@@ -278,12 +280,15 @@ absl::Status ClosedLoop::Deploy() {
                    core::ReadFileToString(options_.root / demo_files::kMonitoringFile, 1 << 20));
   ASSIGN_OR_RETURN(monitoring::MonitoringPolicy policy,
                    monitoring::ParseMonitoringPolicyYaml(policy_yaml, demo_files::kMonitoringFile));
+  // A customer or merchant without a payment in the last 30 days has no aggregates: the
+  // model gets them as missing, as it saw them in training.
   const json deploy = {{"model", "fraud@production"},
+                       {"missing_features", "missing"},
                        {"monitoring", monitoring::MonitoringPolicyToJson(policy)},
                        {"actor", "demo"}};
   RETURN_IF_ERROR(Call("PUT", "/api/v1/endpoints/fraud", deploy.dump()).status());
-  out_ << "PUT /api/v1/endpoints/fraud {\"model\": \"fraud@production\", \"monitoring\": "
-          "monitoring.yaml}\n";
+  out_ << "PUT /api/v1/endpoints/fraud {\"model\": \"fraud@production\", "
+          "\"missing_features\": \"missing\", \"monitoring\": monitoring.yaml}\n";
   ASSIGN_OR_RETURN(std::string rules,
                    core::ReadFileToString(options_.root / demo_files::kAlertsFile, 1 << 20));
   RETURN_IF_ERROR(Call("PUT", "/api/v1/alerts/rules", rules).status());
@@ -295,9 +300,10 @@ absl::Status ClosedLoop::Deploy() {
   for (const json& view : materialized.value("views", json::array())) {
     keys += JsonInt(view, "keys_written");
   }
-  out_ << fmt::format("POST /api/v1/features/materialize -> {} entity keys in the online store "
-                      "in {:.2f} s\n",
-                      Thousands(keys), SecondsSince(start));
+  out_ << fmt::format(
+      "POST /api/v1/features/materialize -> {} entity keys in the online store "
+      "in {:.2f} s\n",
+      Thousands(keys), SecondsSince(start));
   // Ready once the endpoint has loaded the model.
   for (int attempt = 0;; ++attempt) {
     ASSIGN_OR_RETURN(json endpoint, Call("GET", "/api/v1/endpoints/fraud"));
@@ -337,10 +343,10 @@ void ClosedLoop::DayLine(int64_t day_start) {
         quality["metrics"]["auc"].is_number()) {
       auc = fmt::format("{:.3f}", quality["metrics"]["auc"].get<double>());
     }
-    monitored = fmt::format("fraud@{}: {}/{} features drifted, live AUC {} ({} labels)",
-                            JsonInt(m, "version"), JsonInt(drift, "features_drifted"),
-                            JsonInt(drift, "features_with_verdict"), auc,
-                            JsonInt(quality, "labeled"));
+    monitored =
+        fmt::format("fraud@{}: {}/{} features drifted, live AUC {} ({} labels)",
+                    JsonInt(m, "version"), JsonInt(drift, "features_drifted"),
+                    JsonInt(drift, "features_with_verdict"), auc, JsonInt(quality, "labeled"));
   }
   out_ << fmt::format("{}  {:>6} payments, {:>4.1f}% fraud, p99 {:.2f} ms   {}\n",
                       core::FormatTimestamp(day_start).substr(0, 10),
@@ -357,8 +363,8 @@ absl::StatusOr<bool> ClosedLoop::Observe() {
   for (const json& rule : alerts["rules"]) {
     for (const json& alert : rule["alerts"]) {
       if (JsonText(alert, "state") != "firing") continue;
-      const std::string key = Cat(JsonText(rule, "name"), JsonText(alert, "fired_at"),
-                                  JsonText(alert, "fingerprint"));
+      const std::string key =
+          Cat(JsonText(rule, "name"), JsonText(alert, "fired_at"), JsonText(alert, "fingerprint"));
       if (!alerts_told_.insert(key).second) continue;
       std::string summary;
       if (alert["annotations"].contains("summary")) {
@@ -370,10 +376,11 @@ absl::StatusOr<bool> ClosedLoop::Observe() {
         if (report.ok() && !(*report)["models"].empty()) {
           std::string drifted;
           for (const json& f : (*report)["models"][0]["drift"].value("features", json::array())) {
-            if (!(f.contains("drifted") && f["drifted"].is_boolean() && f["drifted"].get<bool>())) continue;
-            drifted += fmt::format("{}{} ({} {:.3g})", drifted.empty() ? "" : ", ",
-                                   JsonText(f, "name"), JsonText(f, "method"),
-                                   JsonNumber(f, "statistic"));
+            if (!(f.contains("drifted") && f["drifted"].is_boolean() && f["drifted"].get<bool>()))
+              continue;
+            drifted +=
+                fmt::format("{}{} ({} {:.3g})", drifted.empty() ? "" : ", ", JsonText(f, "name"),
+                            JsonText(f, "method"), JsonNumber(f, "statistic"));
           }
           if (!drifted.empty()) out_ << "               drifted: " << drifted << "\n";
         }
@@ -407,9 +414,8 @@ absl::StatusOr<bool> ClosedLoop::Observe() {
   absl::StatusOr<json> rollout = Call("GET", "/api/v1/endpoints/fraud/rollout");
   if (rollout.ok()) {
     std::vector<json> events((*rollout)["events"].begin(), (*rollout)["events"].end());
-    std::sort(events.begin(), events.end(), [](const json& a, const json& b) {
-      return JsonInt(a, "seq") < JsonInt(b, "seq");
-    });
+    std::sort(events.begin(), events.end(),
+              [](const json& a, const json& b) { return JsonInt(a, "seq") < JsonInt(b, "seq"); });
     for (const json& e : events) {
       const std::string key = Cat(JsonInt(e, "rollout_id"), ":", JsonInt(e, "seq"));
       if (!rollout_events_told_.insert(key).second) continue;
@@ -421,9 +427,10 @@ absl::StatusOr<bool> ClosedLoop::Observe() {
 }
 
 absl::Status ClosedLoop::Live() {
-  out_ << fmt::format("\n== 5. live: payments scored over HTTP, labels {}-{} h later, "
-                      "exports every 6 h (simulated clock, {} min per step)\n",
-                      1, 4, options_.tick.count());
+  out_ << fmt::format(
+      "\n== 5. live: payments scored over HTTP, labels {}-{} h later, "
+      "exports every 6 h (simulated clock, {} min per step)\n",
+      1, 4, options_.tick.count());
   const int64_t start = clock_->NowMicros();
   const int64_t end = start + options_.live_days * kMicrosPerDay;
   const auto tick = std::chrono::duration_cast<std::chrono::microseconds>(options_.tick).count();
@@ -459,10 +466,10 @@ absl::Status ClosedLoop::Live() {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   RETURN_IF_ERROR(Observe().status());
   const ReplayCounters& c = replay_->counters();
-  out_ << fmt::format("replayed   {} payments ({} failed), {} labels fed back, {} dataset "
-                      "versions exported\n",
-                      Thousands(c.requests), Thousands(c.failed_requests),
-                      Thousands(c.labels_sent), c.exports);
+  out_ << fmt::format(
+      "replayed   {} payments ({} failed), {} labels fed back, {} dataset "
+      "versions exported\n",
+      Thousands(c.requests), Thousands(c.failed_requests), Thousands(c.labels_sent), c.exports);
   if (!c.first_failure.empty()) out_ << "first failure: " << c.first_failure << "\n";
   return absl::OkStatus();
 }

@@ -37,8 +37,8 @@ struct DemoOptions {
   uint64_t seed = 42;
   int64_t history_days = 28;
   int64_t live_days = 7;
-  int64_t change_after_days = 2;  // live days before the world changes
-  std::chrono::minutes tick{15};  // simulated time per step of the live loop
+  int64_t change_after_days = 2;           // live days before the world changes
+  std::chrono::minutes tick{15};           // simulated time per step of the live loop
   std::chrono::milliseconds min_step{40};  // real time per step at least
   bool keep_serving = false;
   std::string listen = "127.0.0.1:0";

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/file.h"
 #include "core/status.h"
@@ -60,8 +60,10 @@ absl::StatusOr<std::unique_ptr<DemoReplay>> DemoReplay::Create(
     demo::AppendTransactionsCsv(day.transactions, transactions);
     h.transactions += day.transactions.size();
     for (const demo::Transaction& t : day.transactions) h.fraud += t.fraud ? 1 : 0;
-    h.customer_rows += std::count(day.customer_daily_rows.begin(), day.customer_daily_rows.end(), '\n');
-    h.merchant_rows += std::count(day.merchant_daily_rows.begin(), day.merchant_daily_rows.end(), '\n');
+    h.customer_rows +=
+        std::count(day.customer_daily_rows.begin(), day.customer_daily_rows.end(), '\n');
+    h.merchant_rows +=
+        std::count(day.merchant_daily_rows.begin(), day.merchant_daily_rows.end(), '\n');
     customers += day.customer_daily_rows;
     merchants += day.merchant_daily_rows;
   }
@@ -87,8 +89,8 @@ int64_t DemoReplay::live_start_micros() const {
 absl::Status DemoReplay::Upload(std::string_view dataset, const fs::path& file,
                                 std::string_view message) {
   ASSIGN_OR_RETURN(std::string bytes, core::ReadFileToString(file, 1ull << 34));
-  std::string target = Cat("/api/v1/datasets/", dataset, "/versions?filename=", dataset,
-                           ".csv&message=");
+  std::string target =
+      Cat("/api/v1/datasets/", dataset, "/versions?filename=", dataset, ".csv&message=");
   for (const char c : message) {
     if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_') {
       target += c;
@@ -157,16 +159,16 @@ absl::Status DemoReplay::Pay(const demo::Transaction& t, int64_t now) {
   fmt::format_to(std::back_inserter(body_),
                  R"({{"instances":[{{"customer_id":"{}","merchant_id":"{}","amount":{:.2f},)"
                  R"("hour":{},"online":{},"foreign":{}}}]}})",
-                 demo::World::CustomerId(t.customer), demo::World::MerchantId(t.merchant),
-                 t.amount, t.hour, t.online ? 1 : 0, t.foreign ? 1 : 0);
+                 demo::World::CustomerId(t.customer), demo::World::MerchantId(t.merchant), t.amount,
+                 t.hour, t.online ? 1 : 0, t.foreign ? 1 : 0);
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<server::HttpReply> reply = http_.Call("POST", "/v1/models/fraud:predict", body_);
   const float latency_ms =
       std::chrono::duration<float, std::milli>(std::chrono::steady_clock::now() - start).count();
   ++counters_.requests;
   PendingLabel label;
-  label.due = t.event_micros + LabelDelay(t.id, options_.min_label_delay.count(),
-                                          options_.max_label_delay.count());
+  label.due = t.event_micros +
+              LabelDelay(t.id, options_.min_label_delay.count(), options_.max_label_delay.count());
   label.transaction = t;
   if (!reply.ok() || reply->status != 200) {
     ++counters_.failed_requests;
@@ -210,7 +212,8 @@ absl::Status DemoReplay::SendDueLabels(int64_t now) {
       labels_.pop();
       if (l.resent == 0) unexported_.push_back(l.transaction);
       if (l.prediction_id.empty()) continue;
-      feedback.push_back({{"prediction_id", l.prediction_id}, {"label", l.transaction.fraud ? 1 : 0}});
+      feedback.push_back(
+          {{"prediction_id", l.prediction_id}, {"label", l.transaction.fraud ? 1 : 0}});
       batch.push_back(std::move(l));
     }
     if (feedback.empty()) continue;
@@ -251,9 +254,8 @@ absl::Status DemoReplay::ExportTransactions(int64_t now) {
   demo::AppendTransactionsCsv(unexported_, rows);
   const fs::path file = options_.data_dir / "transactions.csv";
   RETURN_IF_ERROR(AppendToFile(file, rows));
-  const std::string message =
-      fmt::format("{} labelled transactions up to {}", unexported_.size(),
-                  core::FormatTimestamp(now).substr(0, 16));
+  const std::string message = fmt::format("{} labelled transactions up to {}", unexported_.size(),
+                                          core::FormatTimestamp(now).substr(0, 16));
   unexported_.clear();
   return Upload("transactions", file, message);
 }

@@ -45,7 +45,7 @@ struct ReplayOptions {
 
 // One payment as the client saw it.
 struct ServedPayment {
-  int64_t at = 0;   // the simulated time it was sent
+  int64_t at = 0;       // the simulated time it was sent
   int32_t version = 0;  // the model version that answered
   float score = 0;
   bool fraud = false;
@@ -65,8 +65,8 @@ class DemoReplay {
  public:
   // The world up to `history_days` is generated and written to data_dir
   // (transactions.csv, customer_daily.csv, merchant_daily.csv).
-  static absl::StatusOr<std::unique_ptr<DemoReplay>> Create(const ReplayOptions& options,
-                                                           std::shared_ptr<core::SimulatedClock> clock);
+  static absl::StatusOr<std::unique_ptr<DemoReplay>> Create(
+      const ReplayOptions& options, std::shared_ptr<core::SimulatedClock> clock);
 
   // Uploads the three history files as the first versions of their datasets.
   absl::Status UploadHistory();
@@ -107,9 +107,9 @@ class DemoReplay {
   demo::World world_;
   server::HttpConnection http_;
   demo::GeneratedWorld history_;
-  demo::WorldDay day_;        // the live day being replayed
+  demo::WorldDay day_;  // the live day being replayed
   bool have_day_ = false;
-  size_t next_payment_ = 0;   // in day_.transactions
+  size_t next_payment_ = 0;                    // in day_.transactions
   std::vector<demo::Transaction> unexported_;  // labelled since the last export
   int64_t next_export_ = 0;
   std::priority_queue<PendingLabel, std::vector<PendingLabel>, std::greater<>> labels_;

@@ -24,8 +24,8 @@ absl::StatusOr<json> Get(server::HttpConnection& api, const std::string& target,
   ASSIGN_OR_RETURN(server::HttpReply reply, api.Call("GET", target));
   if (missing_ok && reply.status == 404) return json(nullptr);
   if (reply.status != 200) {
-    return absl::InternalError(Cat("GET ", target, ": HTTP ", reply.status, " ",
-                                   reply.body.substr(0, 300)));
+    return absl::InternalError(
+        Cat("GET ", target, ": HTTP ", reply.status, " ", reply.body.substr(0, 300)));
   }
   json parsed = json::parse(reply.body, nullptr, false);
   if (parsed.is_discarded()) return absl::InternalError(Cat("GET ", target, ": not JSON"));
@@ -195,23 +195,24 @@ void PrintTimeline(std::ostream& out, const DemoRecord& record, const DemoFacts&
                     "payments, a new form of fraud"});
   if (!record.transactions.empty()) {
     const json& first = record.transactions.front();
-    events.push_back({JsonTime(first, "created_at"),
-                      fmt::format("dataset {}  {} rows  sha256:{}  ({})", JsonText(first, "ref"),
-                                  JsonInt(first, "rows"),
-                                  JsonText(first, "content_sha256").substr(0, 12),
-                                  JsonText(first, "message"))});
+    events.push_back(
+        {JsonTime(first, "created_at"),
+         fmt::format("dataset {}  {} rows  sha256:{}  ({})", JsonText(first, "ref"),
+                     JsonInt(first, "rows"), JsonText(first, "content_sha256").substr(0, 12),
+                     JsonText(first, "message"))});
   }
   for (const json& run : record.runs) {
     std::string inputs;
-    for (const auto& [name, value] : run.value("inputs", json::object()).items()) {
-      inputs += Cat(inputs.empty() ? "" : ", ", JsonText(value, "ref"), " (sha256:",
-                    JsonText(value, "sha256").substr(0, 12), ")");
+    const json run_inputs = run.value("inputs", json::object());
+    for (const auto& [name, value] : run_inputs.items()) {
+      inputs += Cat(inputs.empty() ? "" : ", ", JsonText(value, "ref"),
+                    " (sha256:", JsonText(value, "sha256").substr(0, 12), ")");
     }
-    events.push_back({JsonTime(run, "started_at"),
-                      fmt::format("pipeline run {} starts: trigger {} {} by {}; reads {}",
-                                  JsonInt(run, "number"), JsonText(run, "trigger"),
-                                  JsonText(run, "trigger_detail"), JsonText(run, "actor"),
-                                  inputs)});
+    events.push_back(
+        {JsonTime(run, "started_at"),
+         fmt::format("pipeline run {} starts (trigger: {} {}; actor {}), reads {}",
+                     JsonInt(run, "number"), JsonText(run, "trigger"),
+                     JsonText(run, "trigger_detail"), JsonText(run, "actor"), inputs)});
     for (const char* id : {"train", "evaluate", "register", "canary"}) {
       const json* step = Step(run, id);
       if (step == nullptr || JsonTime(*step, "ended_at") == 0) continue;
@@ -226,36 +227,40 @@ void PrintTimeline(std::ostream& out, const DemoRecord& record, const DemoFacts&
                                   JsonText(run, "state"), seconds)});
   }
   for (const json& change : record.model.value("alias_history", json::array())) {
-    events.push_back({JsonTime(change, "at"),
-                      fmt::format("alias fraud@{} -> version {} (was {}) by {}: {}",
-                                  JsonText(change, "alias"), JsonInt(change, "version"),
-                                  JsonInt(change, "previous_version"), JsonText(change, "actor"),
-                                  JsonText(change, "reason"))});
+    const int64_t version = JsonInt(change, "version");
+    const int64_t previous = JsonInt(change, "previous_version");
+    events.push_back(
+        {JsonTime(change, "at"),
+         fmt::format("alias fraud@{} {}{} by {}: {}", JsonText(change, "alias"),
+                     version ? fmt::format("-> fraud@{}", version) : std::string("removed"),
+                     previous ? fmt::format(" (was fraud@{})", previous) : std::string(),
+                     JsonText(change, "actor"), JsonText(change, "reason"))});
   }
   for (const json& h : record.alert_history) {
     std::string labels;
     for (const char* key : {"version"}) {
-      if (h["labels"].contains(key)) labels = Cat(" (fraud@", h["labels"][key].get<std::string>(), ")");
+      if (h["labels"].contains(key))
+        labels = Cat(" (fraud@", h["labels"][key].get<std::string>(), ")");
     }
     events.push_back({JsonTime(h, "at"),
                       fmt::format("alert {}{} {} -> {}, value {:.4g}", JsonText(h, "rule"), labels,
-                                  JsonText(h, "from"), JsonText(h, "to"),
-                                  JsonNumber(h, "value"))});
+                                  JsonText(h, "from"), JsonText(h, "to"), JsonNumber(h, "value"))});
   }
   for (const json& e : record.rollout_events) {
-    events.push_back({JsonTime(e, "at"),
-                      fmt::format("rollout {} {} at {}% by {}: {}", JsonInt(e, "rollout_id"),
-                                  JsonText(e, "type"), JsonInt(e, "weight"),
-                                  JsonText(e, "actor"), JsonText(e, "reason"))});
+    events.push_back(
+        {JsonTime(e, "at"), fmt::format("rollout {} {} at {}% by {}: {}", JsonInt(e, "rollout_id"),
+                                        JsonText(e, "type"), JsonInt(e, "weight"),
+                                        JsonText(e, "actor"), JsonText(e, "reason"))});
   }
   std::stable_sort(events.begin(), events.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [at, text] : events) out << When(at) << "  " << text << "\n";
   if (record.transactions.size() > 1) {
-    out << fmt::format("(and {} more versions of transactions exported every 6 h, the last "
-                       "{} with {} rows)\n",
-                       record.transactions.size() - 1, JsonText(record.transactions.back(), "ref"),
-                       JsonInt(record.transactions.back(), "rows"));
+    out << fmt::format(
+        "(and {} more versions of transactions exported every 6 h, the last "
+        "{} with {} rows)\n",
+        record.transactions.size() - 1, JsonText(record.transactions.back(), "ref"),
+        JsonInt(record.transactions.back(), "rows"));
   }
 }
 
@@ -273,22 +278,23 @@ absl::Status PrintProductionLineage(std::ostream& out, store::Workspace& workspa
 }
 
 void PrintSummary(std::ostream& out, const DemoRecord& record, const DemoFacts& facts) {
-  out << fmt::format("{:<27} {:>9} {:>6}  {:<18} {:>6}  {:>7} {:>7}\n", "PERIOD", "PAYMENTS",
+  out << fmt::format("{:<27} {:>9} {:>6}  {:<24} {:>6}  {:>7} {:>7}\n", "PERIOD", "PAYMENTS",
                      "FRAUD", "SERVED BY", "AUC", "P50 MS", "P99 MS");
   for (const Period& p : Periods(record, facts)) {
     const PeriodFigures f = Figures(*facts.payments, p.from, p.to);
     std::string served;
     for (const auto& [version, n] : f.versions) {
-      served += fmt::format("{}@{} {:.0f}%", served.empty() ? "" : ", ", version,
+      served += fmt::format("{}fraud@{} {:.0f}%", served.empty() ? "" : ", ", version,
                             100.0 * n / std::max<uint64_t>(f.payments, 1));
     }
-    out << fmt::format("{:<27} {:>9} {:>5.1f}%  {:<18} {:>6}  {:>7.3f} {:>7.3f}\n", p.name,
+    out << fmt::format("{:<27} {:>9} {:>5.1f}%  {:<24} {:>6}  {:>7.3f} {:>7.3f}\n", p.name,
                        f.payments, 100.0 * f.fraud / std::max<uint64_t>(f.payments, 1), served,
                        Auc(f.auc), f.p50, f.p99);
   }
-  out << fmt::format("requests {} ({} failed); AUC from the scores the clients received and "
-                     "the true labels; latency as the client measured it over HTTP\n",
-                     facts.counters.requests, facts.counters.failed_requests);
+  out << fmt::format(
+      "requests {} ({} failed); AUC from the scores the clients received and "
+      "the true labels; latency as the client measured it over HTTP\n",
+      facts.counters.requests, facts.counters.failed_requests);
 }
 
 std::vector<LoopCheck> CheckLoop(const DemoRecord& record, const DemoFacts& facts) {
@@ -298,8 +304,9 @@ std::vector<LoopCheck> CheckLoop(const DemoRecord& record, const DemoFacts& fact
   };
   // 1. The first model.
   const json* first = record.runs.empty() ? nullptr : &record.runs.front();
-  check("first model", first != nullptr && JsonText(*first, "state") == "succeeded" &&
-                           RegisteredVersion(*first) == 1,
+  check("first model",
+        first != nullptr && JsonText(*first, "state") == "succeeded" &&
+            RegisteredVersion(*first) == 1,
         first == nullptr ? "no pipeline run"
                          : fmt::format("run 1 {}, registered fraud@{}", JsonText(*first, "state"),
                                        RegisteredVersion(*first)));
@@ -329,8 +336,9 @@ std::vector<LoopCheck> CheckLoop(const DemoRecord& record, const DemoFacts& fact
       quality_fired = at;
     }
   }
-  check("no false alarm", early.empty(),
-        early.empty() ? "no alert fired before the change" : Cat("fired before the change: ", early));
+  check(
+      "no false alarm", early.empty(),
+      early.empty() ? "no alert fired before the change" : Cat("fired before the change: ", early));
   check("drift detected", drift_fired > 0,
         drift_fired ? fmt::format("FraudFeatureDrift fired {:.1f} h after the change",
                                   (drift_fired - facts.change_at) / 3.6e9)
@@ -353,8 +361,7 @@ std::vector<LoopCheck> CheckLoop(const DemoRecord& record, const DemoFacts& fact
   if (retrain != nullptr) {
     const json* evaluate = Step(*retrain, "evaluate");
     retrain_detail = fmt::format("run {} registered fraud@{}; {}", JsonInt(*retrain, "number"),
-                                 candidate,
-                                 evaluate ? FirstLine(JsonText(*evaluate, "note")) : "");
+                                 candidate, evaluate ? FirstLine(JsonText(*evaluate, "note")) : "");
   }
   check("retrained and blessed", retrain != nullptr, retrain_detail);
   // 5. The canary, analysed and promoted by the controller.
@@ -375,17 +382,17 @@ std::vector<LoopCheck> CheckLoop(const DemoRecord& record, const DemoFacts& fact
       record.model.contains("aliases") && record.model["aliases"].contains("production")
           ? record.model["aliases"]["production"].get<int64_t>()
           : 0;
-  check("new production", candidate > 1 && production == candidate &&
-                              JsonInt(record.endpoint, "version") == candidate,
-        fmt::format("fraud@production -> {}, endpoint fraud serves version {}", production,
-                    JsonInt(record.endpoint, "version")));
+  check(
+      "new production",
+      candidate > 1 && production == candidate && JsonInt(record.endpoint, "version") == candidate,
+      fmt::format("fraud@production -> {}, endpoint fraud serves version {}", production,
+                  JsonInt(record.endpoint, "version")));
   // 7. Quality came back.
   const int64_t promoted = PromotedAt(record);
   if (promoted > 0) {
     const PeriodFigures before = Figures(*facts.payments, facts.change_at, promoted);
     const PeriodFigures after = Figures(*facts.payments, promoted, facts.live_end + 1);
-    check("quality recovered",
-          before.auc && after.auc && *after.auc >= *before.auc + 0.05,
+    check("quality recovered", before.auc && after.auc && *after.auc >= *before.auc + 0.05,
           fmt::format("AUC {} after the change, {} after promotion", Auc(before.auc),
                       Auc(after.auc)));
   } else {

@@ -32,12 +32,12 @@ struct DemoFacts {
 
 // What the platform recorded, as its API answers.
 struct DemoRecord {
-  std::vector<nlohmann::json> runs;           // pipeline runs with their steps, oldest first
-  std::vector<nlohmann::json> alert_history;  // alert transitions, oldest first
-  std::vector<nlohmann::json> rollout_events; // the endpoint's rollout events, oldest first
-  nlohmann::json model;                       // GET /api/v1/models/fraud
-  nlohmann::json endpoint;                    // GET /api/v1/endpoints/fraud
-  std::vector<nlohmann::json> transactions;   // versions of `transactions`, oldest first
+  std::vector<nlohmann::json> runs;            // pipeline runs with their steps, oldest first
+  std::vector<nlohmann::json> alert_history;   // alert transitions, oldest first
+  std::vector<nlohmann::json> rollout_events;  // the endpoint's rollout events, oldest first
+  nlohmann::json model;                        // GET /api/v1/models/fraud
+  nlohmann::json endpoint;                     // GET /api/v1/endpoints/fraud
+  std::vector<nlohmann::json> transactions;    // versions of `transactions`, oldest first
 };
 
 absl::StatusOr<DemoRecord> ReadDemoRecord(server::HttpConnection& api);

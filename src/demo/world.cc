@@ -127,6 +127,18 @@ World::World(const WorldOptions& options) : options_(options), rng_(options.seed
   }
   customer_windows_.resize(customers_.size());
   merchant_windows_.resize(merchants_.size());
+  // The rolling windows start full, as a warehouse's would: the world runs its window's
+  // worth of days before day 0 without reporting them (the same habits, no change).
+  for (int64_t d = -kWindowDays; d < 0; ++d) {
+    std::vector<Transaction> warmup;
+    const int64_t start = options.start_micros + d * kMicrosPerDay;
+    for (uint32_t c = 0; c < customers_.size(); ++c) {
+      const uint64_t count =
+          Poisson(options_.transactions_per_customer_day * customers_[c].activity);
+      for (uint64_t i = 0; i < count; ++i) AddSpending(c, start, false, warmup);
+    }
+    UpdateWindows(window_day_++, warmup);
+  }
 }
 
 double World::Unit() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
@@ -244,7 +256,7 @@ WorldDay World::NextDay() {
                                                       : a.id < b.id;
             });
   for (Transaction& t : day.transactions) t.id = next_transaction_id_++;
-  UpdateWindows(day.day, day.transactions);
+  UpdateWindows(window_day_++, day.transactions);
   AppendDailyRows(day);
   return day;
 }

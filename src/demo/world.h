@@ -13,6 +13,8 @@
 // time order and the daily aggregates stamped at the end of that day (the next day's
 // 00:00:00Z): one row per customer with a payment in the 30 days up to then (a customer
 // without one has no row, so its features come back missing) and one per merchant alike.
+// The windows are full from day 0 on: the world lives 30 days before it that it does not
+// report, as a warehouse has history before the data it exports.
 // The aggregates of day d use only transactions of days <= d, so a point-in-time join of a
 // transaction on day d+1 with them never sees its own day.
 // The same options give the same days, byte for byte, on the same build.
@@ -154,6 +156,7 @@ class World {
   std::vector<MerchantWindow> merchant_windows_;
   std::array<std::vector<Tally>, kWindowDays> history_;  // the last days', by day % 30
   int64_t next_day_ = 0;
+  int64_t window_day_ = 0;  // days the windows have seen, the unreported ones first
   uint64_t next_transaction_id_ = 0;
 };
 

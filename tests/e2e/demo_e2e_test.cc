@@ -40,7 +40,8 @@ TEST(DemoE2eTest, TheLoopClosesWithoutAPersonAndEveryStageIsRecorded) {
   Child demo({FERRY_BINARY, "--workspace", "demo", "demo", "--customers", "3000", "--merchants",
               "300", "--live-days", "5", "--change-after", "2", "--keep-serving"},
              dir.path());
-  const std::string line = demo.WaitForLine("serving on http://127.0.0.1:", std::chrono::minutes(4));
+  const std::string line =
+      demo.WaitForLine("serving on http://127.0.0.1:", std::chrono::minutes(4));
   if (line.empty()) {
     const int code = demo.Wait(std::chrono::seconds(10));
     FAIL() << "the demo did not reach --keep-serving (exit " << code << "): " << demo.Stderr();
@@ -132,9 +133,8 @@ TEST(DemoE2eTest, TheLoopClosesWithoutAPersonAndEveryStageIsRecorded) {
   EXPECT_EQ(demo.Wait(std::chrono::seconds(30)), 0) << demo.Stderr();
 
   // The metadata store, read by the CLI after the demo ended, tells the same.
-  CommandResult shown =
-      RunCommand({FERRY_BINARY, "--workspace", "demo", "models", "show", "fraud", "--json"},
-                 dir.path());
+  CommandResult shown = RunCommand(
+      {FERRY_BINARY, "--workspace", "demo", "models", "show", "fraud", "--json"}, dir.path());
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
   EXPECT_EQ(json::parse(shown.out)["aliases"]["production"], 2) << shown.out;
 }
