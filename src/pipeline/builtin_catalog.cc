@@ -93,6 +93,10 @@ constexpr std::array kEvaluateParams = {
                  "the gate's metric (default: auc for binary, "
                  "accuracy for multi-class, rmse for regression)"},
     BuiltinParam{"min_improvement", "0", false, "required gain over the baseline"},
+    BuiltinParam{"recent", "", false,
+                 "score only the test rows of this last stretch of time before the newest "
+                 "one (a duration: 2d), the world as it is now"},
+    BuiltinParam{"time_column", "event_timestamp", false, "the rows' time, for recent"},
 };
 
 constexpr std::array kRegisterInputs = {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "alerts/duration.h"
 #include "core/file.h"
 #include "core/strings.h"
 #include "pipeline/builtin_steps.h"
@@ -213,8 +214,24 @@ absl::StatusOr<StepOutcome> RunEvaluateStep(StepContext& context) {
   STEP_ASSIGN_OR_RETURN(context, const dataset::VersionRecord test, context.InputDataset("test"));
   std::vector<const ScoringModel*> models = {&candidate};
   if (base) models.push_back(&*base);
-  STEP_ASSIGN_OR_RETURN(context, const LabelledRows rows,
+  STEP_ASSIGN_OR_RETURN(context, LabelledRows rows,
                         ReadLabelledRows(context.services().datasets, test, label, models));
+  if (const std::optional<std::string> recent = OptionalParamText(context, "recent")) {
+    const absl::StatusOr<std::chrono::milliseconds> window = alerts::ParseDuration(*recent);
+    if (!window.ok() || window->count() <= 0) {
+      return StepInvalid(context, "param recent: \"", *recent,
+                         "\" is not a duration such as 12h or 2d");
+    }
+    const std::string time_column =
+        OptionalParamText(context, "time_column").value_or("event_timestamp");
+    STEP_ASSIGN_OR_RETURN(
+        context, rows,
+        KeepRecentRows(context.services().datasets, test, time_column,
+                       std::chrono::duration_cast<std::chrono::microseconds>(*window), rows));
+    if (rows.rows == 0) {
+      return StepInvalid(context, "param recent: no test rows in the last ", *recent);
+    }
+  }
   report.rows = rows.rows;
   STEP_ASSIGN_OR_RETURN(context, report.candidate, ScoreModel(candidate, rows));
   if (base) {

@@ -207,6 +207,54 @@ absl::StatusOr<LabelledRows> ReadLabelledRows(const dataset::DatasetStore& datas
   return rows;
 }
 
+absl::StatusOr<LabelledRows> KeepRecentRows(const dataset::DatasetStore& datasets,
+                                            const dataset::VersionRecord& version,
+                                            const std::string& time_column,
+                                            std::chrono::microseconds window,
+                                            const LabelledRows& rows) {
+  ASSIGN_OR_RETURN(const table::TableProfile profile, datasets.Profile(version));
+  const std::optional<size_t> index = profile.schema().Find(time_column);
+  if (!index) {
+    return absl::InvalidArgumentError(
+        Cat(version.Ref(), " has no column \"", time_column, "\" (the time of param recent)"));
+  }
+  const ColumnType type = profile.schema().columns[*index].type;
+  if (type != ColumnType::kTimestamp && type != ColumnType::kInt64) {
+    return absl::InvalidArgumentError(Cat(version.Ref(), ": column \"", time_column, "\" holds ",
+                                          table::ColumnTypeName(type),
+                                          ", not timestamps or integers"));
+  }
+  std::vector<int64_t> times;
+  times.reserve(static_cast<size_t>(rows.rows));
+  RETURN_IF_ERROR(datasets.ReadBatches(
+      version, {time_column}, kBatchRows, [&](table::RecordBatch batch) -> absl::Status {
+        const ColumnArray& c = batch.columns.front();
+        for (size_t r = 0; r < c.size(); ++r) {
+          if (c.IsNull(r)) {
+            return absl::InvalidArgumentError(
+                Cat(version.Ref(), " row ", times.size() + 1, ": \"", time_column, "\" is empty"));
+          }
+          times.push_back(c.int64_values[r]);
+        }
+        return absl::OkStatus();
+      }));
+  if (static_cast<int64_t>(times.size()) != rows.rows) {
+    return absl::InternalError(Cat(version.Ref(), " changed while it was read"));
+  }
+  LabelledRows kept;
+  if (times.empty()) return kept;
+  const int64_t newest = *std::max_element(times.begin(), times.end());
+  const int64_t from = newest - window.count();
+  for (const auto& [name, values] : rows.columns) kept.columns[name];
+  for (size_t r = 0; r < times.size(); ++r) {
+    if (times[r] < from) continue;
+    kept.labels.push_back(rows.labels[r]);
+    for (const auto& [name, values] : rows.columns) kept.columns[name].push_back(values[r]);
+    ++kept.rows;
+  }
+  return kept;
+}
+
 absl::StatusOr<MetricValues> ScoreModel(const ScoringModel& model, const LabelledRows& rows) {
   MetricValues metrics;
   if (rows.rows == 0) {

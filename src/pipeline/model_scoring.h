@@ -14,6 +14,7 @@
 //
 // Thread-safety: a ScoringModel is used by one thread; the functions are pure.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -65,6 +66,15 @@ absl::StatusOr<LabelledRows> ReadLabelledRows(const dataset::DatasetStore& datas
                                               const dataset::VersionRecord& version,
                                               const std::string& label,
                                               std::span<const ScoringModel* const> models);
+
+// The rows of `rows` (read from `version`) whose `time_column` (a timestamp or number
+// column) lies within `window` of its newest value, both ends included. InvalidArgument
+// naming the column when it is missing, not a time or number, or empty in a row.
+absl::StatusOr<LabelledRows> KeepRecentRows(const dataset::DatasetStore& datasets,
+                                            const dataset::VersionRecord& version,
+                                            const std::string& time_column,
+                                            std::chrono::microseconds window,
+                                            const LabelledRows& rows);
 
 // The model's metrics on the rows (FamilyMetrics' names; nullopt where undefined).
 // Errors: libxgboost's, and stats' InvalidArgument for labels outside the metric's domain

@@ -1,6 +1,8 @@
 // The evaluate step: candidate against the endpoint's production model or a named
 // baseline, the gate both ways, floors, other objectives, and errors.
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "pipeline/model_step_fixture.h"
@@ -144,6 +146,39 @@ TEST_F(EvaluateStepTest, WithoutABaselineTheFloorsDecide) {
                                    "production alias)"),
             std::string::npos)
       << run.outcome->note;
+}
+
+TEST_F(EvaluateStepTest, RecentScoresOnlyTheLatestRowsByTime) {
+  // 300 old rows whose labels are flipped (the world then) and 200 recent ones that follow
+  // the pattern the good model learned (the world now).
+  const Rows rows = MakeRows(500, 7);
+  std::string csv = "event_timestamp,x1,x2,label\n";
+  for (size_t i = 0; i < rows.labels.size(); ++i) {
+    const bool old = i < 300;
+    const int label = static_cast<int>(rows.labels[i]);
+    csv += fmt::format("2026-01-{:02d}T{:02d}:00:00Z,{},{},{}\n", old ? 1 : 10, i % 24,
+                       rows.features[2 * i], rows.features[2 * i + 1], old ? 1 - label : label);
+  }
+  test_ = AddDataset("timed", csv);
+  const StepValue good = FileValue(TrainModel("good", true), "model.json");
+  StepRun recent = Evaluate(good, "recent: 2d");
+  ASSERT_TRUE(recent.outcome.ok()) << recent.outcome.status();
+  EXPECT_EQ(Evaluation(recent)["rows"], 200);
+  EXPECT_GT(Evaluation(recent)["candidate"]["auc"].get<double>(), 0.9);
+  StepRun all = Evaluate(good, "");
+  ASSERT_TRUE(all.outcome.ok()) << all.outcome.status();
+  EXPECT_EQ(Evaluation(all)["rows"], 500);
+  EXPECT_LT(Evaluation(all)["candidate"]["auc"].get<double>(), 0.6);
+
+  StepRun bad = Evaluate(good, "recent: soon");
+  ASSERT_FALSE(bad.outcome.ok());
+  EXPECT_NE(bad.outcome.status().message().find("param recent: \"soon\" is not a duration"),
+            std::string::npos)
+      << bad.outcome.status();
+  StepRun not_time = Evaluate(good, "recent: 1d, time_column: x1");
+  ASSERT_FALSE(not_time.outcome.ok());
+  EXPECT_NE(not_time.outcome.status().message().find("\"x1\" holds float64"), std::string::npos)
+      << not_time.outcome.status();
 }
 
 TEST_F(EvaluateStepTest, ABaselineParamNamesTheVersionToBeat) {
