@@ -63,7 +63,8 @@ TEST(DemoE2eTest, TheLoopClosesWithoutAPersonAndEveryStageIsRecorded) {
   // 2. Drift and the quality drop were detected after the change, not before.
   std::string drift_fired;
   std::string quality_fired;
-  for (const json& h : Get(port, "/api/v1/alerts/history?limit=1000")["history"]) {
+  const json history = Get(port, "/api/v1/alerts/history?limit=1000");
+  for (const json& h : history["history"]) {
     if (h["to"] != "firing") continue;
     const std::string at = h["at"];
     EXPECT_GE(at, kChange) << "an alert fired before the world changed: " << h.dump();
@@ -86,7 +87,7 @@ TEST(DemoE2eTest, TheLoopClosesWithoutAPersonAndEveryStageIsRecorded) {
       << retrain.dump();
   EXPECT_GE(retrain["started_at"].get<std::string>(), quality_fired);
   EXPECT_EQ(retrain["actor"], "ferry-server");
-  const std::string read = retrain["inputs"]["transactions@latest"]["ref"];
+  const std::string read = retrain["inputs"]["transactions"]["ref"];
   EXPECT_NE(read, "transactions@1") << "the retrain read no new data";
   for (const char* step : {"training_set", "split", "train", "evaluate", "register", "canary"}) {
     EXPECT_TRUE(HasStep(retrain, step, "succeeded")) << step << ": " << retrain.dump();
