@@ -135,6 +135,13 @@ TEST(DemoE2eTest, TheLoopClosesWithoutAPersonAndEveryStageIsRecorded) {
   demo.Signal(SIGTERM);
   EXPECT_EQ(demo.Wait(std::chrono::seconds(30)), 0) << demo.Stderr();
 
+  // The workspace the loop wrote is whole: every object matches its hash.
+  CommandResult fsck =
+      RunCommand({FERRY_BINARY, "--workspace", "demo", "fsck", "--json"}, dir.path());
+  ASSERT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+  EXPECT_EQ(json::parse(fsck.out)["metadata"], "ok");
+  EXPECT_EQ(json::parse(fsck.out)["damaged_objects"].size(), 0u);
+
   // The metadata store, read by the CLI after the demo ended, tells the same.
   CommandResult shown = RunCommand(
       {FERRY_BINARY, "--workspace", "demo", "models", "show", "fraud", "--json"}, dir.path());
