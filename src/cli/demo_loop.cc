@@ -447,18 +447,22 @@ absl::Status ClosedLoop::Live() {
       continue;
     }
     target = std::min(end, std::max(target, clock_->NowMicros()) + tick);
+    const auto day_lines = [&] {
+      while (clock_->NowMicros() >= next_day) {
+        DayLine(next_day - kMicrosPerDay);
+        next_day += kMicrosPerDay;
+      }
+    };
     if (!change_told && target > change_at_) {
       RETURN_IF_ERROR(replay_->AdvanceTo(change_at_));
+      day_lines();
       out_ << Short(change_at_)
            << "  THE WORLD CHANGES: spending shifts (larger amounts, more online) and fraud "
               "takes a new form\n";
       change_told = true;
     }
     RETURN_IF_ERROR(replay_->AdvanceTo(target));
-    while (clock_->NowMicros() >= next_day) {
-      DayLine(next_day - kMicrosPerDay);
-      next_day += kMicrosPerDay;
-    }
+    day_lines();
     const auto spent = Stopwatch::now() - step_start;
     if (spent < options_.min_step) std::this_thread::sleep_for(options_.min_step - spent);
   }
