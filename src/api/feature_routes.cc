@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "api/feature_json.h"
+#include "api/json_body.h"
 #include "api/online_request.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -12,6 +13,7 @@
 #include "features/feature_registry.h"
 #include "features/materialization.h"
 #include "features/online_features.h"
+#include "features/online_push.h"
 #include "features/view_status.h"
 
 namespace ferry::api {
@@ -31,7 +33,7 @@ class QueryCache {
 
   template <typename Build>
   absl::StatusOr<std::shared_ptr<const features::OnlineQuery>> Get(const std::string& key,
-                                                                    Build build) {
+                                                                   Build build) {
     const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -94,16 +96,16 @@ absl::StatusOr<Response> ListFeatures(FeatureApi& api) {
 
 absl::StatusOr<Response> GetOnline(FeatureApi& api, Request& request) {
   ASSIGN_OR_RETURN(OnlineRequest parsed, ParseOnlineRequest(request.mutable_body()));
-  ASSIGN_OR_RETURN(std::shared_ptr<const features::OnlineQuery> query,
-                   api.queries.Get(parsed.CacheKey(), [&]() -> absl::StatusOr<features::OnlineQuery> {
-                     ASSIGN_OR_RETURN(features::FeatureSelection selection,
-                                      parsed.feature_service.empty()
-                                          ? api.registry->Select(std::vector<std::string>(
-                                                parsed.features.begin(), parsed.features.end()))
-                                          : api.registry->SelectService(parsed.feature_service));
-                     return features::OnlineQuery::Prepare(selection,
-                                                           {parsed.full_feature_names});
-                   }));
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<const features::OnlineQuery> query,
+      api.queries.Get(parsed.CacheKey(), [&]() -> absl::StatusOr<features::OnlineQuery> {
+        ASSIGN_OR_RETURN(features::FeatureSelection selection,
+                         parsed.feature_service.empty()
+                             ? api.registry->Select(std::vector<std::string>(
+                                   parsed.features.begin(), parsed.features.end()))
+                             : api.registry->SelectService(parsed.feature_service));
+        return features::OnlineQuery::Prepare(selection, {parsed.full_feature_names});
+      }));
   thread_local std::vector<features::EntityKeyValues> entities;
   const absl::Status converted =
       ConvertEntities(parsed.entities, *query, api.options.max_entity_rows, entities);
@@ -121,8 +123,7 @@ absl::StatusOr<Response> GetOnline(FeatureApi& api, Request& request) {
   return response;
 }
 
-absl::StatusOr<features::MaterializeOptions> ParseMaterialize(std::string_view body,
-                                                              int64_t now) {
+absl::StatusOr<features::MaterializeOptions> ParseMaterialize(std::string_view body, int64_t now) {
   json j = body.empty() ? json::object() : json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError("the request body must be a JSON object");
@@ -151,8 +152,9 @@ absl::StatusOr<features::MaterializeOptions> ParseMaterialize(std::string_view b
     }
   }
   if (options.incremental && options.start) {
-    return absl::InvalidArgumentError("an incremental run starts where the last one ended:"
-                                      " give \"end\" only");
+    return absl::InvalidArgumentError(
+        "an incremental run starts where the last one ended:"
+        " give \"end\" only");
   }
   return options;
 }
@@ -168,6 +170,20 @@ absl::StatusOr<Response> PostMaterialize(FeatureApi& api, Request& request) {
 
 }  // namespace
 
+// {"view": "V", "rows": [{key..., timestamp, feature...}, ...]}: features/online_push.h.
+absl::StatusOr<Response> PostPush(FeatureApi& api, Request& request) {
+  ASSIGN_OR_RETURN(json body, ParseJsonObject(request.body()));
+  RETURN_IF_ERROR(OnlyKeys(body, {"view", "rows"}));
+  ASSIGN_OR_RETURN(std::string view, StringField(body, "view"));
+  if (view.empty()) return absl::InvalidArgumentError("\"view\" is required");
+  if (!body.contains("rows")) return absl::InvalidArgumentError("\"rows\" is required");
+  ASSIGN_OR_RETURN(features::OnlineStore * store, api.online->Get());
+  ASSIGN_OR_RETURN(features::PushReport report,
+                   features::PushToOnline(*api.registry, *store, view, body["rows"]));
+  return server::JsonResponse(json{
+      {"view", view}, {"rows", report.rows}, {"written", report.written}, {"kept", report.kept}});
+}
+
 absl::Status AddFeatureRoutes(server::Router& router, store::Workspace& workspace,
                               std::shared_ptr<features::SharedOnlineStore> online,
                               const FeatureRoutesOptions& options) {
@@ -179,16 +195,18 @@ absl::Status AddFeatureRoutes(server::Router& router, store::Workspace& workspac
                                                  std::move(registry), std::move(online), options,
                                                  QueryCache(options.definitions_refresh)});
   RETURN_IF_ERROR(router.Get("/api/v1/features", [api](Request&) { return ListFeatures(*api); }));
-  RETURN_IF_ERROR(router.Get(
-      "/api/v1/features/views/{name}", [api](Request& request) -> absl::StatusOr<Response> {
-        ASSIGN_OR_RETURN(features::FeatureView view,
-                         api->registry->GetView(request.PathParam("name")));
-        return server::JsonResponse(ViewJson(*api, view));
-      }));
+  RETURN_IF_ERROR(router.Get("/api/v1/features/views/{name}",
+                             [api](Request& request) -> absl::StatusOr<Response> {
+                               ASSIGN_OR_RETURN(features::FeatureView view,
+                                                api->registry->GetView(request.PathParam("name")));
+                               return server::JsonResponse(ViewJson(*api, view));
+                             }));
   RETURN_IF_ERROR(router.Post("/api/v1/features/online",
                               [api](Request& request) { return GetOnline(*api, request); }));
   RETURN_IF_ERROR(router.Post("/api/v1/features/materialize",
                               [api](Request& request) { return PostMaterialize(*api, request); }));
+  RETURN_IF_ERROR(router.Post("/api/v1/features/push",
+                              [api](Request& request) { return PostPush(*api, request); }));
   return absl::OkStatus();
 }
 

@@ -309,8 +309,7 @@ absl::Status ClosedLoop::Deploy() {
     ASSIGN_OR_RETURN(json endpoint, Call("GET", "/api/v1/endpoints/fraud"));
     if (JsonText(endpoint, "state") == "READY") {
       out_ << "endpoint fraud READY: fraud@1, " << JsonText(endpoint, "evaluator")
-           << "; inputs amount, hour, online, foreign from each request, the rest from the "
-              "online store\n";
+           << "; requests give the entity keys, every input comes from the online store\n";
       break;
     }
     if (attempt > 200) {
@@ -370,7 +369,8 @@ absl::StatusOr<bool> ClosedLoop::Observe() {
       if (alert["annotations"].contains("summary")) {
         summary = alert["annotations"]["summary"].get<std::string>();
       }
-      out_ << fmt::format("{}  ALERT {} firing: {}\n", Short(now), JsonText(rule, "name"), summary);
+      out_ << fmt::format("{}  ALERT {} firing (value {:.4g}): {}\n", Short(now),
+                          JsonText(rule, "name"), JsonNumber(alert, "value"), summary);
       if (JsonText(rule, "name") == demo_files::kDriftAlert) {
         absl::StatusOr<json> report = Call("GET", "/api/v1/deployments/fraud/monitoring");
         if (report.ok() && !(*report)["models"].empty()) {
@@ -421,6 +421,14 @@ absl::StatusOr<bool> ClosedLoop::Observe() {
       if (!rollout_events_told_.insert(key).second) continue;
       out_ << fmt::format("{}  canary {} {}% by {}: {}\n", Short(now), JsonText(e, "type"),
                           JsonInt(e, "weight"), JsonText(e, "actor"), JsonText(e, "reason"));
+      // The figures behind a decision: each check of the analysis.
+      const std::string type = JsonText(e, "type");
+      if (type != "advanced" && type != "promoted" && type != "rolled_back") continue;
+      const json figures = e.value("figures", json::object());
+      for (const json& check : figures.value("checks", json::array())) {
+        out_ << fmt::format("               {} {}: {}\n", JsonText(check, "name"),
+                            JsonText(check, "outcome"), JsonText(check, "detail"));
+      }
     }
   }
   return in_flight;
@@ -428,8 +436,8 @@ absl::StatusOr<bool> ClosedLoop::Observe() {
 
 absl::Status ClosedLoop::Live() {
   out_ << fmt::format(
-      "\n== 5. live: payments scored over HTTP, labels {}-{} h later, "
-      "exports every 6 h (simulated clock, {} min per step)\n",
+      "\n== 5. live: each payment pushed to the online store and scored by its keys over "
+      "HTTP, labels {}-{} h later, exports every 6 h (simulated clock, {} min per step)\n",
       1, 4, options_.tick.count());
   const int64_t start = clock_->NowMicros();
   const int64_t end = start + options_.live_days * kMicrosPerDay;

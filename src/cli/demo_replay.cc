@@ -155,12 +155,24 @@ absl::Status DemoReplay::AdvanceTo(int64_t until) {
 }
 
 absl::Status DemoReplay::Pay(const demo::Transaction& t, int64_t now) {
+  // The payment stream writes the payment into the online store as it happens...
+  const std::string id = demo::World::TransactionId(t.id);
   body_.clear();
   fmt::format_to(std::back_inserter(body_),
-                 R"({{"instances":[{{"customer_id":"{}","merchant_id":"{}","amount":{:.2f},)"
-                 R"("hour":{},"online":{},"foreign":{}}}]}})",
-                 demo::World::CustomerId(t.customer), demo::World::MerchantId(t.merchant), t.amount,
-                 t.hour, t.online ? 1 : 0, t.foreign ? 1 : 0);
+                 R"({{"view":"transaction","rows":[{{"transaction_id":"{}","event_timestamp":{},)"
+                 R"("amount":{:.2f},"hour":{},"online":{},"foreign":{}}}]}})",
+                 id, t.event_micros, t.amount, t.hour, t.online ? 1 : 0, t.foreign ? 1 : 0);
+  ASSIGN_OR_RETURN(server::HttpReply pushed, http_.Call("POST", "/api/v1/features/push", body_));
+  if (pushed.status != 200) {
+    return absl::InternalError(
+        Cat("pushing a payment: HTTP ", pushed.status, " ", pushed.body.substr(0, 300)));
+  }
+  // ... and the fraud check asks with the keys alone: every input comes from the store.
+  body_.clear();
+  fmt::format_to(
+      std::back_inserter(body_),
+      R"({{"instances":[{{"transaction_id":"{}","customer_id":"{}","merchant_id":"{}"}}]}})", id,
+      demo::World::CustomerId(t.customer), demo::World::MerchantId(t.merchant));
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<server::HttpReply> reply = http_.Call("POST", "/v1/models/fraud:predict", body_);
   const float latency_ms =

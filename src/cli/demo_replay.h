@@ -2,10 +2,11 @@
 
 // DemoReplay: the world outside ferry in `ferry demo`, talking to a running ferry server
 // over HTTP only, as real clients would:
-//   - card payments: each transaction of the simulated day is sent when its time comes as
-//     one inference request carrying the entity keys (customer_id, merchant_id) and the
-//     transaction itself (amount, hour, online, foreign); the customer's and merchant's
-//     aggregates come from the online store;
+//   - card payments: each transaction of the simulated day, when its time comes, is
+//     pushed into the online store (POST /api/v1/features/push, view `transaction`: as a
+//     payment stream would) and then scored by one inference request with the entity keys
+//     only (transaction_id, customer_id, merchant_id): every input of the model -- the
+//     payment's, its customer's and its merchant's features -- comes from the online store;
 //   - ground truth: the bank learns which payments were fraud one to four hours later
 //     and posts the labels to /api/v1/feedback;
 //   - the warehouse: every `export_every` it appends the transactions whose labels are

@@ -58,8 +58,13 @@ void AppendTransactionsCsv(const std::vector<Transaction>& transactions, std::st
 }
 
 std::string_view FeatureDefinitionsYaml() {
-  return R"(# The feature definitions of `ferry demo`: daily aggregates of the synthetic world.
+  return R"(# The feature definitions of `ferry demo`: each payment as it happens (pushed to the
+# online store by the payment stream; offline, the exported transactions), and the daily
+# aggregates of the customers and merchants.
 entities:
+  - name: transaction
+    join_keys: [{name: transaction_id, type: string}]
+    description: a card payment
   - name: customer
     join_keys: [{name: customer_id, type: string}]
     description: a card holder
@@ -67,6 +72,16 @@ entities:
     join_keys: [{name: merchant_id, type: string}]
     description: a card acceptor
 feature_views:
+  - name: transaction
+    entities: [transaction]
+    source: transactions
+    timestamp_field: event_timestamp
+    features:
+      - {name: amount, type: float64}
+      - {name: hour, type: int64}
+      - {name: online, type: int64}
+      - {name: foreign, type: int64}
+    description: the payment itself
   - name: customer_daily
     entities: [customer]
     source: customer_daily
@@ -90,7 +105,7 @@ feature_views:
     description: the merchant's payments over the 30 (or 7) days up to the end of a day
 feature_services:
   - name: fraud_features
-    features: ["customer_daily:*", "merchant_daily:*"]
+    features: ["transaction:*", "customer_daily:*", "merchant_daily:*"]
 )";
 }
 

@@ -104,35 +104,48 @@ TEST(WorldTest, RowsHaveTheHeadersColumnsAndIdsNameTheirEntities) {
   EXPECT_EQ(World::TransactionId(42), "t0000000042");
 }
 
-TEST(WorldTest, FeatureDefinitionsDeclareEveryAggregateColumnWithItsInferredType) {
+TEST(WorldTest, FeatureDefinitionsDeclareTheirSourcesColumnsWithTheirInferredTypes) {
   auto definitions = features::ParseFeatureDefinitions(FeatureDefinitionsYaml(), "world");
   ASSERT_TRUE(definitions.ok()) << definitions.status();
-  ASSERT_EQ(definitions->views.size(), 2u);
+  ASSERT_EQ(definitions->views.size(), 3u);
   ASSERT_EQ(definitions->services.size(), 1u);
   EXPECT_EQ(definitions->services[0].name, "fraud_features");
+  EXPECT_EQ(definitions->services[0].features,
+            (std::vector<std::string>{"transaction:*", "customer_daily:*", "merchant_daily:*"}));
   std::vector<WorldDay> days = Days(Small(), 2);
   std::set<std::string> names;
   for (const features::FeatureView& view : definitions->views) {
-    const bool customer = view.name == "customer_daily";
-    ASSERT_TRUE(customer || view.name == "merchant_daily") << view.name;
-    EXPECT_EQ(view.source, view.name);
     EXPECT_EQ(view.timestamp_field, "event_timestamp");
-    EXPECT_GT(view.ttl_seconds, 0);
-    // The view declares exactly the dataset's columns after the timestamp and the key.
-    const std::string_view header = customer ? kCustomerDailyHeader : kMerchantDailyHeader;
-    std::vector<std::string> columns = Columns(header);
-    ASSERT_EQ(view.features.size() + 2, columns.size());
-    std::string csv(header);
-    csv += customer ? days[1].customer_daily_rows : days[1].merchant_daily_rows;
+    std::string csv;
+    size_t first_feature = 2;  // after the timestamp and the key
+    if (view.name == "transaction") {
+      EXPECT_EQ(view.source, "transactions");
+      EXPECT_EQ(view.ttl_seconds, 0);
+      csv = std::string(kTransactionsHeader);
+      AppendTransactionsCsv(days[1].transactions, csv);
+      first_feature = 5;  // amount, hour, online, foreign follow the ids and the category
+    } else {
+      const bool customer = view.name == "customer_daily";
+      ASSERT_TRUE(customer || view.name == "merchant_daily") << view.name;
+      EXPECT_EQ(view.source, view.name);
+      EXPECT_GT(view.ttl_seconds, 0);
+      csv = std::string(customer ? kCustomerDailyHeader : kMerchantDailyHeader);
+      csv += customer ? days[1].customer_daily_rows : days[1].merchant_daily_rows;
+    }
+    const std::vector<std::string> columns = Columns(csv.substr(0, csv.find('\n') + 1));
     auto profile = table::ProfileBytes(table::Format::kCsv, csv);
     ASSERT_TRUE(profile.ok()) << profile.status();
     const table::Schema schema = profile->schema();
     EXPECT_EQ(schema.columns[0].type, table::ColumnType::kTimestamp);
     EXPECT_EQ(schema.columns[1].type, table::ColumnType::kString);
+    // The view declares the source's feature columns, in order, with the types ferry infers.
+    ASSERT_LE(first_feature + view.features.size(), columns.size()) << view.name;
     for (size_t i = 0; i < view.features.size(); ++i) {
-      EXPECT_EQ(view.features[i].name, columns[i + 2]);
-      EXPECT_EQ(schema.columns[i + 2].type, view.features[i].type) << columns[i + 2];
-      EXPECT_TRUE(names.insert(view.features[i].name).second) << "repeated " << columns[i + 2];
+      EXPECT_EQ(view.features[i].name, columns[first_feature + i]);
+      EXPECT_EQ(schema.columns[first_feature + i].type, view.features[i].type)
+          << columns[first_feature + i];
+      EXPECT_TRUE(names.insert(view.features[i].name).second)
+          << "repeated " << view.features[i].name;
     }
   }
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "subprocess.h"
 #include "testing/temp_dir.h"
@@ -119,12 +120,34 @@ TEST(DemoE2eTest, TheLoopClosesWithoutAPersonAndEveryStageIsRecorded) {
   EXPECT_EQ(model["aliases"]["production"], 2) << model.dump();
   const json endpoint = Get(port, "/api/v1/endpoints/fraud");
   EXPECT_EQ(endpoint["version"], 2) << endpoint.dump();
-  HttpResult scored = HttpRequest(
-      port, "POST", "/v1/models/fraud:predict",
-      R"({"instances": [{"customer_id": "c0000001", "merchant_id": "m00001", "amount": 12.5,)"
-      R"( "hour": 14, "online": 1, "foreign": 0}]})");
+  // A new payment pushed into the online store, then scored by its keys alone.
+  HttpResult pushed = HttpRequest(
+      port, "POST", "/api/v1/features/push",
+      R"({"view": "transaction", "rows": [{"transaction_id": "t-e2e", "event_timestamp":)"
+      R"( "2026-02-10T14:00:00Z", "amount": 0.99, "hour": 14, "online": 1, "foreign": 0}]})");
+  ASSERT_EQ(pushed.status, 200) << pushed.body;
+  EXPECT_EQ(json::parse(pushed.body)["written"], 1);
+  HttpResult scored =
+      HttpRequest(port, "POST", "/v1/models/fraud:predict",
+                  R"({"instances": [{"transaction_id": "t-e2e", "customer_id": "c0000001",)"
+                  R"( "merchant_id": "m00001"}]})");
   ASSERT_EQ(scored.status, 200) << scored.body;
   EXPECT_EQ(json::parse(scored.body)["model_version"], "2");
+  // What the model read: the pushed payment's features, by their view__feature names.
+  const std::string id = json::parse(scored.body)["prediction_ids"][0];
+  json logged;
+  for (int attempt = 0; attempt < 50 && logged.is_null(); ++attempt) {
+    const json newest = Get(port, "/api/v1/endpoints/fraud/predictions?limit=1");
+    if (!newest["predictions"].empty() && newest["predictions"][0]["prediction_id"] == id) {
+      logged = newest["predictions"][0];
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the log's flush
+    }
+  }
+  ASSERT_FALSE(logged.is_null()) << "prediction " << id << " was not logged";
+  const json inputs = Get(port, "/v2/models/fraud")["inputs"];
+  ASSERT_EQ(inputs[0]["name"], "transaction__amount") << inputs.dump();
+  EXPECT_NEAR(logged["inputs"][0].get<double>(), 0.99, 1e-6) << logged.dump();
 
   // 6. Lineage: the production model goes down to the data's hashes.
   const json lineage = Get(port, "/api/v1/models/fraud/versions/2/lineage");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "features/online_push.h"
 #include "online_test_support.h"
 
 namespace ferry::features {
@@ -122,11 +123,13 @@ TEST_F(OnlineFeaturesTest, EveryTypeComesBackAsStored) {
 }
 
 TEST_F(OnlineFeaturesTest, ViewsOfDifferentEntitiesJoinOnTheirOwnKeys) {
-  absl::StatusOr<OnlineQuery> query = Prepare(
-      {"pair_stats:n", "merchant_stats:risk", "customer_stats:visits"}, {.full_feature_names = true});
+  absl::StatusOr<OnlineQuery> query =
+      Prepare({"pair_stats:n", "merchant_stats:risk", "customer_stats:visits"},
+              {.full_feature_names = true});
   ASSERT_TRUE(query.ok()) << query.status();
-  EXPECT_EQ(query->feature_names(), (std::vector<std::string>{"pair_stats__n", "merchant_stats__risk",
-                                                              "customer_stats__visits"}));
+  EXPECT_EQ(query->feature_names(),
+            (std::vector<std::string>{"pair_stats__n", "merchant_stats__risk",
+                                      "customer_stats__visits"}));
   ASSERT_EQ(query->join_keys().size(), 2u);
   EXPECT_EQ(query->join_keys()[0].name, "customer_id");
   const std::vector<EntityKeyValues> keys = {IntKeys("merchant_id", {42, -7, 42}),
@@ -163,7 +166,8 @@ TEST_F(OnlineFeaturesTest, BadEntitiesAreRefusedNamingTheKey) {
   };
   const Case cases[] = {
       {{}, "missing join key \"customer_id\""},
-      {{IntKeys("customer_id", {1})}, "join key \"customer_id\" is string but its values are integers"},
+      {{IntKeys("customer_id", {1})},
+       "join key \"customer_id\" is string but its values are integers"},
       {{StringKeys("customer_id", {"c1"}), StringKeys("merchant_id", {"m"})},
        "\"merchant_id\" is not a join key"},
       {{StringKeys("customer_id", {"c1"}), StringKeys("customer_id", {"c2"})}, "given twice"},
@@ -171,10 +175,11 @@ TEST_F(OnlineFeaturesTest, BadEntitiesAreRefusedNamingTheKey) {
   for (size_t i = 0; i < std::size(cases); ++i) {
     const absl::Status status = Get(refs, cases[i].keys);
     EXPECT_TRUE(absl::IsInvalidArgument(status)) << i << ": " << status;
-    EXPECT_NE(status.message().find(cases[i].message), absl::string_view::npos) << i << ": " << status;
+    EXPECT_NE(status.message().find(cases[i].message), absl::string_view::npos)
+        << i << ": " << status;
   }
-  const absl::Status lengths = Get({"pair_stats:n"}, {StringKeys("customer_id", {"c1", "c2"}),
-                                                      IntKeys("merchant_id", {42})});
+  const absl::Status lengths = Get(
+      {"pair_stats:n"}, {StringKeys("customer_id", {"c1", "c2"}), IntKeys("merchant_id", {42})});
   EXPECT_TRUE(absl::IsInvalidArgument(lengths));
   EXPECT_NE(lengths.message().find("differ in length"), absl::string_view::npos) << lengths;
 }
@@ -183,11 +188,76 @@ TEST_F(OnlineFeaturesTest, QueriesThatCannotBeAnsweredAreRefusedWhenPrepared) {
   absl::StatusOr<OnlineQuery> collision = Prepare({"customer_stats:label", "merchant_stats:label"});
   EXPECT_TRUE(absl::IsInvalidArgument(collision.status()));
   EXPECT_NE(collision.status().message().find("full_feature_names"), absl::string_view::npos);
-  EXPECT_TRUE(Prepare({"customer_stats:label", "merchant_stats:label"}, {.full_feature_names = true})
-                  .ok());
+  EXPECT_TRUE(
+      Prepare({"customer_stats:label", "merchant_stats:label"}, {.full_feature_names = true}).ok());
   absl::StatusOr<OnlineQuery> offline = Prepare({"merchant_archive:risk"});
   EXPECT_TRUE(absl::IsInvalidArgument(offline.status()));
   EXPECT_NE(offline.status().message().find("online: false"), absl::string_view::npos);
+}
+
+TEST_F(OnlineFeaturesTest, PushedRowsAreServedAndNeverReplaceNewerValues) {
+  const nlohmann::json rows = nlohmann::json::parse(R"([
+    {"customer_id": "c1", "event_timestamp": "2026-01-31T18:00:00Z", "amount": 99.5,
+     "label": "pushed", "visits": 7, "flagged": false, "last_seen": "2026-01-31T17:00:00Z"},
+    {"customer_id": "c7", "event_timestamp": "2026-01-31T20:00:00Z", "amount": 1},
+    {"customer_id": "c7", "event_timestamp": "2026-01-31T21:00:00Z", "amount": 2},
+    {"customer_id": "c2", "event_timestamp": "2026-01-30T00:00:00Z", "amount": 0.5}
+  ])");
+  absl::StatusOr<PushReport> report = PushToOnline(*registry_, Online(), "customer_stats", rows);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->rows, 4);
+  EXPECT_EQ(report->written, 2);  // c1 newer than materialized, c7's latest
+  EXPECT_EQ(report->kept, 2);     // c7's older row, c2 older than stored
+  OnlineResult r = Lookup({"customer_stats:amount", "customer_stats:label"},
+                          StringKeys("customer_id", {"c1", "c7", "c2"}));
+  using S = FeatureStatus;
+  EXPECT_EQ(r.columns[0].Float64(0), 99.5);
+  EXPECT_EQ(r.columns[1].String(0), "pushed");
+  EXPECT_EQ(r.columns[0].Float64(1), 2);
+  EXPECT_EQ(r.columns[1].statuses[1], S::kNullValue);  // not given: null
+  EXPECT_EQ(r.columns[0].Float64(2), 7.25);            // the materialized, newer value
+  EXPECT_EQ(r.columns[0].event_timestamps[1], At("2026-01-31T21:00:00Z"));
+}
+
+TEST_F(OnlineFeaturesTest, BadPushesAreRefusedAndWriteNothing) {
+  struct Case {
+    const char* view;
+    const char* rows;
+    absl::StatusCode code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"nothing", R"([])", absl::StatusCode::kNotFound, "nothing"},
+      {"merchant_archive", R"([])", absl::StatusCode::kFailedPrecondition, "online: false"},
+      {"customer_stats", R"({"a": 1})", absl::StatusCode::kInvalidArgument, "array"},
+      {"customer_stats", R"([{"event_timestamp": "2026-01-31T00:00:00Z"}])",
+       absl::StatusCode::kInvalidArgument, "rows[0]: join key \"customer_id\" missing"},
+      {"customer_stats", R"([{"customer_id": "c9", "event_timestamp": "2026-01-31T00:00:00Z"},
+                             {"customer_id": "c9"}])",
+       absl::StatusCode::kInvalidArgument, "rows[1]: \"event_timestamp\" (the event time) missing"},
+      {"customer_stats",
+       R"([{"customer_id": "c9", "event_timestamp": "2026-01-31T00:00:00Z", "amount": "x"}])",
+       absl::StatusCode::kInvalidArgument, "feature \"amount\" is float64, got \"x\""},
+      {"customer_stats",
+       R"([{"customer_id": "c9", "event_timestamp": "2026-01-31T00:00:00Z", "colour": 1}])",
+       absl::StatusCode::kInvalidArgument, "unknown field \"colour\""},
+      {"merchant_stats", R"([{"merchant_id": "m1", "event_timestamp": 0}])",
+       absl::StatusCode::kInvalidArgument, "join key \"merchant_id\" is int64"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<PushReport> report =
+        PushToOnline(*registry_, Online(), c.view, nlohmann::json::parse(c.rows));
+    ASSERT_FALSE(report.ok()) << c.rows;
+    EXPECT_EQ(report.status().code(), c.code) << report.status();
+    EXPECT_NE(report.status().message().find(c.message), std::string::npos) << report.status();
+  }
+  nlohmann::json many = nlohmann::json::array();
+  for (size_t i = 0; i <= kMaxPushRows; ++i) many.push_back(nlohmann::json::object());
+  EXPECT_EQ(PushToOnline(*registry_, Online(), "customer_stats", many).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // c9 was in a refused push: nothing of it was written.
+  OnlineResult r = Lookup({"customer_stats:amount"}, StringKeys("customer_id", {"c9"}));
+  EXPECT_EQ(r.columns[0].statuses[0], FeatureStatus::kNotFound);
 }
 
 }  // namespace
