@@ -1,9 +1,8 @@
 // End-to-end tests of the online feature store: `ferry features materialize`,
 // `ferry features online`, and the HTTP routes of a running `ferry server`.
 
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -87,8 +86,8 @@ TEST_F(FeaturesOnlineE2eTest, MaterializeThenServeOnlineFeaturesOverHttpAndTheCl
   EXPECT_EQ(answer["results"][2]["values"], json({"bronze", "gold"}));
 
   // Beside the server: reading works, writing is refused with what to do instead.
-  CommandResult beside = Ferry({"features", "online", "--entity", "customer_id=c2", "--features",
-                                "customer_stats:tier"});
+  CommandResult beside = Ferry(
+      {"features", "online", "--entity", "customer_id=c2", "--features", "customer_stats:tier"});
   EXPECT_EQ(beside.exit_code, 0) << beside.err;
   EXPECT_NE(beside.out.find("gold"), std::string::npos) << beside.out;
   CommandResult refused = Ferry({"features", "materialize-incremental", "--end", "2026-01-10"});
@@ -103,20 +102,23 @@ TEST_F(FeaturesOnlineE2eTest, MaterializeThenServeOnlineFeaturesOverHttpAndTheCl
   runs = json::parse(through.out)["views"];
   EXPECT_EQ(runs[0]["start"], "2026-01-04T00:00:00Z");
   EXPECT_EQ(runs[0]["keys_written"], 1);
-  http = HttpRequest(port, "POST", "/api/v1/features/online",
-                     R"({"features": ["customer_stats:amount"], "entities": {"customer_id": ["c1"]}})");
+  http = HttpRequest(
+      port, "POST", "/api/v1/features/online",
+      R"({"features": ["customer_stats:amount"], "entities": {"customer_id": ["c1"]}})");
   EXPECT_EQ(json::parse(http.body)["results"][1]["values"], json({11.5})) << http.body;
 
-  http = HttpRequest(port, "POST", "/api/v1/features/online",
-                     R"({"features": ["customer_stats:amount"], "entities": {"customer_id": [1]}})");
+  http =
+      HttpRequest(port, "POST", "/api/v1/features/online",
+                  R"({"features": ["customer_stats:amount"], "entities": {"customer_id": [1]}})");
   EXPECT_EQ(http.status, 400) << http.body;
 
   // Feature freshness on /metrics: the view's newest event and its last materialization.
   http = HttpRequest(port, "GET", "/metrics");
   ASSERT_EQ(http.status, 200);
-  for (const char* series : {"ferry_feature_view_newest_event_timestamp_seconds{view=\"customer_stats\"}",
-                             "ferry_feature_view_freshness_seconds{view=\"customer_stats\"}",
-                             "ferry_feature_view_materialized_timestamp_seconds{view=\"customer_stats\"}"}) {
+  for (const char* series :
+       {"ferry_feature_view_newest_event_timestamp_seconds{view=\"customer_stats\"}",
+        "ferry_feature_view_freshness_seconds{view=\"customer_stats\"}",
+        "ferry_feature_view_materialized_timestamp_seconds{view=\"customer_stats\"}"}) {
     EXPECT_NE(http.body.find(series), std::string::npos) << series;
   }
 
@@ -141,18 +143,59 @@ TEST_F(FeaturesOnlineE2eTest, MaterializeThenServeOnlineFeaturesOverHttpAndTheCl
 }
 
 TEST_F(FeaturesOnlineE2eTest, OnlineLookupsExplainWhatIsMissing) {
-  CommandResult before = Ferry({"features", "online", "--entity", "customer_id=c1", "--features",
-                                "customer_stats:amount"});
+  CommandResult before = Ferry(
+      {"features", "online", "--entity", "customer_id=c1", "--features", "customer_stats:amount"});
   EXPECT_EQ(before.exit_code, 4);
   EXPECT_NE(before.err.find("nothing is materialized yet"), std::string::npos) << before.err;
   ASSERT_EQ(Ferry({"features", "materialize"}).exit_code, 0);
-  CommandResult wrong = Ferry({"features", "online", "--entity", "merchant_id=1", "--features",
-                               "customer_stats:amount"});
+  CommandResult wrong = Ferry(
+      {"features", "online", "--entity", "merchant_id=1", "--features", "customer_stats:amount"});
   EXPECT_EQ(wrong.exit_code, 2);
   EXPECT_NE(wrong.err.find("merchant_id is not a join key"), std::string::npos) << wrong.err;
-  CommandResult unknown = Ferry({"features", "online", "--entity", "customer_id=c1",
-                                 "--features", "customer_stats:nope"});
+  CommandResult unknown = Ferry(
+      {"features", "online", "--entity", "customer_id=c1", "--features", "customer_stats:nope"});
   EXPECT_EQ(unknown.exit_code, 3) << unknown.err;
+}
+
+TEST_F(FeaturesOnlineE2eTest, PushedRowsAreServedAtOnceAndBadPushesChangeNothing) {
+  ASSERT_EQ(Ferry({"features", "materialize"}).exit_code, 0);
+  Child server({FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir_);
+  const int port = WaitForServerPort(server);
+  ASSERT_GT(port, 0);
+  HttpResult pushed =
+      HttpRequest(port, "POST", "/api/v1/features/push",
+                  R"({"view": "customer_stats", "rows": [{"customer_id": "c3", "event_timestamp":)"
+                  R"( "2026-01-06T00:00:00Z", "amount": 3.5, "tier": "new"}, {"customer_id": "c1",)"
+                  R"( "event_timestamp": "2026-01-02T00:00:00Z", "amount": 1}]})");
+  ASSERT_EQ(pushed.status, 200) << pushed.body;
+  EXPECT_EQ(json::parse(pushed.body),
+            json::parse(R"({"view": "customer_stats", "rows": 2, "written": 1, "kept": 1})"));
+  const std::string lookup =
+      R"({"features": ["customer_stats:amount"], "entities": {"customer_id": ["c3", "c1"]}})";
+  HttpResult online = HttpRequest(port, "POST", "/api/v1/features/online", lookup);
+  ASSERT_EQ(online.status, 200) << online.body;
+  // c3 as pushed; c1 keeps its newer materialized value (the pushed row was older).
+  EXPECT_EQ(json::parse(online.body)["results"][1]["values"], json::array({3.5, 11.5}))
+      << online.body;
+
+  HttpResult bad =
+      HttpRequest(port, "POST", "/api/v1/features/push",
+                  R"({"view": "customer_stats", "rows": [{"customer_id": "c4", "event_timestamp":)"
+                  R"( "2026-01-06T00:00:00Z", "amount": 1}, {"customer_id": "c5", "amount": 2}]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("rows[1]: \\\"event_timestamp\\\" (the event time) missing"),
+            std::string::npos)
+      << bad.body;
+  EXPECT_EQ(HttpRequest(port, "POST", "/api/v1/features/push", R"({"view": "nothing", "rows": []})")
+                .status,
+            404);
+  EXPECT_EQ(HttpRequest(port, "POST", "/api/v1/features/push", R"({"rows": []})").status, 400);
+  HttpResult after = HttpRequest(
+      port, "POST", "/api/v1/features/online",
+      R"({"features": ["customer_stats:amount"], "entities": {"customer_id": ["c4"]}})");
+  EXPECT_EQ(json::parse(after.body)["results"][1]["statuses"][0], "NOT_FOUND") << after.body;
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace
