@@ -322,7 +322,7 @@ absl::Status ClosedLoop::Deploy() {
 
 void ClosedLoop::DayLine(int64_t day_start) {
   const std::vector<ServedPayment>& payments = replay_->payments();
-  double latency_max = 0;
+  double p99 = 0;
   std::vector<float> latencies;
   uint64_t fraud = 0;
   for (size_t i = payments_at_day_start_; i < payments.size(); ++i) {
@@ -330,7 +330,7 @@ void ClosedLoop::DayLine(int64_t day_start) {
     fraud += payments[i].fraud ? 1 : 0;
   }
   std::sort(latencies.begin(), latencies.end());
-  if (!latencies.empty()) latency_max = latencies[latencies.size() * 99 / 100];
+  if (!latencies.empty()) p99 = latencies[latencies.size() * 99 / 100];
   std::string monitored = "monitoring: -";
   absl::StatusOr<json> report = Call("GET", "/api/v1/deployments/fraud/monitoring");
   if (report.ok() && !(*report)["models"].empty()) {
@@ -350,8 +350,7 @@ void ClosedLoop::DayLine(int64_t day_start) {
   out_ << fmt::format("{}  {:>6} payments, {:>4.1f}% fraud, p99 {:.2f} ms   {}\n",
                       core::FormatTimestamp(day_start).substr(0, 10),
                       Thousands(payments.size() - payments_at_day_start_),
-                      latencies.empty() ? 0.0 : 100.0 * fraud / latencies.size(), latency_max,
-                      monitored);
+                      latencies.empty() ? 0.0 : 100.0 * fraud / latencies.size(), p99, monitored);
   payments_at_day_start_ = payments.size();
 }
 

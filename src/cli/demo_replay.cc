@@ -98,7 +98,7 @@ absl::Status DemoReplay::Upload(std::string_view dataset, const fs::path& file,
       target += fmt::format("%{:02X}", static_cast<unsigned char>(c));
     }
   }
-  ASSIGN_OR_RETURN(server::HttpReply reply, http_.Call("POST", target, bytes));
+  ASSIGN_OR_RETURN(server::HttpReply reply, http_.Call("POST", target, bytes, "text/csv"));
   if (reply.status != 200 && reply.status != 201) {
     return absl::InternalError(
         Cat("uploading ", dataset, ": HTTP ", reply.status, " ", reply.body.substr(0, 300)));

@@ -1,12 +1,11 @@
 #include "server/http_client.h"
 
-#include "server/asio.h"  // first: the Boost 1.74 include-order fix
-
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include "core/config.h"
 #include "core/strings.h"
+#include "server/asio.h"  // first: the Boost 1.74 include-order fix
 
 namespace ferry::server {
 
@@ -30,9 +29,8 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
     return absl::InvalidArgumentError("credentials in URLs are not supported");
   }
   // The port is optional; ParseHostPort wants one.
-  const bool has_port = authority.front() == '['
-                            ? !authority.ends_with("]")
-                            : authority.find(':') != std::string_view::npos;
+  const bool has_port = authority.front() == '[' ? !authority.ends_with("]")
+                                                 : authority.find(':') != std::string_view::npos;
   absl::StatusOr<core::HostPort> parsed =
       core::ParseHostPort(has_port ? std::string(authority) : core::Cat(authority, ":80"));
   if (!parsed.ok()) return parsed.status();
@@ -81,7 +79,8 @@ absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::st
     }
     request.prepare_payload();
     http::write(stream, request, ec);
-    if (ec) return absl::UnavailableError(core::Cat("sending to ", host, ":", port, ": ", ec.message()));
+    if (ec)
+      return absl::UnavailableError(core::Cat("sending to ", host, ":", port, ": ", ec.message()));
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
@@ -89,7 +88,9 @@ absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::st
     if (ec == beast::error::timeout) {
       return absl::DeadlineExceededError(core::Cat("no answer from ", host, ":", port));
     }
-    if (ec) return absl::UnavailableError(core::Cat("reading from ", host, ":", port, ": ", ec.message()));
+    if (ec)
+      return absl::UnavailableError(
+          core::Cat("reading from ", host, ":", port, ": ", ec.message()));
     HttpReply reply;
     reply.status = static_cast<int>(parser.get().result_int());
     reply.content_type = std::string(parser.get()[http::field::content_type]);
@@ -112,7 +113,8 @@ HttpConnection::HttpConnection(std::string host, uint16_t port, std::chrono::mil
 HttpConnection::~HttpConnection() = default;
 
 absl::StatusOr<HttpReply> HttpConnection::Call(std::string_view method, std::string_view target,
-                                               std::string_view body) {
+                                               std::string_view body,
+                                               std::string_view content_type) {
   // A kept connection the server has closed since fails on first use: one fresh try then.
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = stream_ != nullptr;
@@ -137,7 +139,8 @@ absl::StatusOr<HttpReply> HttpConnection::Call(std::string_view method, std::str
       request.version(11);
       request.set(http::field::host, core::Cat(host_, ":", port_));
       if (!body.empty()) {
-        request.set(http::field::content_type, "application/json");
+        request.set(http::field::content_type,
+                    beast::string_view(content_type.data(), content_type.size()));
         request.body() = std::string(body);
       }
       request.prepare_payload();

@@ -50,8 +50,10 @@ class HttpConnection {
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
+  // `body` (when not empty) goes with `content_type`.
   absl::StatusOr<HttpReply> Call(std::string_view method, std::string_view target,
-                                 std::string_view body = {});
+                                 std::string_view body = {},
+                                 std::string_view content_type = "application/json");
 
  private:
   struct Stream;
