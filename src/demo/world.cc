@@ -215,8 +215,8 @@ void World::AddCardTesting(int64_t day_start, std::vector<Transaction>& out) {
     const uint32_t merchant = PickMerchant(Unit() < 0.5 ? kGaming : kDigital, customer.home);
     const int burst = kCardTestingMinBurst +
                       static_cast<int>(rng_() % (kCardTestingMaxBurst - kCardTestingMinBurst + 1));
-    // Daytime, 07:00 to 21:59; a burst lasts well under an hour per payment, so it ends
-    // the same day.
+    // Daytime: a burst starts between 06:00 and 17:59 and lasts well under an hour, so it
+    // ends the same day.
     int64_t when = day_start + (6 + static_cast<int64_t>(rng_() % 12)) * kMicrosPerHour +
                    static_cast<int64_t>(rng_() % 3600) * 1'000'000;
     for (int i = 0; i < burst; ++i) {
