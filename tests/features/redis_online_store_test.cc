@@ -1,0 +1,161 @@
+// RedisOnlineStore against a real redis-server started by the test (loopback, free port):
+// the OnlineStore rules (never older over newer, also across connections), records, the
+// store id, and what happens when Redis goes away and comes back.
+
+#include "features/redis_online_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "features/online_value.h"
+#include "testing/redis_server.h"
+#include "testing/temp_dir.h"
+
+namespace ferry::features {
+namespace {
+
+std::string Value(int64_t ts, int64_t created, uint64_t tag = 7) {
+  std::string v;
+  EncodeOnlineValue(tag, ts, created, {}, 0, v);
+  return v;
+}
+
+std::string Key(std::string_view key) {
+  std::string k;
+  AppendOnlineKeyPrefix(k, "v");
+  AppendKeyPart(k, key);
+  return k;
+}
+
+class RedisOnlineStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.Start()) << "redis-server did not start"; }
+
+  std::unique_ptr<RedisOnlineStore> Connect() {
+    RedisOnlineOptions options;
+    options.port = redis_.port();
+    options.command_timeout = std::chrono::milliseconds(1000);
+    absl::StatusOr<std::unique_ptr<RedisOnlineStore>> store = RedisOnlineStore::Connect(options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  WriteCounts Write(OnlineStore& store, const std::string& key, const std::string& value) {
+    const OnlineEntry entries[] = {{key, value}};
+    absl::StatusOr<WriteCounts> counts = store.WriteLatest("v", entries);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    return counts.value_or(WriteCounts{});
+  }
+  std::optional<std::string> ReadOne(const OnlineStore& store, const std::string& key) {
+    std::optional<std::string> out;
+    const std::string_view keys[] = {key};
+    EXPECT_TRUE(store.Read(keys, [&](size_t, std::string_view v) { out = std::string(v); }).ok());
+    return out;
+  }
+
+  testing::TempDir temp_;
+  testing::RedisServer redis_{temp_.path() / "redis"};
+};
+
+TEST_F(RedisOnlineStoreTest, NeverReplacesANewerValueWithAnOlderOne) {
+  auto store = Connect();
+  ASSERT_NE(store, nullptr);
+  const std::string k = Key("c1");
+  EXPECT_EQ(Write(*store, k, Value(100, 5)).written, 1);
+  EXPECT_EQ(Write(*store, k, Value(90, 9)).kept, 1);                // older event
+  EXPECT_EQ(Write(*store, k, Value(100, 4)).kept, 1);               // same event, older created
+  EXPECT_EQ(Write(*store, k, Value(100, kNoCreatedTime)).kept, 1);  // none is the oldest
+  EXPECT_EQ(ReadOne(*store, k), Value(100, 5));
+  EXPECT_EQ(Write(*store, k, Value(100, 5)).written, 1);  // equal: replaced
+  EXPECT_EQ(Write(*store, k, Value(101, kNoCreatedTime)).written, 1);
+  EXPECT_EQ(Write(*store, k, Value(50, 0, /*tag=*/8)).written, 1);  // another layout
+  EXPECT_EQ(ReadOne(*store, k), Value(50, 0, 8));
+  EXPECT_EQ(ReadOne(*store, Key("nobody")), std::nullopt);
+}
+
+TEST_F(RedisOnlineStoreTest, BatchesArePipelinedAndReadsFindEachKey) {
+  auto store = Connect();
+  ASSERT_NE(store, nullptr);
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  for (int i = 0; i < 1000; ++i) {
+    keys.push_back(Key("c" + std::to_string(i)));
+    values.push_back(Value(i, kNoCreatedTime));
+  }
+  std::vector<OnlineEntry> entries;
+  for (int i = 0; i < 1000; ++i) entries.push_back({keys[i], values[i]});
+  absl::StatusOr<WriteCounts> counts = store->WriteLatest("v", entries);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->written, 1000);
+  std::vector<std::string_view> wanted(keys.begin(), keys.end());
+  wanted.push_back("absent");
+  std::vector<std::string> got(wanted.size());
+  ASSERT_TRUE(store->Read(wanted, [&](size_t i, std::string_view v) { got[i] = v; }).ok());
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(got[i], values[i]) << i;
+  EXPECT_EQ(got.back(), "");
+}
+
+TEST_F(RedisOnlineStoreTest, WritersOnSeveralConnectionsNeverLeaveAnOlderValue) {
+  auto a = Connect();
+  auto b = Connect();
+  ASSERT_TRUE(a && b);
+  const std::string k = Key("hot");
+  std::atomic<bool> go{false};
+  auto writer = [&](OnlineStore& store, int parity) {
+    while (!go) std::this_thread::yield();
+    for (int ts = parity; ts < 400; ts += 2) Write(store, k, Value(ts, kNoCreatedTime));
+  };
+  std::thread t1(writer, std::ref(*a), 0);
+  std::thread t2(writer, std::ref(*b), 1);
+  go = true;
+  t1.join();
+  t2.join();
+  EXPECT_EQ(ReadOne(*a, k), Value(399, kNoCreatedTime));
+}
+
+TEST_F(RedisOnlineStoreTest, RecordsAndTheIdAreSharedByEveryConnection) {
+  auto a = Connect();
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->id().size(), 32u);
+  ASSERT_TRUE(a->PutRecord("view/v", R"({"layout": 1})").ok());
+  auto b = Connect();
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->id(), a->id());
+  absl::StatusOr<std::optional<std::string>> record = b->GetRecord("view/v");
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(*record, std::optional<std::string>(R"({"layout": 1})"));
+  EXPECT_EQ(*b->GetRecord("view/none"), std::nullopt);
+  EXPECT_TRUE(b->Sync().ok());
+}
+
+TEST_F(RedisOnlineStoreTest, RedisDownFailsPromptlyAndARestartedRedisIsUsedAgain) {
+  auto store = Connect();
+  ASSERT_NE(store, nullptr);
+  const std::string k = Key("c1");
+  Write(*store, k, Value(1, kNoCreatedTime));
+  redis_.Stop();
+  const auto start = std::chrono::steady_clock::now();
+  const std::string_view keys[] = {k};
+  const absl::Status down = store->Read(keys, [](size_t, std::string_view) {});
+  EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
+  EXPECT_NE(down.message().find("redis://127.0.0.1:"), std::string::npos) << down;
+  const OnlineEntry entries[] = {{k, Value(2, kNoCreatedTime)}};
+  EXPECT_EQ(store->WriteLatest("v", entries).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // Back on the same port (empty: nothing was saved): the next call connects again and
+  // loads the write script again.
+  ASSERT_TRUE(redis_.Start());
+  EXPECT_EQ(Write(*store, k, Value(3, kNoCreatedTime)).written, 1);
+  EXPECT_EQ(ReadOne(*store, k), Value(3, kNoCreatedTime));
+}
+
+TEST(RedisOnlineStoreConnectTest, NoServerIsUnavailable) {
+  RedisOnlineOptions options;
+  options.port = 1;  // nothing listens on port 1
+  absl::StatusOr<std::unique_ptr<RedisOnlineStore>> store = RedisOnlineStore::Connect(options);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable) << store.status();
+}
+
+}  // namespace
+}  // namespace ferry::features
