@@ -4,18 +4,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/build_info.h"
-#include "core/clock.h"
-#include "core/status.h"
-#include "core/strings.h"
 #include "api/alert_routes.h"
 #include "api/dataset_routes.h"
 #include "api/feature_routes.h"
 #include "api/inference_routes.h"
 #include "api/metrics_routes.h"
-#include "api/rollout_routes.h"
 #include "api/model_routes.h"
 #include "api/pipeline_routes.h"
+#include "api/rollout_routes.h"
+#include "core/build_info.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "core/strings.h"
 #include "server/health_routes.h"
 
 namespace ferry::api {
@@ -25,22 +25,25 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
     const PipelineRunnerOptions& pipelines) {
   auto router = std::make_shared<server::Router>();
   // Triton's binary tensor extension is served by the inference routes.
-  RETURN_IF_ERROR(server::AddHealthRoutes(*router, [ready] { return ready->load(); },
-                                          {"binary_tensor_data"}));
+  RETURN_IF_ERROR(
+      server::AddHealthRoutes(*router, [ready] { return ready->load(); }, {"binary_tensor_data"}));
   // Fixed for the life of the server: computed once.
-  const std::string info = nlohmann::json{
-      {"workspace_id", workspace.id()},
-      {"created_at", core::FormatTimestamp(workspace.created_at_micros())},
-      {"ferry_version", core::kFerryVersion},
-      {"metadata", workspace.config().metadata},
-  }.dump();
+  const std::string info =
+      nlohmann::json{
+          {"workspace_id", workspace.id()},
+          {"created_at", core::FormatTimestamp(workspace.created_at_micros())},
+          {"ferry_version", core::kFerryVersion},
+          {"metadata", workspace.config().metadata},
+      }
+          .dump();
   RETURN_IF_ERROR(router->Get("/api/v1/workspace", [info](server::Request&) {
     return absl::StatusOr<server::Response>(server::JsonTextResponse(info));
   }));
   RETURN_IF_ERROR(AddDatasetRoutes(*router, workspace));
   // The online store is opened now; if another process holds it, the feature routes say
   // so (503) and retry until it is free.
-  auto online = std::make_shared<features::SharedOnlineStore>(features::OnlineStorePath(workspace));
+  auto online = std::make_shared<features::SharedOnlineStore>(
+      [&workspace] { return features::OpenOnlineStore(workspace); });
   if (absl::StatusOr<features::OnlineStore*> opened = online->Get(); !opened.ok()) {
     spdlog::warn("features: {}", core::View(opened.status().message()));
   }
@@ -52,15 +55,18 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
   RETURN_IF_ERROR(AddRolloutRoutes(*router, serving));
   // Alerting: rules evaluated over the same metrics GET /metrics exports, which then adds
   // the alerts' own families.
-  ASSIGN_OR_RETURN(std::shared_ptr<alerts::AlertEvaluator> alerting, OpenAlerts(workspace, serving));
+  ASSIGN_OR_RETURN(std::shared_ptr<alerts::AlertEvaluator> alerting,
+                   OpenAlerts(workspace, serving));
   RETURN_IF_ERROR(AddAlertRoutes(*router, alerting));
-  RETURN_IF_ERROR(AddMetricsRoutes(*router, std::move(serving),
-                                   [alerting](std::string& out) { AppendAlertMetrics(*alerting, out); }));
+  RETURN_IF_ERROR(AddMetricsRoutes(*router, std::move(serving), [alerting](std::string& out) {
+    AppendAlertMetrics(*alerting, out);
+  }));
   // Tracking (/api/v1/experiments, /api/v1/runs) and the registry (/api/v1/models).
   RETURN_IF_ERROR(AddModelRoutes(*router, workspace));
   // Pipelines (/api/v1/pipelines, /api/v1/pipeline-runs) and the runner of their triggers,
   // which starts and stops with the router.
-  ASSIGN_OR_RETURN(std::shared_ptr<PipelinesApi> pipelines_api, OpenPipelines(workspace, pipelines));
+  ASSIGN_OR_RETURN(std::shared_ptr<PipelinesApi> pipelines_api,
+                   OpenPipelines(workspace, pipelines));
   RETURN_IF_ERROR(AddPipelineRoutes(*router, std::move(pipelines_api)));
   return router;
 }

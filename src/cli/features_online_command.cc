@@ -8,7 +8,6 @@
 
 #include "api/feature_json.h"
 #include "cli/features_commands.h"
-#include "server/http_client.h"
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "core/config.h"
@@ -17,6 +16,8 @@
 #include "features/materialization.h"
 #include "features/online_features.h"
 #include "features/rocksdb_online_store.h"
+#include "features/shared_online_store.h"
+#include "server/http_client.h"
 #include "table/csv_writer.h"
 #include "table/value_parse.h"
 
@@ -62,14 +63,13 @@ absl::Status PrintMaterialization(CliContext& context, const json& result, bool 
   for (const json& v : views) {
     const std::string window = Cat(Time(v.at("start")), " .. ", Time(v.at("end")));
     if (v.at("up_to_date").get<bool>()) {
-      rows.push_back({v.at("view").get<std::string>(), v.at("source").get<std::string>(),
-                      window, "up to date", "-", "-", "-"});
+      rows.push_back({v.at("view").get<std::string>(), v.at("source").get<std::string>(), window,
+                      "up to date", "-", "-", "-"});
       continue;
     }
     rows.push_back({v.at("view").get<std::string>(), v.at("source").get<std::string>(), window,
                     Cat(v.at("rows_in_window").get<int64_t>()),
-                    Cat(v.at("keys_written").get<int64_t>()),
-                    Cat(v.at("keys_kept").get<int64_t>()),
+                    Cat(v.at("keys_written").get<int64_t>()), Cat(v.at("keys_kept").get<int64_t>()),
                     fmt::format("{:.2f} s", v.at("seconds").get<double>())});
   }
   PrintTable(context.out(), rows);
@@ -83,17 +83,16 @@ absl::Status MaterializeThroughServer(CliContext& context, const MaterializeArgs
   if (args.incremental) body["incremental"] = true;
   if (!args.start.empty()) body["start"] = args.start;
   if (!args.views.empty()) body["views"] = args.views;
-  ASSIGN_OR_RETURN(HttpReply reply, HttpCall(server.host, server.port, "POST",
-                                             "/api/v1/features/materialize", body.dump(),
-                                             kServerTimeout));
+  ASSIGN_OR_RETURN(HttpReply reply,
+                   HttpCall(server.host, server.port, "POST", "/api/v1/features/materialize",
+                            body.dump(), kServerTimeout));
   json answer = json::parse(reply.body, nullptr, false);
   if (reply.status != 200) {
-    const std::string message =
-        answer.is_object() && answer.contains("error")
-            ? answer["error"].value("message", reply.body)
-            : reply.body;
-    return absl::UnavailableError(Cat("the server at ", args.server, " answered ", reply.status,
-                                      ": ", message));
+    const std::string message = answer.is_object() && answer.contains("error")
+                                    ? answer["error"].value("message", reply.body)
+                                    : reply.body;
+    return absl::UnavailableError(
+        Cat("the server at ", args.server, " answered ", reply.status, ": ", message));
   }
   if (answer.is_discarded() || !answer.contains("views")) {
     return absl::InternalError(Cat("unexpected answer from ", args.server, ": ", reply.body));
@@ -103,8 +102,9 @@ absl::Status MaterializeThroughServer(CliContext& context, const MaterializeArgs
 
 absl::Status RunMaterialize(CliContext& context, const MaterializeArgs& args) {
   if (args.incremental && !args.start.empty()) {
-    return absl::InvalidArgumentError("materialize-incremental starts where the last run ended;"
-                                      " it takes --end only");
+    return absl::InvalidArgumentError(
+        "materialize-incremental starts where the last run ended;"
+        " it takes --end only");
   }
   if (!args.server.empty()) return MaterializeThroughServer(context, args);
   ASSIGN_OR_RETURN(OpenedFeatures opened, OpenFeatures(context));
@@ -116,9 +116,9 @@ absl::Status RunMaterialize(CliContext& context, const MaterializeArgs& args) {
   if (!args.start.empty()) {
     ASSIGN_OR_RETURN(options.start, api::ParseTimeArgument("--start", args.start, now));
   }
-  absl::StatusOr<std::unique_ptr<features::RocksDbOnlineStore>> online =
-      features::RocksDbOnlineStore::Open(features::OnlineStorePath(*opened.workspace));
-  if (absl::IsUnavailable(online.status())) {
+  absl::StatusOr<features::OnlineStorePtr> online = features::OpenOnlineStore(*opened.workspace);
+  if (absl::IsUnavailable(online.status()) &&
+      opened.workspace->config().online_store == "rocksdb") {
     return absl::UnavailableError(
         Cat(core::View(online.status().message()),
             ". A running `ferry server` keeps it open: materialize through it with --server"
@@ -167,8 +167,8 @@ absl::StatusOr<std::vector<features::EntityKeyValues>> EntityColumns(
                                             " (they need: ",
                                             wanted, ")"));
     }
-    auto column = std::find_if(columns.begin(), columns.end(),
-                               [&](const auto& c) { return c.name == name; });
+    auto column =
+        std::find_if(columns.begin(), columns.end(), [&](const auto& c) { return c.name == name; });
     if (column == columns.end()) {
       columns.push_back({name, key->type, {}, {}});
       column = columns.end() - 1;
@@ -176,9 +176,8 @@ absl::StatusOr<std::vector<features::EntityKeyValues>> EntityColumns(
     if (key->type == ColumnType::kInt64) {
       std::optional<int64_t> parsed = table::ParseInt64(value);
       if (!parsed) {
-        return absl::InvalidArgumentError(
-            Cat("--entity ", flag, ": join key ", name, " is int64; \"", value,
-                "\" is not an integer"));
+        return absl::InvalidArgumentError(Cat("--entity ", flag, ": join key ", name,
+                                              " is int64; \"", value, "\" is not an integer"));
       }
       column->int64_values.push_back(*parsed);
     } else {
@@ -224,8 +223,7 @@ absl::Status RunOnline(CliContext& context, const OnlineArgs& args) {
   ASSIGN_OR_RETURN(std::vector<features::EntityKeyValues> entities,
                    EntityColumns(args.entities, query));
   // Read-only beside a server that may hold the store for writing.
-  ASSIGN_OR_RETURN(auto store, features::RocksDbOnlineStore::OpenFollower(
-                                   features::OnlineStorePath(*opened.workspace)));
+  ASSIGN_OR_RETURN(auto store, features::OpenOnlineStoreForReading(*opened.workspace));
   const features::OnlineFeatures online(*store, opened.workspace->clock_ptr());
   features::OnlineResult result;
   RETURN_IF_ERROR(online.Get(query, entities, result));
@@ -235,8 +233,8 @@ absl::Status RunOnline(CliContext& context, const OnlineArgs& args) {
     context.out() << out << "\n";
     return absl::OkStatus();
   }
-  std::vector<std::vector<std::string>> rows = {{"ENTITY", "FEATURE", "VALUE", "STATUS",
-                                                 "EVENT TIME"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"ENTITY", "FEATURE", "VALUE", "STATUS", "EVENT TIME"}};
   for (size_t r = 0; r < result.rows; ++r) {
     std::string entity;
     for (const auto& e : entities) {
@@ -273,8 +271,7 @@ void AddMaterialize(CLI::App& features, CliContext& context, absl::Status* resul
   }
   cmd->add_option("--end", args->end, "Window end, inclusive (RFC 3339, a date or now)")
       ->capture_default_str();
-  cmd->add_option("--views", args->views, "Only these views (comma-separated)")
-      ->delimiter(',');
+  cmd->add_option("--views", args->views, "Only these views (comma-separated)")->delimiter(',');
   cmd->add_option("--server", args->server,
                   "Materialize through a running `ferry server` at HOST:PORT (it holds the"
                   " online store)");

@@ -1,11 +1,10 @@
 #include "core/config.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/status.h"
 #include "core/strings.h"
@@ -43,8 +42,8 @@ absl::Status ReadScalar(const YAML::Node& map, const char* key, std::string_view
 }
 
 // An integer within [min, max] at `section`.`key`, if given.
-absl::Status ReadBounded(const YAML::Node& map, std::string_view section, const char* key,
-                         int min, int max, int& out) {
+absl::Status ReadBounded(const YAML::Node& map, std::string_view section, const char* key, int min,
+                         int max, int& out) {
   const std::string full = Cat(section, ".", key);
   RETURN_IF_ERROR(ReadScalar(map, key, full, "an integer", out));
   if (out < min || out > max) return Bad(full, Cat("expected ", min, "..", max));
@@ -53,9 +52,9 @@ absl::Status ReadBounded(const YAML::Node& map, std::string_view section, const 
 
 absl::Status ParseAlerts(const YAML::Node& alerts, AlertsConfig& a) {
   if (!alerts.IsMap()) return Bad("alerts", "expected a mapping");
-  RETURN_IF_ERROR(CheckKeys(alerts, "alerts.",
-                            {"evaluation_interval_ms", "webhook_attempts", "webhook_backoff_ms",
-                             "webhook_timeout_ms"}));
+  RETURN_IF_ERROR(CheckKeys(
+      alerts, "alerts.",
+      {"evaluation_interval_ms", "webhook_attempts", "webhook_backoff_ms", "webhook_timeout_ms"}));
   RETURN_IF_ERROR(ReadBounded(alerts, "alerts", "evaluation_interval_ms", 10, 86'400'000,
                               a.evaluation_interval_ms));
   RETURN_IF_ERROR(ReadBounded(alerts, "alerts", "webhook_attempts", 1, 20, a.webhook_attempts));
@@ -77,14 +76,25 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
   WorkspaceConfig config;
   if (!root || root.IsNull()) return config;
   if (!root.IsMap()) return Bad("(top level)", "expected a mapping");
-  RETURN_IF_ERROR(CheckKeys(root, "", {"version", "metadata", "log", "server", "serving", "alerts",
-                                       "pipelines"}));
+  RETURN_IF_ERROR(CheckKeys(
+      root, "",
+      {"version", "metadata", "online_store", "log", "server", "serving", "alerts", "pipelines"}));
   RETURN_IF_ERROR(ReadScalar(root, "version", "version", "an integer", config.version));
   if (config.version != 1) return Bad("version", "only version 1 is known to this ferry");
   RETURN_IF_ERROR(ReadScalar(root, "metadata", "metadata", "a string", config.metadata));
   if (config.metadata != "sqlite") {
-    return Bad("metadata", Cat("\"", config.metadata,
-                                        "\" is not supported by this build; use \"sqlite\""));
+    return Bad("metadata",
+               Cat("\"", config.metadata, "\" is not supported by this build; use \"sqlite\""));
+  }
+  RETURN_IF_ERROR(
+      ReadScalar(root, "online_store", "online_store", "a string", config.online_store));
+  if (config.online_store != "rocksdb") {
+    constexpr std::string_view kRedis = "redis://";
+    if (!std::string_view(config.online_store).starts_with(kRedis) ||
+        !ParseHostPort(std::string_view(config.online_store).substr(kRedis.size())).ok()) {
+      return Bad("online_store",
+                 Cat("\"", config.online_store, "\" is neither \"rocksdb\" nor redis://HOST:PORT"));
+    }
   }
   if (YAML::Node log = root["log"]) {
     if (!log.IsMap()) return Bad("log", "expected a mapping");
@@ -113,8 +123,8 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     RETURN_IF_ERROR(ReadScalar(server, "max_upload_bytes", "server.max_upload_bytes", "an integer",
                                s.max_upload_bytes));
     if (s.max_upload_bytes == 0) return Bad("server.max_upload_bytes", "expected > 0");
-    RETURN_IF_ERROR(ReadScalar(server, "max_header_bytes", "server.max_header_bytes",
-                               "an integer", s.max_header_bytes));
+    RETURN_IF_ERROR(ReadScalar(server, "max_header_bytes", "server.max_header_bytes", "an integer",
+                               s.max_header_bytes));
     if (s.max_header_bytes < 1024) return Bad("server.max_header_bytes", "expected >= 1024");
     RETURN_IF_ERROR(ReadScalar(server, "request_timeout_ms", "server.request_timeout_ms",
                                "an integer", s.request_timeout_ms));
@@ -131,11 +141,11 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
   if (YAML::Node serving = root["serving"]) {
     if (!serving.IsMap()) return Bad("serving", "expected a mapping");
     ServingConfig& s = config.serving;
-    RETURN_IF_ERROR(CheckKeys(serving, "serving.",
-                              {"max_batch_rows", "poll_interval_ms", "prediction_log_sample_rate",
-                               "prediction_log_queue", "prediction_log_retention_days",
-                               "batching_max_delay_us", "batching_max_rows", "evaluator",
-                               "rollout_tick_ms", "monitoring", "monitoring_max_rows_per_second"}));
+    RETURN_IF_ERROR(CheckKeys(
+        serving, "serving.",
+        {"max_batch_rows", "poll_interval_ms", "prediction_log_sample_rate", "prediction_log_queue",
+         "prediction_log_retention_days", "batching_max_delay_us", "batching_max_rows", "evaluator",
+         "rollout_tick_ms", "monitoring", "monitoring_max_rows_per_second"}));
     const auto read_int = [&](const char* key, int& out, int min, int max) -> absl::Status {
       const std::string full = Cat("serving.", key);
       RETURN_IF_ERROR(ReadScalar(serving, key, full, "an integer", out));
@@ -150,18 +160,17 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     RETURN_IF_ERROR(read_int("batching_max_delay_us", s.batching_max_delay_us, 0, 1'000'000));
     RETURN_IF_ERROR(read_int("batching_max_rows", s.batching_max_rows, 1, 100'000));
     RETURN_IF_ERROR(read_int("rollout_tick_ms", s.rollout_tick_ms, 10, 60'000));
-    RETURN_IF_ERROR(ReadScalar(serving, "monitoring", "serving.monitoring", "true or false",
-                               s.monitoring));
-    RETURN_IF_ERROR(read_int("monitoring_max_rows_per_second", s.monitoring_max_rows_per_second,
-                             0, 100'000'000));
+    RETURN_IF_ERROR(
+        ReadScalar(serving, "monitoring", "serving.monitoring", "true or false", s.monitoring));
+    RETURN_IF_ERROR(read_int("monitoring_max_rows_per_second", s.monitoring_max_rows_per_second, 0,
+                             100'000'000));
     RETURN_IF_ERROR(ReadScalar(serving, "prediction_log_sample_rate",
                                "serving.prediction_log_sample_rate", "a number",
                                s.prediction_log_sample_rate));
     if (!(s.prediction_log_sample_rate >= 0 && s.prediction_log_sample_rate <= 1)) {
       return Bad("serving.prediction_log_sample_rate", "expected 0..1");
     }
-    RETURN_IF_ERROR(
-        ReadScalar(serving, "evaluator", "serving.evaluator", "a string", s.evaluator));
+    RETURN_IF_ERROR(ReadScalar(serving, "evaluator", "serving.evaluator", "a string", s.evaluator));
     if (s.evaluator != "auto" && s.evaluator != "libxgboost" && s.evaluator != "native") {
       return Bad("serving.evaluator", "expected auto, libxgboost or native");
     }
@@ -190,6 +199,8 @@ std::string WorkspaceConfig::ToYaml() const {
       "version: {}\n"
       "# where metadata lives: sqlite (embedded, .ferry/metadata.db)\n"
       "metadata: {}\n"
+      "# the online feature store: rocksdb (embedded, .ferry/online/) or redis://HOST:PORT\n"
+      "online_store: {}\n"
       "log:\n"
       "  level: {}\n"
       "server:\n"
@@ -222,16 +233,17 @@ std::string WorkspaceConfig::ToYaml() const {
       "pipelines:\n"
       "  enabled: {}              # ferry server runs applied pipelines' triggers\n"
       "  trigger_interval_ms: {}   # how often schedules, datasets and alerts are checked\n",
-      version, metadata, log_level, server.listen, server.threads, server.max_body_bytes,
-      server.max_upload_bytes, server.max_header_bytes, server.request_timeout_ms,
-      server.idle_timeout_ms, server.shutdown_grace_ms, server.access_log ? "true" : "false",
-      serving.max_batch_rows, serving.poll_interval_ms, serving.prediction_log_sample_rate,
-      serving.prediction_log_queue, serving.prediction_log_retention_days,
-      serving.batching_max_delay_us, serving.batching_max_rows, serving.evaluator,
-      serving.rollout_tick_ms, serving.monitoring ? "true" : "false",
-      serving.monitoring_max_rows_per_second, alerts.evaluation_interval_ms,
-      alerts.webhook_attempts, alerts.webhook_backoff_ms, alerts.webhook_timeout_ms,
-      pipelines.enabled ? "true" : "false", pipelines.trigger_interval_ms);
+      version, metadata, online_store, log_level, server.listen, server.threads,
+      server.max_body_bytes, server.max_upload_bytes, server.max_header_bytes,
+      server.request_timeout_ms, server.idle_timeout_ms, server.shutdown_grace_ms,
+      server.access_log ? "true" : "false", serving.max_batch_rows, serving.poll_interval_ms,
+      serving.prediction_log_sample_rate, serving.prediction_log_queue,
+      serving.prediction_log_retention_days, serving.batching_max_delay_us,
+      serving.batching_max_rows, serving.evaluator, serving.rollout_tick_ms,
+      serving.monitoring ? "true" : "false", serving.monitoring_max_rows_per_second,
+      alerts.evaluation_interval_ms, alerts.webhook_attempts, alerts.webhook_backoff_ms,
+      alerts.webhook_timeout_ms, pipelines.enabled ? "true" : "false",
+      pipelines.trigger_interval_ms);
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {

@@ -89,6 +89,9 @@ struct WorkspaceConfig {
   int version = 1;
   // "sqlite" (the embedded default, `.ferry/metadata.db`); other stores later.
   std::string metadata = "sqlite";
+  // "rocksdb" (the embedded default, `.ferry/online/`) or "redis://HOST:PORT" (a Redis
+  // server several ferry servers share).
+  std::string online_store = "rocksdb";
   std::string log_level = "info";
   ServerConfig server;
   ServingConfig serving;

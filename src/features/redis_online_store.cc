@@ -94,6 +94,16 @@ absl::Status RedisOnlineStore::EnsureConnected() const {
   return absl::OkStatus();
 }
 
+absl::Status RedisOnlineStore::OnConnection(const std::function<absl::Status()>& body) const {
+  for (int attempt = 0;; ++attempt) {
+    const bool kept = context_ != nullptr;
+    RETURN_IF_ERROR(EnsureConnected());
+    const absl::Status status = body();
+    // Failed() dropped the connection: a kept one may just have been dead.
+    if (status.ok() || context_ != nullptr || !kept || attempt > 0) return status;
+  }
+}
+
 absl::StatusOr<std::unique_ptr<RedisOnlineStore>> RedisOnlineStore::Connect(
     const RedisOnlineOptions& options) {
   auto store = std::unique_ptr<RedisOnlineStore>(new RedisOnlineStore(options));
@@ -120,108 +130,125 @@ absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(std::string_view view,
   (void)view;  // the keys carry the view
   WriteCounts counts;
   if (entries.empty()) return counts;
-  std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(EnsureConnected());
-  std::string key;
-  std::string tag;
-  std::string event;
-  std::string created;
   for (const OnlineEntry& e : entries) {
-    const std::optional<OnlineValueHeader> header = ReadOnlineValueHeader(e.value);
-    if (!header) return absl::InvalidArgumentError("not an online value");
-    key = Cat(options_.key_prefix, std::string_view(e.key));
-    tag = fmt::format("{:016x}", header->layout_tag);
-    event = std::to_string(header->event_ts);
-    created =
-        header->created_ts == kNoCreatedTime ? std::string() : std::to_string(header->created_ts);
-    const char* argv[] = {"EVALSHA",      script_sha_.c_str(), "1",          key.data(),
-                          e.value.data(), tag.data(),          event.data(), created.data()};
-    const size_t lengths[] = {7,
-                              script_sha_.size(),
-                              1,
-                              key.size(),
-                              e.value.size(),
-                              tag.size(),
-                              event.size(),
-                              created.size()};
-    if (redisAppendCommandArgv(context_, 8, argv, lengths) != REDIS_OK) {
-      return Failed("queueing a write");
-    }
+    if (!ReadOnlineValueHeader(e.value)) return absl::InvalidArgumentError("not an online value");
   }
-  absl::Status first_error;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(context_, &raw) != REDIS_OK) return Failed("writing");
-    ReplyPtr reply(static_cast<redisReply*>(raw));
-    if (reply->type == REDIS_REPLY_INTEGER) {
-      (reply->integer == 1 ? counts.written : counts.kept)++;
-    } else if (first_error.ok()) {
-      first_error = absl::InternalError(
-          Cat("redis://", options_.host, ":", options_.port, " refused a write: ",
-              reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "?"));
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(OnConnection([&]() -> absl::Status {
+    counts = WriteCounts{};
+    std::string key;
+    std::string tag;
+    std::string event;
+    std::string created;
+    for (const OnlineEntry& e : entries) {
+      const OnlineValueHeader header = *ReadOnlineValueHeader(e.value);
+      key = Cat(options_.key_prefix, std::string_view(e.key));
+      tag = fmt::format("{:016x}", header.layout_tag);
+      event = std::to_string(header.event_ts);
+      created =
+          header.created_ts == kNoCreatedTime ? std::string() : std::to_string(header.created_ts);
+      const char* argv[] = {"EVALSHA",      script_sha_.c_str(), "1",          key.data(),
+                            e.value.data(), tag.data(),          event.data(), created.data()};
+      const size_t lengths[] = {7,
+                                script_sha_.size(),
+                                1,
+                                key.size(),
+                                e.value.size(),
+                                tag.size(),
+                                event.size(),
+                                created.size()};
+      if (redisAppendCommandArgv(context_, 8, argv, lengths) != REDIS_OK) {
+        return Failed("queueing a write");
+      }
     }
-  }
-  if (!first_error.ok()) return first_error;
+    absl::Status first_error;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(context_, &raw) != REDIS_OK) return Failed("writing");
+      ReplyPtr reply(static_cast<redisReply*>(raw));
+      if (reply->type == REDIS_REPLY_INTEGER) {
+        (reply->integer == 1 ? counts.written : counts.kept)++;
+      } else if (first_error.ok()) {
+        first_error = absl::InternalError(
+            Cat("redis://", options_.host, ":", options_.port, " refused a write: ",
+                reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "?"));
+      }
+    }
+    return first_error;
+  }));
   return counts;
 }
 
 absl::Status RedisOnlineStore::Read(std::span<const std::string_view> keys, FoundFn found) const {
   if (keys.empty()) return absl::OkStatus();
   std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(EnsureConnected());
-  std::string key;
-  for (const std::string_view k : keys) {
-    key = Cat(options_.key_prefix, k);
-    const char* argv[] = {"HGET", key.data(), "v"};
-    const size_t lengths[] = {4, key.size(), 1};
-    if (redisAppendCommandArgv(context_, 3, argv, lengths) != REDIS_OK) {
-      return Failed("queueing a read");
+  return OnConnection([&]() -> absl::Status {
+    std::string key;
+    for (const std::string_view k : keys) {
+      key = Cat(options_.key_prefix, k);
+      const char* argv[] = {"HGET", key.data(), "v"};
+      const size_t lengths[] = {4, key.size(), 1};
+      if (redisAppendCommandArgv(context_, 3, argv, lengths) != REDIS_OK) {
+        return Failed("queueing a read");
+      }
     }
-  }
-  absl::Status first_error;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(context_, &raw) != REDIS_OK) return Failed("reading");
-    ReplyPtr reply(static_cast<redisReply*>(raw));
-    if (reply->type == REDIS_REPLY_STRING) {
-      found(i, std::string_view(reply->str, reply->len));
-    } else if (reply->type == REDIS_REPLY_ERROR && first_error.ok()) {
-      first_error =
-          absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
-                                  " refused a read: ", std::string(reply->str, reply->len)));
+    // Replies are gathered first: `found` sees values only once every reply has come,
+    // so a retry on a new connection never reports a key twice.
+    std::vector<ReplyPtr> replies(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(context_, &raw) != REDIS_OK) return Failed("reading");
+      replies[i].reset(static_cast<redisReply*>(raw));
     }
-  }
-  return first_error;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& reply = *replies[i];
+      if (reply.type == REDIS_REPLY_ERROR) {
+        return absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
+                                       " refused a read: ", std::string(reply.str, reply.len)));
+      }
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (replies[i]->type == REDIS_REPLY_STRING) {
+        found(i, std::string_view(replies[i]->str, replies[i]->len));
+      }
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::optional<std::string>> RedisOnlineStore::GetRecord(
     std::string_view name) const {
   std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(EnsureConnected());
   const std::string key = Cat(options_.key_prefix, "record:", name);
-  ReplyPtr reply(
-      static_cast<redisReply*>(redisCommand(context_, "GET %b", key.data(), key.size())));
-  if (!reply) return Failed("reading a record");
-  if (reply->type == REDIS_REPLY_NIL) return std::optional<std::string>();
-  if (reply->type != REDIS_REPLY_STRING) {
-    return absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
-                                   " answered a record read with a non-string"));
-  }
-  return std::optional<std::string>(std::string(reply->str, reply->len));
+  std::optional<std::string> out;
+  RETURN_IF_ERROR(OnConnection([&]() -> absl::Status {
+    ReplyPtr reply(
+        static_cast<redisReply*>(redisCommand(context_, "GET %b", key.data(), key.size())));
+    if (!reply) return Failed("reading a record");
+    if (reply->type == REDIS_REPLY_NIL) return absl::OkStatus();
+    if (reply->type != REDIS_REPLY_STRING) {
+      return absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
+                                     " answered a record read with a non-string"));
+    }
+    out = std::string(reply->str, reply->len);
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::Status RedisOnlineStore::PutRecord(std::string_view name, std::string_view value) {
   std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(EnsureConnected());
   const std::string key = Cat(options_.key_prefix, "record:", name);
-  ReplyPtr reply(static_cast<redisReply*>(
-      redisCommand(context_, "SET %b %b", key.data(), key.size(), value.data(), value.size())));
-  if (!reply) return Failed("writing a record");
-  if (reply->type == REDIS_REPLY_ERROR) {
-    return absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
-                                   " refused a record: ", std::string(reply->str, reply->len)));
-  }
-  return absl::OkStatus();
+  return OnConnection([&]() -> absl::Status {
+    ReplyPtr reply(static_cast<redisReply*>(
+        redisCommand(context_, "SET %b %b", key.data(), key.size(), value.data(), value.size())));
+    if (!reply) return Failed("writing a record");
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
+                                     " refused a record: ", std::string(reply->str, reply->len)));
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace ferry::features

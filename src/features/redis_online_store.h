@@ -19,16 +19,19 @@
 //
 // Durability is Redis's (its AOF/RDB settings): Sync has nothing to flush here. A lost
 // connection is opened again on the next call (one attempt per call, bounded by the
-// timeouts); while Redis is down every call fails with Unavailable naming the server,
-// promptly, never hanging past the command timeout.
+// timeouts; a call that finds its kept connection dead tries once more on a new one);
+// while Redis is down every call fails with Unavailable naming the server, promptly,
+// never hanging past the command timeout.
 //
-// Not yet: TTL expiry of keys (the view's ttl already withholds old values at lookup),
-// several connections (calls share one connection under a mutex), and wiring into the
-// workspace config (the embedded RocksDB store is what every command uses today).
+// Chosen by the workspace config (`online_store: redis://HOST:PORT`,
+// shared_online_store.h). Not yet: TTL expiry of keys (the view's ttl already withholds
+// old values at lookup) and several connections (calls share one connection under a
+// mutex).
 //
 // Thread-safety: safe for concurrent use (calls are serialized on the connection).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +74,10 @@ class RedisOnlineStore final : public OnlineStore {
   // Opens the connection when there is none; the caller holds mu_.
   absl::Status EnsureConnected() const;
   absl::Status Failed(std::string_view doing) const;  // drops the connection
+  // Runs `body` on the connection (mu_ held), once more on a fresh connection when a kept
+  // one turns out to be dead (a restarted Redis closes it; every call here is safe to
+  // repeat: writes only ever keep the newest value).
+  absl::Status OnConnection(const std::function<absl::Status()>& body) const;
 
   const RedisOnlineOptions options_;
   std::string id_;

@@ -1,6 +1,57 @@
 #include "features/shared_online_store.h"
 
+#include "core/config.h"
+#include "core/status.h"
+#include "features/redis_online_store.h"
+
 namespace ferry::features {
+namespace {
+
+// redis://HOST:PORT of a workspace whose config names one; nullopt for RocksDB.
+std::optional<RedisOnlineOptions> RedisOf(const store::Workspace& workspace) {
+  const std::string& target = workspace.config().online_store;
+  constexpr std::string_view kRedis = "redis://";
+  if (!std::string_view(target).starts_with(kRedis)) return std::nullopt;
+  // The config was checked when it was read.
+  absl::StatusOr<core::HostPort> address =
+      core::ParseHostPort(std::string_view(target).substr(kRedis.size()));
+  RedisOnlineOptions options;
+  if (address.ok()) {
+    options.host = address->host;
+    options.port = address->port;
+  }
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<OnlineStorePtr> OpenOnlineStore(const store::Workspace& workspace,
+                                               const RocksDbOnlineOptions& options) {
+  if (std::optional<RedisOnlineOptions> redis = RedisOf(workspace)) {
+    ASSIGN_OR_RETURN(std::unique_ptr<RedisOnlineStore> store, RedisOnlineStore::Connect(*redis));
+    return OnlineStorePtr(std::move(store));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> store,
+                   RocksDbOnlineStore::Open(OnlineStorePath(workspace), options));
+  return OnlineStorePtr(std::move(store));
+}
+
+absl::StatusOr<OnlineStorePtr> OpenOnlineStoreForReading(const store::Workspace& workspace) {
+  if (std::optional<RedisOnlineOptions> redis = RedisOf(workspace)) {
+    ASSIGN_OR_RETURN(std::unique_ptr<RedisOnlineStore> store, RedisOnlineStore::Connect(*redis));
+    return OnlineStorePtr(std::move(store));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> store,
+                   RocksDbOnlineStore::OpenFollower(OnlineStorePath(workspace)));
+  return OnlineStorePtr(std::move(store));
+}
+
+SharedOnlineStore::SharedOnlineStore(std::filesystem::path path, RocksDbOnlineOptions options)
+    : open_([path = std::move(path), options]() -> absl::StatusOr<OnlineStorePtr> {
+        ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> store,
+                         RocksDbOnlineStore::Open(path, options));
+        return OnlineStorePtr(std::move(store));
+      }) {}
 
 absl::StatusOr<OnlineStore*> SharedOnlineStore::Get() {
   if (OnlineStore* store = store_.load(std::memory_order_acquire)) return store;
@@ -10,8 +61,7 @@ absl::StatusOr<OnlineStore*> SharedOnlineStore::Get() {
   if (tried_ && now - last_attempt_ < kRetryInterval) return last_error_;
   tried_ = true;
   last_attempt_ = now;
-  absl::StatusOr<std::unique_ptr<RocksDbOnlineStore>> opened =
-      RocksDbOnlineStore::Open(path_, options_);
+  absl::StatusOr<OnlineStorePtr> opened = open_();
   if (!opened.ok()) {
     last_error_ = opened.status();
     return last_error_;

@@ -9,6 +9,7 @@ TEST(WorkspaceConfigTest, EmptyDocumentGivesDefaults) {
   auto config = WorkspaceConfig::Parse("");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->metadata, "sqlite");
+  EXPECT_EQ(config->online_store, "rocksdb");
   EXPECT_EQ(config->server.listen, "127.0.0.1:8080");
   EXPECT_EQ(config->server.max_upload_bytes, 64ull << 30);
 }
@@ -26,6 +27,7 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   config.alerts.webhook_attempts = 3;
   config.pipelines.enabled = false;
   config.pipelines.trigger_interval_ms = 200;
+  config.online_store = "redis://10.0.0.7:6380";
   auto parsed = WorkspaceConfig::Parse(config.ToYaml());
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->server.listen, "[::1]:9000");
@@ -41,6 +43,7 @@ TEST(WorkspaceConfigTest, ToYamlRoundTrips) {
   EXPECT_EQ(parsed->alerts.webhook_timeout_ms, 5'000);
   EXPECT_FALSE(parsed->pipelines.enabled);
   EXPECT_EQ(parsed->pipelines.trigger_interval_ms, 200);
+  EXPECT_EQ(parsed->online_store, "redis://10.0.0.7:6380");
 }
 
 TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
@@ -63,6 +66,8 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
       {"server: {listen: \"h:99999\"}", "bad port"},
       {"log: {level: loud}", "log.level"},
       {"metadata: mysql://x", "metadata"},
+      {"online_store: memcached://x:1", "online_store: \"memcached://x:1\" is neither"},
+      {"online_store: \"redis://nohost\"", "redis://HOST:PORT"},
       {"version: 7", "version"},
       {"server: [1, 2", "config.yaml"},
       {"- a\n- b", "expected a mapping"},

@@ -140,7 +140,8 @@ TEST_F(RedisOnlineStoreTest, RedisDownFailsPromptlyAndARestartedRedisIsUsedAgain
   const absl::Status down = store->Read(keys, [](size_t, std::string_view) {});
   EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
   EXPECT_NE(down.message().find("redis://127.0.0.1:"), std::string::npos) << down;
-  const OnlineEntry entries[] = {{k, Value(2, kNoCreatedTime)}};
+  const std::string two = Value(2, kNoCreatedTime);
+  const OnlineEntry entries[] = {{k, two}};
   EXPECT_EQ(store->WriteLatest("v", entries).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   // Back on the same port (empty: nothing was saved): the next call connects again and
