@@ -25,25 +25,30 @@ std::optional<RedisOnlineOptions> RedisOf(const store::Workspace& workspace) {
 
 }  // namespace
 
-absl::StatusOr<OnlineStorePtr> OpenOnlineStore(const store::Workspace& workspace,
-                                               const RocksDbOnlineOptions& options) {
+// RocksDB is opened by `rocksdb` (for writing, or as a follower); Redis is the same
+// connection either way.
+template <typename OpenRocksDb>
+absl::StatusOr<OnlineStorePtr> OpenConfigured(const store::Workspace& workspace,
+                                              OpenRocksDb rocksdb) {
   if (std::optional<RedisOnlineOptions> redis = RedisOf(workspace)) {
     ASSIGN_OR_RETURN(std::unique_ptr<RedisOnlineStore> store, RedisOnlineStore::Connect(*redis));
     return OnlineStorePtr(std::move(store));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> store,
-                   RocksDbOnlineStore::Open(OnlineStorePath(workspace), options));
+  ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> store, rocksdb(OnlineStorePath(workspace)));
   return OnlineStorePtr(std::move(store));
 }
 
+absl::StatusOr<OnlineStorePtr> OpenOnlineStore(const store::Workspace& workspace,
+                                               const RocksDbOnlineOptions& options) {
+  return OpenConfigured(workspace, [&options](const std::filesystem::path& path) {
+    return RocksDbOnlineStore::Open(path, options);
+  });
+}
+
 absl::StatusOr<OnlineStorePtr> OpenOnlineStoreForReading(const store::Workspace& workspace) {
-  if (std::optional<RedisOnlineOptions> redis = RedisOf(workspace)) {
-    ASSIGN_OR_RETURN(std::unique_ptr<RedisOnlineStore> store, RedisOnlineStore::Connect(*redis));
-    return OnlineStorePtr(std::move(store));
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<RocksDbOnlineStore> store,
-                   RocksDbOnlineStore::OpenFollower(OnlineStorePath(workspace)));
-  return OnlineStorePtr(std::move(store));
+  return OpenConfigured(workspace, [](const std::filesystem::path& path) {
+    return RocksDbOnlineStore::OpenFollower(path);
+  });
 }
 
 SharedOnlineStore::SharedOnlineStore(std::filesystem::path path, RocksDbOnlineOptions options)

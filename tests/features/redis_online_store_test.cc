@@ -10,24 +10,17 @@
 #include <thread>
 
 #include "features/online_value.h"
+#include "online_store_test_support.h"
 #include "testing/redis_server.h"
 #include "testing/temp_dir.h"
 
 namespace ferry::features {
 namespace {
 
-std::string Value(int64_t ts, int64_t created, uint64_t tag = 7) {
-  std::string v;
-  EncodeOnlineValue(tag, ts, created, {}, 0, v);
-  return v;
-}
+using store_testing::ReadOne;
+using store_testing::Value;
 
-std::string Key(std::string_view key) {
-  std::string k;
-  AppendOnlineKeyPrefix(k, "v");
-  AppendKeyPart(k, key);
-  return k;
-}
+std::string Key(std::string_view key) { return store_testing::Key("v", key); }
 
 class RedisOnlineStoreTest : public ::testing::Test {
  protected:
@@ -42,16 +35,7 @@ class RedisOnlineStoreTest : public ::testing::Test {
     return store.ok() ? *std::move(store) : nullptr;
   }
   WriteCounts Write(OnlineStore& store, const std::string& key, const std::string& value) {
-    const OnlineEntry entries[] = {{key, value}};
-    absl::StatusOr<WriteCounts> counts = store.WriteLatest("v", entries);
-    EXPECT_TRUE(counts.ok()) << counts.status();
-    return counts.value_or(WriteCounts{});
-  }
-  std::optional<std::string> ReadOne(const OnlineStore& store, const std::string& key) {
-    std::optional<std::string> out;
-    const std::string_view keys[] = {key};
-    EXPECT_TRUE(store.Read(keys, [&](size_t, std::string_view v) { out = std::string(v); }).ok());
-    return out;
+    return store_testing::WriteOne(store, key, value);
   }
 
   testing::TempDir temp_;

@@ -8,6 +8,7 @@
 
 #include "features/online_value.h"
 #include "features/shared_online_store.h"
+#include "online_store_test_support.h"
 #include "testing/temp_dir.h"
 
 namespace ferry::features {
@@ -15,25 +16,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Value(int64_t ts, int64_t created, uint64_t tag = 7) {
-  std::string v;
-  EncodeOnlineValue(tag, ts, created, {}, 0, v);
-  return v;
-}
-
-std::string Key(std::string_view view, std::string_view key) {
-  std::string k;
-  AppendOnlineKeyPrefix(k, view);
-  AppendKeyPart(k, key);
-  return k;
-}
-
-std::optional<std::string> ReadOne(const OnlineStore& store, const std::string& key) {
-  std::optional<std::string> out;
-  const std::string_view keys[] = {key};
-  EXPECT_TRUE(store.Read(keys, [&](size_t, std::string_view v) { out = std::string(v); }).ok());
-  return out;
-}
+using store_testing::Key;
+using store_testing::ReadOne;
+using store_testing::Value;
 
 class RocksDbOnlineStoreTest : public ::testing::Test {
  protected:
@@ -43,10 +28,7 @@ class RocksDbOnlineStoreTest : public ::testing::Test {
     return store.ok() ? *std::move(store) : nullptr;
   }
   WriteCounts Write(OnlineStore& store, const std::string& key, const std::string& value) {
-    const OnlineEntry entries[] = {{key, value}};
-    absl::StatusOr<WriteCounts> counts = store.WriteLatest("v", entries);
-    EXPECT_TRUE(counts.ok()) << counts.status();
-    return counts.value_or(WriteCounts{});
+    return store_testing::WriteOne(store, key, value);
   }
 
   testing::TempDir temp_;
@@ -107,11 +89,14 @@ TEST_F(RocksDbOnlineStoreTest, ReadersNeverSeeAValueGoBackInTime) {
       std::vector<int64_t> last(keys.size(), -1);
       const std::vector<std::string_view> views(keys.begin(), keys.end());
       while (!done.load()) {
-        ASSERT_TRUE(store->Read(views, [&](size_t i, std::string_view v) {
-          const int64_t ts = ReadOnlineValueHeader(v)->event_ts;
-          if (ts < last[i]) backwards.fetch_add(1);
-          last[i] = ts;
-        }).ok());
+        ASSERT_TRUE(store
+                        ->Read(views,
+                               [&](size_t i, std::string_view v) {
+                                 const int64_t ts = ReadOnlineValueHeader(v)->event_ts;
+                                 if (ts < last[i]) backwards.fetch_add(1);
+                                 last[i] = ts;
+                               })
+                        .ok());
       }
     });
   }
@@ -182,10 +167,13 @@ TEST_F(RocksDbOnlineStoreTest, ReadsManyKeysTwiceTheSame) {
   std::vector<std::string_view> views(keys.begin(), keys.end());
   for (int pass = 0; pass < 2; ++pass) {  // from RocksDB, then from the value cache
     std::vector<size_t> found;
-    ASSERT_TRUE(store->Read(views, [&](size_t i, std::string_view v) {
-      EXPECT_EQ(v, Value(static_cast<int64_t>(i), 0));
-      found.push_back(i);
-    }).ok());
+    ASSERT_TRUE(store
+                    ->Read(views,
+                           [&](size_t i, std::string_view v) {
+                             EXPECT_EQ(v, Value(static_cast<int64_t>(i), 0));
+                             found.push_back(i);
+                           })
+                    .ok());
     std::sort(found.begin(), found.end());
     ASSERT_EQ(found.size(), 100u);
     for (size_t i = 0; i < found.size(); ++i) EXPECT_EQ(found[i], i * 3);
