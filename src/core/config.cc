@@ -72,6 +72,41 @@ absl::Status ParsePipelines(const YAML::Node& pipelines, PipelinesConfig& p) {
                      p.trigger_interval_ms);
 }
 
+// "sqlite" or a libpq URL without a password: config.yaml is not a secret store, and
+// the URL is shown (GET /api/v1/workspace, logs). The password comes from PGPASSWORD or
+// a pgpass file, as every libpq program takes it.
+absl::Status CheckMetadata(std::string_view metadata) {
+  if (metadata == "sqlite") return absl::OkStatus();
+  std::string_view rest = metadata;
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (rest.starts_with(scheme)) {
+      rest.remove_prefix(scheme.size());
+      break;
+    }
+  }
+  if (rest.size() == metadata.size()) {
+    return Bad("metadata",
+               Cat("\"", metadata, "\" is neither \"sqlite\" nor postgresql://[USER@]HOST[:PORT]/DB"));
+  }
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  const size_t at = authority.rfind('@');
+  const bool password_in_user =
+      at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
+  const size_t query = rest.find('?');
+  const bool password_in_query = query != std::string_view::npos &&
+                                 (Cat("&", rest.substr(query + 1))).find("&password=") !=
+                                     std::string::npos;
+  if (password_in_user || password_in_query) {
+    return Bad("metadata",
+               "the PostgreSQL URL holds a password; give it in PGPASSWORD or a pgpass file"
+               " instead (config.yaml is not a secret store)");
+  }
+  if (authority.empty() && rest.find("host=") == std::string_view::npos) {
+    return Bad("metadata", "the PostgreSQL URL names no host");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
   WorkspaceConfig config;
   if (!root || root.IsNull()) return config;
@@ -82,10 +117,7 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
   RETURN_IF_ERROR(ReadScalar(root, "version", "version", "an integer", config.version));
   if (config.version != 1) return Bad("version", "only version 1 is known to this ferry");
   RETURN_IF_ERROR(ReadScalar(root, "metadata", "metadata", "a string", config.metadata));
-  if (config.metadata != "sqlite") {
-    return Bad("metadata",
-               Cat("\"", config.metadata, "\" is not supported by this build; use \"sqlite\""));
-  }
+  RETURN_IF_ERROR(CheckMetadata(config.metadata));
   RETURN_IF_ERROR(
       ReadScalar(root, "online_store", "online_store", "a string", config.online_store));
   if (config.online_store != "rocksdb") {
@@ -197,7 +229,8 @@ std::string WorkspaceConfig::ToYaml() const {
   return fmt::format(
       "# ferry workspace configuration (see README.md, \"Configuration reference\")\n"
       "version: {}\n"
-      "# where metadata lives: sqlite (embedded, .ferry/metadata.db)\n"
+      "# where metadata lives: sqlite (embedded, .ferry/metadata.db) or\n"
+      "# postgresql://USER@HOST:PORT/DB (password from PGPASSWORD or a pgpass file)\n"
       "metadata: {}\n"
       "# the online feature store: rocksdb (embedded, .ferry/online/) or redis://HOST:PORT\n"
       "online_store: {}\n"

@@ -87,7 +87,8 @@ struct PipelinesConfig {
 
 struct WorkspaceConfig {
   int version = 1;
-  // "sqlite" (the embedded default, `.ferry/metadata.db`); other stores later.
+  // "sqlite" (the embedded default, `.ferry/metadata.db`) or a PostgreSQL URL
+  // "postgresql://USER@HOST:PORT/DB" (no password: PGPASSWORD or a pgpass file).
   std::string metadata = "sqlite";
   // "rocksdb" (the embedded default, `.ferry/online/`) or "redis://HOST:PORT" (a Redis
   // server several ferry servers share).

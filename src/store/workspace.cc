@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "store/migrations.h"
+#include "store/postgres_metadata_store.h"
 #include "store/sqlite_metadata_store.h"
 
 namespace ferry::store {
@@ -54,22 +55,38 @@ std::string RandomId() {
   return fmt::format("{:08x}{:08x}{:08x}{:08x}", device(), device(), device(), device());
 }
 
-absl::Status CreateLayout(const fs::path& dir, const core::Clock& clock) {
+// Gives the store its workspace id and creation time unless it has them. Several
+// servers opening one new PostgreSQL database at once agree: the first insert wins.
+absl::Status AdoptIdentity(MetadataStore& metadata, const core::Clock& clock) {
+  return metadata.Write([&](Transaction& tx) -> absl::Status {
+    const std::string now = std::to_string(clock.NowMicros());
+    constexpr std::string_view kInsert =
+        "INSERT INTO workspace_info (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING";
+    RETURN_IF_ERROR(tx.Execute(kInsert, {"workspace_id", RandomId()}).status());
+    return tx.Execute(kInsert, {"created_at", now}).status();
+  });
+}
+
+absl::StatusOr<MetadataStorePtr> OpenMetadata(const fs::path& dir,
+                                              const core::WorkspaceConfig& config) {
+  if (IsPostgresUrl(config.metadata)) return PostgresMetadataStore::Open(config.metadata);
+  return SqliteMetadataStore::Open(dir / kMetadataFileName);
+}
+
+std::string MetadataName(const fs::path& dir, const core::WorkspaceConfig& config) {
+  if (IsPostgresUrl(config.metadata)) return DescribePostgresUrl(config.metadata);
+  return (dir / kMetadataFileName).string();
+}
+
+absl::Status CreateLayout(const fs::path& dir, const core::WorkspaceConfig& config,
+                          const core::Clock& clock) {
   std::error_code ec;
   fs::create_directory(dir / kObjectsDirName, ec);
   if (ec) return core::ErrnoToStatus(ec.value(), core::Cat("create ", (dir / kObjectsDirName).string()));
-  RETURN_IF_ERROR(
-      core::WriteFileAtomically(dir / kConfigFileName, core::WorkspaceConfig().ToYaml()));
-  ASSIGN_OR_RETURN(auto metadata, SqliteMetadataStore::Open(dir / kMetadataFileName));
+  RETURN_IF_ERROR(core::WriteFileAtomically(dir / kConfigFileName, config.ToYaml()));
+  ASSIGN_OR_RETURN(MetadataStorePtr metadata, OpenMetadata(dir, config));
   RETURN_IF_ERROR(ApplyMigrations(*metadata, "core", kCoreMigrations, clock.NowMicros()).status());
-  return metadata->Write([&](Transaction& tx) -> absl::Status {
-    const std::string now = std::to_string(clock.NowMicros());
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO workspace_info (key, value) VALUES (?, ?)",
-                               {"workspace_id", RandomId()})
-                        .status());
-    return tx.Execute("INSERT INTO workspace_info (key, value) VALUES (?, ?)", {"created_at", now})
-        .status();
-  });
+  return AdoptIdentity(*metadata, clock);
 }
 
 }  // namespace
@@ -93,7 +110,8 @@ absl::StatusOr<fs::path> LocateWorkspace(const LocateOptions& options) {
 }
 
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Init(const fs::path& root,
-                                                           core::ClockPtr clock) {
+                                                           core::ClockPtr clock,
+                                                           const core::WorkspaceConfig& config) {
   const fs::path abs_root = fs::absolute(root).lexically_normal();
   const fs::path final_dir = abs_root / kWorkspaceDirName;
   std::error_code ec;
@@ -109,7 +127,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Init(const fs::path& root,
   if (!fs::create_directory(temp_dir, ec)) {
     return core::ErrnoToStatus(ec ? ec.value() : EEXIST, core::Cat("create ", temp_dir.string()));
   }
-  absl::Status status = CreateLayout(temp_dir, *clock);
+  absl::Status status = CreateLayout(temp_dir, config, *clock);
   if (status.ok() && ::rename(temp_dir.c_str(), final_dir.c_str()) != 0) {
     status = core::ErrnoToStatus(errno, core::Cat("rename to ", final_dir.string()));
   }
@@ -133,9 +151,14 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& root,
                    core::ReadFileToString(dir / kConfigFileName, kMaxConfigBytes));
   ASSIGN_OR_RETURN(ws->config_, core::WorkspaceConfig::Parse(config_text));
 
-  ASSIGN_OR_RETURN(ws->metadata_, SqliteMetadataStore::Open(dir / kMetadataFileName));
+  ASSIGN_OR_RETURN(ws->metadata_, OpenMetadata(dir, ws->config_));
   RETURN_IF_ERROR(
       ApplyMigrations(*ws->metadata_, "core", kCoreMigrations, ws->clock_->NowMicros()).status());
+  // A PostgreSQL database the folder was pointed at after `ferry init` (or that other
+  // servers share) gets its identity on first use; a SQLite file always has one.
+  if (ws->metadata_->dialect() == Dialect::kPostgresql) {
+    RETURN_IF_ERROR(AdoptIdentity(*ws->metadata_, *ws->clock_));
+  }
   RETURN_IF_ERROR(ws->metadata_->Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT key, value FROM workspace_info", {}));
     for (const Row& row : rows) {
@@ -148,7 +171,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& root,
   }));
   if (ws->id_.empty()) {
     return absl::DataLossError(
-        core::Cat("metadata store ", (dir / kMetadataFileName).string(), " has no workspace id"));
+        core::Cat("metadata store ", MetadataName(dir, ws->config_), " has no workspace id"));
   }
   ASSIGN_OR_RETURN(ws->objects_, ObjectStore::Open(dir / kObjectsDirName, ObjectStore::Options{}));
   return ws;

@@ -4,7 +4,8 @@
 // holds everything:
 //
 //   .ferry/config.yaml    configuration (core::WorkspaceConfig)
-//   .ferry/metadata.db    SQLite metadata store (WAL; -wal and -shm files beside it)
+//   .ferry/metadata.db    SQLite metadata store (WAL; -wal and -shm files beside it),
+//                         unless config.yaml names a PostgreSQL database instead
 //   .ferry/objects/       content-addressed object store (docs/object-format.md)
 //
 // A workspace is found like git finds `.git`: the `--workspace DIR` flag, else the
@@ -56,8 +57,11 @@ class Workspace {
   // metadata store with the core schema and an empty object store. Built under a
   // temporary name and renamed into place, so a crash leaves no half workspace.
   // Errors: AlreadyExists if `root/.ferry` exists; the filesystem's error otherwise.
-  static absl::StatusOr<std::unique_ptr<Workspace>> Init(const std::filesystem::path& root,
-                                                         core::ClockPtr clock);
+  // `config` is written as config.yaml; with a PostgreSQL `metadata` the database is
+  // migrated (and adopted) instead of creating metadata.db.
+  static absl::StatusOr<std::unique_ptr<Workspace>> Init(
+      const std::filesystem::path& root, core::ClockPtr clock,
+      const core::WorkspaceConfig& config = core::WorkspaceConfig());
 
   // Opens the workspace at `root`. Errors: NotFound if `root/.ferry` is missing;
   // InvalidArgument naming the key if config.yaml is wrong; FailedPrecondition if

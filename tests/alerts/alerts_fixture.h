@@ -17,6 +17,7 @@
 #include "server/test_server.h"
 #include "store/workspace.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::alerts::testing {
 
@@ -28,7 +29,7 @@ class AlertsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     clock_ = std::make_shared<core::ManualClock>(kStart);
-    auto workspace = store::Workspace::Init(temp_ / "ws", clock_);
+    auto workspace = ferry::testing::InitWorkspace(temp_ / "ws", clock_);
     ASSERT_TRUE(workspace.ok()) << workspace.status();
     workspace_ = *std::move(workspace);
     auto store = AlertStore::Open(*workspace_);

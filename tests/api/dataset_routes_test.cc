@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::api {
 namespace {
@@ -20,7 +21,7 @@ class DatasetRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     workspace_ =
-        std::move(store::Workspace::Init(temp_ / "ws", core::SystemClock::Shared())).value();
+        std::move(testing::InitWorkspace(temp_ / "ws", core::SystemClock::Shared())).value();
     ASSERT_TRUE(AddDatasetRoutes(router_, *workspace_).ok());
   }
   // Opens the upload route's sink as the server does once a header has arrived.

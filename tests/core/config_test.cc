@@ -66,6 +66,9 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
       {"server: {listen: \"h:99999\"}", "bad port"},
       {"log: {level: loud}", "log.level"},
       {"metadata: mysql://x", "metadata"},
+      {"metadata: \"postgresql://me:secret@db/ferry\"", "holds a password"},
+      {"metadata: \"postgres://db/ferry?sslmode=require&password=x\"", "holds a password"},
+      {"metadata: \"postgresql:///ferry\"", "names no host"},
       {"online_store: memcached://x:1", "online_store: \"memcached://x:1\" is neither"},
       {"online_store: \"redis://nohost\"", "redis://HOST:PORT"},
       {"version: 7", "version"},
@@ -84,6 +87,19 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.yaml;
     EXPECT_NE(parsed.status().message().find(c.expected_fragment), std::string::npos)
         << c.yaml << " -> " << parsed.status().message();
+  }
+}
+
+TEST(WorkspaceConfigTest, PostgresqlMetadataUrlsRoundTrip) {
+  for (const char* url : {"postgresql://ferry@db.internal:5432/ferry",
+                          "postgres://db/ferry?sslmode=verify-full&connect_timeout=3",
+                          "postgresql://[::1]:6432/ferry"}) {
+    auto parsed = WorkspaceConfig::Parse(std::string("metadata: \"") + url + "\"");
+    ASSERT_TRUE(parsed.ok()) << url << ": " << parsed.status();
+    EXPECT_EQ(parsed->metadata, url);
+    auto again = WorkspaceConfig::Parse(parsed->ToYaml());
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->metadata, url);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "demo/transactions.h"
 #include "store/manifest.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::dataset {
 namespace {
@@ -40,7 +41,7 @@ class DatasetStoreTest : public ::testing::Test {
     // Far enough ahead of the files' mtimes that the re-add cache trusts them.
     clock_ = std::make_shared<core::ManualClock>(core::SystemClock::Shared()->NowMicros() +
                                                  10'000'000);
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", clock_)).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_ / "ws", clock_)).value();
     datasets_ = std::move(DatasetStore::Open(*workspace_)).value();
   }
 

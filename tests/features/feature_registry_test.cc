@@ -4,6 +4,7 @@
 
 #include "core/file.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::features {
 namespace {
@@ -29,7 +30,7 @@ std::string View(const std::string& features, const std::string& extra = "") {
 class FeatureRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", core::SystemClock::Shared())).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_ / "ws", core::SystemClock::Shared())).value();
     datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
     registry_ = std::move(FeatureRegistry::Open(*workspace_, *datasets_)).value();
     AddDataset("daily",

@@ -5,6 +5,7 @@
 #include "core/file.h"
 #include "features/feature_registry.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::features {
 namespace {
@@ -12,7 +13,7 @@ namespace {
 class FeatureTableTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", core::SystemClock::Shared())).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_ / "ws", core::SystemClock::Shared())).value();
     datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
     // The registry's migrations create feature_tables.
     ASSERT_TRUE(FeatureRegistry::Open(*workspace_, *datasets_).ok());

@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "features/historical_retrieval.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::features {
 namespace {
@@ -42,7 +43,7 @@ TEST_P(HistoricalCaseTest, MatchesExpectedTrainingSet) {
   const fs::path dir = fs::path(FERRY_FEATURES_TEST_DATA) / GetParam();
   const YAML::Node spec = YAML::LoadFile((dir / "case.yaml").string());
   testing::TempDir temp;
-  auto workspace = std::move(store::Workspace::Init(temp / "ws", core::SystemClock::Shared())).value();
+  auto workspace = std::move(testing::InitWorkspace(temp / "ws", core::SystemClock::Shared())).value();
   auto datasets = std::move(dataset::DatasetStore::Open(*workspace)).value();
   auto registry = std::move(FeatureRegistry::Open(*workspace, *datasets)).value();
 

@@ -18,6 +18,7 @@
 #include "features/rocksdb_online_store.h"
 #include "table/value_parse.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::features {
 
@@ -44,7 +45,7 @@ class OnlineTestBase : public ::testing::Test {
  protected:
   void SetUp() override {
     clock_ = std::make_shared<core::ManualClock>(At("2026-02-01T00:00:00Z"));
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", clock_)).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_ / "ws", clock_)).value();
     datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
     registry_ = std::move(FeatureRegistry::Open(*workspace_, *datasets_)).value();
   }

@@ -11,6 +11,7 @@
 #include "features/historical_retrieval.h"
 #include "table/csv_writer.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::features {
 namespace {
@@ -62,7 +63,7 @@ TEST_P(PointInTimeJoinTest, MatchesBruteForce) {
   std::mt19937_64 rng(seed);
   const auto pick = [&rng](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   testing::TempDir temp;
-  auto workspace = std::move(store::Workspace::Init(temp / "ws", core::SystemClock::Shared())).value();
+  auto workspace = std::move(testing::InitWorkspace(temp / "ws", core::SystemClock::Shared())).value();
   auto datasets = std::move(dataset::DatasetStore::Open(*workspace)).value();
   auto registry = std::move(FeatureRegistry::Open(*workspace, *datasets)).value();
 

@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "pipeline/pipeline_services.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::pipeline {
 namespace {
@@ -27,7 +28,7 @@ class ExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     workspace_ =
-        std::move(store::Workspace::Init(temp_ / "ws", core::SystemClock::Shared())).value();
+        std::move(testing::InitWorkspace(temp_ / "ws", core::SystemClock::Shared())).value();
     services_ = std::move(PipelineServices::Open(*workspace_, temp_.path())).value();
   }
 

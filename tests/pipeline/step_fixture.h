@@ -22,13 +22,14 @@
 #include "store/workspace.h"
 #include "testing/temp_dir.h"
 #include "tracking/tracking_store.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::pipeline {
 
 class StepFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", clock_)).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_ / "ws", clock_)).value();
     stores_ = std::move(PipelineServices::Open(*workspace_, temp_.path())).value();
     datasets_ = stores_->datasets.get();
     features_ = stores_->features.get();

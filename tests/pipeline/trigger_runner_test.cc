@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "dataset/dataset_store.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::pipeline {
 namespace {
@@ -73,7 +74,7 @@ class TriggerRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     clock_ = std::make_shared<core::ManualClock>(kStart);
-    auto workspace = store::Workspace::Init(temp_.path() / "ws", clock_);
+    auto workspace = testing::InitWorkspace(temp_.path() / "ws", clock_);
     ASSERT_TRUE(workspace.ok()) << workspace.status();
     workspace_ = *std::move(workspace);
     auto launcher = std::make_unique<CountingLauncher>();

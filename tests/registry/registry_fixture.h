@@ -13,13 +13,14 @@
 #include "testing/temp_dir.h"
 #include "testing/xgboost_model.h"
 #include "tracking/tracking_store.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::registry {
 
 class RegistryFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", clock_)).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_ / "ws", clock_)).value();
     datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
     features_ = std::move(features::FeatureRegistry::Open(*workspace_, *datasets_)).value();
     tracking_ = std::move(tracking::TrackingStore::Open(*workspace_, *datasets_)).value();

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::serving {
 namespace {
@@ -26,7 +27,7 @@ class StubModel final : public LoadedModel {
 class PredictionLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_.path() / "ws", core::SystemClock::Shared()))
+    workspace_ = std::move(testing::InitWorkspace(temp_.path() / "ws", core::SystemClock::Shared()))
                      .value();
     model_.endpoint = "fraud";
     model_.version.name = "fraud-model";

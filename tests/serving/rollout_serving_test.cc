@@ -18,6 +18,7 @@
 #include "serving/deployment_store.h"
 #include "testing/temp_dir.h"
 #include "testing/xgboost_model.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::serving {
 namespace {
@@ -30,7 +31,7 @@ class RolloutServingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     clock_ = std::make_shared<core::ManualClock>(kStart);
-    workspace_ = std::move(store::Workspace::Init(temp_.path() / "ws", clock_)).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_.path() / "ws", clock_)).value();
     datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
     features_ = std::move(features::FeatureRegistry::Open(*workspace_, *datasets_)).value();
     tracking_ = std::move(tracking::TrackingStore::Open(*workspace_, *datasets_)).value();

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::tracking {
 namespace {
@@ -26,7 +27,7 @@ SearchRequest Search(std::string filter, std::string order = "", int max_results
 class RunSearchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", clock_)).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_ / "ws", clock_)).value();
     datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
     tracking_ = std::move(TrackingStore::Open(*workspace_, *datasets_)).value();
     for (int i = 0; i < 25; ++i) {

@@ -8,6 +8,7 @@
 #include "core/file.h"
 #include "lineage/lineage_graph.h"
 #include "testing/temp_dir.h"
+#include "testing/postgres_server.h"
 
 namespace ferry::tracking {
 namespace {
@@ -36,7 +37,7 @@ RunBatch Inputs(std::vector<InputSpec> inputs) {
 class TrackingStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::move(store::Workspace::Init(temp_ / "ws", clock_)).value();
+    workspace_ = std::move(testing::InitWorkspace(temp_ / "ws", clock_)).value();
     datasets_ = std::move(dataset::DatasetStore::Open(*workspace_)).value();
     tracking_ = std::move(TrackingStore::Open(*workspace_, *datasets_)).value();
     ASSERT_TRUE(core::WriteFileAtomically(temp_ / "train.csv", "x,y\n1,2\n3,4\n").ok());
