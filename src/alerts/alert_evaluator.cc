@@ -225,10 +225,12 @@ void AlertEvaluator::Loop(std::chrono::milliseconds tick) {
     wake_.wait_for(lock, wait, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    absl::StatusOr<EvaluationReport> report = Evaluate(workspace_.clock().NowMicros());
-    if (!report.ok() && report.status().code() != absl::StatusCode::kAborted) {
-      spdlog::warn("alerts: evaluation: {}", core::View(report.status().message()));
-    }
+    store::RunIfLeading(options_.leadership.get(), [this] {
+      absl::StatusOr<EvaluationReport> report = Evaluate(workspace_.clock().NowMicros());
+      if (!report.ok() && report.status().code() != absl::StatusCode::kAborted) {
+        spdlog::warn("alerts: evaluation: {}", core::View(report.status().message()));
+      }
+    });
     lock.lock();
   }
 }

@@ -41,6 +41,7 @@
 #include "alerts/evaluation.h"
 #include "alerts/notifier.h"
 #include "server/webhook_sender.h"
+#include "store/leadership.h"
 #include "store/workspace.h"
 
 namespace ferry::alerts {
@@ -53,6 +54,9 @@ struct AlertEvaluatorOptions {
   size_t max_series = 100'000;
   size_t max_alerts_per_rule = 10'000;
   server::WebhookOptions webhooks;
+  // Among several servers on one workspace, only the leader evaluates on its thread
+  // (fenced by its term); null: this one always does.
+  std::shared_ptr<const store::Leadership> leadership;
 };
 
 struct EvaluationReport {

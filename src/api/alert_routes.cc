@@ -88,14 +88,16 @@ absl::StatusOr<Response> Apply(AlertEvaluator& evaluator, Request& request) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<AlertEvaluator>> OpenAlerts(store::Workspace& workspace,
-                                                           std::shared_ptr<ServingApi> serving) {
+absl::StatusOr<std::shared_ptr<AlertEvaluator>> OpenAlerts(
+    store::Workspace& workspace, std::shared_ptr<ServingApi> serving,
+    std::shared_ptr<const store::Leadership> leadership) {
   const core::AlertsConfig& config = workspace.config().alerts;
   alerts::AlertEvaluatorOptions options;
   options.default_interval = std::chrono::milliseconds(config.evaluation_interval_ms);
   options.webhooks.attempts = config.webhook_attempts;
   options.webhooks.first_backoff = std::chrono::milliseconds(config.webhook_backoff_ms);
   options.webhooks.timeout = std::chrono::milliseconds(config.webhook_timeout_ms);
+  options.leadership = std::move(leadership);
   ASSIGN_OR_RETURN(std::unique_ptr<AlertEvaluator> evaluator,
                    AlertEvaluator::Open(
                        workspace, [serving] { return RenderMetrics(*serving); }, options));

@@ -22,6 +22,7 @@
 #include "alerts/alert_evaluator.h"
 #include "api/inference_routes.h"
 #include "server/router.h"
+#include "store/leadership.h"
 #include "store/workspace.h"
 
 namespace ferry::api {
@@ -29,8 +30,10 @@ namespace ferry::api {
 // Opens the evaluator over `serving`'s metrics (RenderMetrics) with the workspace's
 // alerts.* settings and starts its thread. The evaluator holds `serving`, so serving
 // outlives it; destroying the evaluator stops its thread first.
+// `leadership`: only the leader evaluates (null: always).
 absl::StatusOr<std::shared_ptr<alerts::AlertEvaluator>> OpenAlerts(
-    store::Workspace& workspace, std::shared_ptr<ServingApi> serving);
+    store::Workspace& workspace, std::shared_ptr<ServingApi> serving,
+    std::shared_ptr<const store::Leadership> leadership = nullptr);
 
 absl::Status AddAlertRoutes(server::Router& router,
                             std::shared_ptr<alerts::AlertEvaluator> evaluator);

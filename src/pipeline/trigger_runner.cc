@@ -255,7 +255,8 @@ void TriggerRunner::Loop(std::chrono::milliseconds interval) {
   // server starts, not an interval later.
   while (!stopping_) {
     lock.unlock();
-    const absl::Status ticked = Tick();
+    absl::Status ticked;
+    store::RunIfLeading(options_.leadership.get(), [&] { ticked = Tick(); });
     const std::string error = ticked.ok() ? "" : std::string(ticked.message());
     if (!error.empty() && error != last_error) spdlog::warn("pipelines: triggers: {}", error);
     last_error = error;

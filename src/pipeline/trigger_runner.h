@@ -66,6 +66,7 @@
 #include "pipeline/pipeline_spec.h"
 #include "pipeline/run_launcher.h"
 #include "pipeline/run_store.h"
+#include "store/leadership.h"
 #include "store/workspace.h"
 #include "tracking/tracking_store.h"
 
@@ -76,6 +77,10 @@ struct TriggerRunnerOptions {
   std::chrono::seconds stale_after{60};
   // The actor recorded on runs that schedules, datasets and alerts start.
   std::string actor = "ferry-server";
+  // Among several servers on one workspace, only the leader's thread looks at triggers
+  // and stale runs (fenced by its term); null: this one always does. Manual triggers
+  // (the HTTP API) run on whichever server takes the request.
+  std::shared_ptr<const store::Leadership> leadership;
 };
 
 enum class TriggerOutcome : uint8_t { kStarted, kQueued, kCoalesced, kRefused };

@@ -42,8 +42,26 @@ std::optional<std::string> Row::OptionalText(size_t column) const {
   return Text(column);
 }
 
-absl::StatusOr<std::optional<Row>> Transaction::QueryOptional(std::string_view sql,
-                                                              Params params) {
+namespace {
+thread_local const Fence* current_fence = nullptr;
+}  // namespace
+
+FenceScope::FenceScope(const Fence& fence) : previous_(current_fence) { current_fence = &fence; }
+
+FenceScope::~FenceScope() { current_fence = previous_; }
+
+const Fence* FenceScope::Current() { return current_fence; }
+
+absl::Status MetadataStore::Write(const TransactionFn& fn) {
+  const Fence* fence = current_fence;
+  if (fence == nullptr) return WriteTransaction(fn);
+  return WriteTransaction([&](Transaction& tx) -> absl::Status {
+    RETURN_IF_ERROR(fence->Check(tx));
+    return fn(tx);
+  });
+}
+
+absl::StatusOr<std::optional<Row>> Transaction::QueryOptional(std::string_view sql, Params params) {
   ASSIGN_OR_RETURN(std::vector<Row> rows, Query(sql, params));
   if (rows.empty()) return std::optional<Row>();
   return std::optional<Row>(std::move(rows.front()));

@@ -32,17 +32,17 @@ class Value {
   using Variant = std::variant<std::monostate, int64_t, double, std::string>;
 
   Value() = default;
-  Value(std::nullptr_t) {}                                           // NOLINT: implicit by design
-  Value(int v) : v_(static_cast<int64_t>(v)) {}                      // NOLINT
-  Value(int64_t v) : v_(v) {}                                        // NOLINT
-  Value(uint32_t v) : v_(static_cast<int64_t>(v)) {}                 // NOLINT
-  Value(bool v) : v_(static_cast<int64_t>(v ? 1 : 0)) {}             // NOLINT
-  Value(double v) : v_(v) {}                                         // NOLINT
-  Value(std::string v) : v_(std::move(v)) {}                         // NOLINT
-  Value(std::string_view v) : v_(std::string(v)) {}                  // NOLINT
-  Value(const char* v) : v_(std::string(v)) {}                       // NOLINT
+  Value(std::nullptr_t) {}                                // NOLINT: implicit by design
+  Value(int v) : v_(static_cast<int64_t>(v)) {}           // NOLINT
+  Value(int64_t v) : v_(v) {}                             // NOLINT
+  Value(uint32_t v) : v_(static_cast<int64_t>(v)) {}      // NOLINT
+  Value(bool v) : v_(static_cast<int64_t>(v ? 1 : 0)) {}  // NOLINT
+  Value(double v) : v_(v) {}                              // NOLINT
+  Value(std::string v) : v_(std::move(v)) {}              // NOLINT
+  Value(std::string_view v) : v_(std::string(v)) {}       // NOLINT
+  Value(const char* v) : v_(std::string(v)) {}            // NOLINT
   template <typename T>
-  Value(const std::optional<T>& v) {                                 // NOLINT
+  Value(const std::optional<T>& v) {  // NOLINT
     if (v) *this = Value(*v);
   }
 
@@ -106,6 +106,31 @@ class Transaction {
 
 enum class Dialect { kSqlite, kPostgresql };
 
+// Fencing for leader election (store/leadership.h). While a FenceScope lives on a
+// thread, every Write() made on that thread first runs the fence's Check inside the
+// transaction, and the write is refused (Check's error, Aborted) when it fails: a leader
+// that stalled past its lease and was replaced cannot act on stale authority, because
+// the check reads the current term in the same serialised transaction that would write.
+class Fence {
+ public:
+  virtual ~Fence() = default;
+  virtual absl::Status Check(Transaction& tx) const = 0;
+};
+
+class FenceScope {
+ public:
+  explicit FenceScope(const Fence& fence);
+  ~FenceScope();
+  FenceScope(const FenceScope&) = delete;
+  FenceScope& operator=(const FenceScope&) = delete;
+
+  // The fence of this thread's innermost scope, or null.
+  static const Fence* Current();
+
+ private:
+  const Fence* previous_;
+};
+
 class MetadataStore {
  public:
   using TransactionFn = std::function<absl::Status(Transaction&)>;
@@ -117,8 +142,8 @@ class MetadataStore {
   // Runs `fn` in one read-write transaction: committed when `fn` returns OK, rolled
   // back (nothing of it visible, ever) when it returns an error, which is returned.
   // Writers are serialised; Unavailable if the store stays locked by another process
-  // past the busy timeout.
-  virtual absl::Status Write(const TransactionFn& fn) = 0;
+  // past the busy timeout. Under a FenceScope, the fence is checked first (above).
+  absl::Status Write(const TransactionFn& fn);
 
   // Runs `fn` in a read-only transaction that sees one consistent snapshot. Readers
   // do not block writers or each other. Writing inside it fails (PermissionDenied).
@@ -127,6 +152,10 @@ class MetadataStore {
   // Checks the engine's own structures (pages, indexes). DataLoss listing what is
   // wrong when damaged.
   virtual absl::Status CheckIntegrity() = 0;
+
+ protected:
+  // The engine's read-write transaction, as Write() describes it.
+  virtual absl::Status WriteTransaction(const TransactionFn& fn) = 0;
 };
 
 using MetadataStorePtr = std::unique_ptr<MetadataStore>;

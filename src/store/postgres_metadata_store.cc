@@ -435,7 +435,7 @@ absl::Status PostgresMetadataStore::Run(bool write, const TransactionFn& fn) {
   return status;
 }
 
-absl::Status PostgresMetadataStore::Write(const TransactionFn& fn) { return Run(true, fn); }
+absl::Status PostgresMetadataStore::WriteTransaction(const TransactionFn& fn) { return Run(true, fn); }
 
 absl::Status PostgresMetadataStore::Read(const TransactionFn& fn) { return Run(false, fn); }
 

@@ -60,7 +60,6 @@ class PostgresMetadataStore final : public MetadataStore {
   ~PostgresMetadataStore() override;
 
   Dialect dialect() const override { return Dialect::kPostgresql; }
-  absl::Status Write(const TransactionFn& fn) override;
   absl::Status Read(const TransactionFn& fn) override;
   // Checks the B-tree indexes of ferry's tables with the amcheck extension when the
   // database has it; without it PostgreSQL's own checks (data checksums) are all there
@@ -69,6 +68,9 @@ class PostgresMetadataStore final : public MetadataStore {
 
   // The server as safe to print: postgresql://USER@HOST:PORT/DB, no password.
   const std::string& description() const { return description_; }
+
+ protected:
+  absl::Status WriteTransaction(const TransactionFn& fn) override;
 
  private:
   PostgresMetadataStore(std::string url, std::string description, Options options);

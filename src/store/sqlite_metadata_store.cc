@@ -234,7 +234,7 @@ absl::StatusOr<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(
       new SqliteMetadataStore(path, options, std::move(writer)));
 }
 
-absl::Status SqliteMetadataStore::Write(const TransactionFn& fn) {
+absl::Status SqliteMetadataStore::WriteTransaction(const TransactionFn& fn) {
   std::lock_guard<std::mutex> lock(write_mutex_);
   RETURN_IF_ERROR(writer_->ExecuteScript("BEGIN IMMEDIATE"));
   absl::Status status = fn(*writer_);

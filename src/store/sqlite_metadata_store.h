@@ -42,9 +42,11 @@ class SqliteMetadataStore final : public MetadataStore {
   ~SqliteMetadataStore() override;
 
   Dialect dialect() const override { return Dialect::kSqlite; }
-  absl::Status Write(const TransactionFn& fn) override;
   absl::Status Read(const TransactionFn& fn) override;
   absl::Status CheckIntegrity() override;
+
+ protected:
+  absl::Status WriteTransaction(const TransactionFn& fn) override;
 
  private:
   SqliteMetadataStore(std::filesystem::path path, Options options,

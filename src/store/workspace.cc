@@ -29,6 +29,13 @@ constexpr Migration kCoreMigrations[] = {
      " digest TEXT NOT NULL,"
      " PRIMARY KEY (owner, digest));"
      "CREATE INDEX object_roots_by_digest ON object_roots (digest);"},
+    // Leader election (store/leadership.h): one row per election, its term counting up.
+    {3, "create leader_terms",
+     "CREATE TABLE leader_terms ("
+     " name TEXT PRIMARY KEY,"
+     " term BIGINT NOT NULL,"
+     " holder TEXT NOT NULL,"
+     " since BIGINT NOT NULL);"},
 };
 
 bool IsWorkspaceRoot(const fs::path& dir) {
