@@ -293,6 +293,17 @@ std::optional<std::pair<FiguresWindow, FiguresWindow>> EndpointManager::TakeFigu
   return std::make_pair(served->stable_figures->Take(), served->candidate_figures->Take());
 }
 
+std::vector<RolloutLiveFigures> EndpointManager::LiveRolloutFigures() const {
+  std::shared_ptr<const ServingMap> map = serving_.load();
+  std::vector<RolloutLiveFigures> out;
+  for (const auto& [endpoint, served] : *map) {
+    if (!served->candidate) continue;
+    out.push_back(
+        {endpoint, served->rollout.rollout_id, served->stable_figures, served->candidate_figures});
+  }
+  return out;
+}
+
 std::vector<EndpointStatus> EndpointManager::Statuses() const {
   std::lock_guard<std::mutex> lock(status_mu_);
   std::vector<EndpointStatus> out;

@@ -83,6 +83,14 @@ struct ServedEndpoint {
 };
 using ServedEndpointPtr = std::shared_ptr<const ServedEndpoint>;
 
+// The live figures of one rollout this server routes to (see ServedEndpoint).
+struct RolloutLiveFigures {
+  std::string endpoint;
+  int64_t rollout_id = 0;
+  std::shared_ptr<LiveFigures> stable;
+  std::shared_ptr<LiveFigures> candidate;
+};
+
 struct EndpointStatus {
   Deployment deployment;
   EndpointState state = EndpointState::kLoading;
@@ -140,6 +148,9 @@ class EndpointManager {
   // candidate. nullopt when the endpoint has no such rollout loaded.
   std::optional<std::pair<FiguresWindow, FiguresWindow>> TakeFigures(std::string_view endpoint,
                                                                      int64_t rollout_id) const;
+  // The live figures of every rollout whose candidate this server serves now (what
+  // SharedFigures publishes).
+  std::vector<RolloutLiveFigures> LiveRolloutFigures() const;
   // Every deployed endpoint's status, by name; one endpoint's (NotFound when unknown).
   std::vector<EndpointStatus> Statuses() const;
   // Why an endpoint that Find did not find serves nothing: NotFound when it is not

@@ -12,8 +12,9 @@
 // Aborted by the generation check and skips).
 //
 // The FigureSource is the serving side: it takes (and resets) the live figures of the
-// rollout's window. A window whose decision is Aborted (another actor changed the rollout
-// meanwhile) is dropped: the rollout is analysed again on the next window.
+// rollout's window, merged over every server on the workspace (shared_figures.h). A window
+// whose decision is Aborted (another actor changed the rollout meanwhile) is dropped: the
+// rollout is analysed again on the next window.
 //
 // Thread-safety: Tick calls must not overlap (one thread drives the controller); the
 // callbacks run on that thread.

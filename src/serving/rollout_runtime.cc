@@ -53,9 +53,11 @@ std::optional<double> Shift(const std::vector<double>& a, const std::vector<doub
 
 absl::StatusOr<std::unique_ptr<RolloutRuntime>> RolloutRuntime::Open(
     store::Workspace& workspace, EndpointManager& endpoints, PredictionLog* log,
-    std::chrono::milliseconds tick) {
-  std::unique_ptr<RolloutRuntime> runtime(new RolloutRuntime(workspace, endpoints, log, tick));
+    std::chrono::milliseconds tick, std::chrono::milliseconds flush) {
+  std::unique_ptr<RolloutRuntime> runtime(
+      new RolloutRuntime(workspace, endpoints, log, tick, flush));
   ASSIGN_OR_RETURN(runtime->store_, RolloutStore::Open(workspace));
+  runtime->figures_ = std::make_unique<SharedFigures>(workspace, endpoints);
   RolloutRuntime* raw = runtime.get();
   runtime->controller_ = std::make_unique<RolloutController>(
       *runtime->store_, workspace.clock_ptr(),
@@ -84,13 +86,12 @@ RolloutRuntime::~RolloutRuntime() { Stop(); }
 
 absl::StatusOr<WindowFigures> RolloutRuntime::Figures(const Rollout& rollout) {
   WindowFigures figures;
-  if (auto windows = endpoints_.TakeFigures(rollout.endpoint, rollout.id)) {
-    figures.stable = Side(windows->first);
-    figures.canary = Side(windows->second);
-    figures.prediction_shift =
-        Shift(windows->first.scores, windows->second.scores,
-              static_cast<size_t>(std::max<int64_t>(rollout.policy.min_requests, 1)), kShiftBins);
-  }
+  ASSIGN_OR_RETURN(const RolloutWindows windows, figures_->Take(rollout));
+  figures.stable = Side(windows.stable);
+  figures.canary = Side(windows.candidate);
+  figures.prediction_shift =
+      Shift(windows.stable.scores, windows.candidate.scores,
+            static_cast<size_t>(std::max<int64_t>(rollout.policy.min_requests, 1)), kShiftBins);
   // Live quality: every label that arrived for predictions made since the rollout began
   // (labels come late, so the whole rollout, not just this window).
   ServedEndpointPtr served = endpoints_.FindEndpoint(rollout.endpoint);
@@ -143,6 +144,7 @@ void RolloutRuntime::Start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] { Loop(); });
+  flusher_ = std::thread([this] { FlushLoop(); });
 }
 
 void RolloutRuntime::Stop() {
@@ -152,6 +154,7 @@ void RolloutRuntime::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (flusher_.joinable()) flusher_.join();
 }
 
 void RolloutRuntime::Loop() {
@@ -163,6 +166,23 @@ void RolloutRuntime::Loop() {
     absl::StatusOr<std::vector<RolloutEvent>> events = controller_->Tick();
     if (!events.ok()) {
       spdlog::warn("rollouts: analysis: {}", core::View(events.status().message()));
+    }
+    lock.lock();
+  }
+}
+
+// Runs on every server, whether or not its controller analyses anything: the figures of
+// its traffic belong to whichever server does. A last flush on the way out, so a server
+// that stops (scale-in, a deploy) leaves what it recorded to the others.
+void RolloutRuntime::FlushLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  bool last = false;
+  while (!last) {
+    wake_.wait_for(lock, flush_, [this] { return stopping_; });
+    last = stopping_;
+    lock.unlock();
+    if (absl::Status status = figures_->Flush(); !status.ok()) {
+      spdlog::warn("rollouts: publishing this server's figures: {}", core::View(status.message()));
     }
     lock.lock();
   }

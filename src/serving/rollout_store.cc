@@ -55,6 +55,20 @@ constexpr store::Migration kMigrations[] = {
      " actor TEXT NOT NULL,"
      " PRIMARY KEY (rollout_id, seq));"
      "CREATE INDEX rollout_events_by_endpoint ON rollout_events (endpoint, rollout_id, seq);"},
+    // What each server recorded of an active rollout since the controller last took its
+    // window (shared_figures.h).
+    {2, "create rollout_figures",
+     "CREATE TABLE rollout_figures ("
+     " rollout_id BIGINT NOT NULL,"
+     " side TEXT NOT NULL,"
+     " server_id TEXT NOT NULL,"
+     " flushed_at BIGINT NOT NULL,"
+     " requests BIGINT NOT NULL,"
+     " errors BIGINT NOT NULL,"
+     " latency_sketch TEXT NOT NULL,"
+     " scores TEXT NOT NULL,"
+     " scores_seen BIGINT NOT NULL,"
+     " PRIMARY KEY (rollout_id, side, server_id));"},
 };
 
 constexpr char kRolloutColumns[] =
@@ -200,6 +214,12 @@ absl::StatusOr<Rollout> LoadLatest(Transaction& tx, std::string_view endpoint) {
 absl::Status SaveState(Transaction& tx, Rollout& r, int64_t now) {
   r.updated_at = now;
   r.generation += 1;
+  // A finished rollout is analysed no more: its servers' figures go (and SharedFigures
+  // publishes none for it from now on).
+  if (!IsActive(r.state.phase)) {
+    RETURN_IF_ERROR(
+        tx.Execute("DELETE FROM rollout_figures WHERE rollout_id = ?", {r.id}).status());
+  }
   return tx
       .Execute("UPDATE rollouts SET phase = ?, step = ?, weight = ?, failures = ?,"
                " step_started_at = ?, last_analysis_at = ?, previous_version = ?,"

@@ -24,7 +24,8 @@ absl::StatusOr<Rollout> LoadById(store::Transaction& tx, int64_t id);
 // The endpoint's latest rollout. NotFound saying how to start one.
 absl::StatusOr<Rollout> LoadLatest(store::Transaction& tx, std::string_view endpoint);
 
-// Writes `r`'s state and previous_version, bumping its generation and updated_at.
+// Writes `r`'s state and previous_version, bumping its generation and updated_at; when
+// the rollout is no longer active, deletes its rows of rollout_figures.
 absl::Status SaveState(store::Transaction& tx, Rollout& r, int64_t now_micros);
 
 // Records an event for `r` as it is now (phase, weight) with the next seq.
