@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -46,9 +47,17 @@ struct Opened {
   std::unique_ptr<tracking::TrackingStore> tracking;
 };
 
+// A new workspace's metadata goes where FERRY_BENCH_METADATA says (a postgresql:// URL:
+// bench/scale_out compares the engines), else into SQLite.
+core::WorkspaceConfig NewWorkspaceConfig() {
+  core::WorkspaceConfig config;
+  if (const char* metadata = std::getenv("FERRY_BENCH_METADATA")) config.metadata = metadata;
+  return config;
+}
+
 absl::StatusOr<Opened> Open(const std::string& root, bool create) {
   Opened o;
-  auto ws = create ? store::Workspace::Init(root, core::SystemClock::Shared())
+  auto ws = create ? store::Workspace::Init(root, core::SystemClock::Shared(), NewWorkspaceConfig())
                    : store::Workspace::Open(root, core::SystemClock::Shared());
   if (!ws.ok()) return ws.status();
   o.workspace = std::move(*ws);

@@ -216,6 +216,7 @@ void AlertEvaluator::Stop() {
 }
 
 void AlertEvaluator::Loop(std::chrono::milliseconds tick) {
+  int64_t led_term = 0;  // the leader's term whose state is loaded
   std::unique_lock<std::mutex> lock(thread_mu_);
   while (!stopping_) {
     // Groups with intervals shorter than the tick need it shorter; 10 ms at least.
@@ -225,7 +226,17 @@ void AlertEvaluator::Loop(std::chrono::milliseconds tick) {
     wake_.wait_for(lock, wait, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    store::RunIfLeading(options_.leadership.get(), [this] {
+    store::RunIfLeading(options_.leadership.get(), [this, &led_term] {
+      if (options_.leadership != nullptr && options_.leadership->term() != led_term) {
+        // A new term: the alerts the previous leader left in the store are the truth
+        // now, not what this server loaded when it started (or last led).
+        std::lock_guard<std::mutex> evaluating(evaluate_mu_);
+        if (absl::Status reloaded = Reload(workspace_.clock().NowMicros()); !reloaded.ok()) {
+          spdlog::warn("alerts: taking over: {}", core::View(reloaded.message()));
+          return;
+        }
+        led_term = options_.leadership->term();
+      }
       absl::StatusOr<EvaluationReport> report = Evaluate(workspace_.clock().NowMicros());
       if (!report.ok() && report.status().code() != absl::StatusCode::kAborted) {
         spdlog::warn("alerts: evaluation: {}", core::View(report.status().message()));

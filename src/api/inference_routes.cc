@@ -182,13 +182,15 @@ absl::StatusOr<Response> Deploy(ServingApi& api, Request& request) {
   ASSIGN_OR_RETURN(std::string model, StringField(body, "model"));
   ASSIGN_OR_RETURN(std::string policy, StringField(body, "missing_features", "error"));
   ASSIGN_OR_RETURN(std::string actor, StringField(body, "actor", "api"));
-  if (model.empty()) return absl::InvalidArgumentError("\"model\" is required: NAME@V or NAME@ALIAS");
+  if (model.empty())
+    return absl::InvalidArgumentError("\"model\" is required: NAME@V or NAME@ALIAS");
   serving::DeployOptions options;
   options.endpoint = std::string(request.PathParam("endpoint"));
   ASSIGN_OR_RETURN(options.model, registry::ParseModelRef(model));
   ASSIGN_OR_RETURN(options.missing_features, serving::ParseMissingFeaturePolicy(policy));
   options.actor = std::move(actor);
-  if (auto monitoring = body.find("monitoring"); monitoring != body.end() && !monitoring->is_null()) {
+  if (auto monitoring = body.find("monitoring");
+      monitoring != body.end() && !monitoring->is_null()) {
     if (!monitoring->is_object()) {
       return absl::InvalidArgumentError("\"monitoring\" must be an object (a monitoring policy)");
     }
@@ -245,7 +247,8 @@ ServingApi::~ServingApi() {
 }
 
 absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
-    store::Workspace& workspace, std::shared_ptr<features::SharedOnlineStore> online) {
+    store::Workspace& workspace, std::shared_ptr<features::SharedOnlineStore> online,
+    std::shared_ptr<const store::Leadership> leadership) {
   const core::ServingConfig& config = workspace.config().serving;
   auto api = std::make_shared<ServingApi>();
   api->workspace = &workspace;
@@ -263,15 +266,16 @@ absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
   ASSIGN_OR_RETURN(api->log, serving::PredictionLog::Open(workspace, config));
   api->inference = std::make_unique<serving::InferenceService>(
       *api->endpoints, api->online.get(), api->log.get(), workspace.clock_ptr());
-  ASSIGN_OR_RETURN(api->rollouts,
-                   serving::RolloutRuntime::Open(workspace, *api->endpoints, api->log.get(),
-                                                 std::chrono::milliseconds(config.rollout_tick_ms)));
+  ASSIGN_OR_RETURN(api->rollouts, serving::RolloutRuntime::Open(
+                                      workspace, *api->endpoints, api->log.get(),
+                                      std::chrono::milliseconds(config.rollout_tick_ms)));
   api->monitoring = std::make_unique<serving::MonitoringService>(*api->endpoints, api->log.get(),
                                                                  workspace.clock_ptr());
   if (absl::Status status = api->endpoints->Refresh(); !status.ok()) {
     spdlog::warn("serving: reading deployments: {}", core::View(status.message()));
   }
   api->endpoints->Start();
+  api->rollouts->set_leadership(std::move(leadership));
   api->rollouts->Start();
   return api;
 }
@@ -302,26 +306,25 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
   RETURN_IF_ERROR(router.Post("/v2/models/{model}/versions/{version}/infer", Protocol(infer)));
 
   RETURN_IF_ERROR(router.Post("/v1/models/{model}:predict", Protocol([api](Request& request) {
-    return PredictV1(*api, request);
-  })));
-  RETURN_IF_ERROR(router.Get("/v1/models/{model}", Protocol([api](Request& request)
-                                                               -> absl::StatusOr<Response> {
-    ASSIGN_OR_RETURN(EndpointStatus status, api->endpoints->Status(request.PathParam("model")));
-    json versions = json::array();
-    if (status.serving) {
-      versions.push_back({{"version", status.serving->version_text},
-                          {"state", "AVAILABLE"},
-                          {"status", {{"error_code", "OK"}, {"error_message", ""}}}});
-    } else {
-      versions.push_back({{"version", status.target_version
-                                          ? std::to_string(*status.target_version)
-                                          : std::string()},
-                          {"state", "LOADING"},
-                          {"status", {{"error_code", "UNAVAILABLE"},
-                                      {"error_message", status.reason}}}});
-    }
-    return server::JsonResponse(json{{"model_version_status", std::move(versions)}});
-  })));
+                                return PredictV1(*api, request);
+                              })));
+  RETURN_IF_ERROR(router.Get(
+      "/v1/models/{model}", Protocol([api](Request& request) -> absl::StatusOr<Response> {
+        ASSIGN_OR_RETURN(EndpointStatus status, api->endpoints->Status(request.PathParam("model")));
+        json versions = json::array();
+        if (status.serving) {
+          versions.push_back({{"version", status.serving->version_text},
+                              {"state", "AVAILABLE"},
+                              {"status", {{"error_code", "OK"}, {"error_message", ""}}}});
+        } else {
+          versions.push_back(
+              {{"version",
+                status.target_version ? std::to_string(*status.target_version) : std::string()},
+               {"state", "LOADING"},
+               {"status", {{"error_code", "UNAVAILABLE"}, {"error_message", status.reason}}}});
+        }
+        return server::JsonResponse(json{{"model_version_status", std::move(versions)}});
+      })));
 
   RETURN_IF_ERROR(router.Get("/api/v1/endpoints", [api](Request&) -> absl::StatusOr<Response> {
     json out = json::array();
@@ -336,13 +339,12 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
                                        {"dropped", log.dropped},
                                        {"failed", log.failed}}}});
   }));
-  RETURN_IF_ERROR(router.Get("/api/v1/endpoints/{endpoint}",
-                             [api](Request& request) -> absl::StatusOr<Response> {
-                               ASSIGN_OR_RETURN(EndpointStatus status,
-                                                api->endpoints->Status(request.PathParam("endpoint")));
-                               return server::JsonResponse(
-                                   EndpointJson(status, api->workspace->clock().NowMicros()));
-                             }));
+  RETURN_IF_ERROR(router.Get(
+      "/api/v1/endpoints/{endpoint}", [api](Request& request) -> absl::StatusOr<Response> {
+        ASSIGN_OR_RETURN(EndpointStatus status,
+                         api->endpoints->Status(request.PathParam("endpoint")));
+        return server::JsonResponse(EndpointJson(status, api->workspace->clock().NowMicros()));
+      }));
   RETURN_IF_ERROR(router.Put("/api/v1/endpoints/{endpoint}",
                              [api](Request& request) { return Deploy(*api, request); }));
   RETURN_IF_ERROR(router.Delete("/api/v1/endpoints/{endpoint}",
@@ -352,12 +354,12 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
                                   RETURN_IF_ERROR(api->endpoints->Refresh());
                                   return server::JsonResponse(json{{"deleted", endpoint}});
                                 }));
-  RETURN_IF_ERROR(router.Get("/api/v1/deployments/{endpoint}/monitoring",
-                             [api](Request& request) -> absl::StatusOr<Response> {
-                               ASSIGN_OR_RETURN(json report, api->monitoring->Report(
-                                                                 request.PathParam("endpoint")));
-                               return server::JsonResponse(report);
-                             }));
+  RETURN_IF_ERROR(router.Get(
+      "/api/v1/deployments/{endpoint}/monitoring",
+      [api](Request& request) -> absl::StatusOr<Response> {
+        ASSIGN_OR_RETURN(json report, api->monitoring->Report(request.PathParam("endpoint")));
+        return server::JsonResponse(report);
+      }));
   RETURN_IF_ERROR(router.Get(
       "/api/v1/endpoints/{endpoint}/predictions",
       [api](Request& request) -> absl::StatusOr<Response> {
@@ -382,8 +384,8 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
         for (const serving::LoggedPrediction& p : rows) out.push_back(PredictionJson(p));
         return server::JsonResponse(json{{"predictions", std::move(out)}});
       }));
-  RETURN_IF_ERROR(router.Post("/api/v1/feedback",
-                              [api](Request& request) { return Feedback(*api, request); }));
+  RETURN_IF_ERROR(
+      router.Post("/api/v1/feedback", [api](Request& request) { return Feedback(*api, request); }));
   return absl::OkStatus();
 }
 

@@ -36,6 +36,7 @@
 #include "serving/monitoring_service.h"
 #include "serving/rollout_runtime.h"
 #include "server/router.h"
+#include "store/leadership.h"
 #include "store/workspace.h"
 
 namespace ferry::api {
@@ -58,9 +59,11 @@ struct ServingApi {
 };
 
 // Opens the serving state for a workspace and starts following its deployments
-// (a first Refresh now, then polling).
+// (a first Refresh now, then polling). Rollouts are analysed only while `leadership`
+// says this server leads (null: always).
 absl::StatusOr<std::shared_ptr<ServingApi>> OpenServing(
-    store::Workspace& workspace, std::shared_ptr<features::SharedOnlineStore> online);
+    store::Workspace& workspace, std::shared_ptr<features::SharedOnlineStore> online,
+    std::shared_ptr<const store::Leadership> leadership = nullptr);
 
 absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& workspace,
                                 std::shared_ptr<ServingApi> api);

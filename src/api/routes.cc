@@ -65,7 +65,7 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
   RETURN_IF_ERROR(AddFeatureRoutes(*router, workspace, online));
   // Serving: endpoints follow the deployments in the metadata store; enrichment reads
   // the same online store in-process.
-  ASSIGN_OR_RETURN(std::shared_ptr<ServingApi> serving, OpenServing(workspace, online));
+  ASSIGN_OR_RETURN(std::shared_ptr<ServingApi> serving, OpenServing(workspace, online, leadership));
   RETURN_IF_ERROR(AddInferenceRoutes(*router, workspace, serving));
   RETURN_IF_ERROR(AddRolloutRoutes(*router, serving));
   // Alerting: rules evaluated over the same metrics GET /metrics exports, which then adds

@@ -5,6 +5,7 @@
 #include "core/sha256.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "store/change_feed.h"
 #include "store/migrations.h"
 
 namespace ferry::features {
@@ -337,6 +338,8 @@ absl::StatusOr<std::vector<ObjectChange>> FeatureRegistry::Apply(
                                   sha, now})
                           .status());
     }
+    // Served models read their features through the definitions: every server re-reads.
+    if (!changes.empty()) RETURN_IF_ERROR(store::NotifyChange(tx, store::kServingChannel));
     return absl::OkStatus();
   }));
   return changes;

@@ -6,6 +6,7 @@
 #include "registry/model_holds.h"
 #include "registry/model_queries.h"
 #include "registry/model_registry.h"
+#include "store/change_feed.h"
 #include "tracking/run_record.h"
 
 namespace ferry::registry {
@@ -20,11 +21,14 @@ absl::Status RecordChange(Transaction& tx, std::string_view name, const AliasCha
   ASSIGN_OR_RETURN(auto next, tx.QueryOptional("SELECT COALESCE(MAX(seq), 0) + 1 FROM"
                                                " model_alias_history WHERE name = ? AND alias = ?",
                                                {name, change.alias}));
-  return tx.Execute("INSERT INTO model_alias_history (name, alias, seq, version,"
-                    " previous_version, actor, reason, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    {name, change.alias, next->Int(0), change.version, change.previous,
-                     change.actor, change.reason, change.at})
-      .status();
+  RETURN_IF_ERROR(
+      tx.Execute("INSERT INTO model_alias_history (name, alias, seq, version,"
+                 " previous_version, actor, reason, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 {name, change.alias, next->Int(0), change.version, change.previous,
+                  change.actor, change.reason, change.at})
+          .status());
+  // Endpoints following the alias switch versions: tell every server.
+  return store::NotifyChange(tx, store::kServingChannel);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "registry/model_holds.h"
+#include "store/change_feed.h"
 #include "store/migrations.h"
 
 namespace ferry::serving {
@@ -206,6 +207,7 @@ absl::StatusOr<Deployment> PutDeployment(Transaction& tx, const DeployOptions& o
                       : std::optional<std::string>(
                             monitoring::MonitoringPolicyToJson(result.monitoring).dump())})
           .status());
+  RETURN_IF_ERROR(store::NotifyChange(tx, store::kServingChannel));
   return result;
 }
 
@@ -249,6 +251,7 @@ absl::Status DeploymentStore::Delete(std::string_view endpoint) {
     ASSIGN_OR_RETURN(int64_t deleted,
                      tx.Execute("DELETE FROM deployments WHERE endpoint = ?", {endpoint}));
     if (deleted == 0) return NoEndpoint(endpoint);
+    RETURN_IF_ERROR(store::NotifyChange(tx, store::kServingChannel));
     return registry::RemoveHolds(tx, HolderOf(endpoint).holder).status();
   });
 }

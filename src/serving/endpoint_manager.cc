@@ -22,10 +22,14 @@ std::string LoadKey(const ResolvedDeployment& r) {
 
 std::string_view EndpointStateName(EndpointState state) {
   switch (state) {
-    case EndpointState::kLoading: return "LOADING";
-    case EndpointState::kReady: return "READY";
-    case EndpointState::kFailed: return "FAILED";
-    case EndpointState::kUnresolved: return "UNRESOLVED";
+    case EndpointState::kLoading:
+      return "LOADING";
+    case EndpointState::kReady:
+      return "READY";
+    case EndpointState::kFailed:
+      return "FAILED";
+    case EndpointState::kUnresolved:
+      return "UNRESOLVED";
   }
   return "UNKNOWN";
 }
@@ -53,24 +57,21 @@ absl::StatusOr<ServedModelPtr> EndpointManager::Load(const ResolvedDeployment& r
   absl::StatusOr<std::string> artifact =
       workspace_.objects().GetBytes(digest, registry::RegisterOptions::kMaxArtifactBytes);
   if (!artifact.ok()) {
-    return absl::Status(artifact.status().code(),
-                        Cat("reading the artifact of ", ref, ": ",
-                            core::View(artifact.status().message())));
+    return absl::Status(artifact.status().code(), Cat("reading the artifact of ", ref, ": ",
+                                                      core::View(artifact.status().message())));
   }
   LoadOptions load;
   load.display_name = ref;
   load.evaluator = options_.evaluator;
   ASSIGN_OR_RETURN(LoadedModelPtr model, backend->Load(*artifact, load));
   const int64_t now = workspace_.clock().NowMicros();
-  return BuildServedModel(r.deployment, version, std::move(model), features_.get(),
-                          options_.batching, now, &metrics_, [&](const ServedModel& served) {
-                            return options_.monitoring
-                                       ? BuildModelMonitor(served, *datasets_,
-                                                           r.deployment.monitoring,
-                                                           options_.monitoring_max_rows_per_second,
-                                                           now)
-                                       : nullptr;
-                          });
+  return BuildServedModel(
+      r.deployment, version, std::move(model), features_.get(), options_.batching, now, &metrics_,
+      [&](const ServedModel& served) {
+        return options_.monitoring ? BuildModelMonitor(served, *datasets_, r.deployment.monitoring,
+                                                       options_.monitoring_max_rows_per_second, now)
+                                   : nullptr;
+      });
 }
 
 ServedModelPtr EndpointManager::RebuildIfFeaturesChanged(const ServedModel& served) {
@@ -82,8 +83,8 @@ ServedModelPtr EndpointManager::RebuildIfFeaturesChanged(const ServedModel& serv
   deployment.endpoint = served.endpoint;
   deployment.missing_features = served.missing_features;
   absl::StatusOr<ServedModelPtr> rebuilt =
-      BuildServedModel(deployment, served.version, served.model, features_.get(),
-                       options_.batching, workspace_.clock().NowMicros(), &metrics_,
+      BuildServedModel(deployment, served.version, served.model, features_.get(), options_.batching,
+                       workspace_.clock().NowMicros(), &metrics_,
                        [&](const ServedModel&) { return served.monitor; });
   if (!rebuilt.ok()) {
     spdlog::warn("serving: endpoint {}: feature service {} changed and no longer fits {}: {}",
@@ -141,8 +142,8 @@ absl::Status EndpointManager::Refresh() {
     };
 
     if (!r.version) {
-      t.status.reason = Cat("model reference ", r.deployment.model.ToString(),
-                            " resolves to no version");
+      t.status.reason =
+          Cat("model reference ", r.deployment.model.ToString(), " resolves to no version");
       t.status.state = serving ? EndpointState::kReady : EndpointState::kUnresolved;
     } else if (ServedModelPtr same = loaded_version(*r.version)) {
       serving = std::move(same);
@@ -163,9 +164,8 @@ absl::Status EndpointManager::Refresh() {
           t.status.reason.clear();
           t.status.state = EndpointState::kReady;
         } else {
-          const std::string what =
-              Cat("loading ", r.deployment.model.name, "@", *r.version, " failed: ",
-                  core::View(loaded.status().message()));
+          const std::string what = Cat("loading ", r.deployment.model.name, "@", *r.version,
+                                       " failed: ", core::View(loaded.status().message()));
           spdlog::error("serving: endpoint {}: {}", endpoint, what);
           t.status.reason = serving ? Cat(what, "; still serving ", serving->version.Ref()) : what;
           t.status.state = serving ? EndpointState::kReady : EndpointState::kFailed;
@@ -195,9 +195,9 @@ absl::Status EndpointManager::Refresh() {
             candidate = *std::move(loaded);
             t.candidate_tried_key.clear();
           } else {
-            t.status.reason = Cat("loading the candidate ", r.deployment.model.name, "@",
-                                  rollout.candidate_version, " failed: ",
-                                  core::View(loaded.status().message()));
+            t.status.reason =
+                Cat("loading the candidate ", r.deployment.model.name, "@",
+                    rollout.candidate_version, " failed: ", core::View(loaded.status().message()));
             spdlog::error("serving: endpoint {}: {}", endpoint, t.status.reason);
           }
         }
@@ -205,8 +205,8 @@ absl::Status EndpointManager::Refresh() {
       if (candidate && candidate != serving) {
         entry->candidate = candidate;
         entry->rollout = rollout;
-        const bool same_rollout = was != nullptr && was->candidate &&
-                                  was->rollout.rollout_id == rollout.rollout_id;
+        const bool same_rollout =
+            was != nullptr && was->candidate && was->rollout.rollout_id == rollout.rollout_id;
         entry->stable_figures =
             same_rollout ? was->stable_figures : std::make_shared<LiveFigures>();
         entry->candidate_figures =
@@ -249,6 +249,15 @@ void EndpointManager::Start() {
   std::lock_guard<std::mutex> lock(poll_mu_);
   if (poller_.joinable()) return;
   stopping_ = false;
+  if (!feed_) {
+    absl::StatusOr<std::unique_ptr<store::ChangeFeed>> feed =
+        store::ChangeFeed::Open(workspace_, store::kServingChannel, [this] { OnChange(); });
+    if (feed.ok()) {
+      feed_ = std::move(*feed);
+    } else {
+      spdlog::warn("serving: no change feed ({}); polling", core::View(feed.status().message()));
+    }
+  }
   poller_ = std::thread([this] { PollLoop(); });
 }
 
@@ -259,18 +268,33 @@ void EndpointManager::Stop() {
   }
   poll_cv_.notify_all();
   if (poller_.joinable()) poller_.join();
+  feed_.reset();
 }
 
 void EndpointManager::PollLoop() {
   std::unique_lock<std::mutex> lock(poll_mu_);
   while (!stopping_) {
+    changed_ = false;
     lock.unlock();
     if (absl::Status status = Refresh(); !status.ok()) {
       spdlog::warn("serving: checking deployments: {}", core::View(status.message()));
     }
     lock.lock();
-    poll_cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+    // While the change feed is connected, every change is announced: polling is only the
+    // safety net, so it can be slow.
+    const bool announced = feed_ != nullptr && feed_->connected();
+    const auto interval = announced ? std::max(options_.poll_interval, kAnnouncedPollInterval)
+                                    : options_.poll_interval;
+    poll_cv_.wait_for(lock, interval, [this] { return stopping_ || changed_; });
   }
+}
+
+void EndpointManager::OnChange() {
+  {
+    std::lock_guard<std::mutex> lock(poll_mu_);
+    changed_ = true;
+  }
+  poll_cv_.notify_all();
 }
 
 ServedEndpointPtr EndpointManager::FindEndpoint(std::string_view endpoint) const {

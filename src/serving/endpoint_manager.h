@@ -9,7 +9,9 @@
 // publishes the new set in one atomic swap. A background thread calls Refresh every
 // serving.poll_interval_ms, so `ferry deploy` from another process, or an alias moved
 // by anyone, reaches the server within that interval; the API calls it at once after
-// its own changes.
+// its own changes. On PostgreSQL the writers of deployments, aliases and rollouts also
+// announce them (store/change_feed.h): the thread refreshes as soon as it hears, and
+// polls only every kAnnouncedPollInterval while the feed is connected.
 //
 // Feature definitions: a model whose signature names a feature service reads its
 // features through an online query prepared for the service's views as they were; when
@@ -30,8 +32,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +51,7 @@
 #include "serving/deployment_store.h"
 #include "serving/live_figures.h"
 #include "serving/served_model.h"
+#include "store/change_feed.h"
 #include "store/workspace.h"
 #include "tracking/tracking_store.h"
 
@@ -120,11 +123,13 @@ struct EndpointManagerOptions {
 class EndpointManager {
  public:
   static constexpr std::chrono::seconds kRetryInterval{30};
+  // How often deployments are polled while the change feed announces every change.
+  static constexpr std::chrono::milliseconds kAnnouncedPollInterval{5000};
 
   // Opens the stores it needs; does not load anything yet (call Refresh, or Start).
   // The workspace must outlive the manager.
   static absl::StatusOr<std::unique_ptr<EndpointManager>> Open(store::Workspace& workspace,
-                                                              EndpointManagerOptions options);
+                                                               EndpointManagerOptions options);
   ~EndpointManager();  // stops the polling thread
   EndpointManager(const EndpointManager&) = delete;
   EndpointManager& operator=(const EndpointManager&) = delete;
@@ -183,6 +188,7 @@ class EndpointManager {
   // definitions no longer fit the model, which is logged: the old query keeps serving).
   ServedModelPtr RebuildIfFeaturesChanged(const ServedModel& served);
   void PollLoop();
+  void OnChange();  // the change feed's callback: refresh now
 
   store::Workspace& workspace_;
   const EndpointManagerOptions options_;
@@ -196,14 +202,18 @@ class EndpointManager {
 
   std::atomic<std::shared_ptr<const ServingMap>> serving_{std::make_shared<const ServingMap>()};
 
-  std::mutex refresh_mu_;  // serializes Refresh; guards tracked_ writes
+  std::mutex refresh_mu_;         // serializes Refresh; guards tracked_ writes
   mutable std::mutex status_mu_;  // guards tracked_
   std::map<std::string, Tracked, std::less<>> tracked_;
 
   std::mutex poll_mu_;
   std::condition_variable poll_cv_;
-  bool stopping_ = false;
+  bool stopping_ = false;  // guarded by poll_mu_
+  bool changed_ = false;   // guarded by poll_mu_: the feed announced a change
   std::thread poller_;
+  // Declared last: destroyed (its thread stopped) first, so OnChange never runs on a
+  // half-destroyed manager.
+  std::unique_ptr<store::ChangeFeed> feed_;
 };
 
 }  // namespace ferry::serving

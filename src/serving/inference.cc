@@ -1,6 +1,10 @@
 #include "serving/inference.h"
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -12,12 +16,23 @@
 namespace ferry::serving {
 namespace {
 
+// Logs that an endpoint answers without its stored features, at most every 10 s.
+void WarnDegraded(std::string_view endpoint, const absl::Status& why) {
+  static std::atomic<int64_t> last_warned{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_warned.load();
+  if (now - last < 10 || !last_warned.compare_exchange_strong(last, now)) return;
+  spdlog::warn("serving: {}: answering without stored features (missing_features: missing): {}",
+               endpoint, core::View(why.message()));
+}
+
 using core::Cat;
 
 constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 
-absl::Status CheckFinite(std::span<const float> values, size_t width,
-                         const ServedModel& model) {
+absl::Status CheckFinite(std::span<const float> values, size_t width, const ServedModel& model) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (std::isinf(values[i])) {
       return absl::InvalidArgumentError(
@@ -51,9 +66,8 @@ Scratch& ThreadScratch() {
 
 }  // namespace
 
-InferenceService::InferenceService(EndpointManager& endpoints,
-                                   features::SharedOnlineStore* online, PredictionLog* log,
-                                   core::ClockPtr clock)
+InferenceService::InferenceService(EndpointManager& endpoints, features::SharedOnlineStore* online,
+                                   PredictionLog* log, core::ClockPtr clock)
     : endpoints_(endpoints),
       online_(online),
       log_(log),
@@ -94,11 +108,10 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
     } else if (canary && *version == candidate->version_text) {
       to_candidate = true;
     } else {
-      return absl::NotFoundError(Cat("endpoint \"", endpoint, "\" serves version ",
-                                     stable->version_text,
-                                     canary ? Cat(" (and ", candidate->version_text, " as a canary)")
-                                            : std::string(),
-                                     " of ", stable->version.name, ", not version ", *version));
+      return absl::NotFoundError(
+          Cat("endpoint \"", endpoint, "\" serves version ", stable->version_text,
+              canary ? Cat(" (and ", candidate->version_text, " as a canary)") : std::string(),
+              " of ", stable->version.name, ", not version ", *version));
     }
   }
   const ServedModel& model = to_candidate ? *candidate : *stable;
@@ -109,8 +122,8 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (figures != nullptr) {
-    figures->Record(seconds, status.ok() ? std::span<const float>(out.outputs)
-                                         : std::span<const float>(),
+    figures->Record(seconds,
+                    status.ok() ? std::span<const float>(out.outputs) : std::span<const float>(),
                     model.num_outputs, !status.ok());
   }
   if (model.metrics) {
@@ -133,7 +146,8 @@ void InferenceService::Shadow(const ServedEndpoint& served, const RequestFrame& 
   // The shadow answers the same request; its outputs feed the comparison only.
   thread_local InferenceResult shadow;
   const auto start = std::chrono::steady_clock::now();
-  absl::Status status = Run(*served.candidate, frame, /*log=*/false, served.rollout.sticky_key, shadow);
+  absl::Status status =
+      Run(*served.candidate, frame, /*log=*/false, served.rollout.sticky_key, shadow);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   served.candidate_figures->Record(
@@ -153,9 +167,8 @@ bool InferenceService::RouteToCandidate(const ServedEndpoint& served,
   if (weight <= 0) return false;
   if (weight >= 100) return true;
   uint64_t bucket;
-  const Column* sticky = served.rollout.sticky_key.empty()
-                             ? nullptr
-                             : FindColumn(frame, served.rollout.sticky_key);
+  const Column* sticky =
+      served.rollout.sticky_key.empty() ? nullptr : FindColumn(frame, served.rollout.sticky_key);
   if (sticky != nullptr && frame.rows > 0 && Present(*sticky, 0)) {
     // The first row's key decides for the whole request, the same way on every server:
     // FNV-1a of the key's text (integers as decimal text, so 42 and "42" agree).
@@ -192,10 +205,10 @@ absl::Status InferenceService::Run(const ServedModel& served_model, const Reques
   std::span<const float> rows;
   if (frame.width > 0 && frame.columns.empty()) {
     if (frame.width != model->num_inputs) {
-      return absl::InvalidArgumentError(
-          Cat("input \"", frame.matrix_name, "\" has ", frame.width, " values per row but ",
-              model->version.Ref(), " takes ", model->num_inputs, " inputs (",
-              NameList(model->input_names), ")"));
+      return absl::InvalidArgumentError(Cat("input \"", frame.matrix_name, "\" has ", frame.width,
+                                            " values per row but ", model->version.Ref(), " takes ",
+                                            model->num_inputs, " inputs (",
+                                            NameList(model->input_names), ")"));
     }
     rows = frame.matrix;
     RETURN_IF_ERROR(CheckFinite(rows, model->num_inputs, *model));
@@ -240,16 +253,15 @@ absl::Status InferenceService::Assemble(const ServedModel& model, const RequestF
     const int64_t index = model.InputIndex(c.name);
     if (index < 0) {
       if (model.IsJoinKey(c.name) || c.name == routing_key) continue;
-      return absl::InvalidArgumentError(
-          Cat("unknown input \"", c.name, "\"; ", model.version.Ref(), " takes ",
-              NameList(model.input_names),
-              model.query ? Cat(", or the entity keys of feature service \"",
-                                model.version.signature.feature_service, "\"")
-                          : std::string()));
+      return absl::InvalidArgumentError(Cat("unknown input \"", c.name, "\"; ", model.version.Ref(),
+                                            " takes ", NameList(model.input_names),
+                                            model.query
+                                                ? Cat(", or the entity keys of feature service \"",
+                                                      model.version.signature.feature_service, "\"")
+                                                : std::string()));
     }
     if (c.is_string) {
-      return absl::InvalidArgumentError(
-          Cat("input \"", c.name, "\" must be numeric, got strings"));
+      return absl::InvalidArgumentError(Cat("input \"", c.name, "\" must be numeric, got strings"));
     }
     const size_t i = static_cast<size_t>(index);
     for (size_t r = 0; r < frame.rows; ++r) {
@@ -278,10 +290,10 @@ absl::Status InferenceService::Assemble(const ServedModel& model, const RequestF
       }
     }
   }
-  return absl::InvalidArgumentError(
-      Cat("missing input", missing.size() > 1 ? "s " : " ", NameList(missing), " (",
-          model.version.Ref(), " takes ", n, " inputs; endpoint \"", model.endpoint,
-          "\" refuses missing features)"));
+  return absl::InvalidArgumentError(Cat("missing input", missing.size() > 1 ? "s " : " ",
+                                        NameList(missing), " (", model.version.Ref(), " takes ", n,
+                                        " inputs; endpoint \"", model.endpoint,
+                                        "\" refuses missing features)"));
 }
 
 absl::Status InferenceService::Enrich(const ServedModel& model, const RequestFrame& frame,
@@ -312,8 +324,7 @@ absl::Status InferenceService::Enrich(const ServedModel& model, const RequestFra
     values.type = key.type;
     if (key.type == table::ColumnType::kInt64) {
       if (c->is_string || c->integers.size() != frame.rows) {
-        return absl::InvalidArgumentError(
-            Cat("entity key \"", key.name, "\" must be integers"));
+        return absl::InvalidArgumentError(Cat("entity key \"", key.name, "\" must be integers"));
       }
       values.int64_values.assign(c->integers.begin(), c->integers.end());
     } else {
@@ -333,9 +344,23 @@ absl::Status InferenceService::Enrich(const ServedModel& model, const RequestFra
   if (online_ == nullptr) {
     return absl::UnavailableError("this server has no online store to enrich requests from");
   }
-  ASSIGN_OR_RETURN(features::OnlineStore * store, online_->Get());
-  const features::OnlineFeatures online(*store, clock_);
-  RETURN_IF_ERROR(online.Get(query, scratch.keys, scratch.online));
+  absl::StatusOr<features::OnlineStore*> store = online_->Get();
+  absl::Status fetched = store.status();
+  if (store.ok()) {
+    const features::OnlineFeatures online(**store, clock_);
+    fetched = online.Get(query, scratch.keys, scratch.online);
+  }
+  if (!fetched.ok()) {
+    // The online store is down (Redis unreachable, RocksDB held elsewhere): an endpoint
+    // that takes missing features answers without them -- every stored feature missing --
+    // instead of failing; one that refuses them fails with the store's error (503).
+    if (fetched.code() != absl::StatusCode::kUnavailable ||
+        model.missing_features != MissingFeaturePolicy::kMissing) {
+      return fetched;
+    }
+    WarnDegraded(model.endpoint, fetched);
+    return absl::OkStatus();
+  }
 
   const auto describe_entity = [&](size_t r) {
     std::string text;
@@ -356,19 +381,19 @@ absl::Status InferenceService::Enrich(const ServedModel& model, const RequestFra
       if (given[at] != 0) continue;
       for (size_t k = 0; k < key_columns.size(); ++k) {
         if (!Present(*key_columns[k], r)) {
-          return absl::InvalidArgumentError(
-              Cat("row ", r, ": no value for input \"", model.input_names[input],
-                  "\" and no entity key \"", join_keys[k].name, "\" to fetch it"));
+          return absl::InvalidArgumentError(Cat("row ", r, ": no value for input \"",
+                                                model.input_names[input], "\" and no entity key \"",
+                                                join_keys[k].name, "\" to fetch it"));
         }
       }
       const features::FeatureStatus status = column.statuses[r];
       if (status != features::FeatureStatus::kPresent) {
         if (model.missing_features == MissingFeaturePolicy::kMissing) continue;
-        return absl::InvalidArgumentError(
-            Cat("row ", r, ": feature \"", model.input_names[input], "\" is ",
-                features::FeatureStatusName(status), " for ", describe_entity(r),
-                " in feature service \"", service, "\"; endpoint \"", model.endpoint,
-                "\" refuses missing features"));
+        return absl::InvalidArgumentError(Cat("row ", r, ": feature \"", model.input_names[input],
+                                              "\" is ", features::FeatureStatusName(status),
+                                              " for ", describe_entity(r), " in feature service \"",
+                                              service, "\"; endpoint \"", model.endpoint,
+                                              "\" refuses missing features"));
       }
       switch (column.type) {
         case table::ColumnType::kFloat64:

@@ -163,10 +163,13 @@ void RolloutRuntime::Loop() {
     wake_.wait_for(lock, tick_, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    absl::StatusOr<std::vector<RolloutEvent>> events = controller_->Tick();
-    if (!events.ok()) {
-      spdlog::warn("rollouts: analysis: {}", core::View(events.status().message()));
-    }
+    // Only the leader analyses; its decisions are written under its term's fence.
+    store::RunIfLeading(leadership_.get(), [this] {
+      absl::StatusOr<std::vector<RolloutEvent>> events = controller_->Tick();
+      if (!events.ok()) {
+        spdlog::warn("rollouts: analysis: {}", core::View(events.status().message()));
+      }
+    });
     lock.lock();
   }
 }

@@ -36,6 +36,7 @@
 #include "serving/rollout_controller.h"
 #include "serving/rollout_store.h"
 #include "serving/shared_figures.h"
+#include "store/leadership.h"
 #include "store/workspace.h"
 
 namespace ferry::serving {
@@ -61,6 +62,12 @@ class RolloutRuntime {
   void Stop();
   // One controller tick now; the events it recorded.
   absl::StatusOr<std::vector<RolloutEvent>> TickNow();
+
+  // Among several servers on one workspace, only the leader's controller analyses
+  // (null, the default: this one always does). Set before Start.
+  void set_leadership(std::shared_ptr<const store::Leadership> leadership) {
+    leadership_ = std::move(leadership);
+  }
 
   RolloutStore& store() { return *store_; }
   SharedFigures& shared_figures() { return *figures_; }
@@ -88,6 +95,7 @@ class RolloutRuntime {
   std::unique_ptr<SharedFigures> figures_;
   std::unique_ptr<RolloutController> controller_;
   server::WebhookSender webhooks_;
+  std::shared_ptr<const store::Leadership> leadership_;
 
   std::mutex mu_;  // guards stopping_; wake_ wakes both threads
   std::condition_variable wake_;

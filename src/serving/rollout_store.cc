@@ -9,6 +9,7 @@
 #include "registry/model_holds.h"
 #include "serving/deployment_store.h"
 #include "serving/rollout_store_internal.h"
+#include "store/change_feed.h"
 #include "store/migrations.h"
 
 namespace ferry::serving {
@@ -220,6 +221,8 @@ absl::Status SaveState(Transaction& tx, Rollout& r, int64_t now) {
     RETURN_IF_ERROR(
         tx.Execute("DELETE FROM rollout_figures WHERE rollout_id = ?", {r.id}).status());
   }
+  // New weights, a promotion or a rollback: every server routes by them.
+  RETURN_IF_ERROR(store::NotifyChange(tx, store::kServingChannel));
   return tx
       .Execute("UPDATE rollouts SET phase = ?, step = ?, weight = ?, failures = ?,"
                " step_started_at = ?, last_analysis_at = ?, previous_version = ?,"
@@ -315,6 +318,7 @@ absl::StatusOr<Rollout> RolloutStore::Start(const StartRolloutOptions& options) 
                     r.state.failures, r.state.step_started_at, r.state.last_analysis_at,
                     r.previous_version, r.created_at, r.updated_at, r.created_by, r.generation})
             .status());
+    RETURN_IF_ERROR(store::NotifyChange(tx, store::kServingChannel));
     const std::string reason =
         r.kind == RolloutKind::kShadow
             ? Cat("shadow ", r.CandidateRef(), " gets a copy of every request to ",

@@ -94,8 +94,15 @@ class PostgresLeaderLock final : public LeaderLock {
  private:
   absl::Status Connect() {
     Close();
-    const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-    const char* values[] = {url_.c_str(), "5", "ferry leader lock", nullptr};
+    // A partitioned leader must notice too: TCP keepalives and a user timeout of the
+    // lease make a ping on a dead network fail instead of waiting for the kernel's
+    // retransmissions (minutes).
+    const std::string lease_ms = std::to_string(lease_.count());
+    const char* keys[] = {"dbname",           "connect_timeout",  "application_name",
+                          "keepalives",       "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "tcp_user_timeout", nullptr};
+    const char* values[] = {url_.c_str(), "5", "ferry leader lock", "1",    "2",
+                            "1",          "3", lease_ms.c_str(),    nullptr};
     conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
       std::string detail = conn_ != nullptr ? PQerrorMessage(conn_) : "out of memory";
@@ -105,7 +112,14 @@ class PostgresLeaderLock final : public LeaderLock {
           core::Cat("leader lock: cannot connect to ", description_, ": ", detail));
     }
     // The lease: PostgreSQL ends this session, and so frees the lock, once it has been
-    // idle this long -- which happens only when this process stopped pinging it.
+    // idle this long -- which happens only when this process stopped pinging it. The
+    // setting came with PostgreSQL 14; an older server keeps a stalled leader's lock
+    // until its connection dies.
+    if (PQserverVersion(conn_) < 140000) {
+      spdlog::warn("leader lock: {} is older than PostgreSQL 14: no lease for a stalled leader",
+                   description_);
+      return absl::OkStatus();
+    }
     return Scalar(core::Cat("SELECT set_config('idle_session_timeout', '", lease_.count(),
                             "', false)"))
         .status();

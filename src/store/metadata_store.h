@@ -76,9 +76,14 @@ class Row {
   std::vector<Value> values_;
 };
 
+enum class Dialect { kSqlite, kPostgresql };
+
 class Transaction {
  public:
   virtual ~Transaction() = default;
+
+  // The engine running it, for the few things that differ (NotifyChange).
+  virtual Dialect dialect() const = 0;
 
   // Runs one statement that returns no rows; returns the number of rows it changed.
   // Errors: AlreadyExists on a unique/primary-key violation, FailedPrecondition on
@@ -103,8 +108,6 @@ class Transaction {
   // Runs several `;`-separated statements without parameters (schema migrations).
   virtual absl::Status ExecuteScript(std::string_view sql) = 0;
 };
-
-enum class Dialect { kSqlite, kPostgresql };
 
 // Fencing for leader election (store/leadership.h). While a FenceScope lives on a
 // thread, every Write() made on that thread first runs the fence's Check inside the

@@ -89,6 +89,8 @@ class SqliteConnection final : public Transaction {
 
   sqlite3* db() const { return db_; }
 
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
   absl::StatusOr<int64_t> Execute(std::string_view sql, std::span<const Value> params) override {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
     while (true) {
