@@ -2,7 +2,7 @@
 
 // RedisServer: a real redis-server (Debian's, installed by scripts/bootstrap) for a test,
 // on loopback, on a free port, with its folder in the test's temporary folder, nothing
-// saved to disk; stopped (SIGTERM, then SIGKILL) by its pid when the object goes.
+// saved to disk unless asked (durable); stopped (SIGTERM, then SIGKILL) by its pid when the object goes.
 // Start again after Stop() to simulate a restart on the same port.
 
 #include <arpa/inet.h>
@@ -27,7 +27,10 @@ inline constexpr char kRedisServerBinary[] = "/usr/bin/redis-server";
 
 class RedisServer {
  public:
-  explicit RedisServer(std::filesystem::path dir) : dir_(std::move(dir)), port_(FreePort()) {}
+  // `durable`: an append-only file fsynced before every reply (appendfsync always), so a
+  // restart keeps every acknowledged write; otherwise nothing is saved.
+  explicit RedisServer(std::filesystem::path dir, bool durable = false)
+      : dir_(std::move(dir)), port_(FreePort()), durable_(durable) {}
   ~RedisServer() { Stop(); }
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -44,7 +47,9 @@ class RedisServer {
                                      "--save",
                                      "",
                                      "--appendonly",
-                                     "no",
+                                     durable_ ? "yes" : "no",
+                                     "--appendfsync",
+                                     "always",
                                      "--dir",
                                      dir_.string(),
                                      "--logfile",
@@ -107,6 +112,7 @@ class RedisServer {
 
   std::filesystem::path dir_;
   int port_;
+  bool durable_;
   pid_t pid_ = -1;
 };
 
