@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -17,8 +18,11 @@ namespace {
 using core::Cat;
 
 // KEYS[1]: the entity's hash. ARGV: value, layout tag (hex), event time, created time
-// ("" for none). Writes unless the stored value has the same layout and is newer (event
-// time, then created time; none is the oldest); returns 1 when it wrote.
+// ("" for none), the view's ttl in milliseconds ("0" for none). Writes unless the stored
+// value has the same layout and is newer (event time, then created time; none is the
+// oldest); returns 1 when it wrote. A written key expires ttl after the later of its event
+// time and Redis's clock now (docs/online-store-format.md, "Expiry"); one without a ttl
+// never does.
 constexpr char kWriteScript[] = R"(
 local cur = redis.call('HMGET', KEYS[1], 'lt', 'ts', 'ct')
 if cur[1] and cur[1] == ARGV[2] then
@@ -31,6 +35,15 @@ if cur[1] and cur[1] == ARGV[2] then
   end
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'lt', ARGV[2], 'ts', ARGV[3], 'ct', ARGV[4])
+local ttl = tonumber(ARGV[5])
+if ttl > 0 then
+  local now = redis.call('TIME')
+  local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local event_ms = math.floor(tonumber(ARGV[3]) / 1000)
+  redis.call('PEXPIREAT', KEYS[1], math.max(now_ms, event_ms) + ttl)
+else
+  redis.call('PERSIST', KEYS[1])
+end
 return 1
 )";
 
@@ -125,14 +138,14 @@ absl::StatusOr<std::unique_ptr<RedisOnlineStore>> RedisOnlineStore::Connect(
   return store;
 }
 
-absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(std::string_view view,
+absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(const OnlineView& view,
                                                           std::span<const OnlineEntry> entries) {
-  (void)view;  // the keys carry the view
   WriteCounts counts;
   if (entries.empty()) return counts;
   for (const OnlineEntry& e : entries) {
     if (!ReadOnlineValueHeader(e.value)) return absl::InvalidArgumentError("not an online value");
   }
+  const std::string ttl_ms = std::to_string(std::max<int64_t>(view.ttl_seconds, 0) * 1000);
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(OnConnection([&]() -> absl::Status {
     counts = WriteCounts{};
@@ -147,8 +160,9 @@ absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(std::string_view view,
       event = std::to_string(header.event_ts);
       created =
           header.created_ts == kNoCreatedTime ? std::string() : std::to_string(header.created_ts);
-      const char* argv[] = {"EVALSHA",      script_sha_.c_str(), "1",          key.data(),
-                            e.value.data(), tag.data(),          event.data(), created.data()};
+      const char* argv[] = {"EVALSHA",    script_sha_.c_str(), "1",
+                            key.data(),   e.value.data(),      tag.data(),
+                            event.data(), created.data(),      ttl_ms.data()};
       const size_t lengths[] = {7,
                                 script_sha_.size(),
                                 1,
@@ -156,8 +170,9 @@ absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(std::string_view view,
                                 e.value.size(),
                                 tag.size(),
                                 event.size(),
-                                created.size()};
-      if (redisAppendCommandArgv(context_, 8, argv, lengths) != REDIS_OK) {
+                                created.size(),
+                                ttl_ms.size()};
+      if (redisAppendCommandArgv(context_, 9, argv, lengths) != REDIS_OK) {
         return Failed("queueing a write");
       }
     }

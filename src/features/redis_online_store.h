@@ -23,10 +23,15 @@
 // while Redis is down every call fails with Unavailable naming the server, promptly,
 // never hanging past the command timeout.
 //
+// Expiry: a write of a view with a ttl makes its key expire ttl after the later of the
+// value's event time and Redis's own clock at the write (PEXPIREAT in the same script), so
+// keys no materialization or push renews go away by themselves; a view without a ttl
+// removes any expiry (PERSIST). Lookups still apply the ttl to the event time against
+// ferry's clock, so a stale value is never served while its key lingers.
+//
 // Chosen by the workspace config (`online_store: redis://HOST:PORT`,
-// shared_online_store.h). Not yet: TTL expiry of keys (the view's ttl already withholds
-// old values at lookup) and several connections (calls share one connection under a
-// mutex).
+// shared_online_store.h). Not yet: several connections (calls share one connection under
+// a mutex).
 //
 // Thread-safety: safe for concurrent use (calls are serialized on the connection).
 
@@ -62,7 +67,7 @@ class RedisOnlineStore final : public OnlineStore {
   RedisOnlineStore& operator=(const RedisOnlineStore&) = delete;
 
   const std::string& id() const override { return id_; }
-  absl::StatusOr<WriteCounts> WriteLatest(std::string_view view,
+  absl::StatusOr<WriteCounts> WriteLatest(const OnlineView& view,
                                           std::span<const OnlineEntry> entries) override;
   absl::Status Sync() override { return absl::OkStatus(); }
   absl::Status Read(std::span<const std::string_view> keys, FoundFn found) const override;

@@ -1,10 +1,12 @@
 // RedisOnlineStore against a real redis-server started by the test (loopback, free port):
 // the OnlineStore rules (never older over newer, also across connections), records, the
-// store id, and what happens when Redis goes away and comes back.
+// store id, keys expiring by the view's ttl, and what happens when Redis goes away and
+// comes back.
 
 #include "features/redis_online_store.h"
 
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
 #include <atomic>
 #include <thread>
@@ -22,6 +24,25 @@ using store_testing::Value;
 
 std::string Key(std::string_view key) { return store_testing::Key("v", key); }
 
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Asks Redis itself, beside the store: PTTL of the hash of online key `key` (milliseconds;
+// -1 without expiry, -2 when it does not exist).
+int64_t Pttl(int port, const std::string& key) {
+  redisContext* c = redisConnect("127.0.0.1", port);
+  EXPECT_TRUE(c != nullptr && c->err == 0);
+  const std::string hash = "ferry:" + key;
+  auto* reply = static_cast<redisReply*>(redisCommand(c, "PTTL %b", hash.data(), hash.size()));
+  const int64_t ttl = reply != nullptr && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -3;
+  if (reply != nullptr) freeReplyObject(reply);
+  redisFree(c);
+  return ttl;
+}
+
 class RedisOnlineStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(redis_.Start()) << "redis-server did not start"; }
@@ -36,6 +57,13 @@ class RedisOnlineStoreTest : public ::testing::Test {
   }
   WriteCounts Write(OnlineStore& store, const std::string& key, const std::string& value) {
     return store_testing::WriteOne(store, key, value);
+  }
+  WriteCounts WriteWithTtl(OnlineStore& store, const std::string& key, const std::string& value,
+                           int64_t ttl_seconds) {
+    const OnlineEntry entries[] = {{key, value}};
+    absl::StatusOr<WriteCounts> counts = store.WriteLatest({"v", ttl_seconds}, entries);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    return counts.value_or(WriteCounts{});
   }
 
   testing::TempDir temp_;
@@ -69,7 +97,7 @@ TEST_F(RedisOnlineStoreTest, BatchesArePipelinedAndReadsFindEachKey) {
   }
   std::vector<OnlineEntry> entries;
   for (int i = 0; i < 1000; ++i) entries.push_back({keys[i], values[i]});
-  absl::StatusOr<WriteCounts> counts = store->WriteLatest("v", entries);
+  absl::StatusOr<WriteCounts> counts = store->WriteLatest({"v"}, entries);
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->written, 1000);
   std::vector<std::string_view> wanted(keys.begin(), keys.end());
@@ -96,6 +124,53 @@ TEST_F(RedisOnlineStoreTest, WritersOnSeveralConnectionsNeverLeaveAnOlderValue) 
   t1.join();
   t2.join();
   EXPECT_EQ(ReadOne(*a, k), Value(399, kNoCreatedTime));
+}
+
+TEST_F(RedisOnlineStoreTest, KeysExpireTtlAfterTheLaterOfTheirEventAndTheWrite) {
+  auto store = Connect();
+  ASSERT_NE(store, nullptr);
+  constexpr int64_t kHour = 3600;
+  constexpr int64_t kSlackMs = 5000;  // the time between the write and the PTTL
+  const int64_t now = NowMicros();
+  // An event long before now (the demo's simulated January, read in a real November):
+  // kept a full ttl from the write, not removed at once.
+  const std::string old_key = Key("old");
+  EXPECT_EQ(
+      WriteWithTtl(*store, old_key, Value(now - 300 * 24 * kHour * 1'000'000, 0), kHour).written,
+      1);
+  EXPECT_LE(Pttl(redis_.port(), old_key), kHour * 1000);
+  EXPECT_GT(Pttl(redis_.port(), old_key), kHour * 1000 - kSlackMs);
+  // An event ahead of Redis's clock: ttl after the event.
+  const std::string ahead_key = Key("ahead");
+  WriteWithTtl(*store, ahead_key, Value(now + 2 * kHour * 1'000'000, 0), kHour);
+  EXPECT_LE(Pttl(redis_.port(), ahead_key), 3 * kHour * 1000);
+  EXPECT_GT(Pttl(redis_.port(), ahead_key), 3 * kHour * 1000 - kSlackMs);
+  // An older value that is kept leaves the expiry alone; a newer one renews it.
+  WriteWithTtl(*store, ahead_key, Value(now, 0), 100 * kHour);
+  EXPECT_LE(Pttl(redis_.port(), ahead_key), 3 * kHour * 1000);
+  WriteWithTtl(*store, ahead_key, Value(now + 3 * kHour * 1'000'000, 0), kHour);
+  EXPECT_GT(Pttl(redis_.port(), ahead_key), 4 * kHour * 1000 - kSlackMs);
+  // No ttl: no expiry, also for a key that had one.
+  const std::string forever = Key("forever");
+  WriteWithTtl(*store, forever, Value(now, 0), 0);
+  EXPECT_EQ(Pttl(redis_.port(), forever), -1);
+  WriteWithTtl(*store, old_key, Value(now, 1), 0);
+  EXPECT_EQ(Pttl(redis_.port(), old_key), -1);
+}
+
+TEST_F(RedisOnlineStoreTest, AKeyWithAShortTtlDisappears) {
+  auto store = Connect();
+  ASSERT_NE(store, nullptr);
+  const std::string k = Key("brief");
+  const std::string value = Value(NowMicros(), 0);
+  ASSERT_EQ(WriteWithTtl(*store, k, value, /*ttl_seconds=*/1).written, 1);
+  EXPECT_EQ(ReadOne(*store, k), value);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ReadOne(*store, k) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ReadOne(*store, k), std::nullopt);
+  EXPECT_EQ(Pttl(redis_.port(), k), -2);
 }
 
 TEST_F(RedisOnlineStoreTest, RecordsAndTheIdAreSharedByEveryConnection) {
@@ -126,7 +201,7 @@ TEST_F(RedisOnlineStoreTest, RedisDownFailsPromptlyAndARestartedRedisIsUsedAgain
   EXPECT_NE(down.message().find("redis://127.0.0.1:"), std::string::npos) << down;
   const std::string two = Value(2, kNoCreatedTime);
   const OnlineEntry entries[] = {{k, two}};
-  EXPECT_EQ(store->WriteLatest("v", entries).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->WriteLatest({"v"}, entries).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   // Back on the same port (empty: nothing was saved): the next call connects again and
   // loads the write script again.
