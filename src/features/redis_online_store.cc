@@ -52,13 +52,6 @@ struct ReplyDeleter {
 };
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
-timeval ToTimeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
-
 std::string RandomId() {
   std::random_device device;
   std::string id;
@@ -66,75 +59,86 @@ std::string RandomId() {
   return id;
 }
 
+RedisPoolOptions PoolOptions(const RedisOnlineOptions& options, std::string description) {
+  RedisPoolOptions pool;
+  pool.host = options.host;
+  pool.port = options.port;
+  pool.description = std::move(description);
+  pool.size = options.connections;
+  pool.connect_timeout = options.connect_timeout;
+  pool.command_timeout = options.command_timeout;
+  pool.backoff_initial = options.backoff_initial;
+  pool.backoff_max = options.backoff_max;
+  return pool;
+}
+
+// One command, its reply; Broken when the connection failed.
+absl::StatusOr<ReplyPtr> Command(RedisConnectionPool::Lease& lease, std::string_view doing,
+                                 std::initializer_list<std::string_view> args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (std::string_view a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  ReplyPtr reply(static_cast<redisReply*>(redisCommandArgv(
+      &lease.context(), static_cast<int>(argv.size()), argv.data(), lengths.data())));
+  if (!reply) return lease.Broken(doing);
+  return reply;
+}
+
 }  // namespace
 
-RedisOnlineStore::~RedisOnlineStore() {
-  if (context_ != nullptr) redisFree(context_);
-}
+RedisOnlineStore::RedisOnlineStore(const RedisOnlineOptions& options)
+    : options_(options),
+      description_(Cat("the online store at redis://", options.host, ":", options.port)),
+      pool_(PoolOptions(options, description_),
+            [this](redisContext& context) { return SetUp(context); }) {}
 
-absl::Status RedisOnlineStore::Failed(std::string_view doing) const {
-  const std::string why = context_ != nullptr && context_->err != 0
-                              ? std::string(context_->errstr)
-                              : std::string("the connection was lost");
-  if (context_ != nullptr) redisFree(context_);
-  context_ = nullptr;
-  return absl::UnavailableError(Cat("the online store at redis://", options_.host, ":",
-                                    options_.port, " failed ", doing, ": ", why));
-}
-
-absl::Status RedisOnlineStore::EnsureConnected() const {
-  if (context_ != nullptr) return absl::OkStatus();
-  const timeval connect = ToTimeval(options_.connect_timeout);
-  context_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, connect);
-  if (context_ == nullptr) {
-    return absl::ResourceExhaustedError("cannot allocate a Redis connection");
-  }
-  if (context_->err != 0) return Failed("connecting");
-  if (redisSetTimeout(context_, ToTimeval(options_.command_timeout)) != REDIS_OK) {
-    return Failed("setting its timeout");
-  }
+absl::Status RedisOnlineStore::SetUp(redisContext& context) {
   // On every new connection: a restarted Redis has forgotten its scripts.
-  ReplyPtr loaded(static_cast<redisReply*>(redisCommand(context_, "SCRIPT LOAD %s", kWriteScript)));
-  if (!loaded) return Failed("loading its write script");
-  if (loaded->type != REDIS_REPLY_STRING) {
-    const std::string why = loaded->type == REDIS_REPLY_ERROR ? loaded->str : "no script id";
-    redisFree(context_);
-    context_ = nullptr;
-    return absl::UnavailableError(
-        Cat("redis://", options_.host, ":", options_.port, " refused the write script: ", why));
+  ReplyPtr loaded(static_cast<redisReply*>(redisCommand(&context, "SCRIPT LOAD %s", kWriteScript)));
+  if (!loaded) {
+    return absl::UnavailableError(Cat(description_, " failed loading the write script: ",
+                                      context.err != 0 ? context.errstr : "no reply"));
   }
-  script_sha_.assign(loaded->str, loaded->len);
+  if (loaded->type != REDIS_REPLY_STRING) {
+    return absl::UnavailableError(
+        Cat(description_, " refused the write script: ",
+            loaded->type == REDIS_REPLY_ERROR ? std::string(loaded->str, loaded->len) : "no id"));
+  }
+  // The id is the script's SHA-1: the same on every connection. The first one (in Connect,
+  // before the store is shared) keeps it.
+  if (script_sha_.empty()) script_sha_.assign(loaded->str, loaded->len);
   return absl::OkStatus();
 }
 
-absl::Status RedisOnlineStore::OnConnection(const std::function<absl::Status()>& body) const {
+absl::Status RedisOnlineStore::WithConnection(Body body) const {
   for (int attempt = 0;; ++attempt) {
-    const bool kept = context_ != nullptr;
-    RETURN_IF_ERROR(EnsureConnected());
-    const absl::Status status = body();
-    // Failed() dropped the connection: a kept one may just have been dead.
-    if (status.ok() || context_ != nullptr || !kept || attempt > 0) return status;
+    ASSIGN_OR_RETURN(Lease lease, pool_.Acquire());
+    const absl::Status status = body(lease);
+    if (!lease.broken() || !lease.kept() || attempt > 0) return status;
   }
+}
+
+absl::Status RedisOnlineStore::Refused(std::string_view doing, std::string_view error) const {
+  return absl::InternalError(Cat(description_, " refused ", doing, ": ", error));
 }
 
 absl::StatusOr<std::unique_ptr<RedisOnlineStore>> RedisOnlineStore::Connect(
     const RedisOnlineOptions& options) {
   auto store = std::unique_ptr<RedisOnlineStore>(new RedisOnlineStore(options));
-  std::lock_guard lock(store->mu_);
-  RETURN_IF_ERROR(store->EnsureConnected());
   const std::string id_key = Cat(options.key_prefix, "store-id");
   const std::string fresh = RandomId();
-  ReplyPtr set(static_cast<redisReply*>(redisCommand(store->context_, "SET %b %b NX", id_key.data(),
-                                                     id_key.size(), fresh.data(), fresh.size())));
-  if (!set) return store->Failed("setting its id");
-  ReplyPtr got(static_cast<redisReply*>(
-      redisCommand(store->context_, "GET %b", id_key.data(), id_key.size())));
-  if (!got) return store->Failed("reading its id");
-  if (got->type != REDIS_REPLY_STRING) {
-    return absl::UnavailableError(
-        Cat("redis://", options.host, ":", options.port, " has no store id after setting it"));
-  }
-  store->id_.assign(got->str, got->len);
+  RETURN_IF_ERROR(store->WithConnection([&](Lease& lease) -> absl::Status {
+    ASSIGN_OR_RETURN(ReplyPtr set, Command(lease, "setting its id", {"SET", id_key, fresh, "NX"}));
+    ASSIGN_OR_RETURN(ReplyPtr got, Command(lease, "reading its id", {"GET", id_key}));
+    if (got->type != REDIS_REPLY_STRING) {
+      return absl::UnavailableError(Cat(store->description_, " has no store id after setting it"));
+    }
+    store->id_.assign(got->str, got->len);
+    return absl::OkStatus();
+  }));
   return store;
 }
 
@@ -146,8 +150,8 @@ absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(const OnlineView& view
     if (!ReadOnlineValueHeader(e.value)) return absl::InvalidArgumentError("not an online value");
   }
   const std::string ttl_ms = std::to_string(std::max<int64_t>(view.ttl_seconds, 0) * 1000);
-  std::lock_guard lock(mu_);
-  RETURN_IF_ERROR(OnConnection([&]() -> absl::Status {
+  RETURN_IF_ERROR(WithConnection([&](Lease& lease) -> absl::Status {
+    redisContext& context = lease.context();
     counts = WriteCounts{};
     std::string key;
     std::string tag;
@@ -155,7 +159,7 @@ absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(const OnlineView& view
     std::string created;
     for (const OnlineEntry& e : entries) {
       const OnlineValueHeader header = *ReadOnlineValueHeader(e.value);
-      key = Cat(options_.key_prefix, std::string_view(e.key));
+      key.assign(options_.key_prefix).append(e.key);
       tag = fmt::format("{:016x}", header.layout_tag);
       event = std::to_string(header.event_ts);
       created =
@@ -172,22 +176,27 @@ absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(const OnlineView& view
                                 event.size(),
                                 created.size(),
                                 ttl_ms.size()};
-      if (redisAppendCommandArgv(context_, 9, argv, lengths) != REDIS_OK) {
-        return Failed("queueing a write");
+      if (redisAppendCommandArgv(&context, 9, argv, lengths) != REDIS_OK) {
+        return lease.Broken("queueing a write");
       }
     }
     absl::Status first_error;
     for (size_t i = 0; i < entries.size(); ++i) {
       void* raw = nullptr;
-      if (redisGetReply(context_, &raw) != REDIS_OK) return Failed("writing");
+      if (redisGetReply(&context, &raw) != REDIS_OK) return lease.Broken("writing");
       ReplyPtr reply(static_cast<redisReply*>(raw));
       if (reply->type == REDIS_REPLY_INTEGER) {
         (reply->integer == 1 ? counts.written : counts.kept)++;
-      } else if (first_error.ok()) {
-        first_error = absl::InternalError(
-            Cat("redis://", options_.host, ":", options_.port, " refused a write: ",
-                reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "?"));
+        continue;
       }
+      const std::string error = reply->type == REDIS_REPLY_ERROR
+                                    ? std::string(reply->str, reply->len)
+                                    : std::string("an unexpected reply");
+      // Someone flushed the scripts: a new connection loads it again.
+      if (std::string_view(error).starts_with("NOSCRIPT")) {
+        lease.Broken("finding the write script").IgnoreError();
+      }
+      if (first_error.ok()) first_error = Refused("a write", error);
     }
     return first_error;
   }));
@@ -196,54 +205,59 @@ absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(const OnlineView& view
 
 absl::Status RedisOnlineStore::Read(std::span<const std::string_view> keys, FoundFn found) const {
   if (keys.empty()) return absl::OkStatus();
-  std::lock_guard lock(mu_);
-  return OnConnection([&]() -> absl::Status {
-    std::string key;
+  return WithConnection([&](Lease& lease) -> absl::Status {
+    redisContext& context = lease.context();
+    // Per-thread buffers keep their capacity between calls.
+    thread_local std::string key;
+    thread_local std::vector<ReplyPtr> replies;
+    replies.clear();
     for (const std::string_view k : keys) {
-      key = Cat(options_.key_prefix, k);
+      key.assign(options_.key_prefix).append(k);
       const char* argv[] = {"HGET", key.data(), "v"};
       const size_t lengths[] = {4, key.size(), 1};
-      if (redisAppendCommandArgv(context_, 3, argv, lengths) != REDIS_OK) {
-        return Failed("queueing a read");
+      if (redisAppendCommandArgv(&context, 3, argv, lengths) != REDIS_OK) {
+        return lease.Broken("queueing a read");
       }
     }
     // Replies are gathered first: `found` sees values only once every reply has come,
     // so a retry on a new connection never reports a key twice.
-    std::vector<ReplyPtr> replies(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
       void* raw = nullptr;
-      if (redisGetReply(context_, &raw) != REDIS_OK) return Failed("reading");
-      replies[i].reset(static_cast<redisReply*>(raw));
+      if (redisGetReply(&context, &raw) != REDIS_OK) {
+        replies.clear();
+        return lease.Broken("reading");
+      }
+      replies.emplace_back(static_cast<redisReply*>(raw));
     }
-    for (size_t i = 0; i < keys.size(); ++i) {
-      const redisReply& reply = *replies[i];
-      if (reply.type == REDIS_REPLY_ERROR) {
-        return absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
-                                       " refused a read: ", std::string(reply.str, reply.len)));
+    absl::Status status;
+    for (const ReplyPtr& reply : replies) {
+      if (reply->type == REDIS_REPLY_ERROR) {
+        status = Refused("a read", std::string_view(reply->str, reply->len));
+        break;
       }
     }
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (replies[i]->type == REDIS_REPLY_STRING) {
-        found(i, std::string_view(replies[i]->str, replies[i]->len));
+    if (status.ok()) {
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (replies[i]->type == REDIS_REPLY_STRING) {
+          found(i, std::string_view(replies[i]->str, replies[i]->len));
+        }
       }
     }
-    return absl::OkStatus();
+    replies.clear();
+    return status;
   });
 }
 
 absl::StatusOr<std::optional<std::string>> RedisOnlineStore::GetRecord(
     std::string_view name) const {
-  std::lock_guard lock(mu_);
   const std::string key = Cat(options_.key_prefix, "record:", name);
   std::optional<std::string> out;
-  RETURN_IF_ERROR(OnConnection([&]() -> absl::Status {
-    ReplyPtr reply(
-        static_cast<redisReply*>(redisCommand(context_, "GET %b", key.data(), key.size())));
-    if (!reply) return Failed("reading a record");
+  RETURN_IF_ERROR(WithConnection([&](Lease& lease) -> absl::Status {
+    out.reset();
+    ASSIGN_OR_RETURN(ReplyPtr reply, Command(lease, "reading a record", {"GET", key}));
     if (reply->type == REDIS_REPLY_NIL) return absl::OkStatus();
     if (reply->type != REDIS_REPLY_STRING) {
-      return absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
-                                     " answered a record read with a non-string"));
+      return Refused("a record read", "the answer is not a string");
     }
     out = std::string(reply->str, reply->len);
     return absl::OkStatus();
@@ -252,15 +266,11 @@ absl::StatusOr<std::optional<std::string>> RedisOnlineStore::GetRecord(
 }
 
 absl::Status RedisOnlineStore::PutRecord(std::string_view name, std::string_view value) {
-  std::lock_guard lock(mu_);
   const std::string key = Cat(options_.key_prefix, "record:", name);
-  return OnConnection([&]() -> absl::Status {
-    ReplyPtr reply(static_cast<redisReply*>(
-        redisCommand(context_, "SET %b %b", key.data(), key.size(), value.data(), value.size())));
-    if (!reply) return Failed("writing a record");
+  return WithConnection([&](Lease& lease) -> absl::Status {
+    ASSIGN_OR_RETURN(ReplyPtr reply, Command(lease, "writing a record", {"SET", key, value}));
     if (reply->type == REDIS_REPLY_ERROR) {
-      return absl::InternalError(Cat("redis://", options_.host, ":", options_.port,
-                                     " refused a record: ", std::string(reply->str, reply->len)));
+      return Refused("a record", std::string_view(reply->str, reply->len));
     }
     return absl::OkStatus();
   });
