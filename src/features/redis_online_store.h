@@ -16,7 +16,8 @@
 // one, so concurrent writers from any number of processes cannot put an older value over a
 // newer one. Writes are pipelined (one script call per entry, one round trip per batch);
 // reads are one pipelined `HGET key v` per key (the one field holds everything a lookup
-// needs), one round trip per call.
+// needs), one round trip per call. Unlike the interface's promise, a Read allocates:
+// hiredis makes an object per reply.
 //
 // Expiry: a write of a view with a ttl makes its key expire ttl after the later of the
 // value's event time and Redis's own clock at the write (PEXPIREAT in the same script), so
