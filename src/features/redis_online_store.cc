@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <vector>
 
@@ -17,34 +18,52 @@ namespace {
 
 using core::Cat;
 
-// KEYS[1]: the entity's hash. ARGV: value, layout tag (hex), event time, created time
-// ("" for none), the view's ttl in milliseconds ("0" for none). Writes unless the stored
-// value has the same layout and is newer (event time, then created time; none is the
-// oldest); returns 1 when it wrote. A written key expires ttl after the later of its event
-// time and Redis's clock now (docs/online-store-format.md, "Expiry"); one without a ttl
-// never does.
+// Entries per script call: enough to spread the call's own cost (dispatch, the Lua call,
+// Redis's clock) thin, few enough that Redis, which runs nothing else meanwhile, is held up
+// for well under a millisecond.
+constexpr size_t kEntriesPerScript = 128;
+
+// KEYS: the entities' hashes. ARGV[1]: the view's ttl in milliseconds ("0" for none); then
+// four per key: value, layout tag (hex), event time, created time ("" for none). Writes
+// each key unless its stored value has the same layout and is newer (event time, then
+// created time; none is the oldest); returns how many it wrote. A written key expires ttl
+// after the later of its event time and Redis's clock now (docs/online-store-format.md,
+// "Expiry"); one without a ttl never does (PERSIST, for a key that had one: a new key has
+// none).
 constexpr char kWriteScript[] = R"(
-local cur = redis.call('HMGET', KEYS[1], 'lt', 'ts', 'ct')
-if cur[1] and cur[1] == ARGV[2] then
-  local ots, nts = tonumber(cur[2]), tonumber(ARGV[3])
-  if nts < ots then return 0 end
-  if nts == ots then
-    local oct = (cur[3] and cur[3] ~= '') and tonumber(cur[3]) or nil
-    local nct = (ARGV[4] ~= '') and tonumber(ARGV[4]) or nil
-    if oct ~= nil and (nct == nil or nct < oct) then return 0 end
-  end
-end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'lt', ARGV[2], 'ts', ARGV[3], 'ct', ARGV[4])
-local ttl = tonumber(ARGV[5])
+local ttl = tonumber(ARGV[1])
+local now_ms = 0
 if ttl > 0 then
   local now = redis.call('TIME')
-  local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-  local event_ms = math.floor(tonumber(ARGV[3]) / 1000)
-  redis.call('PEXPIREAT', KEYS[1], math.max(now_ms, event_ms) + ttl)
-else
-  redis.call('PERSIST', KEYS[1])
+  now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 end
-return 1
+local written = 0
+for i, key in ipairs(KEYS) do
+  local a = 4 * i - 2
+  local lt, ts, ct = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local cur = redis.call('HMGET', key, 'lt', 'ts', 'ct')
+  local newer = true
+  if cur[1] and cur[1] == lt then
+    local ots, nts = tonumber(cur[2]), tonumber(ts)
+    if nts < ots then
+      newer = false
+    elseif nts == ots then
+      local oct = (cur[3] and cur[3] ~= '') and tonumber(cur[3]) or nil
+      local nct = (ct ~= '') and tonumber(ct) or nil
+      if oct ~= nil and (nct == nil or nct < oct) then newer = false end
+    end
+  end
+  if newer then
+    redis.call('HSET', key, 'v', ARGV[a], 'lt', lt, 'ts', ts, 'ct', ct)
+    if ttl > 0 then
+      redis.call('PEXPIREAT', key, math.max(now_ms, math.floor(tonumber(ts) / 1000)) + ttl)
+    elseif cur[1] then
+      redis.call('PERSIST', key)
+    end
+    written = written + 1
+  end
+end
+return written
 )";
 
 struct ReplyDeleter {
@@ -153,40 +172,71 @@ absl::StatusOr<WriteCounts> RedisOnlineStore::WriteLatest(const OnlineView& view
   RETURN_IF_ERROR(WithConnection([&](Lease& lease) -> absl::Status {
     redisContext& context = lease.context();
     counts = WriteCounts{};
-    std::string key;
-    std::string tag;
-    std::string event;
-    std::string created;
-    for (const OnlineEntry& e : entries) {
-      const OnlineValueHeader header = *ReadOnlineValueHeader(e.value);
-      key.assign(options_.key_prefix).append(e.key);
-      tag = fmt::format("{:016x}", header.layout_tag);
-      event = std::to_string(header.event_ts);
-      created =
-          header.created_ts == kNoCreatedTime ? std::string() : std::to_string(header.created_ts);
-      const char* argv[] = {"EVALSHA",    script_sha_.c_str(), "1",
-                            key.data(),   e.value.data(),      tag.data(),
-                            event.data(), created.data(),      ttl_ms.data()};
-      const size_t lengths[] = {7,
-                                script_sha_.size(),
-                                1,
-                                key.size(),
-                                e.value.size(),
-                                tag.size(),
-                                event.size(),
-                                created.size(),
-                                ttl_ms.size()};
-      if (redisAppendCommandArgv(&context, 9, argv, lengths) != REDIS_OK) {
+    // One EVALSHA per kEntriesPerScript entries, all of them pipelined. Per-thread buffers
+    // keep their capacity between calls; `text` holds the keys and the decimal fields
+    // back to back, `argv` points into it once it is complete.
+    thread_local std::string text;
+    thread_local std::vector<size_t> ends;
+    thread_local std::vector<const char*> argv;
+    thread_local std::vector<size_t> lengths;
+    size_t calls = 0;
+    for (size_t first = 0; first < entries.size(); first += kEntriesPerScript, ++calls) {
+      const std::span<const OnlineEntry> part =
+          entries.subspan(first, std::min(kEntriesPerScript, entries.size() - first));
+      text.clear();
+      ends.clear();
+      const auto end_field = [&] { ends.push_back(text.size()); };
+      for (const OnlineEntry& e : part) {
+        text.append(options_.key_prefix).append(e.key);
+        end_field();
+      }
+      for (const OnlineEntry& e : part) {
+        const OnlineValueHeader header = *ReadOnlineValueHeader(e.value);
+        fmt::format_to(std::back_inserter(text), "{:016x}", header.layout_tag);
+        end_field();
+        fmt::format_to(std::back_inserter(text), "{}", header.event_ts);
+        end_field();
+        if (header.created_ts != kNoCreatedTime) {
+          fmt::format_to(std::back_inserter(text), "{}", header.created_ts);
+        }
+        end_field();
+      }
+      const std::string count = std::to_string(part.size());
+      argv.assign({"EVALSHA", script_sha_.data(), count.data()});
+      lengths.assign({7, script_sha_.size(), count.size()});
+      size_t begin = 0;
+      const auto field = [&](size_t i) {
+        argv.push_back(text.data() + begin);
+        lengths.push_back(ends[i] - begin);
+        begin = ends[i];
+      };
+      for (size_t i = 0; i < part.size(); ++i) field(i);  // KEYS
+      argv.push_back(ttl_ms.data());
+      lengths.push_back(ttl_ms.size());
+      for (size_t i = 0; i < part.size(); ++i) {
+        argv.push_back(part[i].value.data());
+        lengths.push_back(part[i].value.size());
+        for (size_t f = 0; f < 3; ++f) field(part.size() + 3 * i + f);
+      }
+      if (redisAppendCommandArgv(&context, static_cast<int>(argv.size()), argv.data(),
+                                 lengths.data()) != REDIS_OK) {
         return lease.Broken("queueing a write");
+      }
+      // Sent at once, so Redis runs this part while the next one is encoded.
+      int done = 0;
+      while (!done) {
+        if (redisBufferWrite(&context, &done) != REDIS_OK) return lease.Broken("writing");
       }
     }
     absl::Status first_error;
-    for (size_t i = 0; i < entries.size(); ++i) {
+    for (size_t call = 0; call < calls; ++call) {
       void* raw = nullptr;
       if (redisGetReply(&context, &raw) != REDIS_OK) return lease.Broken("writing");
       ReplyPtr reply(static_cast<redisReply*>(raw));
+      const size_t size = std::min(kEntriesPerScript, entries.size() - call * kEntriesPerScript);
       if (reply->type == REDIS_REPLY_INTEGER) {
-        (reply->integer == 1 ? counts.written : counts.kept)++;
+        counts.written += reply->integer;
+        counts.kept += static_cast<int64_t>(size) - reply->integer;
         continue;
       }
       const std::string error = reply->type == REDIS_REPLY_ERROR

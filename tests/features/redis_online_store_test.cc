@@ -143,6 +143,34 @@ TEST_F(RedisOnlineStoreTest, BatchesArePipelinedAndReadsFindEachKey) {
   EXPECT_EQ(got.back(), "");
 }
 
+TEST_F(RedisOnlineStoreTest, ALargeBatchIsDecidedKeyByKey) {
+  // 1000 entries span several script calls (128 keys each): each key is still compared
+  // and counted on its own, and gets the view's expiry.
+  auto store = Connect();
+  ASSERT_NE(store, nullptr);
+  const auto [keys, values] = MakeKeysAndValues(1000);
+  std::vector<OnlineEntry> entries;
+  for (size_t i = 0; i < keys.size(); ++i) entries.push_back({keys[i], values[i]});
+  ASSERT_TRUE(store->WriteLatest({"v"}, entries).ok());
+  // Odd keys get a newer value, even ones an older one.
+  std::vector<std::string> next;
+  for (int i = 0; i < 1000; ++i) next.push_back(Value(i % 2 ? i + 1 : i - 1, kNoCreatedTime));
+  for (size_t i = 0; i < keys.size(); ++i) entries[i].value = next[i];
+  absl::StatusOr<WriteCounts> counts = store->WriteLatest({"v", /*ttl_seconds=*/60}, entries);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->written, 500);
+  EXPECT_EQ(counts->kept, 500);
+  for (int i : {0, 1, 127, 128, 129, 998, 999}) {
+    EXPECT_EQ(ReadOne(*store, keys[i]), i % 2 ? next[i] : values[i]) << i;
+    const int64_t ttl = Pttl(redis_.port(), keys[i]);
+    if (i % 2) {
+      EXPECT_GT(ttl, 50'000) << i;
+    } else {
+      EXPECT_EQ(ttl, -1) << i;  // kept: as it was
+    }
+  }
+}
+
 TEST_F(RedisOnlineStoreTest, WritersOnSeveralConnectionsNeverLeaveAnOlderValue) {
   auto a = Connect();
   auto b = Connect();
