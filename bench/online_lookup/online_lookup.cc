@@ -12,6 +12,10 @@
 //       state of a server), a warm-up pair and five counted pairs; prints
 //       per-pair figures, then the medians and heap allocations per lookup. With
 //       `--only-ours 1` it times ferry alone (to run under a profiler).
+//   online_lookup redis --workspace WS --redis-port P --keys N [--threads T] [--seconds S]
+//                       [--batch B]
+//       times OnlineFeatures::Get on the Redis online store at 127.0.0.1:P (bench/scale_out)
+//       from T threads at once, one connection each; prints keys/s and calls/s.
 
 #include <algorithm>
 #include <array>
@@ -22,15 +26,19 @@
 #include <fstream>
 #include <iostream>
 #include <new>
+#include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/status.h"
+#include "dataset/dataset_store.h"
 #include "features/feature_registry.h"
 #include "features/online_features.h"
+#include "features/redis_online_store.h"
 #include "features/rocksdb_online_store.h"
-#include "dataset/dataset_store.h"
 #include "store/workspace.h"
 #include "table/random.h"
 
@@ -127,6 +135,22 @@ double Median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
+// A workspace of write-data's definitions, and the query of view `stats`'s ten features.
+struct Workspace {
+  std::unique_ptr<store::Workspace> workspace;
+  std::optional<features::OnlineQuery> query;
+};
+
+absl::StatusOr<Workspace> OpenWorkspace(const std::string& root) {
+  Workspace out;
+  ASSIGN_OR_RETURN(out.workspace, store::Workspace::Open(root, core::SystemClock::Shared()));
+  ASSIGN_OR_RETURN(auto datasets, dataset::DatasetStore::Open(*out.workspace));
+  ASSIGN_OR_RETURN(auto registry, features::FeatureRegistry::Open(*out.workspace, *datasets));
+  ASSIGN_OR_RETURN(features::FeatureSelection selection, registry->Select({"stats:*"}));
+  ASSIGN_OR_RETURN(out.query, features::OnlineQuery::Prepare(selection, {}));
+  return out;
+}
+
 int InProcess(int argc, char** argv) {
   const std::string root = Arg(argc, argv, "--workspace", "");
   const uint64_t keys = std::stoull(Arg(argc, argv, "--keys", "100000"));
@@ -137,18 +161,12 @@ int InProcess(int argc, char** argv) {
   options.row_cache_bytes = std::stoull(Arg(argc, argv, "--row-cache-mb", "0")) << 20;
   options.block_cache_bytes = std::stoull(Arg(argc, argv, "--block-cache-mb", "64")) << 20;
 
-  auto workspace = store::Workspace::Open(root, core::SystemClock::Shared());
+  absl::StatusOr<Workspace> workspace = OpenWorkspace(root);
   if (!workspace.ok()) return std::cerr << workspace.status() << "\n", 1;
-  auto datasets = dataset::DatasetStore::Open(**workspace);
-  auto registry = features::FeatureRegistry::Open(**workspace, **datasets);
-  auto selection = (*registry)->Select({"stats:*"});
-  if (!selection.ok()) return std::cerr << selection.status() << "\n", 1;
-  auto query = features::OnlineQuery::Prepare(*selection, {});
-  auto store = features::RocksDbOnlineStore::Open(features::OnlineStorePath(**workspace), options);
-  if (!query.ok() || !store.ok()) {
-    std::cerr << query.status() << " " << store.status() << "\n";
-    return 1;
-  }
+  const std::optional<features::OnlineQuery>& query = workspace->query;
+  auto store =
+      features::RocksDbOnlineStore::Open(features::OnlineStorePath(*workspace->workspace), options);
+  if (!store.ok()) return std::cerr << store.status() << "\n", 1;
   const features::OnlineFeatures online(**store, core::SystemClock::Shared());
 
   std::unordered_map<std::string, std::array<double, kFeatures>> floor;
@@ -221,6 +239,55 @@ int InProcess(int argc, char** argv) {
   return 0;
 }
 
+// `redis`: OnlineFeatures::Get on the Redis online store at --redis-port (127.0.0.1), from
+// --threads threads at once (one pooled connection each), each looking up --batch random
+// keys per call for --seconds; prints "KEYS_PER_SECOND CALLS_PER_SECOND".
+int Redis(int argc, char** argv) {
+  const uint64_t keys = std::stoull(Arg(argc, argv, "--keys", "100000"));
+  const double seconds = std::stod(Arg(argc, argv, "--seconds", "2"));
+  const size_t batch = std::stoull(Arg(argc, argv, "--batch", "1"));
+  const int threads = std::stoi(Arg(argc, argv, "--threads", "1"));
+  absl::StatusOr<Workspace> workspace = OpenWorkspace(Arg(argc, argv, "--workspace", ""));
+  if (!workspace.ok()) return std::cerr << workspace.status() << "\n", 1;
+  features::RedisOnlineOptions options;
+  options.port = std::stoi(Arg(argc, argv, "--redis-port", "6379"));
+  options.connections = threads;
+  auto store = features::RedisOnlineStore::Connect(options);
+  if (!store.ok()) return std::cerr << store.status() << "\n", 1;
+  const features::OnlineFeatures online(**store, core::SystemClock::Shared());
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> missing{0};
+  const auto lookups = [&](uint64_t seed) {
+    table::SplitMix64 rng(seed);
+    features::EntityKeyValues entity{"entity_id", table::ColumnType::kString, {}, {}};
+    entity.string_values.resize(batch);
+    features::OnlineResult result;
+    uint64_t done = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (std::string& k : entity.string_values) k = Key(rng.NextBelow(keys));
+      if (!online.Get(*workspace->query, {&entity, 1}, result).ok()) std::abort();
+      missing += result.columns[9].statuses[0] != features::FeatureStatus::kPresent;
+      ++done;
+    }
+    calls += done;
+  };
+  std::vector<std::thread> running;
+  const auto start = Clock::now();
+  for (int t = 0; t < threads; ++t) running.emplace_back(lookups, kSeed + t);
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (std::thread& t : running) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  if (missing > 0) {
+    std::fprintf(stderr, "online_lookup: %llu lookups found nothing\n",
+                 static_cast<unsigned long long>(missing.load()));
+  }
+  std::printf("%.0f %.0f\n", calls * batch / elapsed, calls / elapsed);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -229,8 +296,10 @@ int main(int argc, char** argv) {
     return WriteData(std::stoull(Arg(argc, argv, "--keys", "100000")), Arg(argc, argv, "--out", "."));
   }
   if (mode == "inprocess") return InProcess(argc, argv);
+  if (mode == "redis") return Redis(argc, argv);
   std::cerr << "usage: online_lookup write-data --keys N --out DIR | inprocess --workspace WS"
                " --keys N [--seconds S] [--batch B] [--value-cache-mb M] [--row-cache-mb M]"
-               " [--block-cache-mb M]\n";
+               " [--block-cache-mb M] | redis --workspace WS --redis-port P --keys N"
+               " [--threads T] [--seconds S] [--batch B]\n";
   return 2;
 }

@@ -35,7 +35,7 @@ class EntryBatch {
   }
   bool Empty() const { return ends_.empty(); }
 
-  absl::Status Flush(OnlineStore& online, std::string_view view, WriteCounts& counts) {
+  absl::Status Flush(OnlineStore& online, const OnlineView& view, WriteCounts& counts) {
     if (ends_.empty()) return absl::OkStatus();
     entries_.clear();
     size_t begin = 0;
@@ -114,6 +114,7 @@ absl::Status WriteWindow(store::Workspace& workspace, OnlineStore& online,
   const uint64_t tag = LayoutTag(table.info.layout_hash);
   std::string prefix;
   AppendOnlineKeyPrefix(prefix, view.name);
+  const OnlineView target{view.name, view.ttl_seconds};
   EntryBatch batch;
   std::string key;           // the key of the run being walked
   std::string winner;        // its latest row in the window so far, encoded
@@ -128,7 +129,7 @@ absl::Status WriteWindow(store::Workspace& workspace, OnlineStore& online,
       const std::string_view k = group->run_keys.StringAt(run);
       if (k != key) {
         if (has_winner) batch.Add(prefix, key, winner);
-        if (batch.Full()) RETURN_IF_ERROR(batch.Flush(online, view.name, counts));
+        if (batch.Full()) RETURN_IF_ERROR(batch.Flush(online, target, counts));
         key.assign(k);
         has_winner = false;
       }
@@ -149,7 +150,7 @@ absl::Status WriteWindow(store::Workspace& workspace, OnlineStore& online,
     if (options.progress) options.progress(view.name, report.rows_read, reader.rows());
   }
   if (has_winner) batch.Add(prefix, key, winner);
-  return batch.Flush(online, view.name, counts);
+  return batch.Flush(online, target, counts);
 }
 
 absl::StatusOr<ViewMaterialization> MaterializeView(store::Workspace& workspace,

@@ -22,9 +22,10 @@
 //   OUTSIDE_MAX_AGE  the row's event time is before now - ttl (now from the injected
 //                    clock); the value is withheld, its event time still reported
 //
-// Speed: Get encodes keys into per-thread buffers, reads each view's keys with one store
-// call (MultiGet beyond one key) and decodes into the result's reused columns: once a
-// thread and a result are warm, a lookup allocates nothing.
+// Speed: Get encodes keys into per-thread buffers, reads every view's keys with one store
+// call (MultiGets for RocksDB; one pipelined round trip for Redis) and decodes into the
+// result's reused columns: once a thread and a result are warm, a lookup allocates nothing
+// (in ferry; hiredis allocates its replies).
 //
 // Thread-safety: OnlineFeatures and a prepared OnlineQuery are immutable and may be
 // shared by any number of threads; an OnlineResult is used by one caller at a time.

@@ -170,7 +170,7 @@ absl::StatusOr<PushReport> PushToOnline(const FeatureRegistry& registry, OnlineS
   PushReport report;
   report.rows = static_cast<int64_t>(rows.size());
   if (entries.empty()) return report;
-  ASSIGN_OR_RETURN(WriteCounts counts, online.WriteLatest(view.name, entries));
+  ASSIGN_OR_RETURN(WriteCounts counts, online.WriteLatest({view.name, view.ttl_seconds}, entries));
   report.written = counts.written;
   report.kept = counts.kept + report.rows - static_cast<int64_t>(entries.size());
   return report;

@@ -33,6 +33,15 @@ struct OnlineEntry {
   std::string_view value;
 };
 
+// The feature view a write belongs to, as far as a store needs to know it.
+struct OnlineView {
+  std::string_view name;
+  // The view's ttl (0: none). A store whose keys expire (Redis) keeps a written value at
+  // least this long after both its event time and the write; lookups withhold values older
+  // than the ttl whether or not they are still stored (online_features.h).
+  int64_t ttl_seconds = 0;
+};
+
 struct WriteCounts {
   int64_t written = 0;  // entries stored
   int64_t kept = 0;     // entries dropped because the stored value was newer
@@ -49,8 +58,9 @@ class OnlineStore {
   // Writes each entry unless the stored value of its key is newer. The entries belong to
   // `view` (their keys start with its prefix) and have distinct keys. Errors:
   // FailedPrecondition for a store opened read-only; DataLoss when the engine finds
-  // damage; Internal for the engine's other errors.
-  virtual absl::StatusOr<WriteCounts> WriteLatest(std::string_view view,
+  // damage; Unavailable when a remote engine cannot be reached; Internal for the engine's
+  // other errors.
+  virtual absl::StatusOr<WriteCounts> WriteLatest(const OnlineView& view,
                                                   std::span<const OnlineEntry> entries) = 0;
 
   // Makes every write that has returned durable. Errors: as WriteLatest.
@@ -58,7 +68,8 @@ class OnlineStore {
 
   // Looks up `keys` and calls `found(i, value)` once for each key that has a value, in no
   // particular order; the bytes are valid during the call only. Errors: DataLoss when the engine
-  // finds damage; Internal for its other errors.
+  // finds damage; Unavailable when a remote engine cannot be reached; Internal for its
+  // other errors.
   using FoundFn = absl::FunctionRef<void(size_t index, std::string_view value)>;
   virtual absl::Status Read(std::span<const std::string_view> keys, FoundFn found) const = 0;
 

@@ -14,32 +14,39 @@
 // "Never older over newer" runs in Redis itself: a Lua script compares the stored hash's
 // ts/ct (when its layout tag is the same) with the incoming value and writes only a newer
 // one, so concurrent writers from any number of processes cannot put an older value over a
-// newer one. Writes are pipelined (one script call per entry, one round trip per batch);
-// reads are one pipelined HGET per key.
+// newer one. Writes are pipelined: one script call per 128 entries (the call's own cost
+// spread thin; Redis held up well under a millisecond), each sent as soon as it is
+// encoded, all replies read at the end of the batch;
+// reads are one pipelined `HGET key v` per key (the one field holds everything a lookup
+// needs), one round trip per call. Unlike the interface's promise, a Read allocates:
+// hiredis makes an object per reply.
 //
-// Durability is Redis's (its AOF/RDB settings): Sync has nothing to flush here. A lost
-// connection is opened again on the next call (one attempt per call, bounded by the
-// timeouts; a call that finds its kept connection dead tries once more on a new one);
-// while Redis is down every call fails with Unavailable naming the server, promptly,
-// never hanging past the command timeout.
+// Expiry: a write of a view with a ttl makes its key expire ttl after the later of the
+// value's event time and Redis's own clock at the write (PEXPIREAT in the same script), so
+// keys no materialization or push renews go away by themselves; a view without a ttl
+// removes any expiry (PERSIST). Lookups still apply the ttl to the event time against
+// ferry's clock, so a stale value is never served while its key lingers.
 //
-// Chosen by the workspace config (`online_store: redis://HOST:PORT`,
-// shared_online_store.h). Not yet: TTL expiry of keys (the view's ttl already withholds
-// old values at lookup) and several connections (calls share one connection under a
-// mutex).
+// Connections: a RedisConnectionPool of up to `connections`, so concurrent lookups do not
+// wait for each other. A call that finds its kept connection dead (Redis restarted) tries
+// once more on a new one (every call here is safe to repeat: writes only ever keep the
+// newest value); after a failed connect, new connections are attempted again only after a
+// backoff (50 ms doubling to 2 s by default), and calls meanwhile fail at once. While Redis
+// is down every call fails with Unavailable naming the server, promptly, never waiting
+// past one connect timeout and its command timeouts.
 //
-// Thread-safety: safe for concurrent use (calls are serialized on the connection).
+// Durability is Redis's (its AOF/RDB settings): Sync has nothing to flush here. Chosen by
+// the workspace config (`online_store: redis://HOST:PORT`, shared_online_store.h).
+//
+// Thread-safety: safe for concurrent use.
 
 #include <chrono>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "features/online_store.h"
-
-struct redisContext;
+#include "features/redis_connection_pool.h"
 
 namespace ferry::features {
 
@@ -47,8 +54,12 @@ struct RedisOnlineOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string key_prefix = "ferry:";
+  int connections = 8;  // at most, opened as concurrent calls need them
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{2000};
+  // After a failed connect, the wait before the next attempt: doubling up to the maximum.
+  std::chrono::milliseconds backoff_initial{50};
+  std::chrono::milliseconds backoff_max{2000};
 };
 
 class RedisOnlineStore final : public OnlineStore {
@@ -57,12 +68,13 @@ class RedisOnlineStore final : public OnlineStore {
   // Errors: Unavailable when the server cannot be reached or answers with an error.
   static absl::StatusOr<std::unique_ptr<RedisOnlineStore>> Connect(
       const RedisOnlineOptions& options);
-  ~RedisOnlineStore() override;
   RedisOnlineStore(const RedisOnlineStore&) = delete;
   RedisOnlineStore& operator=(const RedisOnlineStore&) = delete;
 
   const std::string& id() const override { return id_; }
-  absl::StatusOr<WriteCounts> WriteLatest(std::string_view view,
+  // Errors: Unavailable (naming the server) when Redis cannot be reached; Internal when it
+  // refuses a write; InvalidArgument for an entry that is not an online value.
+  absl::StatusOr<WriteCounts> WriteLatest(const OnlineView& view,
                                           std::span<const OnlineEntry> entries) override;
   absl::Status Sync() override { return absl::OkStatus(); }
   absl::Status Read(std::span<const std::string_view> keys, FoundFn found) const override;
@@ -70,20 +82,23 @@ class RedisOnlineStore final : public OnlineStore {
   absl::Status PutRecord(std::string_view name, std::string_view value) override;
 
  private:
-  explicit RedisOnlineStore(const RedisOnlineOptions& options) : options_(options) {}
-  // Opens the connection when there is none; the caller holds mu_.
-  absl::Status EnsureConnected() const;
-  absl::Status Failed(std::string_view doing) const;  // drops the connection
-  // Runs `body` on the connection (mu_ held), once more on a fresh connection when a kept
-  // one turns out to be dead (a restarted Redis closes it; every call here is safe to
-  // repeat: writes only ever keep the newest value).
-  absl::Status OnConnection(const std::function<absl::Status()>& body) const;
+  using Lease = RedisConnectionPool::Lease;
+  using Body = absl::FunctionRef<absl::Status(Lease& lease)>;
+
+  explicit RedisOnlineStore(const RedisOnlineOptions& options);
+  // Loads the write script on a new connection.
+  absl::Status SetUp(redisContext& context);
+  // Runs `body` on a pooled connection, once more on a new one when a kept connection
+  // turns out to be dead (the body reports that with Lease::Broken).
+  absl::Status WithConnection(Body body) const;
+  // Internal: the server answered `doing` with an error.
+  absl::Status Refused(std::string_view doing, std::string_view error) const;
 
   const RedisOnlineOptions options_;
-  std::string id_;
-  mutable std::mutex mu_;
-  mutable redisContext* context_ = nullptr;  // guarded by mu_
-  mutable std::string script_sha_;           // of the write script; guarded by mu_
+  const std::string description_;  // "the online store at redis://HOST:PORT"
+  std::string id_;                 // set by Connect
+  std::string script_sha_;         // the write script's; set by the first connection (in Connect)
+  mutable RedisConnectionPool pool_;
 };
 
 }  // namespace ferry::features

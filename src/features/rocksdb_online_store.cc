@@ -155,10 +155,10 @@ std::mutex& RocksDbOnlineStore::ViewLock(std::string_view view) {
   return *it->second;
 }
 
-absl::StatusOr<WriteCounts> RocksDbOnlineStore::WriteLatest(
-    std::string_view view, std::span<const OnlineEntry> entries) {
+absl::StatusOr<WriteCounts> RocksDbOnlineStore::WriteLatest(const OnlineView& view,
+                                                            std::span<const OnlineEntry> entries) {
   if (!writable_) return absl::FailedPreconditionError("the online store is open read-only");
-  std::lock_guard<std::mutex> lock(ViewLock(view));
+  std::lock_guard<std::mutex> lock(ViewLock(view.name));
   // Read what is stored, keep the entries that replace it, write those in one batch.
   std::vector<std::string_view> keys;
   keys.reserve(entries.size());

@@ -76,7 +76,9 @@ class RocksDbOnlineStore final : public OnlineStore {
   ~RocksDbOnlineStore() override;
 
   const std::string& id() const override { return id_; }
-  absl::StatusOr<WriteCounts> WriteLatest(std::string_view view,
+  // The view's ttl is not used: a key holds one value, replaced by the next write, and
+  // lookups withhold values older than the ttl.
+  absl::StatusOr<WriteCounts> WriteLatest(const OnlineView& view,
                                           std::span<const OnlineEntry> entries) override;
   absl::Status Sync() override;
   absl::Status Read(std::span<const std::string_view> keys, FoundFn found) const override;

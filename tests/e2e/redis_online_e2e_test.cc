@@ -2,7 +2,7 @@
 // redis-server started by the test: the CLI materializes into it and reads it, and two
 // `ferry server` processes on the same workspace share it -- what one pushes, the other
 // serves -- which the embedded RocksDB store (one writing process) cannot do. Redis going
-// away gives prompt errors, and a restarted Redis is used again.
+// away gives prompt errors, and a restarted Redis is used again (after a short backoff).
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "subprocess.h"
 #include "testing/redis_server.h"
@@ -98,7 +99,14 @@ TEST(RedisOnlineE2eTest, TwoServersShareOneRedisOnlineStore) {
   ASSERT_TRUE(redis.Start());
   HttpResult rematerialized = HttpRequest(port_a, "POST", "/api/v1/features/materialize", "{}");
   ASSERT_EQ(rematerialized.status, 200) << rematerialized.body;
+  // Server b failed to connect while Redis was down: it tries again after a short backoff
+  // (50 ms, doubling), meanwhile answering 503 at once.
   HttpResult again = HttpRequest(port_b, "POST", "/api/v1/features/online", lookup);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (again.status == 503 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    again = HttpRequest(port_b, "POST", "/api/v1/features/online", lookup);
+  }
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(json::parse(again.body)["results"][1]["values"][1], 10.5) << again.body;
 

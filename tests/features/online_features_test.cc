@@ -61,6 +61,35 @@ constexpr char kPairs[] =
     "event_timestamp,customer_id,merchant_id,n\n"
     "2026-01-20T00:00:00Z,c1,42,5\n";
 
+// Passes everything to `store`, counting the Read calls and the keys they asked for.
+class CountingStore final : public OnlineStore {
+ public:
+  explicit CountingStore(OnlineStore& store) : store_(store) {}
+  const std::string& id() const override { return store_.id(); }
+  absl::StatusOr<WriteCounts> WriteLatest(const OnlineView& view,
+                                          std::span<const OnlineEntry> entries) override {
+    return store_.WriteLatest(view, entries);
+  }
+  absl::Status Sync() override { return store_.Sync(); }
+  absl::Status Read(std::span<const std::string_view> keys, FoundFn found) const override {
+    ++reads;
+    keys_read += keys.size();
+    return store_.Read(keys, found);
+  }
+  absl::StatusOr<std::optional<std::string>> GetRecord(std::string_view name) const override {
+    return store_.GetRecord(name);
+  }
+  absl::Status PutRecord(std::string_view name, std::string_view value) override {
+    return store_.PutRecord(name, value);
+  }
+
+  mutable int reads = 0;
+  mutable size_t keys_read = 0;
+
+ private:
+  OnlineStore& store_;
+};
+
 class OnlineFeaturesTest : public OnlineTestBase {
  protected:
   void SetUp() override {
@@ -142,6 +171,24 @@ TEST_F(OnlineFeaturesTest, ViewsOfDifferentEntitiesJoinOnTheirOwnKeys) {
   EXPECT_EQ(r.columns[1].Float64(0), 0.9);
   EXPECT_EQ(r.columns[1].Float64(1), 0.5);  // a negative int64 key
   EXPECT_EQ(r.columns[2].Int64(2), 1);
+}
+
+TEST_F(OnlineFeaturesTest, EveryViewAndKeyOfALookupIsOneStoreRead) {
+  // One round trip per lookup when the store is remote (Redis pipelines one call's keys).
+  absl::StatusOr<OnlineQuery> query =
+      Prepare({"pair_stats:n", "merchant_stats:risk", "customer_stats:visits"},
+              {.full_feature_names = true});
+  ASSERT_TRUE(query.ok()) << query.status();
+  const std::vector<EntityKeyValues> keys = {IntKeys("merchant_id", {42, -7}),
+                                             StringKeys("customer_id", {"c1", "c2"})};
+  CountingStore counting(Online());
+  OnlineResult r;
+  ASSERT_TRUE(OnlineFeatures(counting, clock_).Get(*query, keys, r).ok());
+  EXPECT_EQ(counting.reads, 1);
+  EXPECT_EQ(counting.keys_read, 6u);
+  EXPECT_EQ(r.columns[0].Int64(0), 5);
+  EXPECT_EQ(r.columns[1].Float64(1), 0.5);
+  EXPECT_EQ(r.columns[2].Int64(1), 1);
 }
 
 TEST_F(OnlineFeaturesTest, ResultsAreReusedAcrossCalls) {

@@ -36,7 +36,7 @@ inline std::optional<std::string> ReadOne(const OnlineStore& store, const std::s
 
 inline WriteCounts WriteOne(OnlineStore& store, const std::string& key, const std::string& value) {
   const OnlineEntry entries[] = {{key, value}};
-  absl::StatusOr<WriteCounts> counts = store.WriteLatest("v", entries);
+  absl::StatusOr<WriteCounts> counts = store.WriteLatest({"v"}, entries);
   EXPECT_TRUE(counts.ok()) << counts.status();
   return counts.value_or(WriteCounts{});
 }

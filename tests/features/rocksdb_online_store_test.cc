@@ -53,7 +53,7 @@ TEST_F(RocksDbOnlineStoreTest, BatchesMixWrittenAndKeptEntries) {
   Write(*store, a, Value(500, 0));
   const std::string newer = Value(600, 0), older = Value(100, 0), fresh = Value(1, 0);
   const OnlineEntry entries[] = {{a, older}, {b, fresh}, {c, newer}};
-  absl::StatusOr<WriteCounts> counts = store->WriteLatest("v", entries);
+  absl::StatusOr<WriteCounts> counts = store->WriteLatest({"v"}, entries);
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->written, 2);
   EXPECT_EQ(counts->kept, 1);
@@ -148,7 +148,7 @@ TEST_F(RocksDbOnlineStoreTest, FollowersReadBesideTheWriterAndCannotWrite) {
   EXPECT_EQ(ReadOne(**follower, Key("v", "a")), Value(1, 0));
   const std::string k = Key("v", "b"), v = Value(1, 0);
   const OnlineEntry entries[] = {{k, v}};
-  EXPECT_TRUE(absl::IsFailedPrecondition((*follower)->WriteLatest("v", entries).status()));
+  EXPECT_TRUE(absl::IsFailedPrecondition((*follower)->WriteLatest({"v"}, entries).status()));
 }
 
 TEST_F(RocksDbOnlineStoreTest, FollowingAMissingStoreSaysNothingIsMaterialized) {

@@ -2,8 +2,10 @@
 
 // RedisServer: a real redis-server (Debian's, installed by scripts/bootstrap) for a test,
 // on loopback, on a free port, with its folder in the test's temporary folder, nothing
-// saved to disk unless asked (durable); stopped (SIGTERM, then SIGKILL) by its pid when the object goes.
-// Start again after Stop() to simulate a restart on the same port.
+// saved to disk unless asked (durable); stopped (SIGTERM, then SIGKILL) by its pid when
+// the object goes. Start again after Stop() to simulate a restart on the same port;
+// Pause() (SIGSTOP) leaves it accepting connections but answering nothing, as a hung
+// server does.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -69,9 +71,17 @@ class RedisServer {
     return false;
   }
 
+  void Pause() {
+    if (pid_ > 0) kill(pid_, SIGSTOP);
+  }
+  void Resume() {
+    if (pid_ > 0) kill(pid_, SIGCONT);
+  }
+
   void Stop() {
     if (pid_ <= 0) return;
     kill(pid_, SIGTERM);
+    kill(pid_, SIGCONT);  // a paused server acts on the SIGTERM once it runs
     for (int i = 0; i < 200; ++i) {
       if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
         pid_ = -1;
