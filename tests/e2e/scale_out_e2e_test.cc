@@ -299,7 +299,8 @@ feature_views:
   EXPECT_GE(acknowledged.size(), 500u);  // and pushes went on after it came back
 
   // Every acknowledged row is there, read through any server; the materialized one too.
-  json request{{"features", {"customer_stats:amount"}}, {"entities", {{"customer_id", json::array()}}}};
+  json request{{"features", {"customer_stats:amount"}},
+               {"entities", {{"customer_id", json::array()}}}};
   request["entities"]["customer_id"].push_back("c-0");
   for (int a : acknowledged) request["entities"]["customer_id"].push_back("c-" + std::to_string(a));
   HttpResult read = HttpRequest(ports_[1], "POST", "/api/v1/features/online", request.dump());
