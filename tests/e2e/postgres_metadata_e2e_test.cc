@@ -12,7 +12,7 @@
 #include <string>
 
 #include "subprocess.h"
-#include "testing/free_port.h"
+#include "testing/server_process.h"
 #include "testing/postgres_server.h"
 #include "testing/temp_dir.h"
 

@@ -17,6 +17,7 @@
 #include "subprocess.h"
 #include "testing/redis_server.h"
 #include "testing/temp_dir.h"
+#include "testing/xgboost_model.h"
 
 namespace ferry::e2e {
 namespace {
@@ -114,6 +115,65 @@ TEST(RedisOnlineE2eTest, TwoServersShareOneRedisOnlineStore) {
     server->Signal(SIGTERM);
     EXPECT_EQ(server->Wait(std::chrono::seconds(10)), 0);
   }
+}
+
+// Redis down: an endpoint that takes missing features answers by entity key without them
+// (as for a key Redis does not have), one that refuses them answers 503 naming Redis --
+// promptly, never hanging.
+TEST(RedisOnlineE2eTest, ARedisOutageDegradesEndpointsByTheirMissingFeaturePolicy) {
+  testing::TempDir dir;
+  testing::RedisServer redis(dir.path() / "redis");
+  ASSERT_TRUE(redis.Start()) << "redis-server did not start";
+  const auto ferry = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), FERRY_BINARY);
+    return RunCommand(args, dir.path());
+  };
+  ASSERT_EQ(ferry({"init"}).exit_code, 0);
+  SetOnlineStore(dir.path(), "redis://127.0.0.1:" + std::to_string(redis.port()));
+  std::ofstream(dir.path() / "customers.csv") << "event_timestamp,customer_id,amount\n"
+                                                 "2026-01-01T00:00:00Z,c1,10.5\n";
+  std::ofstream(dir.path() / "features.yaml")
+      << kDefinitions << "feature_services:\n  - name: scoring\n"
+      << "    features: [\"customer_stats:amount\"]\n";
+  ASSERT_EQ(ferry({"data", "add", "customers", "customers.csv"}).exit_code, 0);
+  ASSERT_EQ(ferry({"features", "apply", "features.yaml"}).exit_code, 0);
+  ASSERT_EQ(ferry({"features", "materialize"}).exit_code, 0);
+  testing::WriteXGBoostModel(dir.path() / "m.json", 1, {"amount"}, 3);
+  std::ofstream(dir.path() / "signature.json") << R"({"feature_service": "scoring"})";
+  CommandResult registered = ferry(
+      {"models", "register", "scored", "--artifact", "m.json", "--signature", "signature.json"});
+  ASSERT_EQ(registered.exit_code, 0) << registered.err;
+
+  Child server({FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir.path());
+  const int port = WaitForServerPort(server);
+  ASSERT_GT(port, 0);
+  for (const auto& [endpoint, policy] : {std::pair{"strict", "error"}, {"lenient", "missing"}}) {
+    HttpResult deployed =
+        HttpRequest(port, "PUT", std::string("/api/v1/endpoints/") + endpoint,
+                    json{{"model", "scored@1"}, {"missing_features", policy}}.dump());
+    ASSERT_EQ(deployed.status, 200) << deployed.body;
+  }
+  const auto predict = [&](const std::string& endpoint, const std::string& customer) {
+    return HttpRequest(port, "POST", "/v1/models/" + endpoint + ":predict",
+                       json{{"instances", {{{"customer_id", customer}}}}}.dump());
+  };
+  ASSERT_EQ(predict("strict", "c1").status, 200);
+  HttpResult unknown = predict("lenient", "nobody");  // every feature missing
+  ASSERT_EQ(unknown.status, 200) << unknown.body;
+
+  redis.Stop();
+  const auto start = std::chrono::steady_clock::now();
+  HttpResult strict = predict("strict", "c1");
+  EXPECT_EQ(strict.status, 503) << strict.body;
+  EXPECT_NE(strict.body.find("redis://127.0.0.1:" + std::to_string(redis.port())),
+            std::string::npos)
+      << strict.body;
+  HttpResult lenient = predict("lenient", "c1");
+  ASSERT_EQ(lenient.status, 200) << lenient.body;
+  EXPECT_EQ(json::parse(lenient.body)["predictions"], json::parse(unknown.body)["predictions"]);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(std::chrono::milliseconds(10'000)), 0);
 }
 
 TEST(RedisOnlineE2eTest, ABadOnlineStoreInTheConfigIsRefused) {

@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "store/workspace.h"
-#include "testing/free_port.h"
+#include "testing/server_process.h"
 
 namespace ferry::testing {
 
@@ -98,18 +98,7 @@ class PostgresServer {
 
   // Stops it: SIGKILL when `crash`, else a fast shutdown (SIGINT); waits for it.
   void Stop(bool crash = false) {
-    if (pid_ <= 0) return;
-    kill(pid_, crash ? SIGKILL : SIGINT);
-    for (int i = 0; i < 1000; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    StopProcess(pid_, crash ? SIGKILL : SIGINT, std::chrono::seconds(10));
   }
 
   int port() const { return port_; }

@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/server_process.h"
+
 extern char** environ;
 
 namespace ferry::testing {
@@ -32,7 +34,7 @@ class RedisServer {
   // `durable`: an append-only file fsynced before every reply (appendfsync always), so a
   // restart keeps every acknowledged write; otherwise nothing is saved.
   explicit RedisServer(std::filesystem::path dir, bool durable = false)
-      : dir_(std::move(dir)), port_(FreePort()), durable_(durable) {}
+      : dir_(std::move(dir)), port_(FreeLoopbackPort()), durable_(durable) {}
   ~RedisServer() { Stop(); }
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -78,37 +80,11 @@ class RedisServer {
     if (pid_ > 0) kill(pid_, SIGCONT);
   }
 
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    kill(pid_, SIGCONT);  // a paused server acts on the SIGTERM once it runs
-    for (int i = 0; i < 200; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  void Stop() { StopProcess(pid_, SIGTERM, std::chrono::seconds(2)); }
 
   int port() const { return port_; }
 
  private:
-  static int FreePort() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t length = sizeof(address);
-    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    close(fd);
-    return ntohs(address.sin_port);
-  }
   bool Accepts() const {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
