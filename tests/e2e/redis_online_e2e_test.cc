@@ -49,16 +49,27 @@ void SetOnlineStore(const std::filesystem::path& dir, const std::string& target)
   std::ofstream(path, std::ios::trunc) << config;
 }
 
-TEST(RedisOnlineE2eTest, TwoServersShareOneRedisOnlineStore) {
-  testing::TempDir dir;
-  testing::RedisServer redis(dir.path() / "redis");
-  ASSERT_TRUE(redis.Start()) << "redis-server did not start";
-  const auto ferry = [&](std::vector<std::string> args) {
+// A workspace whose online store is a Redis server of the test's own.
+class RedisOnlineE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.Start()) << "redis-server did not start";
+    ASSERT_EQ(Ferry({"init"}).exit_code, 0);
+    SetOnlineStore(dir_.path(), "redis://127.0.0.1:" + std::to_string(redis_.port()));
+  }
+  CommandResult Ferry(std::vector<std::string> args) {
     args.insert(args.begin(), FERRY_BINARY);
-    return RunCommand(args, dir.path());
-  };
-  ASSERT_EQ(ferry({"init"}).exit_code, 0);
-  SetOnlineStore(dir.path(), "redis://127.0.0.1:" + std::to_string(redis.port()));
+    return RunCommand(args, dir_.path());
+  }
+
+  testing::TempDir dir_;
+  testing::RedisServer redis_{dir_.path() / "redis"};
+};
+
+TEST_F(RedisOnlineE2eTest, TwoServersShareOneRedisOnlineStore) {
+  testing::TempDir& dir = dir_;
+  testing::RedisServer& redis = redis_;
+  const auto ferry = [this](std::vector<std::string> args) { return Ferry(std::move(args)); };
   std::ofstream(dir.path() / "customers.csv") << "event_timestamp,customer_id,amount\n"
                                                  "2026-01-01T00:00:00Z,c1,10.5\n"
                                                  "2026-01-02T00:00:00Z,c2,20.0\n";
@@ -120,16 +131,10 @@ TEST(RedisOnlineE2eTest, TwoServersShareOneRedisOnlineStore) {
 // Redis down: an endpoint that takes missing features answers by entity key without them
 // (as for a key Redis does not have), one that refuses them answers 503 naming Redis --
 // promptly, never hanging.
-TEST(RedisOnlineE2eTest, ARedisOutageDegradesEndpointsByTheirMissingFeaturePolicy) {
-  testing::TempDir dir;
-  testing::RedisServer redis(dir.path() / "redis");
-  ASSERT_TRUE(redis.Start()) << "redis-server did not start";
-  const auto ferry = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), FERRY_BINARY);
-    return RunCommand(args, dir.path());
-  };
-  ASSERT_EQ(ferry({"init"}).exit_code, 0);
-  SetOnlineStore(dir.path(), "redis://127.0.0.1:" + std::to_string(redis.port()));
+TEST_F(RedisOnlineE2eTest, ARedisOutageDegradesEndpointsByTheirMissingFeaturePolicy) {
+  testing::TempDir& dir = dir_;
+  testing::RedisServer& redis = redis_;
+  const auto ferry = [this](std::vector<std::string> args) { return Ferry(std::move(args)); };
   std::ofstream(dir.path() / "customers.csv") << "event_timestamp,customer_id,amount\n"
                                                  "2026-01-01T00:00:00Z,c1,10.5\n";
   std::ofstream(dir.path() / "features.yaml")
@@ -176,7 +181,7 @@ TEST(RedisOnlineE2eTest, ARedisOutageDegradesEndpointsByTheirMissingFeaturePolic
   EXPECT_EQ(server.Wait(std::chrono::milliseconds(10'000)), 0);
 }
 
-TEST(RedisOnlineE2eTest, ABadOnlineStoreInTheConfigIsRefused) {
+TEST(RedisOnlineConfigE2eTest, ABadOnlineStoreInTheConfigIsRefused) {
   testing::TempDir dir;
   ASSERT_EQ(RunCommand({FERRY_BINARY, "init"}, dir.path()).exit_code, 0);
   SetOnlineStore(dir.path(), "memcached://127.0.0.1:11211");
