@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/status.h"
+#include "core/strings.h"
 
 namespace ferry::cli {
 
@@ -31,7 +32,11 @@ void AddInitCommand(CLI::App& app, CliContext& context, absl::Status* result) {
     if (!online_store->empty()) config.online_store = *online_store;
     // The same checks as reading config.yaml, before anything is created.
     if (absl::Status valid = core::WorkspaceConfig::Parse(config.ToYaml()).status(); !valid.ok()) {
-      *result = valid;
+      // Name the flag, not the file that does not exist yet.
+      std::string message(valid.message());
+      if (message.starts_with("config.yaml: ")) message = message.substr(13);
+      if (message.starts_with("online_store")) message.replace(0, 12, "online-store");
+      *result = absl::InvalidArgumentError(core::Cat("--", message));
       return;
     }
     std::filesystem::path root = context.env().current_dir;
