@@ -1,10 +1,13 @@
 // TrackingStore: logging into runs -- batches of params, metrics, tags and inputs,
 // and artifacts.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
+#include <span>
+#include <vector>
 
 #include "core/status.h"
 #include "core/strings.h"
@@ -14,6 +17,44 @@
 
 namespace ferry::tracking {
 namespace {
+
+// Stores metric points with few statements: up to kPointsPerStatement rows each, in
+// statements of a handful of fixed sizes (so each engine prepares only those). On
+// PostgreSQL every statement is a round trip to the server; a batch's points go in one.
+constexpr size_t kPointsPerStatement = 64;
+
+const std::string& InsertPointsSql(size_t rows) {
+  static const auto* sql = [] {
+    auto* texts = new std::map<size_t, std::string>();
+    for (size_t n : {size_t{1}, size_t{4}, size_t{16}, kPointsPerStatement}) {
+      std::string text =
+          "INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan) VALUES ";
+      for (size_t i = 0; i < n; ++i) text += i == 0 ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
+      text += " ON CONFLICT DO NOTHING";
+      texts->emplace(n, std::move(text));
+    }
+    return texts;
+  }();
+  return sql->at(rows);
+}
+
+absl::Status InsertPoints(store::Transaction& tx, const std::string& run_id,
+                          std::span<const MetricPoint> points) {
+  std::vector<store::Value> params;
+  params.reserve(std::min(points.size(), kPointsPerStatement) * 6);
+  while (!points.empty()) {
+    size_t rows = kPointsPerStatement;
+    while (rows > points.size()) rows /= 4;
+    params.clear();
+    for (const MetricPoint& m : points.first(rows)) {
+      const bool nan = std::isnan(m.value);
+      params.insert(params.end(), {run_id, m.key, m.step, m.timestamp, nan ? 0.0 : m.value, nan});
+    }
+    RETURN_IF_ERROR(tx.Execute(InsertPointsSql(rows), params).status());
+    points = points.subspan(rows);
+  }
+  return absl::OkStatus();
+}
 
 using core::Cat;
 using store::Transaction;
@@ -31,8 +72,8 @@ bool Later(const MetricPoint& a, const MetricPoint& b) {
 
 absl::Status CheckValue(std::string_view what, std::string_view key, std::string_view value) {
   if (value.size() > RunBatch::kMaxValueBytes) {
-    return absl::InvalidArgumentError(Cat(what, " \"", key, "\": value is longer than ",
-                                          RunBatch::kMaxValueBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        Cat(what, " \"", key, "\": value is longer than ", RunBatch::kMaxValueBytes, " bytes"));
   }
   return absl::OkStatus();
 }
@@ -40,8 +81,8 @@ absl::Status CheckValue(std::string_view what, std::string_view key, std::string
 // The run's status, checked for a batch. NotFound, or FailedPrecondition when it has
 // ended and the batch logs more than tags.
 absl::Status CheckRunAcceptsBatch(Transaction& tx, std::string_view run_id, bool only_tags) {
-  ASSIGN_OR_RETURN(auto row, tx.QueryOptional("SELECT status FROM runs WHERE run_id = ?",
-                                              {run_id}));
+  ASSIGN_OR_RETURN(auto row,
+                   tx.QueryOptional("SELECT status FROM runs WHERE run_id = ?", {run_id}));
   if (!row) {
     return absl::NotFoundError(Cat("no run with id \"", run_id, "\"; see `ferry runs list`"));
   }
@@ -66,8 +107,8 @@ absl::Status ValidateBatch(const RunBatch& batch) {
                                           " params, got ", batch.params.size()));
   }
   if (batch.tags.size() > RunBatch::kMaxBatchTags) {
-    return absl::InvalidArgumentError(Cat("a batch holds at most ", RunBatch::kMaxBatchTags,
-                                          " tags, got ", batch.tags.size()));
+    return absl::InvalidArgumentError(
+        Cat("a batch holds at most ", RunBatch::kMaxBatchTags, " tags, got ", batch.tags.size()));
   }
   std::map<std::string_view, std::string_view> params;
   for (const Param& p : batch.params) {
@@ -75,8 +116,10 @@ absl::Status ValidateBatch(const RunBatch& batch) {
     RETURN_IF_ERROR(CheckValue("param", p.key, p.value));
     auto [it, inserted] = params.emplace(p.key, p.value);
     if (!inserted && it->second != p.value) {
-      return absl::InvalidArgumentError(Cat("param \"", p.key, "\" appears twice in one batch,"
-                                            " as \"", it->second, "\" and \"", p.value, "\""));
+      return absl::InvalidArgumentError(Cat("param \"", p.key,
+                                            "\" appears twice in one batch,"
+                                            " as \"",
+                                            it->second, "\" and \"", p.value, "\""));
     }
   }
   for (const MetricPoint& m : batch.metrics) RETURN_IF_ERROR(ValidateKey("metric", m.key));
@@ -123,9 +166,9 @@ absl::Status TrackingStore::WriteBatch(Transaction& tx, const std::string& run_i
                                                 " AND key = ?",
                                                 {run_id, p.key}));
     if (row && row->Text(0) != p.value) {
-      return absl::AlreadyExistsError(Cat("param \"", p.key, "\" of run ", run_id,
-                                          " is already \"", row->Text(0),
-                                          "\"; params cannot change (tried \"", p.value, "\")"));
+      return absl::AlreadyExistsError(Cat("param \"", p.key, "\" of run ", run_id, " is already \"",
+                                          row->Text(0), "\"; params cannot change (tried \"",
+                                          p.value, "\")"));
     }
   }
   // Every point, and per key the batch's latest one, which replaces the stored latest
@@ -137,12 +180,8 @@ absl::Status TrackingStore::WriteBatch(Transaction& tx, const std::string& run_i
     MetricPoint& point = stamped.emplace_back(m);
     if (point.timestamp == 0) point.timestamp = now;
   }
+  RETURN_IF_ERROR(InsertPoints(tx, run_id, stamped));
   for (const MetricPoint& m : stamped) {
-    const bool nan = std::isnan(m.value);
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO metrics (run_id, key, step, timestamp, value, is_nan)"
-                               " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                               {run_id, m.key, m.step, m.timestamp, nan ? 0.0 : m.value, nan})
-                        .status());
     auto [it, inserted] = latest.emplace(m.key, &m);
     if (!inserted && Later(m, *it->second)) it->second = &m;
   }
@@ -203,8 +242,8 @@ absl::StatusOr<Artifact> TrackingStore::LogArtifact(std::string_view run_id,
                                                 {id, name}));
     if (row) {
       if (row->Text(0) != artifact.digest) {
-        return absl::AlreadyExistsError(Cat("run ", id, " already has a different artifact \"",
-                                            name, "\""));
+        return absl::AlreadyExistsError(
+            Cat("run ", id, " already has a different artifact \"", name, "\""));
       }
       artifact = Artifact{name, row->Text(0), row->Int(1), row->Int(2)};
       return absl::OkStatus();
@@ -213,9 +252,11 @@ absl::StatusOr<Artifact> TrackingStore::LogArtifact(std::string_view run_id,
                                " created_at) VALUES (?, ?, ?, ?, ?)",
                                {id, name, artifact.digest, artifact.size, now})
                         .status());
-    return tx.Execute("INSERT INTO object_roots (owner, digest) VALUES (?, ?)"
-                      " ON CONFLICT DO NOTHING",
-                      {Cat("run:", id), artifact.digest})
+    return tx
+        .Execute(
+            "INSERT INTO object_roots (owner, digest) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
+            {Cat("run:", id), artifact.digest})
         .status();
   }));
   return artifact;

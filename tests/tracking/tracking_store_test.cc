@@ -161,6 +161,29 @@ TEST_F(TrackingStoreTest, NaNAndInfinitiesAreStoredAndShownAsSuch) {
   EXPECT_EQ(FormatMetricValue(HUGE_VAL), "Infinity");
 }
 
+TEST_F(TrackingStoreTest, ABigBatchKeepsEveryPointOnceWhateverItsSize) {
+  // 150 points go in statements of 64, 64, 16, 4, 1 and 1 rows; repeats within the batch
+  // and of an earlier batch are kept once, NaNs as NaN.
+  RunInfo info = NewRun();
+  ASSERT_TRUE(tracking_->LogBatch(info.run_id, Metrics({{"loss", 0.5, 7, 1}})).ok());
+  std::vector<MetricPoint> points;
+  for (int step = 0; step < 147; ++step) {
+    points.push_back({"loss", step % 10 == 3 ? std::nan("") : step * 0.5, step, 1});
+  }
+  points.push_back({"loss", 0.5, 7, 1});   // stored already
+  points.push_back({"loss", 2.0, 4, 1});   // twice in this batch
+  points.push_back({"loss", 2.0, 4, 1});
+  ASSERT_EQ(points.size(), 150u);
+  ASSERT_TRUE(tracking_->LogBatch(info.run_id, Metrics(points)).ok());
+  auto history = tracking_->MetricHistory(info.run_id, "loss");
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 148u);  // steps 0..146, step 7 twice (0.5 and 3.5)
+  int nans = 0;
+  for (const MetricPoint& p : *history) nans += std::isnan(p.value) ? 1 : 0;
+  EXPECT_EQ(nans, 15);
+  EXPECT_EQ(tracking_->GetRun(info.run_id)->metric_points.at("loss"), 148);
+}
+
 TEST_F(TrackingStoreTest, LatestValueIsTheHighestStepWhateverTheOrderLogged) {
   RunInfo info = NewRun();
   ASSERT_TRUE(tracking_->LogBatch(info.run_id, Metrics({{"auc", 0.7, 5, 0}})).ok());
