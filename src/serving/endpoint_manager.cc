@@ -276,13 +276,15 @@ void EndpointManager::PollLoop() {
   while (!stopping_) {
     changed_ = false;
     lock.unlock();
-    if (absl::Status status = Refresh(); !status.ok()) {
-      spdlog::warn("serving: checking deployments: {}", core::View(status.message()));
+    const absl::Status refreshed = Refresh();
+    if (!refreshed.ok()) {
+      spdlog::warn("serving: checking deployments: {}", core::View(refreshed.message()));
     }
     lock.lock();
     // While the change feed is connected, every change is announced: polling is only the
-    // safety net, so it can be slow.
-    const bool announced = feed_ != nullptr && feed_->connected();
+    // safety net, so it can be slow -- unless this refresh failed, when the change that
+    // was announced may not be applied yet.
+    const bool announced = feed_ != nullptr && feed_->connected() && refreshed.ok();
     const auto interval = announced ? std::max(options_.poll_interval, kAnnouncedPollInterval)
                                     : options_.poll_interval;
     poll_cv_.wait_for(lock, interval, [this] { return stopping_ || changed_; });
