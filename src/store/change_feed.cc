@@ -97,7 +97,7 @@ void ChangeFeed::Run() {
     std::string error = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
     PQfinish(conn);
     if (stopping_.load()) break;
-    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    error = TrimPostgresMessage(std::move(error));
     if (error != last_error) {
       spdlog::warn("change feed: {} ({}); polling until it is back", description,
                    error.empty() ? "connection lost" : error);

@@ -106,7 +106,7 @@ class PostgresLeaderLock final : public LeaderLock {
     conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
       std::string detail = conn_ != nullptr ? PQerrorMessage(conn_) : "out of memory";
-      while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+      detail = TrimPostgresMessage(std::move(detail));
       Close();
       return absl::UnavailableError(
           core::Cat("leader lock: cannot connect to ", description_, ": ", detail));
@@ -134,7 +134,7 @@ class PostgresLeaderLock final : public LeaderLock {
         ok ? "" : (result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
     PQclear(result);
     if (!ok) {
-      while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+      error = TrimPostgresMessage(std::move(error));
       return absl::UnavailableError(core::Cat("leader lock on ", description_, ": ", error));
     }
     return value;

@@ -39,7 +39,7 @@ using ResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
 absl::Status PostgresError(PGconn* conn, const PGresult* result, std::string_view context) {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   std::string detail = result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn);
-  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+  detail = TrimPostgresMessage(std::move(detail));
   std::string message = core::Cat("metadata store: ", context, ": ", detail);
   const std::string_view code = state != nullptr ? state : "";
   if (code.empty()) {
@@ -169,6 +169,11 @@ bool IsCollationBytewise(std::string_view collation) {
 
 }  // namespace
 
+std::string TrimPostgresMessage(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
+
 bool IsPostgresUrl(std::string_view url) {
   return url.starts_with("postgresql://") || url.starts_with("postgres://");
 }
@@ -208,7 +213,7 @@ class PostgresConnection final : public Transaction {
     if (conn == nullptr) return absl::ResourceExhaustedError("metadata store: out of memory");
     if (PQstatus(conn) != CONNECTION_OK) {
       std::string detail = PQerrorMessage(conn);
-      while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+      detail = TrimPostgresMessage(std::move(detail));
       const std::string message =
           core::Cat("metadata store: cannot connect to ", description, ": ", detail);
       if (detail.find("does not exist") != std::string::npos) return absl::NotFoundError(message);
@@ -356,7 +361,7 @@ absl::StatusOr<std::unique_ptr<PostgresMetadataStore>> PostgresMetadataStore::Op
   if (parsed == nullptr) {
     std::string detail = error != nullptr ? error : "unparsable";
     PQfreemem(error);
-    while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+    detail = TrimPostgresMessage(std::move(detail));
     return absl::InvalidArgumentError(core::Cat("metadata store: bad PostgreSQL URL: ", detail));
   }
   PQconninfoFree(parsed);
@@ -437,7 +442,9 @@ absl::Status PostgresMetadataStore::Run(bool write, const TransactionFn& fn) {
   return status;
 }
 
-absl::Status PostgresMetadataStore::WriteTransaction(const TransactionFn& fn) { return Run(true, fn); }
+absl::Status PostgresMetadataStore::WriteTransaction(const TransactionFn& fn) {
+  return Run(true, fn);
+}
 
 absl::Status PostgresMetadataStore::Read(const TransactionFn& fn) { return Run(false, fn); }
 

@@ -92,4 +92,8 @@ bool IsPostgresUrl(std::string_view url);
 // `url` without its password, for messages and logs.
 std::string DescribePostgresUrl(std::string_view url);
 
+// A libpq message (PQerrorMessage, PQresultErrorMessage) without the line end libpq puts
+// after it, ready to go inside a status message.
+std::string TrimPostgresMessage(std::string message);
+
 }  // namespace ferry::store
