@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/alert_routes.h"
+#include "api/auth_routes.h"
 #include "api/dataset_routes.h"
 #include "api/feature_routes.h"
 #include "api/inference_routes.h"
@@ -54,6 +55,7 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
     }
     return absl::StatusOr<server::Response>(server::JsonResponse(info));
   }));
+  RETURN_IF_ERROR(AddAuthRoutes(*router, workspace));
   RETURN_IF_ERROR(AddDatasetRoutes(*router, workspace));
   // The online store is opened now; if another process holds it, the feature routes say
   // so (503) and retry until it is free.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   }
   if (const char* home = std::getenv("FERRY_HOME")) env.ferry_home = home;
   if (const char* user = std::getenv("USER")) env.user = user;
+  if (const char* token = std::getenv("FERRY_TOKEN")) env.token = token;
   env.clock = ferry::core::SystemClock::Shared();
   int code = ferry::cli::Run(argc, argv, std::move(env));
   std::cout.flush();

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/alerts_commands.h"
+#include "cli/command_audit.h"
 #include "cli/commands.h"
 #include "cli/registry_commands.h"
 #include "core/error_mapping.h"
@@ -49,6 +50,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
   AddPipelineCommand(app, context, &result);
   AddServerCommand(app, context, &result);
   AddAlertsCommand(app, context, &result);
+  AddTokenCommand(app, context, &result);
   AddFsckCommand(app, context, &result);
   AddDemoCommand(app, context, &result);
 
@@ -60,6 +62,7 @@ int Run(int argc, const char* const* argv, CliEnvironment env) {
     int code = app.exit(e, context.out(), context.err());
     return code == 0 ? 0 : 2;
   }
+  AuditCommand(context, CommandPath(app), argc, argv, result);
   if (!result.ok()) {
     context.err() << "ferry: error: " << core::View(result.message()) << "\n";
     return core::MapStatusCode(result.code()).exit_code;

@@ -27,6 +27,9 @@ struct CliEnvironment {
   std::filesystem::path current_dir;
   std::optional<std::string> ferry_home;  // $FERRY_HOME
   std::optional<std::string> user;        // $USER: who acts, for records such as alias moves
+  // $FERRY_TOKEN: the API token commands send to a `ferry server` (--server) that
+  // requires one. Never printed.
+  std::optional<std::string> token;
   core::ClockPtr clock;
 };
 

@@ -23,5 +23,7 @@ void AddFeaturesCommand(CLI::App& app, CliContext& context, absl::Status* result
 void AddDeployCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddMonitorCommand(CLI::App& app, CliContext& context, absl::Status* result);
 void AddPipelineCommand(CLI::App& app, CliContext& context, absl::Status* result);
+// token_command.cc: token create|list|revoke, audit list.
+void AddTokenCommand(CLI::App& app, CliContext& context, absl::Status* result);
 
 }  // namespace ferry::cli

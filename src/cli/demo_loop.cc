@@ -13,6 +13,7 @@
 #include "cli/demo_replay.h"
 #include "cli/demo_report.h"
 #include "core/file.h"
+#include "core/host.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "features/feature_definitions.h"
@@ -156,6 +157,13 @@ absl::Status ClosedLoop::StartServer() {
                    api::BuildRouter(*workspace_, ready, pipelines));
   core::ServerConfig config = workspace_->config().server;
   config.listen = options_.listen;
+  // The demo's server asks for no API tokens, so it serves this machine only.
+  ASSIGN_OR_RETURN(core::HostPort listen, core::ParseHostPort(config.listen));
+  if (!core::IsLoopbackHost(listen.host)) {
+    return absl::InvalidArgumentError(core::Cat(
+        "--listen ", config.listen, ": the demo's server requires no API tokens, so it listens"
+        " on a loopback address only (e.g. 127.0.0.1:8080); use `ferry server` to serve others"));
+  }
   ASSIGN_OR_RETURN(http_, server::HttpServer::Create(
                               config, router, std::make_shared<server::AllowAllAuthorizer>()));
   RETURN_IF_ERROR(http_->Start());

@@ -186,7 +186,8 @@ absl::Status RunStatus(CliContext& context, const std::string& endpoint, const s
   ASSIGN_OR_RETURN(ResolvedDeployment r, ResolveEndpoint(*opened.deployments, endpoint));
   std::optional<json> server;
   if (!url.empty()) {
-    ASSIGN_OR_RETURN(server, GetFromServer(url, Cat("/api/v1/endpoints/", endpoint), kServerTimeout));
+    ASSIGN_OR_RETURN(server, GetFromServer(url, Cat("/api/v1/endpoints/", endpoint), kServerTimeout,
+                                           context.env().token));
   }
   if (as_json) {
     json out = serving::ResolvedDeploymentToJson(r);

@@ -10,6 +10,7 @@
 #include "cli/features_commands.h"
 #include "cli/output.h"
 #include "cli/progress.h"
+#include "cli/server_client.h"
 #include "core/config.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -85,7 +86,7 @@ absl::Status MaterializeThroughServer(CliContext& context, const MaterializeArgs
   if (!args.views.empty()) body["views"] = args.views;
   ASSIGN_OR_RETURN(HttpReply reply,
                    HttpCall(server.host, server.port, "POST", "/api/v1/features/materialize",
-                            body.dump(), kServerTimeout));
+                            body.dump(), kServerTimeout, BearerOf(context.env().token)));
   json answer = json::parse(reply.body, nullptr, false);
   if (reply.status != 200) {
     const std::string message = answer.is_object() && answer.contains("error")

@@ -115,7 +115,7 @@ absl::Status RunMonitor(CliContext& context, const std::string& endpoint, std::s
   }
   ASSIGN_OR_RETURN(json answer,
                    GetFromServer(url, Cat("/api/v1/deployments/", endpoint, "/monitoring"),
-                                 kTimeout));
+                                 kTimeout, context.env().token));
   if (answer.contains("reachable")) {
     return absl::UnavailableError(Cat("no server answers at ", url, " (",
                                       answer["error"].get<std::string>(),

@@ -10,8 +10,13 @@ namespace ferry::cli {
 using core::Cat;
 using nlohmann::json;
 
+std::string BearerOf(const std::optional<std::string>& token) {
+  return token && !token->empty() ? Cat("Bearer ", *token) : std::string();
+}
+
 absl::StatusOr<json> GetFromServer(const std::string& url, std::string_view target,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout,
+                                   const std::optional<std::string>& token) {
   std::string_view address = url;
   if (address.starts_with("https://")) {
     return absl::InvalidArgumentError(Cat("--server ", url, ": only http:// is supported"));
@@ -21,7 +26,7 @@ absl::StatusOr<json> GetFromServer(const std::string& url, std::string_view targ
   ASSIGN_OR_RETURN(core::HostPort server, core::ParseHostPort(address));
   if (server.host == "localhost") server.host = "127.0.0.1";
   absl::StatusOr<server::HttpReply> reply =
-      server::HttpCall(server.host, server.port, "GET", target, {}, timeout);
+      server::HttpCall(server.host, server.port, "GET", target, {}, timeout, BearerOf(token));
   if (!reply.ok()) {
     if (reply.status().code() == absl::StatusCode::kInvalidArgument) return reply.status();
     return json{{"reachable", false}, {"error", std::string(core::View(reply.status().message()))}};

@@ -143,7 +143,9 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     RETURN_IF_ERROR(
         CheckKeys(server, "server.",
                   {"listen", "threads", "max_body_bytes", "max_upload_bytes", "max_header_bytes",
-                   "request_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms", "access_log"}));
+                   "request_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms", "access_log",
+                   "max_connections", "auth", "rate_limit_per_second", "rate_limit_burst",
+                   "tls_cert", "tls_key", "audit_log_file"}));
     RETURN_IF_ERROR(ReadScalar(server, "listen", "server.listen", "HOST:PORT", s.listen));
     if (auto hp = ParseHostPort(s.listen); !hp.ok()) {
       return Bad("server.listen", std::string(hp.status().message()));
@@ -169,6 +171,28 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
     }
     RETURN_IF_ERROR(
         ReadScalar(server, "access_log", "server.access_log", "true or false", s.access_log));
+    RETURN_IF_ERROR(ReadScalar(server, "max_connections", "server.max_connections", "an integer",
+                               s.max_connections));
+    if (s.max_connections < 1) return Bad("server.max_connections", "expected >= 1");
+    RETURN_IF_ERROR(ReadScalar(server, "auth", "server.auth", "a string", s.auth));
+    if (s.auth != "auto" && s.auth != "on" && s.auth != "off") {
+      return Bad("server.auth", "expected auto, on or off");
+    }
+    RETURN_IF_ERROR(ReadScalar(server, "rate_limit_per_second", "server.rate_limit_per_second",
+                               "a number", s.rate_limit_per_second));
+    if (!(s.rate_limit_per_second >= 0) || s.rate_limit_per_second > 1e9) {
+      return Bad("server.rate_limit_per_second", "expected 0 (no limit) up to 1e9");
+    }
+    RETURN_IF_ERROR(ReadScalar(server, "rate_limit_burst", "server.rate_limit_burst",
+                               "an integer", s.rate_limit_burst));
+    if (s.rate_limit_burst < 0) return Bad("server.rate_limit_burst", "expected >= 0");
+    RETURN_IF_ERROR(ReadScalar(server, "tls_cert", "server.tls_cert", "a path", s.tls_cert));
+    RETURN_IF_ERROR(ReadScalar(server, "tls_key", "server.tls_key", "a path", s.tls_key));
+    if (s.tls_cert.empty() != s.tls_key.empty()) {
+      return Bad("server", "tls_cert and tls_key go together: give both or neither");
+    }
+    RETURN_IF_ERROR(ReadScalar(server, "audit_log_file", "server.audit_log_file", "a path",
+                               s.audit_log_file));
   }
   if (YAML::Node serving = root["serving"]) {
     if (!serving.IsMap()) return Bad("serving", "expected a mapping");
@@ -246,6 +270,13 @@ std::string WorkspaceConfig::ToYaml() const {
       "  idle_timeout_ms: {}\n"
       "  shutdown_grace_ms: {}\n"
       "  access_log: {}\n"
+      "  max_connections: {}\n"
+      "  auth: {}                # auto (tokens required off loopback), on or off\n"
+      "  rate_limit_per_second: {}   # per token (per client when no token); 0 = none\n"
+      "  rate_limit_burst: {}        # 0 = one second's worth\n"
+      "  tls_cert: \"{}\"            # PEM files for HTTPS (TLS 1.2+); both or neither\n"
+      "  tls_key: \"{}\"\n"
+      "  audit_log_file: \"{}\"      # also append the audit log here (JSON lines)\n"
       "serving:\n"
       "  max_batch_rows: {}        # rows per inference request (413 beyond)\n"
       "  poll_interval_ms: {}        # how soon deployments and alias moves are seen\n"
@@ -269,7 +300,9 @@ std::string WorkspaceConfig::ToYaml() const {
       version, metadata, online_store, log_level, server.listen, server.threads,
       server.max_body_bytes, server.max_upload_bytes, server.max_header_bytes,
       server.request_timeout_ms, server.idle_timeout_ms, server.shutdown_grace_ms,
-      server.access_log ? "true" : "false", serving.max_batch_rows, serving.poll_interval_ms,
+      server.access_log ? "true" : "false", server.max_connections, server.auth,
+      server.rate_limit_per_second, server.rate_limit_burst, server.tls_cert, server.tls_key,
+      server.audit_log_file, serving.max_batch_rows, serving.poll_interval_ms,
       serving.prediction_log_sample_rate, serving.prediction_log_queue,
       serving.prediction_log_retention_days, serving.batching_max_delay_us,
       serving.batching_max_rows, serving.evaluator, serving.rollout_tick_ms,

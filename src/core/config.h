@@ -29,6 +29,24 @@ struct ServerConfig {
   int idle_timeout_ms = 60'000;    // keep-alive connection with no request
   int shutdown_grace_ms = 10'000;  // in-flight requests get this long on SIGTERM
   bool access_log = true;
+  // Open connections at once (all threads); beyond, a new connection is answered 503
+  // and closed.
+  int max_connections = 10'000;
+  // API tokens (docs/security.md): "auto" requires a token on every route but the health
+  // probes when listening on a non-loopback address, and not on loopback; "on" always;
+  // "off" never, which a non-loopback address refuses unless `--insecure-no-auth`.
+  std::string auth = "auto";
+  // Requests per second each token may make (each client address when unauthenticated),
+  // in bursts of up to rate_limit_burst; beyond, 429 with Retry-After. 0: no limit.
+  // A token's own limit (`ferry token create --rate-limit`) takes precedence.
+  double rate_limit_per_second = 0;
+  int rate_limit_burst = 0;  // 0: one second's worth
+  // HTTPS: PEM certificate chain and private key; TLS 1.2 and 1.3 only. Both or neither.
+  std::string tls_cert;
+  std::string tls_key;
+  // Every audited request is also appended to this JSON-lines file ("": only the
+  // metadata store's audit log). Relative paths are from the workspace root.
+  std::string audit_log_file;
 };
 
 // Model serving (`ferry server`'s inference endpoints).

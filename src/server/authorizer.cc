@@ -2,7 +2,7 @@
 
 namespace ferry::server {
 
-absl::Status AllowAllAuthorizer::Authorize(const Request& /*request*/, const RouteInfo& /*route*/) {
+absl::Status AllowAllAuthorizer::Authorize(Request& /*request*/, const RouteInfo& /*route*/) {
   return absl::OkStatus();
 }
 

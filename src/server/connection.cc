@@ -42,11 +42,13 @@ Connection::Connection(Worker& worker, tcp::socket socket)
       buffer_(new char[kInitialBufferBytes]),
       capacity_(kInitialBufferBytes) {
   worker_.AddConnection(this);
+  worker_.context().connections.fetch_add(1, std::memory_order_relaxed);
 }
 
 Connection::~Connection() {
   // Only when the worker is torn down with the request's sink idle: abort it here.
   if (sink_) sink_->Abort("the server stopped");
+  worker_.context().connections.fetch_sub(1, std::memory_order_relaxed);
   worker_.RemoveConnection(this);
 }
 
@@ -54,6 +56,28 @@ void Connection::Start() {
   request_.SetRemoteAddress(FormatPeer(socket_));
   ErrorCode ignored;
   socket_.non_blocking(true, ignored);  // for the inline write in WriteResponse
+  if (worker_.context().tls) {
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *worker_.context().tls);
+    state_ = State::kReading;  // the handshake has request_timeout, as a request would
+    deadline_ = Clock::now() + worker_.context().request_timeout;
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          [self = shared_from_this()](const ErrorCode& ec) { self->OnHandshake(ec); });
+    return;
+  }
+  state_ = State::kIdle;
+  deadline_ = Clock::now() + worker_.context().idle_timeout;
+  ReadMore();
+}
+
+void Connection::OnHandshake(const ErrorCode& ec) {
+  if (state_ == State::kClosed) return;
+  if (ec || Stopping()) {
+    // Plain HTTP to an HTTPS port, an old protocol version, a client that rejects
+    // the certificate: nothing can be answered.
+    if (ec) spdlog::debug("{}: TLS handshake failed: {}", request_.remote_address(), ec.message());
+    Close();
+    return;
+  }
   state_ = State::kIdle;
   deadline_ = Clock::now() + worker_.context().idle_timeout;
   ReadMore();
@@ -112,9 +136,15 @@ void Connection::ReadMore() {
     return;
   }
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(buffer_.get() + end_, capacity_ - end_),
-      [self = shared_from_this()](const ErrorCode& ec, size_t bytes) { self->OnRead(ec, bytes); });
+  auto into = asio::buffer(buffer_.get() + end_, capacity_ - end_);
+  auto done = [self = shared_from_this()](const ErrorCode& ec, size_t bytes) {
+    self->OnRead(ec, bytes);
+  };
+  if (tls_) {
+    tls_->async_read_some(into, std::move(done));
+  } else {
+    socket_.async_read_some(into, std::move(done));
+  }
 }
 
 void Connection::OnRead(const ErrorCode& ec, size_t bytes) {
@@ -222,19 +252,24 @@ void Connection::RejectMalformed(const ErrorCode& ec) {
 
 void Connection::WriteContinue() {
   continue_sent_ = true;
-  asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                    [self = shared_from_this()](const ErrorCode& ec, size_t) {
-                      if (self->state_ == State::kClosed) return;
-                      if (ec) {
-                        self->Close();
-                        return;
-                      }
-                      if (self->streaming_) {
-                        self->PumpBody();
-                      } else {
-                        self->ReadMore();
-                      }
-                    });
+  auto done = [self = shared_from_this()](const ErrorCode& ec, size_t) {
+    if (self->state_ == State::kClosed) return;
+    if (ec) {
+      self->Close();
+      return;
+    }
+    if (self->streaming_) {
+      self->PumpBody();
+    } else {
+      self->ReadMore();
+    }
+  };
+  auto bytes = asio::buffer(kContinue.data(), kContinue.size());
+  if (tls_) {
+    asio::async_write(*tls_, bytes, std::move(done));
+  } else {
+    asio::async_write(socket_, bytes, std::move(done));
+  }
 }
 
 void Connection::HandleRequest() {
@@ -263,6 +298,9 @@ void Connection::Reject(Response response) {
 }
 
 void Connection::WriteResponse() {
+  if (!request_.route_pattern().empty()) {
+    worker_.context().authorizer->OnResponse(request_, response_);
+  }
   head_.clear();
   body_bytes_ = AppendResponseHead(
       response_, HeadOptions{.keep_alive = keep_alive_, .request_version = request_.http_version()},
@@ -276,6 +314,13 @@ void Connection::WriteResponse() {
   // that costs) on every request.
   std::array<asio::const_buffer, 2> buffers = {
       asio::buffer(head_), asio::const_buffer(response_.body.data(), body_to_send)};
+  auto done = [self = shared_from_this()](const ErrorCode& ec, size_t) {
+    self->OnWritten(ec, Completion::kQueued);
+  };
+  if (tls_) {  // TLS records are written whole: no inline attempt
+    asio::async_write(*tls_, buffers, std::move(done));
+    return;
+  }
   ErrorCode ec;
   size_t written = socket_.write_some(buffers, ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
@@ -297,9 +342,7 @@ void Connection::WriteResponse() {
     buffers[0] = asio::const_buffer();
     buffers[1] = buffers[1] + (written - head_.size());
   }
-  asio::async_write(socket_, buffers, [self = shared_from_this()](const ErrorCode& ec, size_t) {
-    self->OnWritten(ec, Completion::kQueued);
-  });
+  asio::async_write(socket_, buffers, std::move(done));
 }
 
 void Connection::OnWritten(const ErrorCode& ec, Completion completion) {
@@ -343,12 +386,22 @@ void Connection::Linger() {
   // Shutting the write side sends FIN after the response; draining until the client
   // closes (or a short deadline) keeps unread request bytes from turning our close into
   // a reset that could destroy the response before the client reads it.
-  ErrorCode ignored;
-  socket_.shutdown(tcp::socket::shutdown_send, ignored);
   state_ = State::kLingering;
   deadline_ = Clock::now() + (Stopping() ? kShutdownLinger
                                          : std::min(worker_.context().request_timeout,
                                                     std::chrono::milliseconds(kMaxLinger)));
+  if (tls_) {
+    // TLS says goodbye with close_notify (and waits for the client's, within the
+    // deadline). It cannot share the stream with a read still pending.
+    if (reading_) {
+      Close();
+      return;
+    }
+    tls_->async_shutdown([self = shared_from_this()](const ErrorCode&) { self->Close(); });
+    return;
+  }
+  ErrorCode ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
   begin_ = end_ = 0;
   ReadMore();
 }

@@ -17,6 +17,11 @@
 // reading stops until the sink catches up, so the memory a connection holds stays
 // bounded (three 256 KiB buffers) whatever the body's size.
 //
+// HTTPS: when the server has a TLS context, the connection first completes the TLS
+// handshake (within request_timeout, as state kReading), then reads and writes through
+// the TLS stream; responses are then always written asynchronously, and a closing
+// connection sends TLS's close_notify instead of lingering.
+//
 // States and their deadlines (enforced by the worker's sweeper):
 //   kIdle      waiting for the first byte of a request     idle_timeout
 //   kReading   reading a request's header and body         request_timeout from its first byte;
@@ -97,6 +102,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WaitForNextRequest();
   void Linger();
   void LogAccess() const;
+  void OnHandshake(const ErrorCode& ec);
   // True from the moment HttpServer::Shutdown is called (before this worker hears).
   bool Stopping() const;
   // Makes room for reading at the end of buffer_; false when the buffer is full and
@@ -124,6 +130,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void RunBlocking(std::function<Result()> work, void (Connection::*done)(Result));
   Worker& worker_;
   tcp::socket socket_;
+  // HTTPS: the TLS stream over socket_; null for plain HTTP.
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   State state_ = State::kIdle;
   Clock::time_point deadline_;
   Clock::time_point request_start_;

@@ -63,7 +63,7 @@ bool Connection::RouteHeader() {
   absl::StatusOr<BodySinkPtr> sink =
       context.router->OpenBodySink(*match, request_, *context.authorizer);
   if (!sink.ok()) {
-    Reject(ErrorResponse(sink.status()));
+    Reject(RefusalResponse(sink.status()));
     return false;
   }
   StartStreaming(*std::move(sink));

@@ -45,7 +45,8 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
 
 absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::string_view method,
                                    std::string_view target, std::string_view body,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout,
+                                   std::string_view authorization) {
   try {
     asio::io_context io;
     beast::tcp_stream stream(io);
@@ -73,6 +74,10 @@ absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::st
     request.version(11);
     request.set(http::field::host, core::Cat(host, ":", port));
     request.set(http::field::connection, "close");
+    if (!authorization.empty()) {
+      request.set(http::field::authorization,
+                  beast::string_view(authorization.data(), authorization.size()));
+    }
     if (!body.empty()) {
       request.set(http::field::content_type, "application/json");
       request.body() = std::string(body);

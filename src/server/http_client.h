@@ -36,9 +36,11 @@ struct HttpUrl {
 // yet), no host, a bad port, credentials in the URL.
 absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
 
+// `authorization`, when not empty, is sent as the Authorization header's value.
 absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::string_view method,
                                    std::string_view target, std::string_view body = {},
-                                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                   std::string_view authorization = {});
 
 // One keep-alive connection to HOST:PORT (an IP address), opened at the first call and
 // again after the server closed it. Errors as HttpCall's.

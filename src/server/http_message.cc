@@ -87,6 +87,8 @@ void Request::Reset() {
   field_count_ = 0;
   param_count_ = 0;
   body_.clear();
+  route_pattern_ = {};
+  principal_.clear();
 }
 
 void Request::SetMethod(Method method, std::string_view name) {

@@ -37,7 +37,7 @@ inline constexpr int kMethodCount = 7;  // routable methods: kGet .. kOptions
 
 // "GET", "POST", ...; "OTHER" for kOther.
 std::string_view MethodName(Method method);
-// POST, PUT, PATCH and DELETE: the methods that pass through the Authorizer.
+// POST, PUT, PATCH and DELETE: the methods that may change something.
 bool IsMutating(Method method);
 
 class Request {
@@ -75,6 +75,13 @@ class Request {
   std::string& mutable_body() { return body_; }
   // "ADDRESS:PORT" of the peer; empty for requests made in-process.
   std::string_view remote_address() const { return remote_address_; }
+  // The pattern of the route the request matched, as registered; empty before routing
+  // and when no route matched.
+  std::string_view route_pattern() const { return route_pattern_; }
+  // Who made the request, as the Authorizer named them (a token's name); empty when it
+  // named no one.
+  std::string_view principal() const { return principal_; }
+  void SetPrincipal(std::string_view principal) { principal_.assign(principal); }
 
   // Building a request (the server's parser and tests). Reset keeps capacity.
   void Reset();
@@ -97,8 +104,12 @@ class Request {
     std::string value;
   };
 
-  // Router-only: path parameters of the matched route.
-  void ClearPathParams() { param_count_ = 0; }
+  // Router-only: path parameters and pattern of the matched route.
+  void ClearPathParams() {
+    param_count_ = 0;
+    route_pattern_ = {};
+  }
+  void SetRoutePattern(std::string_view pattern) { route_pattern_ = pattern; }
   void AddPathParam(std::string_view name, std::string_view value);
 
   Method method_ = Method::kGet;
@@ -114,6 +125,8 @@ class Request {
   size_t param_count_ = 0;
   std::string body_;
   std::string remote_address_;
+  std::string_view route_pattern_;  // points into the Router's pattern storage
+  std::string principal_;
 };
 
 inline constexpr std::string_view kJsonContentType = "application/json";

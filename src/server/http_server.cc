@@ -1,10 +1,14 @@
 #include "server/http_server.h"
 
+#include <openssl/ssl.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <string>
 
 #include "core/status.h"
@@ -33,7 +37,56 @@ absl::StatusOr<std::string> ResolveHost(const std::string& host) {
   return host;
 }
 
+// TLS 1.2 and 1.3 only; for 1.2, only forward-secret AEAD suites (TLS 1.3's are all
+// of that kind). Certificate chain and key from PEM files, checked against each other.
+absl::StatusOr<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const core::ServerConfig& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return Invalid("tls_cert and tls_key go together: give both or neither");
+  }
+  auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* native = tls->native_handle();
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
+    return absl::InternalError("TLS: cannot require TLS 1.2 or later");
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                  SSL_OP_NO_COMPRESSION);
+  if (SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+    return absl::InternalError("TLS: cannot set the cipher list");
+  }
+  for (const std::string& file : {config.tls_cert, config.tls_key}) {
+    if (::access(file.c_str(), R_OK) != 0) {
+      return Invalid(core::Cat("cannot read TLS ", &file == &config.tls_cert ? "certificate" : "key",
+                               " \"", file, "\": ", std::strerror(errno)));
+    }
+  }
+  ErrorCode ec;
+  tls->use_certificate_chain_file(config.tls_cert, ec);
+  if (ec) {
+    return Invalid(core::Cat("cannot use TLS certificate \"", config.tls_cert, "\": ", ec.message(),
+                             " (expected a PEM certificate chain)"));
+  }
+  tls->use_private_key_file(config.tls_key, asio::ssl::context::pem, ec);
+  if (ec && ec.message().find("mismatch") != std::string::npos) {
+    return Invalid(core::Cat("TLS key \"", config.tls_key, "\" does not match certificate \"",
+                             config.tls_cert, "\""));
+  }
+  if (ec) {
+    return Invalid(core::Cat("cannot use TLS key \"", config.tls_key, "\": ", ec.message(),
+                             " (expected a PEM private key)"));
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return Invalid(core::Cat("TLS key \"", config.tls_key, "\" does not match certificate \"",
+                             config.tls_cert, "\""));
+  }
+  return tls;
+}
+
 }  // namespace
+
+absl::Status CheckTlsConfig(const core::ServerConfig& config) {
+  if (config.tls_cert.empty() && config.tls_key.empty()) return absl::OkStatus();
+  return MakeTlsContext(config).status();
+}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
     const core::ServerConfig& config, std::shared_ptr<const Router> router,
@@ -50,12 +103,18 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(
   if (config.max_header_bytes < 256 || config.max_body_bytes == 0 || config.max_upload_bytes == 0) {
     return Invalid("max_header_bytes must be >= 256, max_body_bytes and max_upload_bytes > 0");
   }
+  if (config.max_connections < 1) return Invalid("max_connections must be >= 1");
+  std::unique_ptr<asio::ssl::context> tls;
+  if (!config.tls_cert.empty() || !config.tls_key.empty()) {
+    ASSIGN_OR_RETURN(tls, MakeTlsContext(config));
+  }
 
   auto context = std::make_unique<ServerContext>();
   context->config = config;
   context->router = std::move(router);
   context->authorizer = std::move(authorizer);
   context->blocking = std::make_unique<BlockingPool>(kBlockingThreads);
+  context->tls = std::move(tls);
   context->request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   context->idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   context->shutdown_grace = std::chrono::milliseconds(config.shutdown_grace_ms);

@@ -54,6 +54,11 @@ namespace ferry::server {
 struct ServerContext;
 class Worker;
 
+// Whether config's TLS files (if any) can serve HTTPS, as Create would find: for callers
+// that want to know before they build what the server needs. InvalidArgument naming the
+// file and what is wrong with it.
+absl::Status CheckTlsConfig(const core::ServerConfig& config);
+
 class HttpServer {
  public:
   // Checks the configuration; binds nothing yet. InvalidArgument when config.listen is

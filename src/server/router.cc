@@ -95,6 +95,17 @@ absl::Status InternalError() { return absl::InternalError("internal error"); }
 
 }  // namespace
 
+// The answer to an Authorizer's refusal, with the header fields its kind calls for.
+Response RefusalResponse(const absl::Status& refusal) {
+  Response response = ErrorResponse(refusal);
+  if (refusal.code() == absl::StatusCode::kUnauthenticated) {
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ferry\"");
+  } else if (refusal.code() == absl::StatusCode::kResourceExhausted) {
+    response.headers.emplace_back("Retry-After", "1");
+  }
+  return response;
+}
+
 struct Router::ParamEdge {
   std::string prefix;
   std::string suffix;
@@ -288,6 +299,19 @@ void Router::SetPathParams(const MatchState& state, Request& request) {
   for (size_t i = 0; i < state.capture_count; ++i) {
     request.AddPathParam(state.captures[i].first->name, state.captures[i].second);
   }
+  request.SetRoutePattern(state.found->pattern);
+}
+
+void Router::ForEachRoute(const std::function<void(Method, std::string_view)>& fn) const {
+  Visit(*root_, fn);
+}
+
+void Router::Visit(const Node& node, const std::function<void(Method, std::string_view)>& fn) {
+  for (int i = 0; i < kMethodCount; ++i) {
+    if (node.Serves(static_cast<Method>(i))) fn(static_cast<Method>(i), node.pattern);
+  }
+  for (const auto& [literal, child] : node.literals) Visit(*child, fn);
+  for (const auto& edge : node.params) Visit(*edge->child, fn);
 }
 
 Response Router::Dispatch(Request& request, Authorizer& authorizer) const {
@@ -317,11 +341,9 @@ Response Router::Dispatch(Request& request, Authorizer& authorizer) const {
   // Exceptions stop here: a throwing handler (or authorizer) costs one 500, never the
   // server. What they say goes to the log, not to the client.
   try {
-    if (IsMutating(request.method())) {
-      RouteInfo route{.method = request.method(), .pattern = state.found->pattern};
-      absl::Status allowed = authorizer.Authorize(request, route);
-      if (!allowed.ok()) return ErrorResponse(allowed);
-    }
+    RouteInfo route{.method = request.method(), .pattern = state.found->pattern};
+    absl::Status allowed = authorizer.Authorize(request, route);
+    if (!allowed.ok()) return RefusalResponse(allowed);
     absl::StatusOr<Response> response = (*handler)(request);
     if (!response.ok()) return ErrorResponse(response.status());
     return *std::move(response);
@@ -349,10 +371,8 @@ std::optional<StreamingMatch> Router::MatchStreaming(Request& request) const {
 absl::StatusOr<BodySinkPtr> Router::OpenBodySink(const StreamingMatch& match, Request& request,
                                                  Authorizer& authorizer) const {
   try {
-    if (IsMutating(request.method())) {
-      RETURN_IF_ERROR(authorizer.Authorize(
-          request, RouteInfo{.method = request.method(), .pattern = match.pattern}));
-    }
+    RETURN_IF_ERROR(authorizer.Authorize(
+        request, RouteInfo{.method = request.method(), .pattern = match.pattern}));
     absl::StatusOr<BodySinkPtr> sink = (*match.handler)(request);
     if (sink.ok() && *sink == nullptr) {
       spdlog::error("{} {} ({}): streaming handler returned no sink", request.method_name(),
@@ -371,7 +391,7 @@ absl::StatusOr<BodySinkPtr> Router::OpenBodySink(const StreamingMatch& match, Re
 Response Router::DispatchStreaming(const StreamingMatch& match, Request& request,
                                    Authorizer& authorizer) const {
   absl::StatusOr<BodySinkPtr> sink = OpenBodySink(match, request, authorizer);
-  if (!sink.ok()) return ErrorResponse(sink.status());
+  if (!sink.ok()) return RefusalResponse(sink.status());
   try {
     if (!request.body().empty()) {
       if (absl::Status appended = (*sink)->Append(request.body()); !appended.ok()) {

@@ -30,8 +30,9 @@
 //     "/v1/models/m:predict" is 405 next to POST "{model}:predict" and GET "{model}").
 //     HEAD is served by the GET handler when no HEAD handler is registered (the server
 //     then sends no body).
-//   - A mutating method (POST, PUT, PATCH, DELETE) passes through the Authorizer
-//     before its handler; a refusal becomes the error body and the handler never runs.
+//   - Every matched request, whatever its method, passes through the Authorizer before
+//     its handler; a refusal becomes the error body (with WWW-Authenticate for 401 and
+//     Retry-After for 429) and the handler never runs. Request::route_pattern() is set.
 //
 // Streaming routes (AddStreaming, PostStreaming) receive their body through a BodySink
 // as it arrives (body_sink.h) instead of whole in Request::body(). They share the tree
@@ -80,6 +81,11 @@ struct StreamingMatch {
   std::string_view pattern;  // as registered
 };
 
+// The error response for an Authorizer's refusal (or a streaming handler's error):
+// ErrorResponse, plus "WWW-Authenticate: Bearer" for Unauthenticated and
+// "Retry-After: 1" for ResourceExhausted.
+Response RefusalResponse(const absl::Status& refusal);
+
 class Router {
  public:
   Router();
@@ -125,6 +131,10 @@ class Router {
   // in one Append, then Finish (or Abort when Append fails), on the calling thread.
   Response Dispatch(Request& request, Authorizer& authorizer) const;
 
+  // Calls fn(method, pattern) for every registered route (GET's implied HEAD not
+  // included), in no particular order: for checks over the whole route table.
+  void ForEachRoute(const std::function<void(Method, std::string_view)>& fn) const;
+
   // True when some route streams its body.
   bool has_streaming_routes() const { return streaming_methods_ != 0; }
 
@@ -134,7 +144,7 @@ class Router {
   // dispatched. Never fails.
   std::optional<StreamingMatch> MatchStreaming(Request& request) const;
 
-  // Runs the Authorizer (for a mutating method) and then the matched streaming route's
+  // Runs the Authorizer and then the matched streaming route's
   // handler. Returns the sink, or the status to answer with instead: the Authorizer's
   // refusal, the handler's error, or Internal ("internal error", the exception logged)
   // when either throws.
@@ -147,6 +157,7 @@ class Router {
   struct MatchState;
 
   static bool Search(const Node& node, size_t index, MatchState& state);
+  static void Visit(const Node& node, const std::function<void(Method, std::string_view)>& fn);
   static void SetPathParams(const MatchState& state, Request& request);
   // Validates pattern, checks that method is free there, and returns its node,
   // creating it (and those above it) if needed. Errors as listed at Add.

@@ -139,9 +139,37 @@ void Worker::OnAccept(const ErrorCode& ec, tcp::socket socket) {
     return;
   }
   ErrorCode ignored;
+  if (context_.connections.load(std::memory_order_relaxed) >= context_.config.max_connections) {
+    RefuseOverLimit(socket);
+    Accept();
+    return;
+  }
   socket.set_option(tcp::no_delay(true), ignored);
   std::make_shared<Connection>(*this, std::move(socket))->Start();
   Accept();
+}
+
+void Worker::RefuseOverLimit(tcp::socket& socket) {
+  // One best-effort write of a fixed answer (it fits any socket buffer) and close: a
+  // connection over the limit costs no buffer, parser or timer. A TLS client could not
+  // read plain text, so it just sees the close.
+  static constexpr std::string_view kOverLimit =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+      "Content-Length: 90\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+      "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections (server.max_connections)\"}}";
+  ErrorCode ignored;
+  if (!context_.tls) {
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(kOverLimit.data(), kOverLimit.size()), ignored);
+  }
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+  const auto now = Clock::now();
+  if (now - last_refusal_log_ > std::chrono::seconds(10)) {
+    last_refusal_log_ = now;
+    spdlog::warn("http: refusing connections: {} open (server.max_connections)",
+                 context_.config.max_connections);
+  }
 }
 
 void Worker::ArmSweeper() {

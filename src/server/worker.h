@@ -45,7 +45,11 @@ struct ServerContext {
   std::chrono::milliseconds sweep_interval{0};
   uint32_t header_limit = 0;   // per request line and per field block (Beast's limit)
   size_t max_read_buffer = 0;  // enough for a request line and fields at the limit
+  // HTTPS: every connection's TLS settings, certificate and key; null for plain HTTP.
+  std::unique_ptr<asio::ssl::context> tls;
   std::atomic<bool> stopping{false};
+  // Open connections across all workers, against config.max_connections.
+  mutable std::atomic<int> connections{0};
 };
 
 class Worker {
@@ -81,6 +85,8 @@ class Worker {
  private:
   void Accept();
   void OnAccept(const ErrorCode& ec, tcp::socket socket);
+  // Answers 503 and closes: the server holds config.max_connections already.
+  void RefuseOverLimit(tcp::socket& socket);
   void ArmSweeper();
   void Sweep();
   void BeginShutdown();
@@ -92,6 +98,7 @@ class Worker {
   bool shutting_down_ = false;
   bool destroying_ = false;
   Clock::time_point grace_deadline_;
+  Clock::time_point last_refusal_log_;
   std::atomic<int> listen_fd_{-1};  // acceptor_'s descriptor, for StopListening
   uint16_t port_ = 0;
 

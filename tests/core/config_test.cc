@@ -119,3 +119,44 @@ TEST(HostPortTest, ParsesIpv4Ipv6AndNames) {
 
 }  // namespace
 }  // namespace ferry::core
+
+namespace ferry::core {
+namespace {
+
+TEST(WorkspaceConfigTest, SecurityKeysRoundTripAndAreChecked) {
+  WorkspaceConfig config;
+  config.server.auth = "on";
+  config.server.max_connections = 500;
+  config.server.rate_limit_per_second = 2.5;
+  config.server.rate_limit_burst = 10;
+  config.server.tls_cert = "certs/server.crt";
+  config.server.tls_key = "certs/server.key";
+  config.server.audit_log_file = "audit.jsonl";
+  auto parsed = WorkspaceConfig::Parse(config.ToYaml());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->server.auth, "on");
+  EXPECT_EQ(parsed->server.max_connections, 500);
+  EXPECT_EQ(parsed->server.rate_limit_per_second, 2.5);
+  EXPECT_EQ(parsed->server.rate_limit_burst, 10);
+  EXPECT_EQ(parsed->server.tls_cert, "certs/server.crt");
+  EXPECT_EQ(parsed->server.tls_key, "certs/server.key");
+  EXPECT_EQ(parsed->server.audit_log_file, "audit.jsonl");
+  EXPECT_EQ(WorkspaceConfig().server.auth, "auto");
+
+  struct Bad {
+    const char* yaml;
+    const char* message;
+  };
+  for (const Bad& bad : {Bad{"server:\n  auth: maybe\n", "server.auth: expected auto, on or off"},
+                         Bad{"server:\n  max_connections: 0\n", "server.max_connections"},
+                         Bad{"server:\n  rate_limit_per_second: -1\n", "rate_limit_per_second"},
+                         Bad{"server:\n  rate_limit_burst: -2\n", "rate_limit_burst"},
+                         Bad{"server:\n  tls_cert: a.crt\n", "give both or neither"}}) {
+    auto result = WorkspaceConfig::Parse(bad.yaml);
+    ASSERT_FALSE(result.ok()) << bad.yaml;
+    EXPECT_NE(result.status().message().find(bad.message), std::string::npos) << result.status();
+  }
+}
+
+}  // namespace
+}  // namespace ferry::core

@@ -243,7 +243,7 @@ TEST(HttpServerTest, IdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
 TEST(HttpServerTest, DenyingAuthorizerYields403AndTheHandlerNeverRuns) {
   class DenyAll : public Authorizer {
    public:
-    absl::Status Authorize(const Request&, const RouteInfo& route) override {
+    absl::Status Authorize(Request&, const RouteInfo& route) override {
       ++calls;
       return absl::PermissionDeniedError(std::string("no writes to ") + std::string(route.pattern));
     }
@@ -261,10 +261,71 @@ TEST(HttpServerTest, DenyingAuthorizerYields403AndTheHandlerNeverRuns) {
   EXPECT_FALSE(infer_ran);
   EXPECT_EQ(deny->calls, 1);
 
-  auto read = Fetch(server->port(), "GET", "/hello");  // safe methods are not asked about
+  auto read = Fetch(server->port(), "GET", "/hello");  // reads are asked about too
   ASSERT_TRUE(read.has_value());
-  EXPECT_EQ(read->status, 200);
-  EXPECT_EQ(deny->calls, 1);
+  EXPECT_EQ(read->status, 403);
+  EXPECT_EQ(deny->calls, 2);
+}
+
+TEST(HttpServerTest, TheAuthorizerHearsEveryAnswerItsRequestsGot) {
+  class Recording : public Authorizer {
+   public:
+    absl::Status Authorize(Request& request, const RouteInfo&) override {
+      request.SetPrincipal("tester");
+      return absl::OkStatus();
+    }
+    void OnResponse(const Request& request, const Response& response) override {
+      std::lock_guard lock(mutex);
+      seen.push_back(std::string(request.principal()) + " " + std::string(request.route_pattern()) +
+                     " " + std::to_string(response.status));
+    }
+    std::mutex mutex;
+    std::vector<std::string> seen;
+  };
+  auto recording = std::make_shared<Recording>();
+  core::ServerConfig config = TestConfig();
+  config.max_body_bytes = 16;
+  auto server = StartServer(config, TestRouter(), recording);
+  ASSERT_EQ(Fetch(server->port(), "GET", "/hello")->status, 200);
+  ASSERT_EQ(Fetch(server->port(), "GET", "/throw")->status, 500);
+  // Not routed, so never authorized nor heard: no route, and a body judged too large
+  // from its Content-Length before routing.
+  ASSERT_EQ(Fetch(server->port(), "GET", "/nowhere")->status, 404);
+  ASSERT_EQ(Fetch(server->port(), "POST", "/echo", std::string(100, 'x'))->status, 413);
+  std::lock_guard lock(recording->mutex);
+  EXPECT_EQ(recording->seen,
+            (std::vector<std::string>{"tester /hello 200", "tester /throw 500"}));
+}
+
+TEST(HttpServerTest, ConnectionsOverTheLimitGet503AndTheOthersCarryOn) {
+  core::ServerConfig config = TestConfig();
+  config.max_connections = 2;
+  auto server = StartServer(config);
+  TestClient first(server->port());
+  TestClient second(server->port());
+  ASSERT_TRUE(first.Send(kHello));
+  ASSERT_TRUE(first.ReadResponse().has_value());
+  ASSERT_TRUE(second.Send(kHello));
+  ASSERT_TRUE(second.ReadResponse().has_value());
+  // Both are held open (keep-alive); a third is refused at once.
+  TestClient third(server->port());
+  auto refused = third.ReadResponse();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->Header("retry-after"), "1");
+  EXPECT_EQ(ErrorBody(*refused)["code"], "unavailable");
+  EXPECT_TRUE(third.WaitForClose(3s));
+  // The held connections still work; once one closes, a new one is served.
+  ASSERT_TRUE(first.Send(kHello));
+  ASSERT_TRUE(first.ReadResponse().has_value());
+  second.Close();
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    auto reply = Fetch(server->port(), "GET", "/hello");
+    served = reply.has_value() && reply->status == 200;
+    if (!served) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(served);
 }
 
 TEST(HttpServerTest, HandlerExceptionIs500AndTheServerSurvives) {

@@ -242,7 +242,7 @@ TEST(RouterTest, HandlerExceptionBecomes500WithoutItsText) {
 class RecordingAuthorizer : public Authorizer {
  public:
   explicit RecordingAuthorizer(absl::Status answer) : answer_(std::move(answer)) {}
-  absl::Status Authorize(const Request& request, const RouteInfo& route) override {
+  absl::Status Authorize(Request& request, const RouteInfo& route) override {
     ++calls;
     last_pattern = std::string(route.pattern);
     last_method = route.method;
@@ -258,7 +258,7 @@ class RecordingAuthorizer : public Authorizer {
   absl::Status answer_;
 };
 
-TEST(RouterTest, EveryMutatingRoutePassesThroughTheAuthorizer) {
+TEST(RouterTest, EveryRoutedRequestPassesThroughTheAuthorizer) {
   Router router;
   int handled = 0;
   auto count = [&handled](Request&) -> absl::StatusOr<Response> {
@@ -270,7 +270,8 @@ TEST(RouterTest, EveryMutatingRoutePassesThroughTheAuthorizer) {
     ASSERT_TRUE(router.Add(method, "/m/{model}", count).ok());
   }
   RecordingAuthorizer authorizer(absl::OkStatus());
-  for (Method method : {Method::kPost, Method::kPut, Method::kPatch, Method::kDelete}) {
+  for (Method method : {Method::kGet, Method::kHead, Method::kOptions, Method::kPost, Method::kPut,
+                        Method::kPatch, Method::kDelete}) {
     int before = authorizer.calls;
     Request request = Request::Make(method, "/m/resnet");
     EXPECT_EQ(router.Dispatch(request, authorizer).status, 200);
@@ -278,14 +279,46 @@ TEST(RouterTest, EveryMutatingRoutePassesThroughTheAuthorizer) {
     EXPECT_EQ(authorizer.last_method, method);
     EXPECT_EQ(authorizer.last_pattern, "/m/{model}");
     EXPECT_EQ(authorizer.last_model, "resnet");
+    EXPECT_EQ(request.route_pattern(), "/m/{model}");
   }
+  EXPECT_EQ(handled, 7);
+  // Requests that match no route never reach it (404, 405, 400).
   int before = authorizer.calls;
-  for (Method method : {Method::kGet, Method::kHead, Method::kOptions}) {
-    Request request = Request::Make(method, "/m/resnet");
-    EXPECT_EQ(router.Dispatch(request, authorizer).status, 200);
+  for (const char* target : {"/nowhere", "/m/a%2Fb"}) {
+    Request request = Request::Make(Method::kGet, target);
+    EXPECT_NE(router.Dispatch(request, authorizer).status, 200);
+    EXPECT_TRUE(request.route_pattern().empty());
   }
   EXPECT_EQ(authorizer.calls, before);
-  EXPECT_EQ(handled, 7);
+
+  std::vector<std::string> routes;
+  router.ForEachRoute([&](Method method, std::string_view pattern) {
+    routes.push_back(std::string(MethodName(method)) + " " + std::string(pattern));
+  });
+  EXPECT_EQ(routes.size(), 6u);
+}
+
+TEST(RouterTest, RefusalsCarryTheirChallengeOrRetryAfter) {
+  Router router;
+  ASSERT_TRUE(router.Get("/x", [](Request&) -> absl::StatusOr<Response> {
+                      return JsonTextResponse("{}");
+                    }).ok());
+  auto header = [](const Response& response, std::string_view name) {
+    for (const auto& [key, value] : response.headers) {
+      if (key == name) return value;
+    }
+    return std::string();
+  };
+  RecordingAuthorizer unauthenticated(absl::UnauthenticatedError("who are you"));
+  Request first = Request::Make(Method::kGet, "/x");
+  Response challenge = router.Dispatch(first, unauthenticated);
+  EXPECT_EQ(challenge.status, 401);
+  EXPECT_EQ(header(challenge, "WWW-Authenticate"), "Bearer realm=\"ferry\"");
+  RecordingAuthorizer busy(absl::ResourceExhaustedError("slow down"));
+  Request second = Request::Make(Method::kGet, "/x");
+  Response later = router.Dispatch(second, busy);
+  EXPECT_EQ(later.status, 429);
+  EXPECT_EQ(header(later, "Retry-After"), "1");
 }
 
 TEST(RouterTest, RefusingAuthorizerStopsTheHandler) {
