@@ -66,7 +66,7 @@ TEST_F(PathTraversalE2eTest, RunParamsCannotAddCommandsToAPipelineStep) {
                                     "  - id: train\n"
                                     "    run: echo ${params.rounds}\n";
   const fs::path target = temp_ / "escaped";
-  for (const std::string value : {"1; touch " + target.string(), "$(touch " + target.string() + ")",
+  for (const std::string& value : {"1; touch " + target.string(), "$(touch " + target.string() + ")",
                                   "1 && touch " + target.string()}) {
     ExpectRefused({"pipeline", "run", "p.yaml", "--param", "rounds=" + value}, "param rounds");
   }
