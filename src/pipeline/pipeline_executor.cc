@@ -898,6 +898,14 @@ absl::StatusOr<StepOutcome> PipelineExecutor::Run::RunCommand(StoreStepContext& 
           Cat("step ", step.id, ": the command succeeded but did not write its output ", output,
               " ($", StepVariable("FERRY_OUTPUT_", output), ")"));
     }
+    // Not followed: a link would store whatever file it names, inside the workspace or
+    // out of it, as the step's output.
+    if (fs::is_symlink(fs::symlink_status(file, ec))) {
+      return absl::FailedPreconditionError(Cat("step ", step.id, ": output ", output,
+                                               " is a symbolic link; write the output's bytes to $",
+                                               StepVariable("FERRY_OUTPUT_", output),
+                                               " (copy the file)"));
+    }
     if (!fs::is_regular_file(file, ec)) {
       return absl::FailedPreconditionError(
           Cat("step ", step.id, ": output ", output,
