@@ -1,5 +1,6 @@
 #include "api/dataset_routes.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -24,9 +25,17 @@ absl::StatusOr<dataset::AddOptions> ParseAddOptions(const Request& request) {
   ASSIGN_OR_RETURN(QueryParams query, QueryParams::Parse(request.query()));
   RETURN_IF_ERROR(query.OnlyThese({"filename", "message", "tag", "format", "lenient"}));
   dataset::AddOptions options;
+  // Kept as the version's source name, whose extension names the file a pipeline step
+  // reads the version from: one plain file name, never a path.
   std::string filename = query.Get("filename").value_or("upload");
-  if (filename.empty() || filename.size() > 255 || filename.find('/') != std::string::npos) {
-    return absl::InvalidArgumentError("filename must be a file name of 1-255 bytes without '/'");
+  const bool control = std::any_of(filename.begin(), filename.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (filename.empty() || filename.size() > 255 || filename == "." || filename == ".." ||
+      filename.find_first_of("/\\") != std::string::npos || control) {
+    return absl::InvalidArgumentError(
+        "filename must be a file name of 1-255 bytes: not \".\" or \"..\", without '/', '\\'"
+        " or control characters");
   }
   options.source_name = filename;
   options.message = query.Get("message").value_or("");

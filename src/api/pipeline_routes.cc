@@ -6,6 +6,7 @@
 #include "api/query_params.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "features/feature_definitions.h"
 
 namespace ferry::api {
 namespace {
@@ -51,6 +52,14 @@ absl::StatusOr<Response> ListPipelines(PipelinesApi& api) {
   return server::JsonResponse(json{{"pipelines", std::move(out)}});
 }
 
+// The {name} of a pipeline route: InvalidArgument for a name no pipeline file can give
+// (pipeline_spec.h), which no pipeline has.
+absl::StatusOr<std::string_view> PipelineName(const Request& request) {
+  const std::string_view name = request.PathParam("name");
+  RETURN_IF_ERROR(features::ValidateObjectName("pipeline name", name));
+  return name;
+}
+
 // NotFound unless the pipeline is applied or has runs (a file run by `ferry pipeline run`).
 absl::Status CheckKnown(PipelinesApi& api, std::string_view name, bool has_records) {
   if (has_records) return absl::OkStatus();
@@ -58,7 +67,7 @@ absl::Status CheckKnown(PipelinesApi& api, std::string_view name, bool has_recor
 }
 
 absl::StatusOr<Response> ListRuns(PipelinesApi& api, Request& request) {
-  const std::string_view name = request.PathParam("name");
+  ASSIGN_OR_RETURN(const std::string_view name, PipelineName(request));
   ASSIGN_OR_RETURN(int64_t limit, Limit(request));
   ASSIGN_OR_RETURN(std::vector<pipeline::RunRecord> runs, api.runs->ListRuns(name, limit));
   RETURN_IF_ERROR(CheckKnown(api, name, !runs.empty()));
@@ -68,7 +77,7 @@ absl::StatusOr<Response> ListRuns(PipelinesApi& api, Request& request) {
 }
 
 absl::StatusOr<Response> ListTriggers(PipelinesApi& api, Request& request) {
-  const std::string_view name = request.PathParam("name");
+  ASSIGN_OR_RETURN(const std::string_view name, PipelineName(request));
   ASSIGN_OR_RETURN(int64_t limit, Limit(request));
   ASSIGN_OR_RETURN(std::vector<pipeline::TriggerEvent> events,
                    api.runs->TriggerEvents(name, limit));
@@ -103,6 +112,7 @@ absl::StatusOr<Response> StartRun(PipelinesApi& api, Request& request) {
         "this server runs no pipelines (pipelines.enabled is false in .ferry/config.yaml); "
         "use `ferry pipeline run NAME`");
   }
+  ASSIGN_OR_RETURN(const std::string_view name, PipelineName(request));
   ASSIGN_OR_RETURN(json body, ParseJsonObject(request.body()));
   RETURN_IF_ERROR(OnlyKeys(body, {"params", "force", "actor"}));
   pipeline::ManualTrigger manual;
@@ -113,7 +123,7 @@ absl::StatusOr<Response> StartRun(PipelinesApi& api, Request& request) {
   }
   ASSIGN_OR_RETURN(manual.actor, StringField(body, "actor", "api"));
   ASSIGN_OR_RETURN(pipeline::TriggerResult result,
-                   api.triggers->TriggerManually(request.PathParam("name"), manual));
+                   api.triggers->TriggerManually(name, manual));
   return server::JsonResponse(json{{"outcome", pipeline::TriggerOutcomeName(result.outcome)},
                                    {"run", pipeline::RunToJson(result.run)}},
                               202);

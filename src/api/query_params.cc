@@ -21,9 +21,7 @@ absl::StatusOr<std::string> Decode(std::string_view text) {
     } else if (c == '%') {
       int hi = i + 2 < text.size() ? core::HexDigitValue(text[i + 1]) : -1;
       int lo = i + 2 < text.size() ? core::HexDigitValue(text[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        return absl::InvalidArgumentError(core::Cat("malformed %-escape in query \"", text, "\""));
-      }
+      if (hi < 0 || lo < 0) return absl::InvalidArgumentError("malformed %-escape");
       out.push_back(static_cast<char>(hi << 4 | lo));
       i += 2;
     } else {
@@ -48,13 +46,23 @@ absl::StatusOr<QueryParams> QueryParams::Parse(std::string_view query) {
     if (params.pairs_.size() == kMaxParams) {
       return absl::InvalidArgumentError(core::Cat("more than ", kMaxParams, " query parameters"));
     }
+    // Errors name the parameter, never its text: a query may carry a token.
     size_t eq = pair.find('=');
-    ASSIGN_OR_RETURN(std::string name, Decode(pair.substr(0, eq)));
+    absl::StatusOr<std::string> name = Decode(pair.substr(0, eq));
+    if (!name.ok()) {
+      return absl::InvalidArgumentError(
+          core::Cat("a query parameter's name: ", core::View(name.status().message())));
+    }
     std::string value;
     if (eq != std::string_view::npos) {
-      ASSIGN_OR_RETURN(value, Decode(pair.substr(eq + 1)));
+      absl::StatusOr<std::string> decoded = Decode(pair.substr(eq + 1));
+      if (!decoded.ok()) {
+        return absl::InvalidArgumentError(
+            core::Cat("query parameter \"", *name, "\": ", core::View(decoded.status().message())));
+      }
+      value = *std::move(decoded);
     }
-    params.pairs_.emplace_back(std::move(name), std::move(value));
+    params.pairs_.emplace_back(*std::move(name), std::move(value));
   }
   return params;
 }

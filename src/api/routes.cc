@@ -21,6 +21,7 @@
 #include "core/strings.h"
 #include "server/health_routes.h"
 #include "store/leadership.h"
+#include "store/postgres_metadata_store.h"
 
 namespace ferry::api {
 
@@ -43,7 +44,11 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
         {"workspace_id", workspace.id()},
         {"created_at", core::FormatTimestamp(workspace.created_at_micros())},
         {"ferry_version", core::kFerryVersion},
-        {"metadata", workspace.config().metadata},
+        // A PostgreSQL URL as libpq reads it, less anything but user, host, port and
+        // database: config.yaml refuses a password, but the URL is shown to any caller.
+        {"metadata", store::IsPostgresUrl(workspace.config().metadata)
+                         ? store::DescribePostgresUrl(workspace.config().metadata)
+                         : workspace.config().metadata},
         {"online_store", workspace.config().online_store},
         {"server", {{"holder", leadership->holder()}, {"leads", leadership->leading()}}},
     };

@@ -223,7 +223,7 @@ absl::Status AddTrackingRoutes(server::Router& router, store::Workspace& workspa
         RETURN_IF_ERROR(query.OnlyThese({"path"}));
         std::optional<std::string> path = query.Get("path");
         if (!path) return absl::InvalidArgumentError("query parameter \"path\" (the artifact's name) is required");
-        RETURN_IF_ERROR(tracking::ValidateKey("artifact", *path));
+        RETURN_IF_ERROR(tracking::ValidateArtifactPath(*path));
         std::string run_id(request.PathParam("run_id"));
         RETURN_IF_ERROR(tracking->GetRunInfo(run_id).status());
         return CreateFileUploadSink(

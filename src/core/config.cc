@@ -72,6 +72,42 @@ absl::Status ParsePipelines(const YAML::Node& pipelines, PipelinesConfig& p) {
                      p.trigger_interval_ms);
 }
 
+// `url` as error messages may echo it: without the user info before '@' and without the
+// query, either of which may hold a password.
+std::string UrlForMessages(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  std::string_view rest = url.substr(start);
+  rest = rest.substr(0, rest.find('?'));
+  const size_t at = rest.substr(0, rest.find('/')).rfind('@');
+  if (at == std::string_view::npos) return std::string(url.substr(0, start)) + std::string(rest);
+  return Cat(url.substr(0, start), "...@", rest.substr(at + 1));
+}
+
+// True when a URL query ("a=1&password=x") sets `key`, percent-escapes decoded as libpq
+// decodes them ("%70assword").
+bool QuerySets(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::string_view raw = pair.substr(0, pair.find('='));
+    std::string name;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      const int hi = raw[i] == '%' && i + 2 < raw.size() ? HexDigitValue(raw[i + 1]) : -1;
+      const int lo = hi >= 0 ? HexDigitValue(raw[i + 2]) : -1;
+      if (lo >= 0) {
+        name.push_back(static_cast<char>(hi << 4 | lo));
+        i += 2;
+      } else {
+        name.push_back(raw[i]);
+      }
+    }
+    if (name == key) return true;
+  }
+  return false;
+}
+
 // "sqlite" or a libpq URL without a password: config.yaml is not a secret store, and
 // the URL is shown (GET /api/v1/workspace, logs). The password comes from PGPASSWORD or
 // a pgpass file, as every libpq program takes it.
@@ -85,17 +121,16 @@ absl::Status CheckMetadata(std::string_view metadata) {
     }
   }
   if (rest.size() == metadata.size()) {
-    return Bad("metadata",
-               Cat("\"", metadata, "\" is neither \"sqlite\" nor postgresql://[USER@]HOST[:PORT]/DB"));
+    return Bad("metadata", Cat("\"", UrlForMessages(metadata),
+                               "\" is neither \"sqlite\" nor postgresql://[USER@]HOST[:PORT]/DB"));
   }
   const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
   const size_t at = authority.rfind('@');
   const bool password_in_user =
       at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
   const size_t query = rest.find('?');
-  const bool password_in_query = query != std::string_view::npos &&
-                                 (Cat("&", rest.substr(query + 1))).find("&password=") !=
-                                     std::string::npos;
+  const bool password_in_query =
+      query != std::string_view::npos && QuerySets(rest.substr(query + 1), "password");
   if (password_in_user || password_in_query) {
     return Bad("metadata",
                "the PostgreSQL URL holds a password; give it in PGPASSWORD or a pgpass file"
@@ -122,10 +157,16 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
       ReadScalar(root, "online_store", "online_store", "a string", config.online_store));
   if (config.online_store != "rocksdb") {
     constexpr std::string_view kRedis = "redis://";
+    // Refused before it can reach a message: the URL is shown (logs, errors, the API).
+    if (config.online_store.find('@') != std::string::npos) {
+      return Bad("online_store",
+                 "the Redis URL holds credentials; the online store takes redis://HOST:PORT only"
+                 " (config.yaml is not a secret store)");
+    }
     if (!std::string_view(config.online_store).starts_with(kRedis) ||
         !ParseHostPort(std::string_view(config.online_store).substr(kRedis.size())).ok()) {
-      return Bad("online_store",
-                 Cat("\"", config.online_store, "\" is neither \"rocksdb\" nor redis://HOST:PORT"));
+      return Bad("online_store", Cat("\"", UrlForMessages(config.online_store),
+                                     "\" is neither \"rocksdb\" nor redis://HOST:PORT"));
     }
   }
   if (YAML::Node log = root["log"]) {

@@ -359,6 +359,8 @@ namespace {
 // The current spec of one object. NotFound when absent or deleted.
 absl::StatusOr<std::string> CurrentSpec(store::MetadataStore& metadata, ObjectKind kind,
                                         std::string_view name, std::string_view what) {
+  // A name no object can have is the caller's mistake (400), not a missing object (404).
+  RETURN_IF_ERROR(ValidateObjectName(Cat(what, " name"), name));
   std::optional<std::string> spec;
   RETURN_IF_ERROR(metadata.Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(auto row, tx.QueryOptional("SELECT spec FROM feature_objects WHERE kind = ?"

@@ -88,7 +88,8 @@ class FeatureRegistry {
 
   // Everything registered now, each kind sorted by name.
   absl::StatusOr<FeatureDefinitions> Current() const;
-  // Errors: NotFound ("no feature view named ...").
+  // Errors: InvalidArgument for a name no object can have (ValidateObjectName); NotFound
+  // ("no feature view named ...").
   absl::StatusOr<Entity> GetEntity(std::string_view name) const;
   absl::StatusOr<FeatureView> GetView(std::string_view name) const;
   absl::StatusOr<FeatureService> GetService(std::string_view name) const;

@@ -11,6 +11,7 @@
 #include "core/strings.h"
 #include "pipeline/builtin_steps.h"
 #include "pipeline/evaluation_report.h"
+#include "pipeline/pipeline_spec.h"
 #include "pipeline/step_errors.h"
 #include "serving/deployment_store.h"
 #include "serving/rollout_store.h"
@@ -27,13 +28,12 @@ constexpr std::string_view kPolicyPrefix = "policy.";
 // folder (no ".." parts), so a pipeline file names no other file on the machine.
 absl::StatusOr<serving::RolloutPolicy> ReadPolicyFile(StepContext& context,
                                                       const std::string& path) {
-  const std::filesystem::path relative(path);
-  bool climbs = false;
-  for (const std::filesystem::path& part : relative) climbs = climbs || part == "..";
-  if (relative.is_absolute() || relative.has_root_name() || climbs) {
+  if (!IsPlainRelativePath(path)) {
     return StepInvalid(context, "param policy: \"", path,
-                       "\" must be a path inside the pipeline's folder (relative, without ..)");
+                       "\" must be a path inside the pipeline's folder (relative, without an"
+                       " empty, \".\" or \"..\" part, a backslash or a control character)");
   }
+  const std::filesystem::path relative(path);
   STEP_ASSIGN_OR_RETURN(
       context, const std::string text,
       core::ReadFileToString(context.services().spec_dir / relative, kMaxPolicyBytes));

@@ -121,6 +121,32 @@ absl::StatusOr<std::vector<tracking::MetricPoint>> ReadMetricsFile(const fs::pat
   return points;
 }
 
+// `${params.NAME}` is pasted into `run` commands, which /bin/sh reads: a value given for
+// a run (`--param`, the API, a trigger) that a command uses must be one plain word, or it
+// could add commands of its own ("1; rm -rf ~"). The spec's own defaults are the author's
+// commands and pass as written.
+absl::Status CheckCommandParam(const PipelineSpec& spec, const std::string& key,
+                               std::string_view value) {
+  if (value == spec.params.at(key)) return absl::OkStatus();
+  constexpr std::string_view kPunctuation = "._-+,:/=@%";
+  const bool plain = std::all_of(value.begin(), value.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           kPunctuation.find(c) != std::string_view::npos;
+  });
+  if (plain) return absl::OkStatus();
+  const std::string ref = Cat("${params.", key, "}");
+  for (const StepSpec& step : spec.steps) {
+    if (step.uses || step.run.find(ref) == std::string::npos) continue;
+    return absl::InvalidArgumentError(
+        Cat("param ", key, ": \"", value.substr(0, 64), value.size() > 64 ? "..." : "",
+            "\" goes into the command of step ", step.id,
+            ", so it may only hold letters, digits"
+            " and . _ - + , : / = @ % (other text reaches a command safely through the step's"
+            " params, as $FERRY_PARAM_ variables)"));
+  }
+  return absl::OkStatus();
+}
+
 bool Ended(StepState s) { return s != StepState::kPending && s != StepState::kRunning; }
 
 }  // namespace
@@ -187,6 +213,7 @@ absl::StatusOr<std::map<std::string, std::string>> RunParams(
           Cat("pipeline ", spec.name, " declares no param \"", key,
               "\" (its params: ", declared.empty() ? "none" : declared, ")"));
     }
+    RETURN_IF_ERROR(CheckCommandParam(spec, key, value));
     out[key] = value;
   }
   return out;
@@ -870,6 +897,14 @@ absl::StatusOr<StepOutcome> PipelineExecutor::Run::RunCommand(StoreStepContext& 
       return absl::FailedPreconditionError(
           Cat("step ", step.id, ": the command succeeded but did not write its output ", output,
               " ($", StepVariable("FERRY_OUTPUT_", output), ")"));
+    }
+    // Not followed: a link would store whatever file it names, inside the workspace or
+    // out of it, as the step's output.
+    if (fs::is_symlink(fs::symlink_status(file, ec))) {
+      return absl::FailedPreconditionError(Cat("step ", step.id, ": output ", output,
+                                               " is a symbolic link; write the output's bytes to $",
+                                               StepVariable("FERRY_OUTPUT_", output),
+                                               " (copy the file)"));
     }
     if (!fs::is_regular_file(file, ec)) {
       return absl::FailedPreconditionError(

@@ -160,10 +160,12 @@ absl::StatusOr<StepSpec> ParseStep(const Context& c, const YAML::Node& node,
     if (!deps.IsSequence()) return c.Error(deps, where, "deps: expected a list of files");
     for (const YAML::Node& dep : deps) {
       ASSIGN_OR_RETURN(std::string path, Scalar(c, dep, Cat(where, ": deps")));
-      if (path.empty() || path.front() == '/' || path.find("..") != std::string::npos) {
+      if (!IsPlainRelativePath(path)) {
         return c.Error(dep, where,
                        Cat("deps: \"", path,
-                           "\" must be a relative path inside the pipeline file's folder"));
+                           "\" must be a relative path inside the pipeline file's folder (DIR/FILE:"
+                           " no leading '/', no empty, \".\" or \"..\" part, no backslash or"
+                           " control character, parts of at most 255 bytes)"));
       }
       step.deps.push_back(std::move(path));
     }
@@ -237,6 +239,21 @@ std::string FindCycle(const PipelineSpec& spec) {
 }
 
 }  // namespace
+
+bool IsPlainRelativePath(std::string_view path) {
+  if (path.empty() || path.size() > 1024) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = path.find('/', start);
+    const std::string_view part = path.substr(start, slash - start);
+    if (part.empty() || part.size() > 255 || part == "." || part == "..") return false;
+    for (char ch : part) {
+      if (ch == '\\' || static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) return false;
+    }
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
 
 std::string_view TriggerKindName(Trigger::Kind kind) {
   switch (kind) {

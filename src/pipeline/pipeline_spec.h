@@ -150,6 +150,12 @@ absl::StatusOr<PipelineSpec> ParsePipelineSpec(std::string_view yaml, std::strin
 // level, file order. Steps of one level may run in parallel. The spec must be valid.
 std::vector<std::vector<const StepSpec*>> StepLevels(const PipelineSpec& spec);
 
+// True for a path that stays below the folder it is joined to, as the filesystem reads it
+// (a pipeline's deps and policy files): '/'-separated parts, each 1-255 bytes, none "." or
+// "..", without backslashes (another system's separator) or control characters (NUL would
+// cut the path short); at most 1024 bytes.
+bool IsPlainRelativePath(std::string_view path);
+
 // `text` with every `${params.NAME}` replaced by `values`' NAME. InvalidArgument naming
 // a param not in `values`, or an unclosed `${`.
 absl::StatusOr<std::string> SubstituteParams(std::string_view text,

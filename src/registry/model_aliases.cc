@@ -68,6 +68,7 @@ absl::StatusOr<AliasChange> RemoveAlias(Transaction& tx, std::string_view name,
                                         std::string_view reason, int64_t now_micros) {
   AliasChange change{std::string(alias), std::nullopt,         std::nullopt,
                      std::string(actor), std::string(reason), now_micros};
+  RETURN_IF_ERROR(ValidateAlias(alias));
   RETURN_IF_ERROR(LoadModel(tx, name).status());
   ASSIGN_OR_RETURN(change.previous, AliasTarget(tx, name, alias));
   if (!change.previous) {

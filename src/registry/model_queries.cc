@@ -9,6 +9,8 @@ using core::Cat;
 using store::Row;
 
 absl::StatusOr<RegisteredModel> LoadModel(store::Transaction& tx, std::string_view name) {
+  // A name no model can have is the caller's mistake (400), not a missing model (404).
+  RETURN_IF_ERROR(ValidateModelName(name));
   ASSIGN_OR_RETURN(auto row, tx.QueryOptional("SELECT name, description, created_at, updated_at,"
                                               " (SELECT MAX(version) FROM model_versions v"
                                               " WHERE v.name = m.name), (SELECT COUNT(*) FROM"

@@ -15,7 +15,8 @@
 namespace ferry::registry {
 
 // The model with its tags, aliases, live version count and latest version.
-// NotFound ("no model named ...").
+// InvalidArgument for a name no model can have (ValidateModelName); NotFound ("no model
+// named ...").
 absl::StatusOr<RegisteredModel> LoadModel(store::Transaction& tx, std::string_view name);
 
 // One version with its tags and aliases. NotFound.

@@ -10,6 +10,18 @@ namespace ferry::server {
 
 using core::Cat;
 
+namespace {
+
+// A webhook URL as the logs show it: without its query, where services put the token
+// that authorizes the call ("?token=..."). (ParseHttpUrl refuses user info.)
+std::string ForLogs(std::string_view url) {
+  const size_t query = url.find('?');
+  if (query == std::string_view::npos) return std::string(url);
+  return Cat(url.substr(0, query), "?...");
+}
+
+}  // namespace
+
 WebhookSender::WebhookSender(WebhookOptions options) : options_(options) {
   thread_ = std::thread([this] { Run(); });
 }
@@ -33,8 +45,8 @@ void WebhookSender::Send(const std::vector<std::string>& urls, const std::string
     for (const std::string& url : urls) {
       if (queue_.size() >= options_.max_queue) {
         ++stats_.dropped;
-        spdlog::warn("webhooks: queue full ({} waiting); dropped a delivery to {}",
-                     queue_.size(), url);
+        spdlog::warn("webhooks: queue full ({} waiting); dropped a delivery to {}", queue_.size(),
+                     ForLogs(url));
         continue;
       }
       queue_.push(Delivery{std::chrono::steady_clock::now(), url, body, 0});
@@ -85,13 +97,13 @@ void WebhookSender::Run() {
     } else if (retry && delivery.attempt < options_.attempts && !stopping_) {
       delivery.due = std::chrono::steady_clock::now() +
                      options_.first_backoff * (1 << (delivery.attempt - 1));
-      spdlog::info("webhooks: {} failed ({}); retrying in {} ms", delivery.url,
+      spdlog::info("webhooks: {} failed ({}); retrying in {} ms", ForLogs(delivery.url),
                    core::View(status.message()),
                    (options_.first_backoff * (1 << (delivery.attempt - 1))).count());
       queue_.push(std::move(delivery));
     } else {
       ++stats_.failed;
-      spdlog::warn("webhooks: gave up on {} after {} attempt(s): {}", delivery.url,
+      spdlog::warn("webhooks: gave up on {} after {} attempt(s): {}", ForLogs(delivery.url),
                    delivery.attempt, core::View(status.message()));
     }
   }

@@ -223,6 +223,7 @@ absl::StatusOr<Deployment> DeploymentStore::Put(const DeployOptions& options) {
 }
 
 absl::StatusOr<Deployment> DeploymentStore::Get(std::string_view endpoint) const {
+  RETURN_IF_ERROR(ValidateEndpointName(endpoint));
   std::optional<Deployment> found;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(found, LoadDeployment(tx, endpoint));
@@ -247,6 +248,7 @@ absl::StatusOr<std::vector<Deployment>> DeploymentStore::List() const {
 }
 
 absl::Status DeploymentStore::Delete(std::string_view endpoint) {
+  RETURN_IF_ERROR(ValidateEndpointName(endpoint));
   return workspace_.metadata().Write([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(int64_t deleted,
                      tx.Execute("DELETE FROM deployments WHERE endpoint = ?", {endpoint}));

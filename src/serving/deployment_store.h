@@ -105,11 +105,12 @@ class DeploymentStore {
   // name or a reference without version or alias.
   absl::StatusOr<Deployment> Put(const DeployOptions& options);
 
-  // NotFound ("no endpoint named ...").
+  // InvalidArgument for a name no endpoint can have (ValidateEndpointName); NotFound
+  // ("no endpoint named ...").
   absl::StatusOr<Deployment> Get(std::string_view endpoint) const;
   // Every endpoint, by name.
   absl::StatusOr<std::vector<Deployment>> List() const;
-  // Removes the endpoint and its registry holds. NotFound.
+  // Removes the endpoint and its registry holds. InvalidArgument as Get; NotFound.
   absl::Status Delete(std::string_view endpoint);
 
   // Every endpoint with the version it resolves to now, by name, in one query.

@@ -346,6 +346,7 @@ absl::Status EndpointManager::NotServing(std::string_view endpoint) const {
 }
 
 absl::StatusOr<EndpointStatus> EndpointManager::Status(std::string_view endpoint) const {
+  RETURN_IF_ERROR(ValidateEndpointName(endpoint));
   std::lock_guard<std::mutex> lock(status_mu_);
   auto it = tracked_.find(endpoint);
   if (it == tracked_.end()) {

@@ -158,9 +158,11 @@ class EndpointManager {
   std::vector<RolloutLiveFigures> LiveRolloutFigures() const;
   // Every deployed endpoint's status, by name; one endpoint's (NotFound when unknown).
   std::vector<EndpointStatus> Statuses() const;
-  // Why an endpoint that Find did not find serves nothing: NotFound when it is not
-  // deployed, Unavailable with its state and reason when it is not ready.
+  // Why an endpoint that Find did not find serves nothing: InvalidArgument for a name no
+  // endpoint can have (ValidateEndpointName), NotFound when it is not deployed,
+  // Unavailable with its state and reason when it is not ready.
   absl::Status NotServing(std::string_view endpoint) const;
+  // InvalidArgument or NotFound as NotServing.
   absl::StatusOr<EndpointStatus> Status(std::string_view endpoint) const;
 
   DeploymentStore& deployments() { return *deployments_; }

@@ -347,6 +347,7 @@ absl::StatusOr<std::vector<Rollout>> RolloutStore::Active() const {
 }
 
 absl::StatusOr<Rollout> RolloutStore::Get(std::string_view endpoint) const {
+  RETURN_IF_ERROR(ValidateEndpointName(endpoint));
   Rollout r;
   RETURN_IF_ERROR(workspace_.metadata().Read([&](Transaction& tx) -> absl::Status {
     ASSIGN_OR_RETURN(r, rollout_internal::LoadLatest(tx, endpoint));

@@ -119,7 +119,8 @@ class RolloutStore {
 
   // Every progressing or paused rollout, by endpoint, in one query (the server polls it).
   absl::StatusOr<std::vector<Rollout>> Active() const;
-  // The latest rollout of an endpoint, active or finished. NotFound.
+  // The latest rollout of an endpoint, active or finished. InvalidArgument for a name no
+  // endpoint can have (ValidateEndpointName); NotFound.
   absl::StatusOr<Rollout> Get(std::string_view endpoint) const;
   // Events by endpoint and type, over every rollout (one grouped query).
   absl::StatusOr<std::vector<RolloutEventCount>> EventCounts() const;

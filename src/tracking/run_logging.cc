@@ -224,7 +224,7 @@ absl::StatusOr<Artifact> TrackingStore::LogArtifact(std::string_view run_id,
                                                     const std::filesystem::path& file,
                                                     std::string_view path) {
   const std::string name = path.empty() ? file.filename().string() : std::string(path);
-  RETURN_IF_ERROR(ValidateKey("artifact", name));
+  RETURN_IF_ERROR(ValidateArtifactPath(name));
   RETURN_IF_ERROR(GetRunInfo(run_id).status());
   // The object is written under the shared store lock and listed in object_roots
   // before the lock is released, so a concurrent gc cannot take it.

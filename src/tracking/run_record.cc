@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/status.h"
 #include "core/strings.h"
 
 namespace ferry::tracking {
@@ -158,6 +159,22 @@ absl::Status ValidateKey(std::string_view what, std::string_view key) {
         Cat(what, " name \"", key, "\" must not start with '/' nor contain \"..\""));
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateArtifactPath(std::string_view path) {
+  RETURN_IF_ERROR(ValidateKey("artifact", path));
+  size_t start = 0;
+  while (true) {
+    const size_t slash = path.find('/', start);
+    const std::string_view part = path.substr(start, slash - start);
+    if (part.empty() || part == ".") {
+      return absl::InvalidArgumentError(Cat("artifact path \"", path,
+                                            "\" has an empty or \".\" part; name a file as"
+                                            " DIR/NAME, relative to the run"));
+    }
+    if (slash == std::string_view::npos) return absl::OkStatus();
+    start = slash + 1;
+  }
 }
 
 absl::Status ValidateName(std::string_view what, std::string_view name) {

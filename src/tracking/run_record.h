@@ -117,6 +117,10 @@ struct Run {
 // "_-./ " (as MLflow allows), not starting with '/' nor holding "..". InvalidArgument
 // naming `what` otherwise.
 absl::Status ValidateKey(std::string_view what, std::string_view key);
+// A run artifact's path ("model.json", "outputs/scores.csv"): a key (ValidateKey) whose
+// '/'-separated parts are none of them empty or ".", so it reads as one relative path
+// inside the run wherever it is written out. InvalidArgument otherwise.
+absl::Status ValidateArtifactPath(std::string_view path);
 // Experiment and run names: 1-250 printable characters without control characters.
 absl::Status ValidateName(std::string_view what, std::string_view name);
 

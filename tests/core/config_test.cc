@@ -68,6 +68,8 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
       {"metadata: mysql://x", "metadata"},
       {"metadata: \"postgresql://me:secret@db/ferry\"", "holds a password"},
       {"metadata: \"postgres://db/ferry?sslmode=require&password=x\"", "holds a password"},
+      {"metadata: \"postgres://db/ferry?%70assword=x\"", "holds a password"},
+      {"metadata: \"postgres://db/ferry?sslmode=require&pass%77ord=x\"", "holds a password"},
       {"metadata: \"postgresql:///ferry\"", "names no host"},
       {"online_store: memcached://x:1", "online_store: \"memcached://x:1\" is neither"},
       {"online_store: \"redis://nohost\"", "redis://HOST:PORT"},
@@ -87,6 +89,21 @@ TEST(WorkspaceConfigTest, BadInputNamesTheKey) {
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.yaml;
     EXPECT_NE(parsed.status().message().find(c.expected_fragment), std::string::npos)
         << c.yaml << " -> " << parsed.status().message();
+  }
+}
+
+TEST(WorkspaceConfigTest, ARefusedUrlIsEchoedWithoutItsCredentials) {
+  for (const char* yaml :
+       {"metadata: \"mysql://me:s3cret@db/ferry\"", "metadata: \"pg://db/ferry?password=s3cret\"",
+        "online_store: \"redis://:s3cret@cache:6379\"", "online_store: \"redis://u:s3cret@c:1\"",
+        "online_store: \"redis://cache/?auth=s3cret\""}) {
+    auto parsed = WorkspaceConfig::Parse(yaml);
+    ASSERT_FALSE(parsed.ok()) << yaml;
+    EXPECT_EQ(parsed.status().message().find("s3cret"), std::string::npos)
+        << yaml << " -> " << parsed.status().message();
+    EXPECT_TRUE(parsed.status().message().find("is neither") != std::string::npos ||
+                parsed.status().message().find("holds credentials") != std::string::npos)
+        << parsed.status().message();
   }
 }
 

@@ -118,6 +118,8 @@ TEST_F(DeployCanaryStepTest, StoreAndPolicyErrorsFailTheStep) {
       {"endpoint: fraud", "already has a canary rollout of fraud@2"},
       {"endpoint: fraud, policy: ../canary.yaml", "inside the pipeline's folder"},
       {"endpoint: fraud, policy: /etc/hostname", "inside the pipeline's folder"},
+      {"endpoint: fraud, policy: \"canary.yaml\\0x\"", "inside the pipeline's folder"},
+      {"endpoint: fraud, policy: \"a\\\\..\\\\canary.yaml\"", "inside the pipeline's folder"},
       {"endpoint: fraud, policy: missing.yaml", "missing.yaml"},
       {"endpoint: fraud, policy.steps: \"50,10\"", "steps"},
       {"endpoint: fraud, policy.color: red", "param policy.color"},

@@ -279,6 +279,16 @@ TEST_F(ExecutorTest, AMissingOutputOrBadMetricsFailTheStepClearly) {
   EXPECT_NE(Step(*r, "a").error.find("did not write its output model ($FERRY_OUTPUT_MODEL)"),
             std::string::npos)
       << Step(*r, "a").error;
+  // An output that is a link to a file elsewhere is refused, not followed.
+  Write("elsewhere.txt", "not the step's to hand back\n");
+  const std::string link = "name: p\nsteps:\n  - {id: a, run: \"ln -s " +
+                           (temp_ / "elsewhere.txt").string() +
+                           " $FERRY_OUTPUT_OUT\", outputs: [out]}\n";
+  auto l = Run(link);
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(StateOf(*l, "a"), StepState::kFailed);
+  EXPECT_NE(Step(*l, "a").error.find("output out is a symbolic link"), std::string::npos)
+      << Step(*l, "a").error;
   auto m = Run("name: p\nsteps:\n  - {id: a, run: \"echo '[1]' > $FERRY_METRICS_FILE\"}\n");
   EXPECT_EQ(StateOf(*m, "a"), StepState::kFailed);
   EXPECT_NE(Step(*m, "a").error.find("metrics.json is not a JSON object"), std::string::npos);
