@@ -196,8 +196,8 @@ TEST_F(CrashConsistencyE2eTest, KilledServerDuringUploadsKeepsEveryAcknowledgedV
   // Time one upload to spread the kills over a few of them.
   microseconds duration{};
   {
-    int port = 0;
-    std::unique_ptr<Child> server = StartServer(port);
+    std::unique_ptr<RunningServer> server = StartServer();
+    const int port = server->port();
     ASSERT_GT(port, 0);
     files.File(0);
     const auto start = std::chrono::steady_clock::now();
@@ -226,8 +226,8 @@ TEST_F(CrashConsistencyE2eTest, KilledServerDuringUploadsKeepsEveryAcknowledgedV
   ExpectVersionsMatchAttempts("uploads", acked, interrupted);
   ExpectFsckClean();
   ExpectNoTemporaryFilesLeft();
-  int port = 0;
-  std::unique_ptr<Child> server = StartServer(port);
+  std::unique_ptr<RunningServer> server = StartServer();
+  const int port = server->port();
   ASSERT_GT(port, 0);
   EXPECT_EQ(upload(port, next_index).status, 201);
 }
@@ -321,8 +321,8 @@ TEST_F(CrashConsistencyE2eTest, KilledMetricLoggingKeepsEveryAcknowledgedBatch) 
     EXPECT_TRUE(counts.contains(key)) << "acknowledged batch " << key << " is missing";
   }
   // Every stored series point by point, through the API.
-  int port = 0;
-  std::unique_ptr<Child> server = StartServer(port);
+  std::unique_ptr<RunningServer> server = StartServer();
+  const int port = server->port();
   ASSERT_GT(port, 0);
   for (const auto& [key, count] : counts.items()) {
     HttpResult series = HttpRequest(port, "GET", "/api/v1/runs/" + run + "/metrics/" + key);
@@ -559,8 +559,8 @@ feature_views:
   // attempted after it (a killed run may have written some keys): nothing older, nothing
   // from a window nobody asked for.
   ExpectFsckClean();
-  int port = 0;
-  std::unique_ptr<Child> server = StartServer(port);
+  std::unique_ptr<RunningServer> server = StartServer();
+  const int port = server->port();
   ASSERT_GT(port, 0);
   constexpr int kPerRequest = 6000;
   for (int from = 0; from < kKeys; from += kPerRequest) {
@@ -591,8 +591,7 @@ feature_views:
   HttpResult rest = HttpRequest(port, "POST", "/api/v1/features/materialize",
                                 json{{"end", Rfc3339(kStart + kDays * kDay)}}.dump());
   EXPECT_EQ(rest.status, 200) << rest.body;
-  server->Signal(SIGTERM);
-  EXPECT_EQ(server->Wait(std::chrono::seconds(30)), 0) << server->Stderr();
+  EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Stderr();
   const json report = ExpectFsckClean();
   EXPECT_GE(report["online"]["values_checked"].get<int64_t>(), kKeys) << report.dump();
   ExpectNoTemporaryFilesLeft();

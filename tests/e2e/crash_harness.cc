@@ -99,18 +99,44 @@ std::vector<microseconds> CrashHarness::KillDelays(int count, microseconds durat
   return delays;
 }
 
-std::unique_ptr<Child> CrashHarness::StartServer(int& port) {
-  auto server = std::make_unique<Child>(
-      std::vector<std::string>{FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir());
-  port = WaitForServerPort(*server);
-  return server;
+RunningServer::RunningServer(const fs::path& dir)
+    : child_({FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir) {
+  port_ = WaitForServerPort(child_);
+  drain_ = std::thread([this] {
+    while (draining_) {
+      child_.Stderr();
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+}
+
+RunningServer::~RunningServer() { StopDraining(); }
+
+void RunningServer::StopDraining() {
+  draining_ = false;
+  if (drain_.joinable()) drain_.join();
+}
+
+int RunningServer::Stop(int signal) {
+  StopDraining();
+  child_.Signal(signal);
+  return child_.Wait(30s);
+}
+
+std::string RunningServer::Stderr() {
+  StopDraining();
+  return child_.Stderr();
+}
+
+std::unique_ptr<RunningServer> CrashHarness::StartServer() {
+  return std::make_unique<RunningServer>(dir());
 }
 
 std::vector<HttpAttempt> CrashHarness::ServerLifeUnderLoad(const HttpWrite& request, int first,
                                                            std::optional<microseconds> kill_delay,
                                                            int idle_requests) {
-  int port = 0;
-  std::unique_ptr<Child> server = StartServer(port);
+  std::unique_ptr<RunningServer> server = StartServer();
+  const int port = server->port();
   if (port == 0) return {};
   std::vector<HttpAttempt> attempts;
   const auto started = Clock::now();
@@ -127,8 +153,7 @@ std::vector<HttpAttempt> CrashHarness::ServerLifeUnderLoad(const HttpWrite& requ
   } else {
     client.join();
   }
-  server->Signal(SIGKILL);
-  EXPECT_EQ(server->Wait(30s), 128 + SIGKILL);
+  EXPECT_EQ(server->Stop(SIGKILL), 128 + SIGKILL);
   last_kill_ = Clock::now();
   if (client.joinable()) client.join();
   return attempts;

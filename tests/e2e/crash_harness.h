@@ -23,6 +23,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "subprocess.h"
@@ -47,6 +48,32 @@ struct HttpAttempt {
   bool unanswered() const { return result.status == 0; }
 };
 
+// A `ferry server` on a free loopback port in `dir`, whose stderr (its access log, a line
+// per request) a thread of its own keeps draining, so that the server never blocks on a
+// full pipe however many requests it serves. The destructor SIGKILLs it if still running.
+class RunningServer {
+ public:
+  explicit RunningServer(const std::filesystem::path& dir);
+  ~RunningServer();
+  RunningServer(const RunningServer&) = delete;
+  RunningServer& operator=(const RunningServer&) = delete;
+
+  // 0 when the server did not start (the test has failed then).
+  int port() const { return port_; }
+  // Sends `signal` and waits for the exit; returns it as Child::Wait does.
+  int Stop(int signal);
+  // What the server wrote to stderr; once it has stopped, all of it.
+  std::string Stderr();
+
+ private:
+  void StopDraining();
+
+  Child child_;
+  int port_ = 0;
+  std::atomic<bool> draining_{true};
+  std::thread drain_;
+};
+
 class CrashHarness : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -67,8 +94,8 @@ class CrashHarness : public ::testing::Test {
   // the operation, some after it has finished.
   std::vector<std::chrono::microseconds> KillDelays(int count, std::chrono::microseconds duration);
 
-  // A `ferry server` on a free loopback port; 0 when it did not start (test failed).
-  std::unique_ptr<Child> StartServer(int& port);
+  // A `ferry server` of the workspace.
+  std::unique_ptr<RunningServer> StartServer();
 
   // One server life under a client: `request(port, index)` is sent for index = first,
   // first + 1, ... back to back until the server stops answering. With `kill_delay`, the
