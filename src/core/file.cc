@@ -169,12 +169,10 @@ absl::StatusOr<AtomicFile> AtomicFile::Create(const std::filesystem::path& final
     if (fd.valid()) {
       // Held for the temporary file's life: it tells cleaners of temporary folders
       // (store/temporary_files.h) that its writer is alive; the kernel drops it when the
-      // process dies, however it dies.
-      if (::flock(fd.get(), LOCK_EX) != 0) {
-        const int error = errno;
-        ::unlink(temp.c_str());
-        return ErrnoToStatus(error, Cat("lock ", temp.string()));
-      }
+      // process dies, however it dies. Best effort: a destination on a filesystem without
+      // flock (an export to some network mounts) is still written; `.ferry` itself needs
+      // flock anyway (the object store's puts fail without it).
+      (void)::flock(fd.get(), LOCK_EX);
       return AtomicFile(final_path, temp, std::move(fd));
     }
     if (errno != EEXIST) {
