@@ -1,6 +1,7 @@
 #include "core/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -164,8 +165,16 @@ absl::StatusOr<AtomicFile> AtomicFile::Create(const std::filesystem::path& final
     std::filesystem::path temp = dir / fmt::format(".{}.tmp-{}-{:016x}",
                                                        final_path.filename().string(), ::getpid(),
                                                        rng());
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) return AtomicFile(final_path, temp, UniqueFd(fd));
+    UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd.valid()) {
+      // Held for the temporary file's life: it tells cleaners of temporary folders
+      // (store/temporary_files.h) that its writer is alive; the kernel drops it when the
+      // process dies, however it dies. Best effort: a destination on a filesystem without
+      // flock (an export to some network mounts) is still written; `.ferry` itself needs
+      // flock anyway (the object store's puts fail without it).
+      (void)::flock(fd.get(), LOCK_EX);
+      return AtomicFile(final_path, temp, std::move(fd));
+    }
     if (errno != EEXIST) {
       return ErrnoToStatus(errno, Cat("create temporary file in ", dir.string()));
     }

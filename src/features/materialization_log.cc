@@ -61,16 +61,26 @@ absl::StatusOr<MaterializationRecord> AppendMaterialization(store::MetadataStore
   return record;
 }
 
+namespace {
+
+// Whether the log's table exists (nothing was materialized before it does).
+absl::StatusOr<bool> LogExists(store::Transaction& tx) {
+  ASSIGN_OR_RETURN(auto migrated, tx.QueryOptional("SELECT COUNT(*) FROM schema_migrations"
+                                                   " WHERE component = ?",
+                                                   {kComponent}));
+  return migrated && migrated->Int(0) > 0;
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<MaterializationRecord>> LastMaterialization(
     store::MetadataStore& metadata, std::string_view view,
     std::optional<std::string_view> store_id) {
   std::optional<MaterializationRecord> record;
   RETURN_IF_ERROR(metadata.Read([&](store::Transaction& tx) -> absl::Status {
     // Before the first materialization the table may not exist: ask the migrations.
-    ASSIGN_OR_RETURN(auto migrated, tx.QueryOptional("SELECT COUNT(*) FROM schema_migrations"
-                                                     " WHERE component = ?",
-                                                     {kComponent}));
-    if (!migrated || migrated->Int(0) == 0) return absl::OkStatus();
+    ASSIGN_OR_RETURN(bool exists, LogExists(tx));
+    if (!exists) return absl::OkStatus();
     std::optional<store::Row> row;
     if (store_id) {
       ASSIGN_OR_RETURN(row, tx.QueryOptional(std::string(kColumns) +
@@ -86,6 +96,21 @@ absl::StatusOr<std::optional<MaterializationRecord>> LastMaterialization(
     return absl::OkStatus();
   }));
   return record;
+}
+
+absl::StatusOr<std::vector<std::string>> MaterializedViews(store::MetadataStore& metadata,
+                                                           std::string_view store_id) {
+  std::vector<std::string> views;
+  RETURN_IF_ERROR(metadata.Read([&](store::Transaction& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(bool exists, LogExists(tx));
+    if (!exists) return absl::OkStatus();
+    ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT DISTINCT view FROM feature_materializations"
+                                         " WHERE store_id = ? ORDER BY view",
+                                         {store_id}));
+    for (const store::Row& row : rows) views.push_back(row.Text(0));
+    return absl::OkStatus();
+  }));
+  return views;
 }
 
 }  // namespace ferry::features

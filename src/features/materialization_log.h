@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "store/metadata_store.h"
@@ -51,5 +52,10 @@ absl::StatusOr<MaterializationRecord> AppendMaterialization(store::MetadataStore
 absl::StatusOr<std::optional<MaterializationRecord>> LastMaterialization(
     store::MetadataStore& metadata, std::string_view view,
     std::optional<std::string_view> store_id = std::nullopt);
+
+// The views with at least one record into the store `store_id`, by name; empty when
+// nothing was ever materialized in this workspace. Read-only. Errors: the store's.
+absl::StatusOr<std::vector<std::string>> MaterializedViews(store::MetadataStore& metadata,
+                                                           std::string_view store_id);
 
 }  // namespace ferry::features

@@ -285,4 +285,44 @@ absl::Status RocksDbOnlineStore::PutRecord(std::string_view name, std::string_vi
                    Cat("online store record ", name));
 }
 
+absl::Status RocksDbOnlineStore::VerifyTables() const {
+  return FromRocks(db_->VerifyChecksum(), "verify the online store's tables");
+}
+
+namespace {
+
+// Visits the entries from `from` on while `more` holds for their keys.
+absl::Status Scan(rocksdb::DB& db, std::string_view from,
+                  absl::FunctionRef<bool(std::string_view)> more,
+                  absl::FunctionRef<absl::Status(std::string_view, std::string_view)> visit) {
+  rocksdb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = false;  // a scan of everything would only evict the lookups' blocks
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro));
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (!more(key)) break;
+    RETURN_IF_ERROR(visit(key, std::string_view(it->value().data(), it->value().size())));
+  }
+  return FromRocks(it->status(), "read the online store");
+}
+
+}  // namespace
+
+absl::Status RocksDbOnlineStore::ForEachValue(EntryFn visit) const {
+  return Scan(
+      *db_, "", [](std::string_view) { return true; },
+      [&](std::string_view key, std::string_view value) {
+        if (!key.empty() && key[0] == kRecordPrefix) return absl::OkStatus();
+        return visit(key, value);
+      });
+}
+
+absl::Status RocksDbOnlineStore::ForEachRecord(EntryFn visit) const {
+  const std::string prefix(1, kRecordPrefix);
+  return Scan(
+      *db_, prefix, [&](std::string_view key) { return key.starts_with(prefix); },
+      [&](std::string_view key, std::string_view value) { return visit(key.substr(1), value); });
+}
+
 }  // namespace ferry::features

@@ -85,6 +85,17 @@ class RocksDbOnlineStore final : public OnlineStore {
   absl::StatusOr<std::optional<std::string>> GetRecord(std::string_view name) const override;
   absl::Status PutRecord(std::string_view name, std::string_view value) override;
 
+  // For `ferry fsck` (online_store_check.h). VerifyTables re-reads every table file,
+  // checking its blocks' checksums. ForEachValue calls `visit` with every value's key
+  // and bytes, ForEachRecord with every record's name and bytes, in key order, reading
+  // with checksums checked; both stop at, and return, the first error `visit` returns.
+  // Errors: DataLoss naming the file for damage the engine finds; Internal for its
+  // other errors.
+  using EntryFn = absl::FunctionRef<absl::Status(std::string_view, std::string_view)>;
+  absl::Status VerifyTables() const;
+  absl::Status ForEachValue(EntryFn visit) const;
+  absl::Status ForEachRecord(EntryFn visit) const;
+
  private:
   RocksDbOnlineStore() = default;
 

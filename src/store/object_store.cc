@@ -5,13 +5,11 @@
 #include "store/object_store.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -19,6 +17,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "store/object_encoding.h"
+#include "store/temporary_files.h"
 
 namespace ferry::store {
 namespace {
@@ -35,25 +34,10 @@ using object_encoding::kFormatVersion;
 using object_encoding::kMagic;
 
 constexpr char kTempDirName[] = "tmp";
-// A temporary file younger than this is never removed: it may belong to a put that
-// has created it but not yet taken its flock (a window of microseconds).
-constexpr auto kTempGrace = std::chrono::seconds(1);
 
 bool IsLowerHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-// Removes the folder of a dead ObjectBatch and the files in it (it has no subfolders);
-// returns how many files it removed. Best effort, like the removal of a lone file.
-size_t RemoveFolder(const fs::path& dir) {
-  size_t removed = 0;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (::unlink(it->path().c_str()) == 0) ++removed;
-  }
-  ::rmdir(dir.c_str());
-  return removed;
 }
 
 absl::Status MakeDirectory(const fs::path& dir) {
@@ -211,30 +195,9 @@ absl::Status ObjectStore::ForEachObject(
 }
 
 absl::StatusOr<size_t> ObjectStore::CleanTemporaryFiles() {
-  size_t removed = 0;
-  std::error_code ec;
-  const auto now = fs::file_time_type::clock::now();
-  for (fs::directory_iterator it(tmp_dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    const fs::path path = it->path();
-    core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) continue;  // vanished, or not ours to open: leave it
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) continue;
-    std::error_code time_ec;
-    const auto modified = fs::last_write_time(path, time_ec);
-    if (time_ec || now - modified < kTempGrace) continue;
-    // A live put holds LOCK_EX on its file (a live ObjectBatch on its folder) until it
-    // publishes or gives up; the kernel drops the lock when the process dies, however
-    // it dies.
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
-    if (S_ISDIR(st.st_mode)) {
-      removed += RemoveFolder(path);
-    } else if (::unlink(path.c_str()) == 0) {
-      ++removed;
-    }
-  }
-  if (ec) return core::ErrnoToStatus(ec.value(), Cat("list ", tmp_dir_.string()));
-  return removed;
+  // A live put holds LOCK_EX on its file (a live ObjectBatch on its folder) until it
+  // publishes or gives up.
+  return RemoveFilesOfDeadWriters(tmp_dir_);
 }
 
 }  // namespace ferry::store

@@ -11,12 +11,18 @@
 #include "store/migrations.h"
 #include "store/postgres_metadata_store.h"
 #include "store/sqlite_metadata_store.h"
+#include "store/temporary_files.h"
 
 namespace ferry::store {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
+// Where HTTP uploads and training sets are written (core::AtomicFile, flock'ed by their
+// writers) before they are stored. Open removes what dead writers left there
+// (store/temporary_files.h), so a server or command killed mid-write leaves nothing for
+// good.
+constexpr char kUploadsDirName[] = "uploads";
 
 // The workspace's own tables. Subsystems keep their migrations under their own
 // component names.
@@ -181,6 +187,8 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& root,
         core::Cat("metadata store ", MetadataName(dir, ws->config_), " has no workspace id"));
   }
   ASSIGN_OR_RETURN(ws->objects_, ObjectStore::Open(dir / kObjectsDirName, ObjectStore::Options{}));
+  // Uploads and training sets cut short by a crash (the object store cleaned its own).
+  RETURN_IF_ERROR(RemoveFilesOfDeadWriters(dir / kUploadsDirName).status());
   return ws;
 }
 

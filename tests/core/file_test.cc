@@ -2,7 +2,9 @@
 
 #include "testing/temp_dir.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -41,6 +43,16 @@ TEST_F(FileTest, UncommittedAtomicFileLeavesNothing) {
   }
   EXPECT_FALSE(fs::exists(p));
   EXPECT_EQ(EntriesIn(dir_), 0u);
+}
+
+TEST_F(FileTest, AtomicFileLocksItsTemporaryFileForItsLife) {
+  auto file = AtomicFile::Create(dir_ / "a.txt");
+  ASSERT_TRUE(file.ok()) << file.status();
+  // Another open of the file (as a cleaner of temporary folders makes) cannot lock it.
+  UniqueFd other(::open(file->temp_path().c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(other.valid());
+  EXPECT_NE(::flock(other.get(), LOCK_EX | LOCK_NB), 0);
+  EXPECT_EQ(errno, EWOULDBLOCK);
 }
 
 TEST_F(FileTest, CommitNoReplaceKeepsExistingFile) {

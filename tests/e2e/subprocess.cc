@@ -169,6 +169,13 @@ std::string Child::Stderr() {
   return err_;
 }
 
+std::string Child::Stdout() {
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out_fd_, buf, sizeof(buf))) > 0) pending_.append(buf, static_cast<size_t>(n));
+  return std::exchange(pending_, {});
+}
+
 int WaitForServerPort(Child& server) {
   std::string line = server.WaitForLine("listening on http://127.0.0.1:", std::chrono::seconds(10));
   if (line.empty()) {

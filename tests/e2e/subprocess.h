@@ -46,6 +46,9 @@ class Child {
   pid_t pid() const { return pid_; }
   // Everything the child wrote to stderr so far (available after Wait).
   std::string Stderr();
+  // What the child wrote to stdout that WaitForLine has not consumed; after Wait, all of
+  // it (reads to the end of the pipe, so call it only once the child has exited).
+  std::string Stdout();
 
  private:
   pid_t pid_ = -1;

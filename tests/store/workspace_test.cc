@@ -1,8 +1,12 @@
 #include "store/workspace.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <vector>
 
 #include "core/file.h"
 #include "testing/temp_dir.h"
@@ -99,6 +103,43 @@ TEST_F(WorkspaceTest, BadConfigNamesTheKeyAndIsLeftAlone) {
 
 TEST_F(WorkspaceTest, OpenWithoutWorkspaceIsNotFound) {
   EXPECT_EQ(Workspace::Open(dir_, clock_).status().code(), absl::StatusCode::kNotFound);
+}
+
+// A server SIGKILLed mid-upload (or a training set's write cut short) left its temporary
+// file in .ferry/uploads for good: nothing ever removed it. The next open removes files no
+// live writer holds, and leaves a live writer's alone however old.
+TEST_F(WorkspaceTest, OpenRemovesUploadsOfKilledWritersAndSparesLiveOnes) {
+  ASSERT_TRUE(Workspace::Init(dir_, clock_).ok());
+  const fs::path uploads = dir_ / ".ferry" / "uploads";
+  fs::create_directories(uploads);
+  auto live = core::AtomicFile::Create(uploads / "upload");
+  ASSERT_TRUE(live.ok()) << live.status();
+  ASSERT_TRUE(live->Append("still arriving").ok());
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A writer that dies mid-write: no destructor runs.
+    auto dead = core::AtomicFile::Create(uploads / "upload");
+    if (dead.ok()) (void)dead->Append("cut short");
+    ::_exit(dead.ok() ? 0 : 1);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+  // Both are past the grace period for files that have just been created.
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(uploads)) {
+    fs::last_write_time(entry.path(), fs::file_time_type::clock::now() - std::chrono::seconds(10));
+    files.push_back(entry.path());
+  }
+  ASSERT_EQ(files.size(), 2u);
+
+  auto reopened = Workspace::Open(dir_, clock_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  std::vector<fs::path> left;
+  for (const auto& entry : fs::directory_iterator(uploads)) left.push_back(entry.path());
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0], live->temp_path());
 }
 
 }  // namespace
