@@ -176,7 +176,7 @@ void AppendBinary(std::string& out, const Column& c, DataType type, size_t row) 
       out += c.strings[row];
       break;
     case DataType::kFp16:
-      FERRY_CHECK(false);
+      FERRY_CHECK(false);  // RoundTripType writes FP16 columns as FP32
       break;
   }
 }
