@@ -1,7 +1,7 @@
 # Included by the top-level project (FERRY_BUILD_FUZZ): builds fuzz/ as a project of its
-# own with clang into BUILD/fuzz during the ordinary build, and adds one CTest entry per
-# harness (label "fuzz") that runs it for 30 s against a scratch copy of its corpus, in
-# parallel with the other tests under `ctest -j`.
+# own with clang into BUILD/fuzz during the ordinary build, and a CTest entry (label
+# "fuzz") that runs every harness for 30 s against a scratch copy of its corpus, beside
+# the other tests under `ctest -j`.
 find_program(FERRY_FUZZ_CXX NAMES clang++-14 clang++)
 if(NOT FERRY_FUZZ_CXX)
   message(FATAL_ERROR "FERRY_BUILD_FUZZ needs clang++ (scripts/bootstrap installs clang-14), "
@@ -27,11 +27,10 @@ ExternalProject_Add(ferry_fuzz
   BUILD_BYPRODUCTS ${byproducts}
   INSTALL_COMMAND "")
 
-# COST: scheduled among the longest tests (ctest -j starts the costliest first) rather
-# than after all others. nice: a fuzzer takes what CPU the test beside it leaves.
-foreach(name ${FERRY_FUZZERS})
-  add_test(NAME fuzz.${name}
-           COMMAND nice -n 10 ${CMAKE_CURRENT_LIST_DIR}/run --build-dir ${FERRY_FUZZ_BUILD_DIR}
-                   --seconds 30 ${name})
-  set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz TIMEOUT 300 COST 30)
-endforeach()
+# One entry runs every harness for 30 s at once, niced: it holds one of ctest's slots for
+# 30 s instead of four, and the fuzzers take what CPU the test beside them leaves.
+add_test(NAME fuzz
+         COMMAND nice -n 10 ${CMAKE_CURRENT_LIST_DIR}/run --build-dir ${FERRY_FUZZ_BUILD_DIR}
+                 --seconds 30 --parallel ${FERRY_FUZZERS})
+# COST: ctest -j starts it among the longest tests rather than after all the others.
+set_tests_properties(fuzz PROPERTIES LABELS fuzz TIMEOUT 300 COST 30)
