@@ -4,8 +4,10 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
+# Seconds each fuzz harness runs for in `make fuzz` (`make test` runs each for 30).
+FUZZ_SECONDS ?= 60
 
-.PHONY: all bootstrap build test test-asan demo bench clean
+.PHONY: all bootstrap build test test-asan fuzz demo bench clean
 
 all: build
 
@@ -22,9 +24,16 @@ test: build
 # Unit and end-to-end tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan: bootstrap
 	@cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=ON \
-	  -DFERRY_BUILD_BENCH=OFF >/dev/null
+	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_FUZZ=OFF >/dev/null
 	@ninja -C $(BUILD_ASAN) -j $(JOBS)
 	@ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
+
+# The libFuzzer harnesses (fuzz/), built with clang into $(BUILD)/fuzz, each run for
+# FUZZ_SECONDS; a crashing input is kept in $(BUILD)/fuzz/crashes/NAME/.
+fuzz: bootstrap
+	@cmake -S fuzz -B $(BUILD)/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
+	@ninja -C $(BUILD)/fuzz -j $(JOBS)
+	@fuzz/run --build-dir $(BUILD)/fuzz --seconds $(FUZZ_SECONDS)
 
 demo: build
 	@$(BUILD)/src/app/ferry demo

@@ -258,6 +258,7 @@ absl::StatusOr<RuleSet> ParseRuleFile(std::string_view yaml, std::string_view fi
     return absl::InvalidArgumentError(
         Cat(file_name, ": ", yaml.size(), " bytes; a rule file has at most ", kMaxRuleFileBytes));
   }
+  RETURN_IF_ERROR(core::CheckYamlUtf8(yaml, file_name));
   const Context at(file_name);
   absl::StatusOr<RuleSet> rules;
   // yaml-cpp reports errors by throwing; they stop here.

@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/yaml_fields.h"
 
 namespace ferry::core {
 namespace {
@@ -282,6 +283,7 @@ absl::StatusOr<WorkspaceConfig> ParseNode(const YAML::Node& root) {
 }  // namespace
 
 absl::StatusOr<WorkspaceConfig> WorkspaceConfig::Parse(std::string_view yaml) {
+  RETURN_IF_ERROR(CheckYamlUtf8(yaml, "config.yaml"));
   // yaml-cpp reports errors by throwing; they stop here.
   try {
     return ParseNode(YAML::Load(std::string(yaml)));

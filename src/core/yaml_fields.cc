@@ -5,10 +5,24 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/utf8.h"
 
 namespace ferry::core {
 
+absl::Status CheckYamlUtf8(std::string_view yaml, std::string_view file) {
+  if (IsValidUtf8(yaml.data(), yaml.size())) return absl::OkStatus();
+  // Which line: the first that is not valid on its own.
+  size_t line = 1;
+  for (size_t begin = 0; begin < yaml.size(); ++line) {
+    const size_t end = std::min(yaml.find('\n', begin), yaml.size());
+    if (!IsValidUtf8(yaml.data() + begin, end - begin)) break;
+    begin = end + 1;
+  }
+  return absl::InvalidArgumentError(Cat(file, ":", line, ": not valid UTF-8"));
+}
+
 absl::StatusOr<YAML::Node> LoadYaml(std::string_view yaml, std::string_view file) {
+  RETURN_IF_ERROR(CheckYamlUtf8(yaml, file));
   try {
     return YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {

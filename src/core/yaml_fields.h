@@ -18,7 +18,13 @@
 
 namespace ferry::core {
 
-// The document in `yaml`; InvalidArgument "FILE: not valid YAML: ..." when it is not.
+// InvalidArgument "FILE:LINE: not valid UTF-8" unless `yaml` is UTF-8 throughout. yaml-cpp
+// does not check: without this, text that is not UTF-8 reaches names and descriptions
+// that ferry stores as JSON, which cannot hold it.
+absl::Status CheckYamlUtf8(std::string_view yaml, std::string_view file);
+
+// The document in `yaml`; InvalidArgument "FILE: not valid YAML: ..." when it is not
+// (CheckYamlUtf8 first).
 absl::StatusOr<YAML::Node> LoadYaml(std::string_view yaml, std::string_view file);
 
 class YamlContext {

@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/yaml_fields.h"
 #include "dataset/dataset_ref.h"
 
 namespace ferry::features {
@@ -394,6 +395,7 @@ std::string FormatDuration(int64_t seconds) {
 
 absl::StatusOr<FeatureDefinitions> ParseFeatureDefinitions(std::string_view yaml,
                                                            std::string_view source_name) {
+  RETURN_IF_ERROR(core::CheckYamlUtf8(yaml, source_name));
   const Locator at(source_name);
   // yaml-cpp reports errors by throwing; they stop here.
   try {

@@ -188,7 +188,10 @@ std::map<std::string, std::string> BuiltinDefaultParams(BuiltinStep step) {
 absl::Status CheckBuiltinStep(StepSpec& step) {
   const BuiltinDefinition& def = BuiltinDefinitionOf(*step.uses);
   const std::string_view uses = BuiltinStepName(def.step);
-  for (const auto& [name, ref] : step.inputs) {
+  // Keys by name, not structured bindings: clang 14 (the fuzz build) cannot capture
+  // those in the lambdas below.
+  for (const auto& input_entry : step.inputs) {
+    const std::string& name = input_entry.first;
     const bool known = std::any_of(def.inputs.begin(), def.inputs.end(),
                                    [&](const BuiltinInput& in) { return in.name == name; });
     if (!known) {
@@ -202,7 +205,8 @@ absl::Status CheckBuiltinStep(StepSpec& step) {
           Cat("inputs: ", uses, " needs the input \"", input.name, "\" (", input.what, ")"));
     }
   }
-  for (const auto& [name, value] : step.params) {
+  for (const auto& param_entry : step.params) {
+    const std::string& name = param_entry.first;
     const bool known = std::any_of(def.params.begin(), def.params.end(),
                                    [&](const BuiltinParam& p) { return p.name == name; });
     const bool prefixed = std::any_of(

@@ -1,5 +1,6 @@
 #include "server/http_client.h"
 
+#include <algorithm>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -20,6 +21,13 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
   }
   if (!url.starts_with(kScheme)) {
     return absl::InvalidArgumentError("expected http://HOST[:PORT][/PATH]");
+  }
+  // The URL becomes a request line and a Host field as it is: a space or CR/LF there
+  // would split them, and bytes beyond ASCII are not URL text (nor JSON, where a policy
+  // or rule keeps its URLs, when they are not UTF-8).
+  if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= ' ' || c >= 0x7f; })) {
+    return absl::InvalidArgumentError(
+        "URLs must be printable ASCII without spaces (percent-encode anything else)");
   }
   std::string_view rest = url.substr(kScheme.size());
   const size_t slash = rest.find('/');

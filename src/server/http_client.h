@@ -33,7 +33,8 @@ struct HttpUrl {
 
 // Parses http://HOST[:PORT][/PATH] (HOST an IP address, [IPv6] or a name; port 80 when
 // none). InvalidArgument naming what is wrong: another scheme (https is not supported
-// yet), no host, a bad port, credentials in the URL.
+// yet), no host, a bad port, credentials in the URL, a space, control character or byte
+// beyond ASCII anywhere (which a request line cannot carry).
 absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
 
 // `authorization`, when not empty, is sent as the Authorization header's value.

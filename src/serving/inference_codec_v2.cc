@@ -65,6 +65,11 @@ absl::Status ReadShape(std::string_view name, element value, InputSpec& in) {
   }
   if (in.dims == 0) return InputError(name, "shape [] is a scalar; expected [rows] or [rows, width]");
   if (in.dims == 1) in.shape[1] = 1;
+  // [rows, 0] would make a column with no value for any row (or a matrix of no features).
+  if (in.shape[1] == 0) {
+    return InputError(name, "shape ", ShapeText(in), " has no values per row; expected [rows] or ",
+                      "[rows, width] with width >= 1");
+  }
   if (__builtin_mul_overflow(in.shape[0], in.shape[1], &in.elements)) {
     in.elements = std::numeric_limits<uint64_t>::max();
   }

@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/yaml_fields.h"
 #include "server/http_client.h"
 #include "features/feature_definitions.h"
 
@@ -165,6 +166,7 @@ absl::Status SetRolloutPolicyField(RolloutPolicy& p, std::string_view raw_key,
 
 absl::StatusOr<RolloutPolicy> ParseRolloutPolicyYaml(std::string_view yaml,
                                                      std::string_view source) {
+  RETURN_IF_ERROR(core::CheckYamlUtf8(yaml, source));
   RolloutPolicy policy;
   // yaml-cpp reports errors by throwing; they stop here.
   try {

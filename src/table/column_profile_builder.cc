@@ -253,8 +253,12 @@ ColumnProfile ColumnProfileBuilder::Finish(int64_t row_count) && {
   p.null_count = row_count - count_;
   p.distinct = std::move(distinct_);
   p.length = count_ > 0 ? length_ : LengthStats{};
-  p.true_count = true_count_;
-  p.false_count = false_count_;
+  // Counted while the column looked boolean; a later value that is not keeps them out of
+  // the profile (ToJson writes them for bool columns only, so they would not read back).
+  if (family_ == Family::kBool) {
+    p.true_count = true_count_;
+    p.false_count = false_count_;
+  }
   const bool numeric =
       family_ == Family::kInt || family_ == Family::kFloat || family_ == Family::kTimestamp;
   if (numeric) {

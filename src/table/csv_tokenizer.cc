@@ -101,7 +101,10 @@ absl::Status CsvTokenizer::Scan(const char* data, size_t size) {
   origin_ = -static_cast<int64_t>(carry_.size());
   size_t p = 0;
   while (p < size) {
-    if ((state_ == State::kFieldStart || state_ == State::kUnquoted) && size - p >= 64) {
+    // A block that would take the record past max_record_bytes goes byte by byte, which
+    // finds exactly where (or whether) the record outgrows the limit.
+    if ((state_ == State::kFieldStart || state_ == State::kUnquoted) && size - p >= 64 &&
+        Rel(p + 64) <= static_cast<int64_t>(limits_.max_record_bytes)) {
       const BlockMasks m = ScanBlock(data + p);
       if (m.quote == 0) {
         RETURN_IF_ERROR(SplitBlock(p, m.comma | m.newline, m.newline, m.high));
@@ -119,22 +122,15 @@ absl::Status CsvTokenizer::Scan(const char* data, size_t size) {
     } else {
       carry_.append(data, size);
     }
-    if (carry_.size() > limits_.max_record_bytes) {
-      return absl::InvalidArgumentError(
-          core::Cat("line ", record_line_, ": record longer than ", limits_.max_record_bytes,
-                    " bytes (is a quote never closed?)"));
-    }
+    if (carry_.size() > limits_.max_record_bytes) return RecordTooLong();
   }
   return absl::OkStatus();
 }
 
 absl::Status CsvTokenizer::SplitBlock(size_t p, uint64_t separators, uint64_t newlines,
                                       uint64_t high) {
-  // Offsets stay below max_record_bytes (< 4 GiB) as long as this block does.
-  if (Rel(p + 64) > static_cast<int64_t>(limits_.max_record_bytes)) {
-    return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
-                                                limits_.max_record_bytes, " bytes"));
-  }
+  // Scan calls this only while the block ends within max_record_bytes (< 4 GiB) of the
+  // record's start, so offsets fit the spans.
   // The record in progress lives in locals here (a store and reload of the members per
   // field would chain the fields' iterations); EndRecord gets and gives them back. A
   // direct_ record's fields go straight into the batch as views (see direct_).
@@ -268,8 +264,8 @@ absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t siz
           record_high_ = true;
           state_ = State::kFieldStart;
         } else if (c == '"') {
-          RETURN_IF_ERROR(QuoteError(core::Cat("field ", field_count_ + 1,
-                                               ": quote inside an unquoted field")));
+          RETURN_IF_ERROR(QuoteError(
+              p, core::Cat("field ", field_count_ + 1, ": quote inside an unquoted field")));
         } else {
           state_ = State::kUnquoted;
         }
@@ -301,8 +297,8 @@ absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t siz
         } else if (c == '\r') {
           state_ = State::kQuotedCr;
         } else {
-          RETURN_IF_ERROR(QuoteError(core::Cat("field ", field_count_ + 1,
-                                               ": unexpected character after a closing quote")));
+          RETURN_IF_ERROR(QuoteError(p, core::Cat("field ", field_count_ + 1,
+                                                  ": unexpected character after a closing quote")));
         }
         ++p;
         break;
@@ -314,8 +310,8 @@ absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t siz
           record_high_ = true;
           state_ = State::kFieldStart;
         } else {
-          RETURN_IF_ERROR(QuoteError(core::Cat("field ", field_count_ + 1,
-                                               ": unexpected character after a closing quote")));
+          RETURN_IF_ERROR(QuoteError(p, core::Cat("field ", field_count_ + 1,
+                                                  ": unexpected character after a closing quote")));
         }
         ++p;
         break;
@@ -336,10 +332,7 @@ absl::StatusOr<size_t> CsvTokenizer::ScanBytes(size_t p, size_t stop, size_t siz
 
 absl::Status CsvTokenizer::EndField(int64_t end, uint32_t flags) {
   if (direct_) LeaveDirect();
-  if (end >= static_cast<int64_t>(limits_.max_record_bytes)) {
-    return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
-                                                limits_.max_record_bytes, " bytes"));
-  }
+  if (end >= static_cast<int64_t>(limits_.max_record_bytes)) return RecordTooLong();
   const bool quoted = (flags & kFieldQuoted) != 0;
   const int64_t begin = field_begin_ + (quoted ? 1 : 0);
   // The next field starts after the separator (and after the closing quote, if any).
@@ -506,7 +499,16 @@ absl::Status CsvTokenizer::BadRecord(int64_t line, std::string reason) {
   return absl::OkStatus();
 }
 
-absl::Status CsvTokenizer::QuoteError(std::string reason) {
+absl::Status CsvTokenizer::RecordTooLong() const {
+  return absl::InvalidArgumentError(core::Cat("line ", record_line_, ": record longer than ",
+                                              limits_.max_record_bytes,
+                                              " bytes (is a quote never closed?)"));
+}
+
+absl::Status CsvTokenizer::QuoteError(size_t at, std::string reason) {
+  // Past the limit, the record is too long whatever else is wrong with it: fed in small
+  // blocks, the carried record would have been refused before this byte arrived.
+  if (Rel(at) > static_cast<int64_t>(limits_.max_record_bytes)) return RecordTooLong();
   RETURN_IF_ERROR(BadRecord(record_line_, std::move(reason)));
   state_ = State::kSkipLine;
   carry_.clear();

@@ -144,8 +144,12 @@ class CsvTokenizer {
   absl::Status DeliverAfter(absl::Status status);
   // A record-level error: the error itself in strict mode or for the header, else logged.
   absl::Status BadRecord(int64_t line, std::string reason);
-  // A quoting error: logs it and skips to the next line, or fails.
-  absl::Status QuoteError(std::string reason);
+  // A quoting error at data index `at`: logs it and skips to the next line, or fails
+  // (also when the record is already longer than max_record_bytes there).
+  absl::Status QuoteError(size_t at, std::string reason);
+  // The fatal error for a record longer than max_record_bytes, wherever it is found, so
+  // that how the bytes were split into blocks does not change the message.
+  absl::Status RecordTooLong() const;
   // Starts a new record at data index `at`.
   void StartRecord(size_t at);
 

@@ -20,6 +20,8 @@
 #include <optional>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace ferry::table {
 
 inline std::optional<int64_t> ParseInt64(std::string_view text);
@@ -58,9 +60,8 @@ class TimestampParser {
 // "_epoch" or "timestamp".
 bool IsTimeLikeName(std::string_view name);
 
-// Whether bytes are well-formed UTF-8 (no overlong forms, surrogates or code points
-// above U+10FFFF).
-bool IsValidUtf8(const char* data, size_t size);
+// Whether bytes are well-formed UTF-8 (core/utf8.h; YAML specs check it too).
+using core::IsValidUtf8;
 // Whether every byte is < 0x80 (the common case, checked eight bytes at a time).
 bool IsAscii(const char* data, size_t size);
 

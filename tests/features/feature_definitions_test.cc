@@ -91,6 +91,11 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, BadDefinitionsTest,
     ::testing::Values(
         BadCase{"entities: [", "f.yaml: "},
+        // Found by fuzz/yaml_specs: a description that was not UTF-8 parsed, and turning
+        // the entity into the JSON the registry stores threw.
+        BadCase{"entities:\n  - name: e\n    join_keys: [{name: k, type: string}]\n"
+                "    description: caf\xe9\n",
+                "f.yaml:4: not valid UTF-8"},
         BadCase{"entity: []", "f.yaml:1: (top level).entity: unknown key"},
         BadCase{"entities:\n  - name: e\n", "f.yaml:2: entities[0].join_keys: required"},
         BadCase{"entities:\n  - name: e\n    join_keys: [{name: k, type: float64}]\n",

@@ -27,7 +27,11 @@ TEST(ParseHttpUrlTest, AcceptsHostsPortsAndPaths) {
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 81);
   for (const char* bad : {"https://a/b", "ftp://a", "http://", "http://:80/", "http://a:0/",
-                          "http://a:99999/", "http://a:x/", "http://u@a/", "http://[::1/"}) {
+                          "http://a:99999/", "http://a:x/", "http://u@a/", "http://[::1/",
+                          // Found by fuzz/yaml_specs: a rollout policy took a webhook URL
+                          // that was not UTF-8, and storing the policy as JSON threw.
+                          "http://a/hook\xfd", "http://a/x y", "http://a/x\r\nX-Injected: 1",
+                          "http://a\x01/", "http://caf\xc3\xa9/"}) {
     EXPECT_EQ(ParseHttpUrl(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }

@@ -352,6 +352,11 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidInput("[]", "FP32", "[1]", "input \"x\": shape [] is a scalar"),
         InvalidInput("[0]", "FP32", "[]", "input \"x\": empty batch"),
         InvalidInput("[0,3]", "FP32", "[]", "empty batch"),
+        // Found by fuzz/inference_request: beside other inputs, a [rows, 0] input became a
+        // column with no values, which inference then read one value per row from.
+        Invalid(Request({Input("a", "[2]", "FP32", "[1,2]"), Input("b", "[2,0]", "FP32", "[]")}),
+                "input \"b\": shape [2, 0] has no values per row"),
+        InvalidInput("[1,0]", "FP32", "[]", "input \"x\": shape [1, 0] has no values per row"),
         Invalid(Request({Input("a", "[2]", "FP32", "[1,2]"), Input("b", "[3]", "FP32", "[1,2,3]")}),
                 "input \"b\": shape [3] has 3 rows but input \"a\" has 2"),
         Invalid(Request({Input("a", "[1,2]", "FP32", "[1,2]"), Input("b", "[1,3]", "FP32", "[1,2,3]")}),

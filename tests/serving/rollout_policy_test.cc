@@ -121,6 +121,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadPolicyCase{"webhooks: [https://example.com/]", "only http:// URLs are supported"},
         BadPolicyCase{"webhooks: [ftp://example.com/]", "expected http://HOST[:PORT][/PATH]"},
         BadPolicyCase{"webhooks: ['http://:80/']", "webhooks"},
+        // Found by fuzz/yaml_specs: a URL that was not UTF-8 passed, and the policy's JSON
+        // (what the rollout store keeps) could not be written; bytes that are not UTF-8 are
+        // now refused for the whole document (core::CheckYamlUtf8), and a URL must be
+        // printable ASCII besides, so it cannot split the webhook's request line.
+        BadPolicyCase{"webhooks: [\"http://a/x\\r\\nX: y\"]", "URLs must be printable ASCII"},
         BadPolicyCase{"min_requests: {a: 1}", "min_requests: expected a single value"},
         BadPolicyCase{"[1, 2]", "a rollout policy is a mapping"},
         BadPolicyCase{"steps: [10, 100", "policy.yaml"}));

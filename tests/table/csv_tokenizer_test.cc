@@ -237,6 +237,29 @@ TEST(CsvTokenizerTest, FieldAndRecordLimits) {
   }
 }
 
+TEST(CsvTokenizerTest, RecordLimitDoesNotDependOnBlockSizes) {
+  // Found by fuzz/csv_reader. The quote-free 64-byte fast path refused a record whose
+  // 64-byte block merely reached past max_record_bytes, and a quoting error past the
+  // limit was a skippable row in one block but the fatal limit in small blocks.
+  InputLimits limits;
+  limits.max_record_bytes = 100;
+  // Records of 99 bytes (the most the limit allows) ending anywhere in a 64-byte block.
+  std::string fits = "a,b\n";
+  for (int i = 0; i < 64; ++i) fits += std::string(50, 'x') + "," + std::string(48, 'y') + "\n";
+  // A quote error at byte 150 of a record: the record is too long before it.
+  const std::string quote_past_limit = "a\n\"" + std::string(148, 'x') + "\"z\n1\n";
+  for (size_t block : {size_t{1}, size_t{7}, size_t{64}, size_t{65}, size_t{1} << 20}) {
+    SCOPED_TRACE(block);
+    const Result r = Tokenize(fits, block, ErrorMode::kStrict, limits);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.records.size(), 64u);
+    for (ErrorMode mode : {ErrorMode::kStrict, ErrorMode::kLenient}) {
+      EXPECT_EQ(Tokenize(quote_past_limit, block, mode, limits).status.message(),
+                "line 2: record longer than 100 bytes (is a quote never closed?)");
+    }
+  }
+}
+
 TEST(CsvTokenizerTest, ErrorsAreSticky) {
   Collector collector;
   CsvTokenizer tokenizer(ErrorMode::kStrict, {}, collector);

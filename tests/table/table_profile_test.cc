@@ -208,6 +208,22 @@ TEST(TableProfileTest, StringColumnsKeepNoNumericJunk) {
   EXPECT_GE(code.top_values->max_error(), 936);
 }
 
+TEST(TableProfileTest, ColumnsThatStopLookingBooleanRoundTrip) {
+  // Found by fuzz/csv_reader: "true" then "yes please" made a string column that kept
+  // the bool counts, which ToJson leaves out, so the profile did not read back equal.
+  for (const char* csv : {"flag\ntrue\nyes please\n", "flag,n\nfalse,1\n7,2\n"}) {
+    SCOPED_TRACE(csv);
+    const TableProfile profile = Profile(csv);
+    const ColumnProfile& flag = *profile.column("flag");
+    EXPECT_NE(flag.type, ColumnType::kBool);
+    EXPECT_EQ(flag.true_count, 0);
+    EXPECT_EQ(flag.false_count, 0);
+    auto loaded = TableProfile::FromJson(profile.ToJson());
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_TRUE(*loaded == profile);
+  }
+}
+
 TEST(TableProfileTest, LowCardinalityNumbersKeepExactTopValues) {
   std::string csv = "is_fraud,amount\n";
   for (int i = 0; i < 5000; ++i) csv += (i % 50 == 0 ? "1," : "0,") + std::to_string(i) + ".5\n";
