@@ -5,7 +5,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all bootstrap build test test-asan demo bench clean
+.PHONY: all bootstrap build test test-asan test-valgrind demo bench clean
 
 all: build
 
@@ -25,6 +25,11 @@ test-asan: bootstrap
 	  -DFERRY_BUILD_BENCH=OFF >/dev/null
 	@ninja -C $(BUILD_ASAN) -j $(JOBS)
 	@ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
+
+# End-to-end tests of the CLI and of serving with every ferry process under valgrind memcheck
+# (scripts/test-valgrind): fails on a memory error or a definite or indirect leak. Slow.
+test-valgrind: build
+	@scripts/test-valgrind $(BUILD)
 
 demo: build
 	@$(BUILD)/src/app/ferry demo
