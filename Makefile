@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 # Seconds each fuzz harness runs for in `make fuzz` (`make test` runs each for 30).
 FUZZ_SECONDS ?= 60
 
-.PHONY: all bootstrap build test test-asan fuzz demo bench clean
+.PHONY: all bootstrap build test test-asan test-valgrind fuzz demo bench clean
 
 all: build
 
@@ -34,6 +34,11 @@ fuzz: bootstrap
 	@cmake -S fuzz -B $(BUILD)/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
 	@ninja -C $(BUILD)/fuzz -j $(JOBS)
 	@fuzz/run --build-dir $(BUILD)/fuzz --seconds $(FUZZ_SECONDS)
+
+# End-to-end tests of the CLI and of serving with every ferry process under valgrind memcheck
+# (scripts/test-valgrind): fails on a memory error or a definite or indirect leak. Slow.
+test-valgrind: build
+	@scripts/test-valgrind $(BUILD)
 
 demo: build
 	@$(BUILD)/src/app/ferry demo

@@ -114,13 +114,24 @@ absl::StatusOr<std::unique_ptr<PredictionLog>> PredictionLog::Open(
   return log;
 }
 
-PredictionLog::~PredictionLog() {
+PredictionLog::~PredictionLog() { Stop(kStopDrainLimit); }
+
+void PredictionLog::Stop(std::chrono::milliseconds limit) {
+  if (!writer_.joinable()) return;
+  const uint64_t dropped_before = dropped_.load();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     stopping_ = true;
+    wake_.notify_all();
+    const uint64_t target = enqueued_seq_;
+    if (!flushed_.wait_for(lock, limit, [&] { return done_seq_ >= target; })) abandon_ = true;
   }
   wake_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  writer_.join();
+  if (const uint64_t dropped = dropped_.load() - dropped_before; dropped > 0) {
+    spdlog::warn("serving: prediction log: {} queued predictions dropped at stop ({} ms passed)",
+                 dropped, limit.count());
+  }
 }
 
 bool PredictionLog::Sample() {
@@ -147,6 +158,18 @@ struct RecordHeader {
 
 void AppendRaw(std::string& out, const void* data, size_t size) {
   out.append(static_cast<const char*>(data), size);
+}
+
+// Moves offset past up to max_records records of batch; returns how many it passed.
+size_t SkipRecords(const std::string& batch, size_t& offset, size_t max_records) {
+  size_t records = 0;
+  while (offset < batch.size() && records < max_records) {
+    RecordHeader h;
+    std::memcpy(&h, batch.data() + offset, sizeof(h));
+    offset += h.size;
+    ++records;
+  }
+  return records;
 }
 
 // The writer thread runs at the lowest priority of the normal class (nice 19): it yields
@@ -176,7 +199,7 @@ void PredictionLog::Record(const ServedModel& model, std::span<const std::string
       std::this_thread::yield();
       lock.try_lock();
     }
-    if (!lock.owns_lock()) {
+    if (!lock.owns_lock() || stopping_) {
       dropped_ += n;
       return;
     }
@@ -234,6 +257,12 @@ void PredictionLog::WriterLoop() {
       return stopping_ || flush_requested_ || queued_ >= kRowsPerTransaction;
     });
     flush_requested_ = false;
+    if (abandon_) {
+      dropped_ += queued_;
+      done_seq_ += queued_;
+      queued_ = 0;
+      queue_.clear();
+    }
     if (queued_ == 0) {
       if (stopping_) break;
       continue;
@@ -245,6 +274,10 @@ void PredictionLog::WriterLoop() {
     lock.unlock();
     size_t offset = 0;
     while (offset < batch.size()) {
+      if (abandon_) {
+        dropped_ += SkipRecords(batch, offset, batch.size());
+        break;
+      }
       size_t rows = 0;
       const size_t begin = offset;
       absl::Status status = Write(batch, offset, kRowsPerWrite, rows);
@@ -253,19 +286,13 @@ void PredictionLog::WriterLoop() {
       } else {
         // Skip what this transaction held; count it as lost.
         offset = begin;
-        rows = 0;
-        while (offset < batch.size() && rows < kRowsPerWrite) {
-          RecordHeader h;
-          std::memcpy(&h, batch.data() + offset, sizeof(h));
-          offset += h.size;
-          ++rows;
-        }
+        rows = SkipRecords(batch, offset, kRowsPerWrite);
         failed_ += rows;
         spdlog::warn("serving: prediction log: {} predictions not stored: {}", rows,
                      core::View(status.message()));
       }
     }
-    DeleteExpired();
+    if (!abandon_) DeleteExpired();
     lock.lock();
     done_seq_ += count;
     flushed_.notify_all();

@@ -75,11 +75,15 @@ class PredictionLog {
   static constexpr std::chrono::milliseconds kFlushInterval{100};
   static constexpr size_t kMaxFeedback = 10'000;
   static constexpr size_t kMaxReportedUnknown = 100;
+  // How long stopping waits for the queue to be written. The writer runs at nice 19, so on
+  // a saturated machine a full queue (100,000 predictions) took minutes to drain and the
+  // server could not stop; past this, the rest is dropped like a full queue's.
+  static constexpr std::chrono::milliseconds kStopDrainLimit{5'000};
 
   // Applies the "predictions" migrations and starts the writer thread.
   static absl::StatusOr<std::unique_ptr<PredictionLog>> Open(store::Workspace& workspace,
                                                             const core::ServingConfig& config);
-  ~PredictionLog();  // writes what is queued, then stops
+  ~PredictionLog();  // Stop(kStopDrainLimit)
   PredictionLog(const PredictionLog&) = delete;
   PredictionLog& operator=(const PredictionLog&) = delete;
 
@@ -92,6 +96,10 @@ class PredictionLog {
 
   // Writes everything queued so far; returns once it is stored (tests, shutdown).
   void Flush();
+
+  // Writes what is queued for at most `limit`, drops (and counts, with a warning) what is
+  // still queued then, and stops the writer; Record drops from then on. Idempotent.
+  void Stop(std::chrono::milliseconds limit);
 
   // Joins labels to logged predictions in one transaction. A second label for the same
   // prediction replaces the first. Errors: InvalidArgument for more than kMaxFeedback
@@ -158,8 +166,9 @@ class PredictionLog {
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> failed_{0};
+  std::atomic<bool> abandon_{false};  // stopping past the limit: drop instead of writing
 
-  std::thread writer_;
+  std::thread writer_;  // started by Open, joined by Stop (which one thread calls)
 };
 
 }  // namespace ferry::serving

@@ -11,10 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 namespace ferry::e2e {
@@ -29,8 +31,31 @@ std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& extr
   return env;
 }
 
-pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+// The command that runs `argv`: as given, or with the words of FERRY_E2E_WRAPPER (e.g.
+// "/usr/bin/valgrind --leak-check=full ...") in front when argv runs the ferry binary.
+// The wrapper's first word must be an absolute path (execve does not search PATH).
+std::vector<std::string> WrapFerry(const std::vector<std::string>& argv) {
+  const char* wrapper = std::getenv("FERRY_E2E_WRAPPER");
+  if (wrapper == nullptr || *wrapper == '\0' || argv.empty() || argv[0] != FERRY_BINARY) {
+    return argv;
+  }
+  std::vector<std::string> wrapped;
+  std::istringstream words(wrapper);
+  for (std::string word; words >> word;) wrapped.push_back(word);
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return wrapped;
+}
+
+// A wait for a child process, made FERRY_E2E_TIMEOUT_SCALE (a whole number, default 1)
+// times longer: for runs under a tool that slows every ferry process down (valgrind).
+std::chrono::milliseconds Scaled(std::chrono::milliseconds timeout) {
+  const char* scale = std::getenv("FERRY_E2E_TIMEOUT_SCALE");
+  return timeout * std::max(scale == nullptr ? 1 : std::atoi(scale), 1);
+}
+
+pid_t Spawn(const std::vector<std::string>& given_argv, const std::filesystem::path& cwd,
             const std::map<std::string, std::string>& extra_env, int* out_fd, int* err_fd) {
+  const std::vector<std::string> argv = WrapFerry(given_argv);
   int out_pipe[2];
   int err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -123,7 +148,7 @@ Child::~Child() {
 }
 
 std::string Child::WaitForLine(const std::string& needle, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + Scaled(timeout);
   char buf[4096];
   while (true) {
     size_t newline;
@@ -148,7 +173,7 @@ void Child::Signal(int signal_number) {
 }
 
 int Child::Wait(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + Scaled(timeout);
   while (std::chrono::steady_clock::now() < deadline) {
     Stderr();  // keep the pipe drained so the child never blocks on it
     int status = 0;

@@ -24,6 +24,9 @@ struct CommandResult {
 
 // Runs `argv` to completion in `cwd` with `env` added to a minimal environment
 // (PATH and HOME kept, FERRY_HOME removed unless given), and stdin closed.
+// When the environment variable FERRY_E2E_WRAPPER is set, a command that runs the ferry
+// binary runs under it: its words (an absolute path first) go in front of argv. Child too.
+// FERRY_E2E_TIMEOUT_SCALE (a whole number) multiplies Child's timeouts for such runs.
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
                          const std::map<std::string, std::string>& env = {});
 

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "testing/temp_dir.h"
 #include "testing/postgres_server.h"
@@ -118,6 +121,37 @@ TEST_F(PredictionLogTest, AFullQueueDropsAndCountsInsteadOfWaiting) {
   EXPECT_EQ(log->stats().recorded, 5u);
   EXPECT_EQ(log->stats().dropped, 3u);
   EXPECT_EQ(log->stats().written, 2u);
+}
+
+TEST_F(PredictionLogTest, StoppingWritesTheQueueWithinTheLimitAndDropsTheRest) {
+  // A full queue cannot be written in no time (one transaction per 512 rows): stopping with
+  // a zero limit drops what the writer has not reached, and counts it.
+  core::ServingConfig config;
+  config.prediction_log_queue = 100'000;
+  auto log = Open(config);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100'000; ++i) ids.push_back("p" + std::to_string(i));
+  log->Record(model_, ids, std::vector<float>(2 * ids.size(), 1.0f),
+              std::vector<float>(ids.size(), 0.5f));
+  log->Stop(std::chrono::milliseconds(0));
+  PredictionLogStats stats = log->stats();
+  EXPECT_EQ(stats.recorded, 100'000u);
+  EXPECT_GT(stats.dropped, 0u);
+  EXPECT_EQ(stats.written + stats.dropped, 100'000u);
+  EXPECT_EQ(log->queued(), 0u);
+  // Once stopped, predictions are dropped, never queued for a writer that is gone.
+  log->Record(model_, std::vector<std::string>{"late"}, std::vector<float>{1, 2},
+              std::vector<float>{0.5f});
+  EXPECT_EQ(log->stats().dropped, stats.dropped + 1);
+  EXPECT_EQ(log->queued(), 0u);
+
+  // With time to spare, stopping writes everything.
+  auto patient = Open();
+  patient->Record(model_, std::vector<std::string>{"a", "b"}, std::vector<float>{1, 2, 3, 4},
+                  std::vector<float>{0.1f, 0.9f});
+  patient->Stop(std::chrono::seconds(60));
+  EXPECT_EQ(patient->stats().written, 2u);
+  EXPECT_EQ(patient->stats().dropped, 0u);
 }
 
 TEST_F(PredictionLogTest, SampleRateZeroLogsNothing) {
