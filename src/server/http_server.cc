@@ -2,8 +2,8 @@
 
 #include <openssl/ssl.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -39,7 +39,8 @@ absl::StatusOr<std::string> ResolveHost(const std::string& host) {
 
 // TLS 1.2 and 1.3 only; for 1.2, only forward-secret AEAD suites (TLS 1.3's are all
 // of that kind). Certificate chain and key from PEM files, checked against each other.
-absl::StatusOr<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const core::ServerConfig& config) {
+absl::StatusOr<std::unique_ptr<asio::ssl::context>> MakeTlsContext(
+    const core::ServerConfig& config) {
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     return Invalid("tls_cert and tls_key go together: give both or neither");
   }
@@ -48,15 +49,17 @@ absl::StatusOr<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const core::S
   if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
     return absl::InternalError("TLS: cannot require TLS 1.2 or later");
   }
-  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   if (SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
     return absl::InternalError("TLS: cannot set the cipher list");
   }
-  for (const std::string& file : {config.tls_cert, config.tls_key}) {
-    if (::access(file.c_str(), R_OK) != 0) {
-      return Invalid(core::Cat("cannot read TLS ", &file == &config.tls_cert ? "certificate" : "key",
-                               " \"", file, "\": ", std::strerror(errno)));
+  for (const auto& [what, file] :
+       {std::pair<std::string_view, const std::string*>{"certificate", &config.tls_cert},
+        {"key", &config.tls_key}}) {
+    if (::access(file->c_str(), R_OK) != 0) {
+      return Invalid(
+          core::Cat("cannot read TLS ", what, " \"", *file, "\": ", std::strerror(errno)));
     }
   }
   ErrorCode ec;
