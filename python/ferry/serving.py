@@ -3,8 +3,9 @@ v2), send ground truth, read the prediction log and monitoring."""
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ._transport import Transport, path_of, quote
 from ._util import is_dataframe, optional_numpy
@@ -50,7 +51,8 @@ class InferResult:
         self.id: Optional[str] = answer.get("id")
         self.prediction_ids: List[str] = (answer.get("parameters") or {}).get(
             "prediction_ids", [])
-        self.outputs: Dict[str, List[Any]] = {o["name"]: o["data"] for o in answer["outputs"]}
+        # Flat lists from a JSON answer, flat numpy arrays from a binary one.
+        self.outputs: Dict[str, Any] = {o["name"]: o.get("data") for o in answer["outputs"]}
         self.shapes: Dict[str, List[int]] = {o["name"]: o["shape"] for o in answer["outputs"]}
         self.datatypes: Dict[str, str] = {o["name"]: o["datatype"] for o in answer["outputs"]}
 
@@ -69,15 +71,29 @@ _NUMPY_TYPES = {"float32": "FP32", "float64": "FP64", "float16": "FP16", "int8":
                 "uint16": "UINT16", "uint32": "UINT32", "uint64": "UINT64", "bool": "BOOL"}
 
 
-def _tensor(name: str, values: Any, datatype: Optional[str]) -> Dict[str, Any]:
-    """A v2 input tensor from a list, a list of rows, or a numpy array / pandas Series."""
+_NUMPY_OF = {v: "<" + {"FP32": "f4", "FP64": "f8", "FP16": "f2", "INT8": "i1", "INT16": "i2",
+                       "INT32": "i4", "INT64": "i8", "UINT8": "u1", "UINT16": "u2",
+                       "UINT32": "u4", "UINT64": "u8", "BOOL": "b1"}[v]
+              for v in _NUMPY_TYPES.values()}
+
+
+def _tensor(name: str, values: Any, datatype: Optional[str],
+            binary: Optional[bool]) -> Tuple[Dict[str, Any], Optional[bytes]]:
+    """A v2 input tensor from a list, a list of rows, or a numpy array / pandas Series,
+    and its raw little-endian bytes when it travels in binary (Triton's extension:
+    numeric numpy arrays do unless binary is False)."""
     numpy = optional_numpy()
     if numpy is not None and hasattr(values, "dtype") and hasattr(values, "shape"):
         array = numpy.asarray(values)
         kind = datatype or _NUMPY_TYPES.get(array.dtype.name, "BYTES")
+        tensor: Dict[str, Any] = {"name": name, "shape": list(array.shape), "datatype": kind}
+        if kind != "BYTES" and binary is not False:
+            raw = numpy.ascontiguousarray(array, dtype=_NUMPY_OF[kind]).tobytes()
+            tensor["parameters"] = {"binary_data_size": len(raw)}
+            return tensor, raw
         data = array.astype(str).tolist() if kind == "BYTES" else array.tolist()
-        return {"name": name, "shape": list(array.shape), "datatype": kind,
-                "data": _flatten(data)}
+        tensor["data"] = _flatten(data)
+        return tensor, None
     values = list(values)
     if values and isinstance(values[0], (list, tuple)):
         width = len(values[0])
@@ -97,7 +113,7 @@ def _tensor(name: str, values: Any, datatype: Optional[str]) -> Dict[str, Any]:
             datatype = "INT64"
         else:
             datatype = "FP64"
-    return {"name": name, "shape": shape, "datatype": datatype, "data": flat}
+    return {"name": name, "shape": shape, "datatype": datatype, "data": flat}, None
 
 
 def _flatten(data: Any) -> List[Any]:
@@ -114,6 +130,27 @@ def _flatten(data: Any) -> List[Any]:
         else:
             stack.pop()
     return out
+
+
+def _decode_binary(headers: Any, payload: bytes) -> Dict[str, Any]:
+    """A v2 answer with binary outputs: the JSON header, then each output's bytes."""
+    length = headers.get("Inference-Header-Content-Length")
+    if length is None:
+        return json.loads(payload)
+    size = int(length)
+    answer = json.loads(payload[:size])
+    numpy = optional_numpy()
+    offset = size
+    for output in answer.get("outputs", []):
+        count = (output.get("parameters") or {}).get("binary_data_size")
+        if count is None:
+            continue
+        raw = payload[offset:offset + count]
+        if len(raw) != count:
+            raise ValueError(f"binary answer: output {output['name']} is cut short")
+        offset += count
+        output["data"] = numpy.frombuffer(raw, dtype=_NUMPY_OF[output["datatype"]])
+    return answer
 
 
 def _json_value(v: Any) -> Any:
@@ -184,20 +221,24 @@ class Serving:
 
     def infer(self, endpoint: str, inputs: Any, *, version: Optional[int] = None,
               outputs: Optional[Sequence[str]] = None, request_id: Optional[str] = None,
-              datatypes: Optional[Mapping[str, str]] = None) -> InferResult:
+              datatypes: Optional[Mapping[str, str]] = None,
+              binary: Optional[bool] = None) -> InferResult:
         """Open Inference Protocol v2 ``infer``. ``inputs``: a dict of input name ->
         values (one tensor per input, or entity keys such as ``{"customer_id": [...]}``),
         a DataFrame (one tensor per column), or a 2-D array / list of rows (one
-        ``[rows, inputs]`` tensor)."""
+        ``[rows, inputs]`` tensor). Numeric numpy arrays (and DataFrame columns) travel
+        as raw bytes (Triton's binary tensor extension) and outputs come back as numpy
+        arrays, unless ``binary=False``; lists travel as JSON."""
         datatypes = datatypes or {}
         if is_dataframe(inputs):
-            tensors = [_tensor(str(c), inputs[c].to_numpy(), datatypes.get(str(c)))
-                       for c in inputs.columns]
+            pairs = [_tensor(str(c), inputs[c].to_numpy(), datatypes.get(str(c)), binary)
+                     for c in inputs.columns]
         elif isinstance(inputs, Mapping):
-            tensors = [_tensor(str(k), v, datatypes.get(str(k))) for k, v in inputs.items()]
+            pairs = [_tensor(str(k), v, datatypes.get(str(k)), binary) for k, v in inputs.items()]
         else:
-            tensors = [_tensor("input", inputs, datatypes.get("input"))]
-        body: Dict[str, Any] = {"inputs": tensors}
+            pairs = [_tensor("input", inputs, datatypes.get("input"), binary)]
+        raws = [raw for _, raw in pairs if raw is not None]
+        body: Dict[str, Any] = {"inputs": [tensor for tensor, _ in pairs]}
         if request_id is not None:
             body["id"] = request_id
         if outputs is not None:
@@ -206,7 +247,16 @@ class Serving:
         if version is not None:
             parts += ["versions", version]
         parts.append("infer")
-        return InferResult(self._t.request("POST", path_of(*parts), json_body=body).json())
+        if not raws:
+            return InferResult(self._t.request("POST", path_of(*parts), json_body=body).json())
+        # Binary in, binary out: no number goes through text on either side.
+        body.setdefault("parameters", {})["binary_data_output"] = True
+        header = json.dumps(body, allow_nan=False).encode("utf-8")
+        answer = self._t.request(
+            "POST", path_of(*parts), body=b"".join([header, *raws]),
+            content_type="application/octet-stream",
+            headers={"Inference-Header-Content-Length": str(len(header))})
+        return InferResult(_decode_binary(answer.headers, answer.body))
 
     def feedback(self, labels: Any) -> Dict[str, Any]:
         """Ground truth for logged predictions: a dict ``{prediction_id: label}`` or a list

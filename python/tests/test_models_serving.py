@@ -134,6 +134,12 @@ def test_deploy_predict_infer_and_feedback(registered):
     assert v2.id == "r1" and len(v2.prediction_ids) == 5
     assert v2.outputs["predict"] == pytest.approx(expected, rel=1e-5)
     assert v2.as_numpy("predict").shape == (5,)
+    assert isinstance(v2.outputs["predict"], np.ndarray)  # numpy in, binary tensors both ways
+    as_json = client.infer("risk-ep", rows.to_numpy(dtype=np.float32), binary=False)
+    assert as_json.outputs["predict"] == pytest.approx(expected, rel=1e-5)
+    assert isinstance(as_json.outputs["predict"], list)
+    as_fp64 = client.infer("risk-ep", rows.to_numpy(dtype=np.float64))
+    assert as_fp64.outputs["predict"] == pytest.approx(expected, rel=1e-5)
     by_name = client.infer("risk-ep", {"avg_amount": rows["avg_amount"].tolist(),
                                        "txn_count": rows["txn_count"].tolist()}, version=1)
     assert by_name.outputs["predict"] == pytest.approx(expected, rel=1e-5)

@@ -236,3 +236,27 @@ def test_tokens_are_sent_and_refusals_are_typed(secured, monkeypatch):
     writer = ferry.Client(server.url)  # the token from the environment
     assert writer.datasets.upload("new", b"id\n1\n", filename="n.csv")["created"]
     assert writer.health() is True
+
+
+def test_binary_tensors_are_sent_and_read_back(scripted):
+    import numpy as np
+    header = json.dumps({"model_name": "m", "model_version": "1", "outputs": [
+        {"name": "predict", "datatype": "FP32", "shape": [2],
+         "parameters": {"binary_data_size": 8}}]}).encode()
+    out = np.array([0.25, 0.5], dtype="<f4").tobytes()
+    server = scripted((200, {"Inference-Header-Content-Length": str(len(header))},
+                       header + out, 0),
+                      (200, {"Inference-Header-Content-Length": str(len(header))},
+                       header + out[:5], 0))
+    client = ferry.Client(server.url)
+    inputs = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
+    result = client.infer("m", inputs)
+    assert result.as_numpy("predict").tolist() == [0.25, 0.5]
+    _, _, headers, body = server.seen[0]
+    size = int(headers["Inference-Header-Content-Length"])
+    sent = json.loads(body[:size])
+    assert sent["inputs"][0]["shape"] == [2, 2] and sent["inputs"][0]["datatype"] == "FP32"
+    assert sent["parameters"]["binary_data_output"] is True
+    assert body[size:] == inputs.astype("<f4").tobytes()
+    with pytest.raises(ValueError, match="cut short"):
+        client.infer("m", inputs)
