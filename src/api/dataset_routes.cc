@@ -1,15 +1,18 @@
 #include "api/dataset_routes.h"
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "api/file_answer.h"
 #include "api/query_params.h"
 #include "api/upload_sink.h"
 #include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "dataset/dataset_store.h"
+#include "server/body_file.h"
 
 namespace ferry::api {
 namespace {
@@ -82,6 +85,73 @@ absl::StatusOr<server::BodySinkPtr> StartUpload(std::shared_ptr<dataset::Dataset
       });
 }
 
+// Static storage: Response::content_type is not owned.
+constexpr std::string_view kJsonLinesType = "application/x-ndjson";
+constexpr std::string_view kOpaqueType = "application/octet-stream";
+
+// What Content-Disposition may carry unquoted inside its quotes: a plain file name of
+// letters, digits and ". _ - + ( )" and spaces (no quote, backslash, slash, control or
+// non-ASCII byte a browser could misread), starting with a letter or digit.
+bool IsSafeFileName(std::string_view name) {
+  if (name.empty() || name.size() > 255 || !std::isalnum(static_cast<unsigned char>(name[0]))) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("._-+() ").find(c) != std::string_view::npos;
+  });
+}
+
+// The version's source file name when it is safe to name; otherwise NAME-vN with the
+// extension of its format (an opaque version's own extension when that is safe).
+std::string DownloadFileName(const dataset::VersionRecord& version) {
+  if (IsSafeFileName(version.source)) return version.source;
+  std::string extension;
+  if (version.format == table::Format::kCsv) {
+    extension = ".csv";
+  } else if (version.format == table::Format::kJsonLines) {
+    extension = ".jsonl";
+  } else if (size_t dot = version.source.find_last_of('.'); dot != std::string::npos) {
+    const std::string own = version.source.substr(dot);
+    if (own.size() <= 16 && IsSafeFileName(core::Cat("x", own))) extension = own;
+  }
+  return core::Cat(version.dataset, "-v", version.version, extension);
+}
+
+// GET .../versions/{ref}/content: the version's bytes, rebuilt by Export (which verifies
+// every chunk and the whole file's SHA-256) into a temporary file that is then streamed.
+// Runs on the IO thread, like every ordinary handler: a large version keeps this
+// thread's other connections waiting while it is rebuilt, not while it is sent.
+absl::StatusOr<Response> DownloadVersion(const dataset::DatasetStore& datasets,
+                                         const store::Workspace& workspace, Request& request) {
+  ASSIGN_OR_RETURN(dataset::DatasetRef ref,
+                   dataset::ParseDatasetRef(
+                       core::Cat(request.PathParam("name"), "@", request.PathParam("ref"))));
+  ASSIGN_OR_RETURN(dataset::VersionRecord version, datasets.Resolve(ref));
+  RETURN_IF_ERROR(core::CheckFreeSpace(workspace.ferry_dir(), static_cast<uint64_t>(version.size),
+                                       core::Cat("downloading ", version.Ref())));
+  // Pinned to the number: a tag or "latest" that moves meanwhile cannot change the
+  // bytes under the headers that describe them.
+  dataset::DatasetRef pinned;
+  pinned.name = version.dataset;
+  pinned.version = version.version;
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<server::BodyFile> file,
+      BuildFileAnswer(workspace.ferry_dir() / "uploads", "download", [&](const fs::path& path) {
+        return datasets.Export(pinned, path).status();
+      }));
+  Response response;
+  response.body_file = std::move(file);
+  response.content_type = version.format == table::Format::kCsv         ? server::kCsvContentType
+                          : version.format == table::Format::kJsonLines ? kJsonLinesType
+                                                                        : kOpaqueType;
+  response.headers.emplace_back(
+      "Content-Disposition", core::Cat("attachment; filename=\"", DownloadFileName(version), "\""));
+  response.headers.emplace_back("ETag", core::Cat("\"sha256:", version.content_sha256, "\""));
+  response.headers.emplace_back("X-Ferry-Sha256", version.content_sha256);
+  return response;
+}
+
 }  // namespace
 
 absl::Status AddDatasetRoutes(server::Router& router, store::Workspace& workspace) {
@@ -116,6 +186,10 @@ absl::Status AddDatasetRoutes(server::Router& router, store::Workspace& workspac
         ASSIGN_OR_RETURN(dataset::VersionRecord version, datasets->Resolve(ref));
         return server::JsonResponse(dataset::VersionToJson(version));
       }));
+  RETURN_IF_ERROR(router.Get("/api/v1/datasets/{name}/versions/{ref}/content",
+                             [datasets, &workspace](Request& request) {
+                               return DownloadVersion(*datasets, workspace, request);
+                             }));
   RETURN_IF_ERROR(router.PostStreaming("/api/v1/datasets/{name}/versions",
                                        [datasets, &workspace](Request& request) {
                                          return StartUpload(datasets, workspace, request);

@@ -5,6 +5,16 @@
 //   GET /api/v1/datasets/{name}/versions          versions, newest first
 //   GET /api/v1/datasets/{name}/versions/{ref}    one version (a number, a tag or
 //                                                 "latest")
+//   GET /api/v1/datasets/{name}/versions/{ref}/content
+//        the version's file, byte-identical (every chunk and the whole file's SHA-256
+//        verified while it is rebuilt), streamed; Content-Type text/csv;
+//        charset=utf-8, application/x-ndjson or application/octet-stream by format,
+//        Content-Disposition: attachment; filename="SOURCE" (NAME-vN.EXT when the
+//        source name is not a plain file name), ETag: "sha256:HEX", X-Ferry-Sha256:
+//        HEX. 404 as for the version itself; 429 (resource_exhausted) when .ferry has no
+//        room for the rebuilt file. The file is rebuilt into a temporary file in
+//        .ferry/uploads/ (unlinked once open) on the request's IO thread before the
+//        answer starts, so that thread's other connections wait meanwhile.
 //   POST /api/v1/datasets/{name}/versions         the body is the file; query options
 //        ?filename=NAME.csv&message=...&tag=...&format=csv|jsonl|opaque&lenient=true
 //        201 with the new version, 200 when the bytes equal the latest version; errors

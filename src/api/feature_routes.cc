@@ -5,8 +5,11 @@
 #include <unordered_map>
 
 #include "api/feature_json.h"
+#include "api/historical_request.h"
 #include "api/json_body.h"
 #include "api/online_request.h"
+#include "api/upload_sink.h"
+#include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "dataset/dataset_store.h"
@@ -168,6 +171,26 @@ absl::StatusOr<Response> PostMaterialize(FeatureApi& api, Request& request) {
   return server::JsonResponse(MaterializationJson(runs));
 }
 
+// POST /api/v1/features/historical: a streaming route, so that an entity table of any
+// size goes to a temporary file (the upload sink) instead of memory. The sink's finish,
+// which runs the join, runs on the server's blocking pool, so no IO thread waits for it.
+absl::StatusOr<server::BodySinkPtr> StartHistorical(std::shared_ptr<FeatureApi> api,
+                                                    Request& request) {
+  ASSIGN_OR_RETURN(HistoricalRequest parsed, ParseHistoricalRequest(request, *api->registry));
+  const std::filesystem::path uploads = api->workspace.ferry_dir() / "uploads";
+  // The entity table, and the training set at least as large (every entity column
+  // passes through).
+  if (std::optional<uint64_t> length = request.content_length(); length && *length > 0) {
+    RETURN_IF_ERROR(
+        core::CheckFreeSpace(api->workspace.ferry_dir(), 2 * *length, "uploading an entity table"));
+  }
+  return CreateFileUploadSink(
+      uploads, "historical retrieval",
+      [api, parsed = std::move(parsed), uploads](const std::filesystem::path& body) {
+        return RunHistoricalRequest(api->workspace, *api->datasets, parsed, body, uploads);
+      });
+}
+
 }  // namespace
 
 // {"view": "V", "rows": [{key..., timestamp, feature...}, ...]}: features/online_push.h.
@@ -207,6 +230,9 @@ absl::Status AddFeatureRoutes(server::Router& router, store::Workspace& workspac
                               [api](Request& request) { return PostMaterialize(*api, request); }));
   RETURN_IF_ERROR(router.Post("/api/v1/features/push",
                               [api](Request& request) { return PostPush(*api, request); }));
+  RETURN_IF_ERROR(router.PostStreaming("/api/v1/features/historical", [api](Request& request) {
+    return StartHistorical(api, request);
+  }));
   return absl::OkStatus();
 }
 

@@ -17,6 +17,18 @@
 //        defaults to now, views to every online view); answers MaterializationJson.
 //        It runs in the request's server thread until done, so that thread's other
 //        connections wait meanwhile; lookups on the other threads go on.
+//   POST /api/v1/features/historical?service=NAME|features=view:f,...
+//        [&entities=DATASET@REF | &format=csv|jsonl] [&full_feature_names=true]
+//        [&out=DATASET&tag=T&message=M]
+//        historical retrieval (features/historical_retrieval.h; historical_request.h):
+//        the body is the entity table (none with entities=), streamed to a temporary
+//        file in .ferry/uploads/ as it arrives. With out=: 201 (200 when unchanged)
+//        with HistoricalResultToJson, the training set stored as a version with its
+//        lineage. Without: 200, the training set as text/csv, streamed, with
+//        X-Ferry-Rows. Errors: 400 naming the problem (query, entity table), 404 for
+//        unknown views, features, services or datasets; nothing is stored. The join
+//        runs on the server's blocking pool (the upload sink's finish), so no IO thread
+//        waits for it.
 //
 // The online store is the workspace's `.ferry/online/`, held by a SharedOnlineStore: if
 // another process has it open when the server starts, the online and materialize routes

@@ -59,21 +59,7 @@ absl::Status RunHistorical(CliContext& context, const HistoricalArgs& args) {
                    features::RetrieveHistorical(*opened.workspace, *opened.datasets, options));
   const dataset::VersionRecord& v = result.added.version;
   if (args.json) {
-    nlohmann::json views = nlohmann::json::array();
-    for (const auto& r : result.views) {
-      views.push_back({{"view", r.view},
-                       {"source", r.source},
-                       {"table_built", r.table_built},
-                       {"matched", r.stats.matched},
-                       {"expired", r.stats.expired}});
-    }
-    context.out() << nlohmann::json{{"created", result.added.created},
-                                    {"rows", result.rows},
-                                    {"columns", result.columns},
-                                    {"views", views},
-                                    {"version", dataset::VersionToJson(v)}}
-                         .dump()
-                  << "\n";
+    context.out() << features::HistoricalResultToJson(result).dump() << "\n";
     return absl::OkStatus();
   }
   context.out() << (result.added.created ? "training set " : "unchanged: training set ")

@@ -34,15 +34,20 @@ absl::Status StreamFile(const fs::path& path,
 }  // namespace
 
 absl::StatusOr<EntityTable> EntityTable::Open(const dataset::DatasetStore& datasets,
-                                              const std::string& spec,
-                                              const std::string& display) {
+                                              const std::string& spec, const std::string& display,
+                                              EntitySource source) {
   EntityTable table;
   table.datasets_ = &datasets;
   std::error_code ec;
-  if (fs::is_regular_file(spec, ec)) {
+  const bool file = source == EntitySource::kCsvFile || source == EntitySource::kJsonLinesFile ||
+                    (source == EntitySource::kFileOrDataset && fs::is_regular_file(spec, ec));
+  if (file) {
     table.file_ = fs::absolute(spec).lexically_normal();
     table.label_ = display.empty() ? spec : display;
-    table.format_ = table::DetectFormat(table.file_.filename().string());
+    table.format_ = source == EntitySource::kCsvFile ? table::Format::kCsv
+                    : source == EntitySource::kJsonLinesFile
+                        ? table::Format::kJsonLines
+                        : table::DetectFormat(table.file_.filename().string());
     if (table.format_ == table::Format::kOpaque) {
       return absl::InvalidArgumentError(
           Cat("entity table ", table.label_, ": not a CSV or JSON Lines file (by its name)"));
@@ -66,15 +71,20 @@ absl::StatusOr<EntityTable> EntityTable::Open(const dataset::DatasetStore& datas
     return table;
   }
   absl::StatusOr<dataset::DatasetRef> ref = dataset::ParseDatasetRef(spec);
+  if (!ref.ok() && source == EntitySource::kDataset) {
+    return absl::InvalidArgumentError(
+        Cat("entity table \"", spec, "\": ", core::View(ref.status().message())));
+  }
   if (!ref.ok()) {
     return absl::NotFoundError(Cat("entity table \"", spec,
                                    "\" is neither a file nor a dataset reference"));
   }
   absl::StatusOr<dataset::VersionRecord> resolved = datasets.Resolve(*ref);
   if (absl::IsNotFound(resolved.status())) {
-    return absl::NotFoundError(Cat("entity table \"", display.empty() ? spec : display,
-                                   "\": no such file, and ",
-                                   core::View(resolved.status().message())));
+    return absl::NotFoundError(
+        Cat("entity table \"", display.empty() ? spec : display,
+            source == EntitySource::kDataset ? "\": " : "\": no such file, and ",
+            core::View(resolved.status().message())));
   }
   ASSIGN_OR_RETURN(dataset::VersionRecord version, std::move(resolved));
   if (!version.profile) {

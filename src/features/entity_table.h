@@ -19,15 +19,25 @@
 
 namespace ferry::features {
 
+// What the spec of an entity table may name.
+enum class EntitySource {
+  kFileOrDataset,  // an existing file (CSV / JSON Lines by its extension), else a
+                   // dataset reference: the CLI
+  kDataset,        // only a dataset reference: the HTTP API, whose clients must never
+                   // name the server's files
+  kCsvFile,        // a file read as CSV / JSON Lines whatever its name: an HTTP
+  kJsonLinesFile,  // upload's temporary file
+};
+
 class EntityTable {
  public:
-  // `spec` names an existing file (read directly) or else a dataset reference;
-  // `display` (when not empty) is how messages name a file.
-  // Errors: NotFound for neither, InvalidArgument for an opaque version or a file that
-  // is not CSV / JSON Lines or is malformed (line and reason).
+  // `spec` names what `source` allows; `display` (when not empty) is how messages name
+  // a file. Errors: NotFound for neither a file nor a dataset version, InvalidArgument
+  // for a malformed reference (kDataset), an opaque version, or a file that is not CSV
+  // / JSON Lines or is malformed (line and reason).
   static absl::StatusOr<EntityTable> Open(const dataset::DatasetStore& datasets,
-                                          const std::string& spec,
-                                          const std::string& display = "");
+                                          const std::string& spec, const std::string& display = "",
+                                          EntitySource source = EntitySource::kFileOrDataset);
 
   const table::Schema& schema() const { return schema_; }
   // "customer_daily@3", or the file's path.

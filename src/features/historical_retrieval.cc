@@ -1,15 +1,16 @@
 #include "features/historical_retrieval.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "core/file.h"
 #include "core/status.h"
@@ -268,7 +269,8 @@ absl::StatusOr<TrainingSetFile> JoinToFile(store::Workspace& workspace,
   if (options.selection.views.empty()) return absl::InvalidArgumentError("no features requested");
   PhaseTimer timer;
   ASSIGN_OR_RETURN(EntityTable entities,
-                   EntityTable::Open(datasets, options.entities, options.entities_display));
+                   EntityTable::Open(datasets, options.entities, options.entities_display,
+                                     options.entities_source));
   if (entities.rows() == 0) {
     return absl::InvalidArgumentError(Cat("entity table ", entities.label(), " has no rows"));
   }
@@ -316,6 +318,22 @@ absl::StatusOr<TrainingSetFile> JoinToFile(store::Workspace& workspace,
 }
 
 }  // namespace
+
+nlohmann::json HistoricalResultToJson(const HistoricalResult& result) {
+  nlohmann::json views = nlohmann::json::array();
+  for (const ViewReport& r : result.views) {
+    views.push_back({{"view", r.view},
+                     {"source", r.source},
+                     {"table_built", r.table_built},
+                     {"matched", r.stats.matched},
+                     {"expired", r.stats.expired}});
+  }
+  return nlohmann::json{{"created", result.added.created},
+                        {"rows", result.rows},
+                        {"columns", result.columns},
+                        {"views", views},
+                        {"version", dataset::VersionToJson(result.added.version)}};
+}
 
 absl::StatusOr<std::vector<PreparedTable>> PrepareFeatureTables(
     store::Workspace& workspace, const dataset::DatasetStore& datasets,

@@ -25,9 +25,11 @@
 
 #include "absl/status/statusor.h"
 #include "dataset/dataset_store.h"
+#include "features/entity_table.h"
 #include "features/feature_registry.h"
 #include "features/feature_table.h"
 #include "features/point_in_time_join.h"
+#include "nlohmann/json_fwd.hpp"
 #include "store/workspace.h"
 
 namespace ferry::features {
@@ -37,6 +39,7 @@ inline constexpr std::string_view kEntityTimestampColumn = "event_timestamp";
 struct HistoricalOptions {
   std::string entities;  // a CSV / JSON Lines file, or a dataset reference
   std::string entities_display;  // how messages name the file (default: `entities`)
+  EntitySource entities_source = EntitySource::kFileOrDataset;  // what `entities` may name
   FeatureSelection selection;
   std::string output;  // the dataset that gets the training set as a new version
   bool full_feature_names = false;
@@ -59,6 +62,11 @@ struct HistoricalResult {
   std::vector<std::string> columns;
   std::vector<ViewReport> views;
 };
+
+// {"created", "rows", "columns", "views": [{"view", "source", "table_built", "matched",
+// "expired"}, ...], "version": dataset::VersionToJson}: how `ferry features historical
+// --json` and the HTTP API report a stored training set.
+nlohmann::json HistoricalResultToJson(const HistoricalResult& result);
 
 // A training set written by WriteTrainingSetFile and what it was made from.
 struct TrainingSetFile {

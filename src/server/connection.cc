@@ -105,6 +105,7 @@ void Connection::Close() {
   state_ = State::kClosed;
   ErrorCode ignored;
   socket_.close(ignored);
+  response_.body_file.reset();  // e.g. a client that left in the middle of a file body
   AbortSink("the connection closed before the body was complete");
 }
 
@@ -308,6 +309,11 @@ void Connection::WriteResponse() {
   size_t body_to_send = request_.method() == Method::kHead ? 0 : body_bytes_;
   state_ = State::kWriting;
   deadline_ = Clock::now() + worker_.context().request_timeout;
+  if (response_.body_file && body_to_send > 0) {
+    file_written_ = 0;
+    WriteFilePiece();
+    return;
+  }
 
   // Try the write here first: a small response almost always fits the socket buffer,
   // and finishing it inline saves queueing a completion (and the extra reactor poll
@@ -351,6 +357,7 @@ void Connection::OnWritten(const ErrorCode& ec, Completion completion) {
     Close();
     return;
   }
+  response_.body_file.reset();  // a HEAD answer's file, or one written in full
   if (worker_.context().config.access_log) LogAccess();
   if (!keep_alive_ || Stopping()) {
     Linger();

@@ -17,6 +17,12 @@
 // reading stops until the sink catches up, so the memory a connection holds stays
 // bounded (three 256 KiB buffers) whatever the body's size.
 //
+// A response with a body_file (body_file.h) is written as its head and then the file,
+// one piece at a time through a 256 KiB buffer the connection keeps once it has used
+// it (connection_file.cc): memory stays bounded whatever the file's size, and the write
+// deadline is renewed for every piece, so a slow client that keeps reading is not cut
+// off. The file is released once the response is written or the connection closes.
+//
 // HTTPS: when the server has a TLS context, the connection first completes the TLS
 // handshake (within request_timeout, as state kReading), then reads and writes through
 // the TLS stream; responses are then always written asynchronously, and a closing
@@ -30,7 +36,8 @@
 //                                                          sink is behind)
 //   kFinishing a streamed body is complete and the sink's  none (the server's own work)
 //              Finish runs on the blocking pool
-//   kWriting   writing a response                          request_timeout
+//   kWriting   writing a response                          request_timeout (for a file
+//                                                          body: per piece)
 //   kLingering response sent with "Connection: close",     request_timeout
 //              write side shut, draining what the client
 //              still sends so it reads the response instead of a reset
@@ -99,6 +106,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteResponse();
   void OnWritten(const ErrorCode& ec, Completion completion);
   void WriteContinue();
+  // File bodies (connection_file.cc): writes the head and the file's first piece, then
+  // each next piece once the previous one is written.
+  void WriteFilePiece();
+  void OnFilePieceWritten(const ErrorCode& ec);
   void WaitForNextRequest();
   void Linger();
   void LogAccess() const;
@@ -159,6 +170,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool finish_keep_alive_ = false;
   std::string staging_;    // parsed body bytes waiting for the sink
   std::string appending_;  // the bytes the sink is appending now
+
+  // A file body: the buffer its pieces go through (allocated on first use, then kept,
+  // like the read buffer a streamed upload grows), the bytes of the file written so far
+  // and the size of the piece being written.
+  std::unique_ptr<char[]> file_buffer_;
+  uint64_t file_written_ = 0;
+  size_t file_piece_ = 0;
 
   Response response_;
   std::string head_;

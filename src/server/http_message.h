@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@
 
 namespace ferry::server {
 
+class BodyFile;
 class Router;
 
 enum class Method : uint8_t {
@@ -131,6 +133,7 @@ class Request {
 
 inline constexpr std::string_view kJsonContentType = "application/json";
 inline constexpr std::string_view kTextContentType = "text/plain; charset=utf-8";
+inline constexpr std::string_view kCsvContentType = "text/csv; charset=utf-8";
 
 struct Response {
   int status = 200;
@@ -142,6 +145,10 @@ struct Response {
   // written by the server and must not appear here; a field whose name or value holds
   // CR or LF is dropped (and logged) rather than written.
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is this file's content (body_file.h), streamed with bounded
+  // memory, and `body` is not sent. Content-Length is the file's size; HEAD gets the
+  // header only.
+  std::shared_ptr<BodyFile> body_file;
 };
 
 // A response whose body is already JSON text (e.g. a precomputed constant).

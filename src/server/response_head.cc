@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "server/asio.h"  // first: see asio.h
+#include "server/body_file.h"
 
 namespace ferry::server {
 namespace {
@@ -50,6 +51,7 @@ bool HasLineBreak(std::string_view text) {
 size_t AppendResponseHead(const Response& response, const HeadOptions& options, std::string& out) {
   int status = response.status >= 100 && response.status <= 599 ? response.status : 500;
   bool has_body = status >= 200 && status != 204 && status != 304;
+  const uint64_t body_size = response.body_file ? response.body_file->size() : response.body.size();
   out.append("HTTP/1.1 ");
   AppendNumber(out, static_cast<uint64_t>(status));
   out.push_back(' ');
@@ -60,7 +62,7 @@ size_t AppendResponseHead(const Response& response, const HeadOptions& options, 
     out.append("\r\nContent-Type: ");
     out.append(HasLineBreak(response.content_type) ? kTextContentType : response.content_type);
     out.append("\r\nContent-Length: ");
-    AppendNumber(out, response.body.size());
+    AppendNumber(out, body_size);
   }
   out.append("\r\n");
   for (const auto& [name, value] : response.headers) {
@@ -79,7 +81,7 @@ size_t AppendResponseHead(const Response& response, const HeadOptions& options, 
     out.append("Connection: keep-alive\r\n");
   }
   out.append("\r\n");
-  return has_body ? response.body.size() : 0;
+  return has_body ? body_size : 0;
 }
 
 }  // namespace ferry::server

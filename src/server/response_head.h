@@ -19,9 +19,9 @@ struct HeadOptions {
 };
 
 // Appends the head of response to out and returns how many body bytes follow it: the
-// body's size, or 0 for 1xx, 204 and 304 (which have no body). A status outside
-// 100..599 is written as 500. Extra header fields whose name or value contains CR or LF
-// are dropped and logged.
+// body's size (body_file's when set), or 0 for 1xx, 204 and 304 (which have no body). A status
+// outside 100..599 is written as 500. Extra header fields whose name or value contains CR or LF are
+// dropped and logged.
 size_t AppendResponseHead(const Response& response, const HeadOptions& options, std::string& out);
 
 }  // namespace ferry::server

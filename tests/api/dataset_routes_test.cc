@@ -1,5 +1,5 @@
-// The dataset upload route in-process: its sink's private temporary file, and that the
-// file goes away however the upload ends.
+// The dataset routes in-process: the upload's private temporary file, which goes away
+// however the upload ends, and downloads of a version's bytes.
 
 #include "api/dataset_routes.h"
 
@@ -9,8 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
-#include "testing/temp_dir.h"
+#include "core/sha256.h"
+#include "server/body_file.h"
 #include "testing/postgres_server.h"
+#include "testing/temp_dir.h"
 
 namespace ferry::api {
 namespace {
@@ -30,6 +32,26 @@ class DatasetRoutesTest : public ::testing::Test {
     std::optional<server::StreamingMatch> match = router_.MatchStreaming(request_);
     if (!match) return absl::NotFoundError("no streaming route");
     return router_.OpenBodySink(*match, request_, authorizer_);
+  }
+  // Adds `bytes` through the upload route; the status of its answer.
+  int Upload(std::string_view target, std::string_view bytes) {
+    auto sink = OpenUpload(target);
+    EXPECT_TRUE(sink.ok()) << sink.status();
+    if (!sink.ok()) return 0;
+    EXPECT_TRUE((*sink)->Append(bytes).ok());
+    absl::StatusOr<server::Response> response = (*sink)->Finish();
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->status : 0;
+  }
+  server::Response Get(std::string_view target, server::Method method = server::Method::kGet) {
+    server::Request request = server::Request::Make(method, target);
+    return router_.Dispatch(request, authorizer_);
+  }
+  static std::string Header(const server::Response& response, std::string_view name) {
+    for (const auto& [key, value] : response.headers) {
+      if (key == name) return value;
+    }
+    return "";
   }
   std::vector<fs::path> Uploads() const {
     std::vector<fs::path> files;
@@ -95,6 +117,65 @@ TEST_F(DatasetRoutesTest, BadNamesTagsAndOptionsAreRefusedBeforeAnyBody) {
     auto sink = OpenUpload(target);
     EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument) << target;
   }
+  EXPECT_TRUE(Uploads().empty());
+}
+
+TEST_F(DatasetRoutesTest, DownloadAnswersTheVersionsBytesWithTheirDigestAndName) {
+  std::string csv = "id,score\n";
+  for (int i = 0; i < 50'000; ++i) csv += std::to_string(i) + ",0." + std::to_string(i % 97) + "\n";
+  ASSERT_EQ(Upload("/api/v1/datasets/scores/versions?filename=scores.csv&tag=prod", csv), 201);
+  core::Sha256 hasher;
+  hasher.Update(csv);
+  const std::string sha = hasher.Finish().ToHex();
+  for (const char* ref : {"1", "latest", "prod"}) {
+    server::Response r = Get(std::string("/api/v1/datasets/scores/versions/") + ref + "/content");
+    ASSERT_EQ(r.status, 200) << ref << ": " << r.body;
+    ASSERT_NE(r.body_file, nullptr);
+    EXPECT_EQ(r.body_file->size(), csv.size());
+    EXPECT_TRUE(r.body_file->ReadAll().value() == csv) << ref;
+    EXPECT_EQ(r.content_type, "text/csv; charset=utf-8");
+    EXPECT_EQ(Header(r, "ETag"), "\"sha256:" + sha + "\"");
+    EXPECT_EQ(Header(r, "X-Ferry-Sha256"), sha);
+    EXPECT_EQ(Header(r, "Content-Disposition"), "attachment; filename=\"scores.csv\"");
+  }
+  // The rebuilt file is unlinked as soon as it is open: nothing is left in uploads.
+  EXPECT_TRUE(Uploads().empty());
+  server::Response head = Get("/api/v1/datasets/scores/versions/1/content", server::Method::kHead);
+  EXPECT_EQ(head.status, 200);
+  ASSERT_NE(head.body_file, nullptr);
+  EXPECT_EQ(head.body_file->size(), csv.size());
+}
+
+TEST_F(DatasetRoutesTest, DownloadNamesTheTypeByFormatAndOnlySafeFileNames) {
+  ASSERT_EQ(Upload("/api/v1/datasets/events/versions?filename=events.jsonl", "{\"a\": 1}\n"), 201);
+  const std::string binary("\x00\x01\xff\"x\r\n", 7);
+  ASSERT_EQ(Upload("/api/v1/datasets/blob/versions?filename=we%22ird%20name.bin", binary), 201);
+  ASSERT_EQ(Upload("/api/v1/datasets/blob/versions?filename=%C3%A9t%C3%A9.csv&format=opaque", "x"),
+            201);
+  server::Response jsonl = Get("/api/v1/datasets/events/versions/1/content");
+  ASSERT_EQ(jsonl.status, 200) << jsonl.body;
+  EXPECT_EQ(jsonl.content_type, "application/x-ndjson");
+  EXPECT_EQ(Header(jsonl, "Content-Disposition"), "attachment; filename=\"events.jsonl\"");
+  server::Response opaque = Get("/api/v1/datasets/blob/versions/1/content");
+  ASSERT_EQ(opaque.status, 200) << opaque.body;
+  EXPECT_EQ(opaque.content_type, "application/octet-stream");
+  EXPECT_EQ(Header(opaque, "Content-Disposition"), "attachment; filename=\"blob-v1.bin\"");
+  EXPECT_TRUE(opaque.body_file->ReadAll().value() == binary);
+  server::Response accented = Get("/api/v1/datasets/blob/versions/2/content");
+  EXPECT_EQ(Header(accented, "Content-Disposition"), "attachment; filename=\"blob-v2.csv\"");
+}
+
+TEST_F(DatasetRoutesTest, DownloadOfAnUnknownVersionIs404LikeTheVersionItself) {
+  ASSERT_EQ(Upload("/api/v1/datasets/scores/versions?filename=a.csv", "id\n1\n"), 201);
+  for (const char* ref : {"scores/versions/2", "scores/versions/nope", "missing/versions/1"}) {
+    const std::string version = std::string("/api/v1/datasets/") + ref;
+    server::Response content = Get(version + "/content");
+    server::Response described = Get(version);
+    EXPECT_EQ(content.status, 404) << ref << ": " << content.body;
+    EXPECT_EQ(content.body, described.body);
+    EXPECT_EQ(content.body_file, nullptr);
+  }
+  EXPECT_EQ(Get("/api/v1/datasets/scores/versions/0/content").status, 400);
   EXPECT_TRUE(Uploads().empty());
 }
 

@@ -1,7 +1,9 @@
-// End-to-end tests of `ferry features ...` (apply, list, show, historical), and the
+// End-to-end tests of `ferry features ...` (apply, list, show, historical), the same
+// over a real `ferry server`'s HTTP API (with a dataset's upload and download), and the
 // point-in-time join checked against pandas.merge_asof (pandas_merge_asof_check.py).
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
 
@@ -106,6 +108,63 @@ TEST_F(FeaturesE2eTest, ApplyListShowHistoricalExport) {
                               "--out", "train"});
   EXPECT_EQ(same.exit_code, 0) << same.err;
   EXPECT_NE(same.out.find("unchanged: training set train@1"), std::string::npos) << same.out;
+}
+
+TEST_F(FeaturesE2eTest, DatasetDownloadAndHistoricalRetrievalOverHttp) {
+  ASSERT_EQ(Ferry({"features", "apply", "features.yaml"}).exit_code, 0);
+  // Several MiB: the download goes out in many pieces.
+  ASSERT_EQ(Ferry({"demo", "transactions", "--rows", "100000", "--out", "big.csv"}).exit_code, 0);
+  Child server({FERRY_BINARY, "server", "--listen", "127.0.0.1:0"}, dir_);
+  const int port = WaitForServerPort(server);
+  ASSERT_GT(port, 0);
+
+  HttpResult uploaded =
+      HttpPostFile(port, "/api/v1/datasets/big/versions?filename=big.csv", dir_ / "big.csv");
+  ASSERT_EQ(uploaded.status, 201) << uploaded.body;
+  const std::string sha =
+      nlohmann::json::parse(uploaded.body)["version"]["content_sha256"].get<std::string>();
+  HttpResult downloaded = HttpRequest(port, "GET", "/api/v1/datasets/big/versions/1/content");
+  ASSERT_EQ(downloaded.status, 200) << downloaded.body.substr(0, 200);
+  EXPECT_GT(downloaded.body.size(), 4u << 20);
+  EXPECT_TRUE(downloaded.body == ReadFile("big.csv")) << "downloaded bytes differ";
+  EXPECT_NE(downloaded.headers.find("ETag: \"sha256:" + sha + "\""), std::string::npos)
+      << downloaded.headers;
+  EXPECT_NE(downloaded.headers.find("Content-Disposition: attachment; filename=\"big.csv\""),
+            std::string::npos)
+      << downloaded.headers;
+  EXPECT_EQ(HttpRequest(port, "GET", "/api/v1/datasets/big/versions/2/content").status, 404);
+
+  // The training set as CSV, from the entity table in the body...
+  const std::string expected =
+      "customer_id,event_timestamp,label,avg_amount,txn_count\n"
+      "c1,2026-01-02T00:00:00Z,0,10.5,3\n"
+      "c2,2026-01-05T00:00:00Z,1,7.25,1\n"
+      "c3,2026-01-05T00:00:00Z,0,,\n";
+  HttpResult csv =
+      HttpPostFile(port, "/api/v1/features/historical?service=fraud", dir_ / "entities.csv");
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_EQ(csv.body, expected);
+  EXPECT_NE(csv.headers.find("X-Ferry-Rows: 3"), std::string::npos) << csv.headers;
+  // ... or from a dataset version, stored as a new version that the CLI exports.
+  ASSERT_EQ(HttpPostFile(port, "/api/v1/datasets/ents/versions?filename=entities.csv",
+                         dir_ / "entities.csv")
+                .status,
+            201);
+  HttpResult stored = HttpRequest(
+      port, "POST",
+      "/api/v1/features/historical?features=customer_stats:*&entities=ents@1&out=train");
+  ASSERT_EQ(stored.status, 201) << stored.body;
+  const nlohmann::json result = nlohmann::json::parse(stored.body);
+  EXPECT_EQ(result["version"]["ref"], "train@1");
+  EXPECT_EQ(result["views"][0]["matched"], 2);
+  HttpResult bad = HttpRequest(port, "POST", "/api/v1/features/historical?service=nope", "x\n");
+  EXPECT_EQ(bad.status, 404) << bad.body;
+
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(std::chrono::seconds(20)), 0) << server.Stderr();
+  ASSERT_EQ(Ferry({"data", "export", "train@1", "train.csv"}).exit_code, 0);
+  EXPECT_EQ(ReadFile("train.csv"), expected);
+  EXPECT_TRUE(fs::is_empty(dir_ / ".ferry/uploads"));
 }
 
 TEST_F(FeaturesE2eTest, BadInputGivesClearErrorsAndExitCodes) {

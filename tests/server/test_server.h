@@ -7,11 +7,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
+#include "server/body_file.h"
 #include "server/health_routes.h"
 #include "server/http_server.h"
 
@@ -71,6 +76,34 @@ inline std::shared_ptr<Router> TestRouter(std::atomic<bool>* infer_ran = nullptr
                   .ok());
   EXPECT_TRUE(AddHealthRoutes(*router).ok());
   return router;
+}
+
+// `size` pseudo-random bytes written to `path` (seeded: the same every run); returned too.
+inline std::string WriteRandomFile(const std::filesystem::path& path, size_t size) {
+  std::mt19937_64 rng(size);
+  std::string bytes(size, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng());
+  std::ofstream(path, std::ios::binary) << bytes;
+  return bytes;
+}
+
+// GET /file: the content of `path` as a BodyFile. *last (when given) watches the last
+// one opened, so a test can see when the server lets it go.
+inline void AddFileRoute(Router& router, const std::filesystem::path& path,
+                         std::shared_ptr<std::weak_ptr<BodyFile>> last = nullptr) {
+  EXPECT_TRUE(router
+                  .Get("/file",
+                       [path, last](Request&) -> absl::StatusOr<Response> {
+                         Response response;
+                         absl::StatusOr<std::shared_ptr<BodyFile>> file = BodyFile::Open(path);
+                         if (!file.ok()) return file.status();
+                         response.body_file = *std::move(file);
+                         if (last) *last = response.body_file;
+                         response.content_type = "application/octet-stream";
+                         response.headers.emplace_back("X-File", "yes");
+                         return response;
+                       })
+                  .ok());
 }
 
 inline std::unique_ptr<HttpServer> StartServer(

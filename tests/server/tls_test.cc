@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <cstdlib>
 #include <fstream>
 
@@ -118,6 +121,43 @@ TEST_F(TlsTest, PlainHttpToTheTlsPortGetsNoHttpAnswerAndTheServerCarriesOn) {
   EXPECT_TRUE(silent.WaitForClose(5s));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
   EXPECT_TRUE(FetchTls(server->port(), cert_.cert, TLS1_2_VERSION, TLS1_3_VERSION).ok());
+}
+
+TEST_F(TlsTest, FileBodyArrivesByteIdenticalAndTheConnectionStaysUsable) {
+  const std::string content = testing::WriteRandomFile(temp_ / "body.bin", (6 << 20) + 777);
+  auto router = testing::TestRouter();
+  testing::AddFileRoute(*router, temp_ / "body.bin");
+  auto server = testing::StartServer(config_, router);
+  ASSERT_NE(server, nullptr);
+  asio::io_context io;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(cert_.cert.string());
+  context.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<tcp::socket> stream(io, context);
+  stream.lowest_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->port()));
+  stream.handshake(asio::ssl::stream_base::client);
+  beast::flat_buffer buffer;
+  // One connection: the file, HEAD of it, the file again, then a small answer.
+  for (std::string_view method : {"GET", "HEAD", "GET"}) {
+    const std::string request = std::string(method) + " /file HTTP/1.1\r\nHost: t\r\n\r\n";
+    asio::write(stream, asio::buffer(request));
+    beast::http::response_parser<beast::http::string_body> parser;
+    parser.body_limit(64 << 20);
+    parser.skip(method == "HEAD");
+    beast::http::read(stream, buffer, parser);
+    auto& response = parser.get();
+    EXPECT_EQ(response.result_int(), 200u);
+    EXPECT_EQ(response[beast::http::field::content_length], std::to_string(content.size()));
+    if (method == "GET") {
+      EXPECT_TRUE(response.body() == content) << "got " << response.body().size() << " bytes";
+    } else {
+      EXPECT_TRUE(response.body().empty());
+    }
+  }
+  asio::write(stream, asio::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")));
+  beast::http::response<beast::http::string_body> hello;
+  beast::http::read(stream, buffer, hello);
+  EXPECT_EQ(hello.body(), R"({"hello":"world"})");
 }
 
 TEST_F(TlsTest, BadCertificateSettingsAreClearErrors) {
