@@ -24,11 +24,15 @@ def frame_to_csv(frame: Any, sink: BinaryIO) -> None:
             if not converted:
                 out = frame.copy()
                 converted = True
-            tz = getattr(series.dt, "tz", None)
-            if tz is not None:
-                out[column] = series.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            else:
-                out[column] = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+            aware = getattr(series.dt, "tz", None) is not None
+            if aware:
+                series = series.dt.tz_convert("UTC")
+            text = series.dt.strftime("%Y-%m-%dT%H:%M:%S")
+            micros = series.dt.microsecond
+            # Fractions only where there are some; NaT stays empty (a missing value).
+            text = text.where(micros == 0, text + "." + micros.astype("Int64").astype(str)
+                              .str.zfill(6))
+            out[column] = text + "Z" if aware else text
     text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
     try:
         out.to_csv(text, index=False)

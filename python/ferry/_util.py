@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import io
 import os
@@ -9,6 +10,14 @@ import tempfile
 from typing import Any, BinaryIO, Iterator, Optional
 
 from .errors import IntegrityError
+
+
+def user_name() -> str:
+    """Who is logging or moving things, as the CLI names them ($USER)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def optional_pandas() -> Any:

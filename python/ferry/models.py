@@ -7,6 +7,7 @@ import os
 from typing import Any, Dict, List, Optional, Union
 
 from ._transport import Transport, path_of
+from ._util import user_name
 
 
 def _model_bytes_or_path(model: Any) -> Union[str, bytes]:
@@ -61,7 +62,7 @@ class Models:
         run_id = getattr(run, "run_id", run)
         if run is not None and hasattr(run, "flush"):
             run.flush()  # the version takes the run's metrics as they are now
-        query = {"flavor": flavor, "run": run_id, "reference": reference,
+        query = {"flavor": flavor, "run": run_id, "reference": reference, "actor": user_name(),
                  "description": description,
                  "signature": json.dumps(signature) if signature is not None else None}
         target = path_of("api", "v1", "models", name, "versions")
@@ -83,17 +84,18 @@ class Models:
 
     def set_alias(self, name: str, alias: str, version: int, *, reason: str = "",
                   actor: Optional[str] = None) -> Dict[str, Any]:
-        """Points ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
-        body: Dict[str, Any] = {"version": int(version), "reason": reason}
-        if actor is not None:
-            body["actor"] = actor
+        """Points ``alias`` at ``version`` (moving it if it pointed elsewhere); the change
+        is kept in the alias history with ``actor`` (default: the user name) and reason."""
+        body: Dict[str, Any] = {"version": int(version), "reason": reason,
+                                "actor": actor or user_name()}
         return self._t.request("PUT", path_of("api", "v1", "models", name, "aliases", alias),
                                json_body=body).json()
 
     def delete_alias(self, name: str, alias: str, *, reason: str = "",
                      actor: Optional[str] = None) -> Dict[str, Any]:
         return self._t.request("DELETE", path_of("api", "v1", "models", name, "aliases", alias),
-                               query={"reason": reason or None, "actor": actor}).json()
+                               query={"reason": reason or None,
+                                      "actor": actor or user_name()}).json()
 
     def set_tag(self, name: str, ref: Any, key: str, value: str) -> None:
         self._t.request("PUT", path_of("api", "v1", "models", name, "versions", ref, "tags", key),

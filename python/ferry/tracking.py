@@ -10,7 +10,6 @@ retries after a lost answer is stored once.
 from __future__ import annotations
 
 import atexit
-import getpass
 import math
 import os
 import socket
@@ -20,6 +19,7 @@ import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ._transport import Transport, path_of
+from ._util import user_name
 from .errors import FerryError
 
 # The server's limits per batch (tracking_store.h).
@@ -288,7 +288,7 @@ class Tracking:
         """Creates a run (and its experiment if new) and returns it to log into."""
         if flush_interval <= 0 or max_pending < 1:
             raise ValueError("flush_interval must be positive and max_pending 1 or more")
-        body: Dict[str, Any] = {"experiment": experiment, "user": _user(),
+        body: Dict[str, Any] = {"experiment": experiment, "user": user_name(),
                                 "host": socket.gethostname()}
         if name is not None:
             body["name"] = name
@@ -339,10 +339,3 @@ class Tracking:
             token = page.get("next_page_token") or ""
             if not token:
                 return
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

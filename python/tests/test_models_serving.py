@@ -3,6 +3,8 @@ aliases, lineage; deploy, predict (v1 and v2), feedback, the prediction log."""
 
 from __future__ import annotations
 
+import getpass
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,6 +94,7 @@ def test_aliases_history_tags_and_lineage(registered):
     assert [c["reason"] for c in aliases["history"] if c["alias"] == "production"] == [
         "first", "deeper"]
     assert client.models.version("risk", "production")["version"] == v2["version"]
+    assert aliases["history"][-1]["actor"] == getpass.getuser()  # as the CLI records it
     with pytest.raises(ferry.FailedPrecondition):
         client.models.delete_version("risk", v2["version"])  # the alias points at it
     client.models.set_tag("risk", 1, "owner", "ada")
