@@ -277,8 +277,10 @@ def _query_value(v: Any) -> str:
 
 
 def _copy(source: http.client.HTTPResponse, sink: BinaryIO) -> None:
+    # One buffer for the whole body: readinto spares an allocation and a copy per piece.
+    buffer = memoryview(bytearray(_CHUNK))
     while True:
-        chunk = source.read(_CHUNK)
-        if not chunk:
+        got = source.readinto(buffer)
+        if not got:
             return
-        sink.write(chunk)
+        sink.write(buffer[:got])
