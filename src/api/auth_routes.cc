@@ -5,6 +5,7 @@
 #include "api/query_params.h"
 #include "auth/audit_log.h"
 #include "auth/token_store.h"
+#include "core/clock.h"
 #include "core/status.h"
 #include "core/strings.h"
 
@@ -24,7 +25,7 @@ absl::StatusOr<std::chrono::milliseconds> DurationParam(const std::string& text)
 absl::StatusOr<Response> CreateToken(auth::TokenStore& tokens, Request& request) {
   ASSIGN_OR_RETURN(json body, ParseJsonObject(request.body()));
   RETURN_IF_ERROR(OnlyKeys(body, {"name", "scope", "expires_in", "rate_limit_per_second"}));
-  const int64_t now = auth::WallMicros();
+  const int64_t now = core::SystemClock::Shared()->NowMicros();
   auth::TokenSpec spec;
   ASSIGN_OR_RETURN(spec.name, StringField(body, "name"));
   ASSIGN_OR_RETURN(spec.scope, StringField(body, "scope"));
@@ -62,7 +63,7 @@ absl::StatusOr<Response> ListAudit(store::MetadataStore& metadata, Request& requ
   auth::AuditQuery query;
   if (std::optional<std::string> since = params.Get("since")) {
     ASSIGN_OR_RETURN(std::chrono::milliseconds ago, DurationParam(*since));
-    query.since_micros = auth::WallMicros() - ago.count() * 1000;
+    query.since_micros = core::SystemClock::Shared()->NowMicros() - ago.count() * 1000;
   }
   query.actor = params.Get("actor").value_or("");
   query.outcome = params.Get("outcome").value_or("");
@@ -81,8 +82,9 @@ absl::StatusOr<Response> ListAudit(store::MetadataStore& metadata, Request& requ
 }  // namespace
 
 absl::Status AddAuthRoutes(server::Router& router, store::Workspace& workspace) {
-  ASSIGN_OR_RETURN(auth::TokenStore store,
-                   auth::TokenStore::Open(workspace.metadata(), auth::WallMicros()));
+  ASSIGN_OR_RETURN(
+      auth::TokenStore store,
+      auth::TokenStore::Open(workspace.metadata(), core::SystemClock::Shared()->NowMicros()));
   auto tokens = std::make_shared<auth::TokenStore>(store);
   RETURN_IF_ERROR(router.Get("/api/v1/tokens",
                              [tokens](Request& request) { return ListTokens(*tokens, request); }));
@@ -90,8 +92,9 @@ absl::Status AddAuthRoutes(server::Router& router, store::Workspace& workspace) 
       "/api/v1/tokens", [tokens](Request& request) { return CreateToken(*tokens, request); }));
   RETURN_IF_ERROR(router.Delete(
       "/api/v1/tokens/{name}", [tokens](Request& request) -> absl::StatusOr<Response> {
-        ASSIGN_OR_RETURN(auth::TokenRecord revoked,
-                         tokens->Revoke(request.PathParam("name"), auth::WallMicros()));
+        ASSIGN_OR_RETURN(
+            auth::TokenRecord revoked,
+            tokens->Revoke(request.PathParam("name"), core::SystemClock::Shared()->NowMicros()));
         return server::JsonResponse(auth::TokenJson(revoked));
       }));
   store::MetadataStore* metadata = &workspace.metadata();

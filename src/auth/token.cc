@@ -124,12 +124,6 @@ bool SecretMatches(std::string_view secret, std::string_view salt_hex,
   return CRYPTO_memcmp(presented.bytes().data(), stored.data(), stored.size()) == 0;
 }
 
-int64_t WallMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::optional<std::string_view> BearerToken(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer";
   if (authorization.size() <= kScheme.size() || authorization[kScheme.size()] != ' ') {

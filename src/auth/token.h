@@ -60,10 +60,6 @@ std::optional<PresentedToken> ParseToken(std::string_view text);
 // False also when the stored values are malformed.
 bool SecretMatches(std::string_view secret, std::string_view salt_hex, std::string_view digest_hex);
 
-// Real time in microseconds since the epoch: token expiry and audit times follow the
-// wall clock, never a workspace's simulated one.
-int64_t WallMicros();
-
 // The token in an "Authorization: Bearer TOKEN" header value (case-insensitive scheme,
 // one or more spaces); nullopt when the value is not of that form.
 std::optional<std::string_view> BearerToken(std::string_view authorization);

@@ -43,7 +43,8 @@ std::string ErrorMessage(const server::Response& response) {
 
 absl::StatusOr<std::shared_ptr<TokenAuthorizer>> TokenAuthorizer::Open(
     store::MetadataStore& metadata, std::shared_ptr<AuditWriter> audit, const Options& options) {
-  ASSIGN_OR_RETURN(TokenStore store, TokenStore::Open(metadata, WallMicros()));
+  ASSIGN_OR_RETURN(TokenStore store,
+                   TokenStore::Open(metadata, core::SystemClock::Shared()->NowMicros()));
   std::shared_ptr<TokenAuthorizer> authorizer(
       new TokenAuthorizer(store, std::move(audit), options));
   RETURN_IF_ERROR(authorizer->Reload());
@@ -101,7 +102,7 @@ std::shared_ptr<const TokenAuthorizer::Tokens> TokenAuthorizer::Current() const 
 }
 
 size_t TokenAuthorizer::usable_tokens() const {
-  const int64_t now = WallMicros();
+  const int64_t now = core::SystemClock::Shared()->NowMicros();
   size_t count = 0;
   for (const auto& [id, record] : Current()->by_id) count += record.Expired(now) ? 0 : 1;
   return count;
@@ -141,7 +142,7 @@ absl::StatusOr<const TokenRecord*> TokenAuthorizer::Authenticate(
   }
   const TokenRecord& token = found->second;
   request.SetPrincipal(core::Cat("token:", token.name));
-  if (token.Expired(WallMicros())) {
+  if (token.Expired(core::SystemClock::Shared()->NowMicros())) {
     return absl::UnauthenticatedError(core::Cat("API token \"", token.name, "\" expired at ",
                                                 core::FormatTimestamp(*token.expires_at_micros)));
   }
@@ -184,7 +185,7 @@ void TokenAuthorizer::OnResponse(const server::Request& request, const server::R
   const bool refused = status == 401 || status == 403;
   if (!refused && !IsAudited(request.method(), request.route_pattern())) return;
   AuditEntry entry;
-  entry.at_micros = WallMicros();
+  entry.at_micros = core::SystemClock::Shared()->NowMicros();
   entry.actor = request.principal().empty() ? "anonymous" : std::string(request.principal());
   entry.source = request.remote_address().empty() ? "-" : std::string(request.remote_address());
   entry.action = core::Cat(request.method_name(), " ", request.route_pattern());

@@ -8,6 +8,7 @@
 #include "auth/audit_log.h"
 #include "auth/token.h"
 #include "auth/token_store.h"
+#include "core/clock.h"
 #include "core/error_mapping.h"
 #include "core/host.h"
 #include "core/strings.h"
@@ -51,7 +52,7 @@ void AuditCommand(CliContext& context, const std::vector<std::string>& path, int
   absl::StatusOr<std::unique_ptr<store::Workspace>> workspace = context.OpenWorkspace();
   if (!workspace.ok()) return;  // nothing was changed where there is no workspace
   auth::AuditEntry entry;
-  entry.at_micros = auth::WallMicros();
+  entry.at_micros = core::SystemClock::Shared()->NowMicros();
   entry.actor = core::Cat("cli:", context.env().user.value_or("unknown"), "@", core::HostName());
   entry.source = core::Cat("cli pid ", ::getpid());
   entry.action = "cli:";
@@ -65,7 +66,8 @@ void AuditCommand(CliContext& context, const std::vector<std::string>& path, int
   entry.outcome = result.ok() ? "ok" : "error";
   if (!result.ok()) entry.detail = std::string(core::View(result.message()));
   std::vector<auth::AuditEntry> entries{std::move(entry)};
-  absl::Status stored = auth::ApplyAuthMigrations((*workspace)->metadata(), auth::WallMicros());
+  absl::Status stored =
+      auth::ApplyAuthMigrations((*workspace)->metadata(), core::SystemClock::Shared()->NowMicros());
   if (stored.ok()) stored = auth::AppendAudit((*workspace)->metadata(), entries);
   if (!stored.ok()) {
     spdlog::warn("audit: cannot record the command: {}", core::View(stored.message()));

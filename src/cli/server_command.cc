@@ -13,6 +13,7 @@
 #include "auth/audit_log.h"
 #include "auth/token_authorizer.h"
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "core/host.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -77,7 +78,8 @@ absl::Status RunServer(CliContext& context, const ServerArgs& args) {
     if (audit_file.is_relative()) audit_file = workspace->root() / audit_file;
   }
   ASSIGN_OR_RETURN(std::shared_ptr<auth::AuditWriter> audit,
-                   auth::AuditWriter::Open(workspace->metadata(), audit_file, auth::WallMicros()));
+                   auth::AuditWriter::Open(workspace->metadata(), audit_file,
+                                           core::SystemClock::Shared()->NowMicros()));
   auth::TokenAuthorizer::Options access;
   access.require_tokens = require_tokens;
   access.rate_limit_per_second = config.rate_limit_per_second;

@@ -38,7 +38,7 @@ struct CreateArgs {
 };
 
 absl::Status Create(CliContext& context, const CreateArgs& args) {
-  const int64_t now = auth::WallMicros();
+  const int64_t now = core::SystemClock::Shared()->NowMicros();
   auth::TokenSpec spec;
   spec.name = args.name;
   spec.scope = args.scope;
@@ -72,7 +72,7 @@ absl::Status Create(CliContext& context, const CreateArgs& args) {
 
 absl::Status List(CliContext& context, bool all, bool as_json) {
   ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  const int64_t now = auth::WallMicros();
+  const int64_t now = core::SystemClock::Shared()->NowMicros();
   ASSIGN_OR_RETURN(auth::TokenStore tokens, auth::TokenStore::Open(workspace->metadata(), now));
   ASSIGN_OR_RETURN(std::vector<auth::TokenRecord> records, tokens.List(all));
   if (as_json) {
@@ -102,7 +102,7 @@ absl::Status List(CliContext& context, bool all, bool as_json) {
 
 absl::Status Revoke(CliContext& context, const std::string& name) {
   ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  const int64_t now = auth::WallMicros();
+  const int64_t now = core::SystemClock::Shared()->NowMicros();
   ASSIGN_OR_RETURN(auth::TokenStore tokens, auth::TokenStore::Open(workspace->metadata(), now));
   ASSIGN_OR_RETURN(auth::TokenRecord revoked, tokens.Revoke(name, now));
   context.out() << "revoked token \"" << revoked.name << "\" (id " << revoked.id
@@ -125,10 +125,11 @@ absl::Status ListAuditEntries(CliContext& context, const AuditArgs& args) {
   query.limit = args.limit;
   if (!args.since.empty()) {
     ASSIGN_OR_RETURN(std::chrono::milliseconds ago, alerts::ParseDuration(args.since));
-    query.since_micros = auth::WallMicros() - ago.count() * 1000;
+    query.since_micros = core::SystemClock::Shared()->NowMicros() - ago.count() * 1000;
   }
   ASSIGN_OR_RETURN(auto workspace, context.OpenWorkspace());
-  RETURN_IF_ERROR(auth::ApplyAuthMigrations(workspace->metadata(), auth::WallMicros()));
+  RETURN_IF_ERROR(
+      auth::ApplyAuthMigrations(workspace->metadata(), core::SystemClock::Shared()->NowMicros()));
   ASSIGN_OR_RETURN(std::vector<auth::AuditEntry> entries,
                    auth::ListAudit(workspace->metadata(), query));
   if (args.json) {

@@ -20,13 +20,15 @@ TEST(AuditLogTest, EntriesFromManyThreadsAreAllStoredInOrderOfIds) {
   auto workspace =
       std::move(testing::InitWorkspace(temp / "ws", core::SystemClock::Shared())).value();
   {
-    auto writer = AuditWriter::Open(workspace->metadata(), temp / "a.jsonl", WallMicros()).value();
+    auto writer = AuditWriter::Open(workspace->metadata(), temp / "a.jsonl",
+                                    core::SystemClock::Shared()->NowMicros())
+                      .value();
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < 250; ++i) {
           AuditEntry entry;
-          entry.at_micros = WallMicros();
+          entry.at_micros = core::SystemClock::Shared()->NowMicros();
           entry.actor = "token:t" + std::to_string(t);
           entry.source = "-";
           entry.action = "POST /x";
@@ -62,8 +64,8 @@ TEST(AuditLogTest, AnUnwritableFileIsAClearError) {
   testing::TempDir temp;
   auto workspace =
       std::move(testing::InitWorkspace(temp / "ws", core::SystemClock::Shared())).value();
-  auto writer =
-      AuditWriter::Open(workspace->metadata(), temp / "missing" / "a.jsonl", WallMicros());
+  auto writer = AuditWriter::Open(workspace->metadata(), temp / "missing" / "a.jsonl",
+                                  core::SystemClock::Shared()->NowMicros());
   ASSERT_FALSE(writer.ok());
   EXPECT_NE(writer.status().message().find("audit log file"), std::string::npos);
 }

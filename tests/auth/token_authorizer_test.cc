@@ -68,10 +68,14 @@ class TokenAuthorizerTest : public ::testing::Test {
   void SetUp() override {
     workspace_ =
         std::move(testing::InitWorkspace(temp_ / "ws", core::SystemClock::Shared())).value();
-    tokens_.emplace(TokenStore::Open(workspace_->metadata(), WallMicros()).value());
-    audit_ = AuditWriter::Open(workspace_->metadata(), temp_ / "audit.jsonl", WallMicros()).value();
+    tokens_.emplace(
+        TokenStore::Open(workspace_->metadata(), core::SystemClock::Shared()->NowMicros()).value());
+    audit_ = AuditWriter::Open(workspace_->metadata(), temp_ / "audit.jsonl",
+                               core::SystemClock::Shared()->NowMicros())
+                 .value();
     for (const char* scope : {"read", "predict", "write", "admin"}) {
-      text_[scope] = tokens_->Create(Spec(scope, scope), WallMicros())->text;
+      text_[scope] =
+          tokens_->Create(Spec(scope, scope), core::SystemClock::Shared()->NowMicros())->text;
     }
   }
 
@@ -157,13 +161,15 @@ TEST_F(TokenAuthorizerTest, BadExpiredAndRevokedTokensAre401) {
   EXPECT_EQ(router_->Dispatch(basic, *authorizer).status, 401);
 
   // A token made after the authorizer loaded is usable at once (a miss reloads).
-  const std::string fresh = tokens_->Create(Spec("fresh", "read"), WallMicros())->text;
+  const std::string fresh =
+      tokens_->Create(Spec("fresh", "read"), core::SystemClock::Shared()->NowMicros())->text;
   EXPECT_EQ(Send(*authorizer, Method::kGet, "/api/v1/models", fresh), 200);
 
   // Expiry follows the wall clock.
   TokenSpec brief_spec = Spec("brief", "read");
-  brief_spec.expires_at_micros = WallMicros() + 400'000;
-  const std::string brief = tokens_->Create(brief_spec, WallMicros())->text;
+  brief_spec.expires_at_micros = core::SystemClock::Shared()->NowMicros() + 400'000;
+  const std::string brief =
+      tokens_->Create(brief_spec, core::SystemClock::Shared()->NowMicros())->text;
   // Loaded by the next reload (a second miss within 250 ms does not reload).
   std::this_thread::sleep_for(std::chrono::milliseconds(120));
   EXPECT_EQ(Send(*authorizer, Method::kGet, "/api/v1/models", brief), 200);
@@ -172,7 +178,7 @@ TEST_F(TokenAuthorizerTest, BadExpiredAndRevokedTokensAre401) {
   EXPECT_NE(last_.body.find("expired"), std::string::npos);
 
   // Revocation (by another handle, as the CLI would) takes effect within the reload.
-  ASSERT_TRUE(tokens_->Revoke("admin", WallMicros()).ok());
+  ASSERT_TRUE(tokens_->Revoke("admin", core::SystemClock::Shared()->NowMicros()).ok());
   bool refused = false;
   for (int i = 0; i < 40 && !refused; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -185,7 +191,8 @@ TEST_F(TokenAuthorizerTest, BadExpiredAndRevokedTokensAre401) {
 TEST_F(TokenAuthorizerTest, RateLimitsPerTokenAndPerClient) {
   TokenSpec limited_spec = Spec("limited", "read");
   limited_spec.rate_limit_per_second = 2;
-  const std::string limited = tokens_->Create(limited_spec, WallMicros())->text;
+  const std::string limited =
+      tokens_->Create(limited_spec, core::SystemClock::Shared()->NowMicros())->text;
   auto authorizer = Open(Options(true, 1000));
   // The token's own limit: a burst of 2, then 429 with Retry-After.
   EXPECT_EQ(Send(*authorizer, Method::kGet, "/api/v1/models", limited), 200);
@@ -226,7 +233,7 @@ TEST_F(TokenAuthorizerTest, MutationsAndRefusalsAreAudited) {
   EXPECT_EQ(created.target, "/api/v1/models/churn/versions");
   EXPECT_EQ(created.status, 200);
   EXPECT_EQ(created.outcome, "ok");
-  EXPECT_GT(created.at_micros, WallMicros() - 60'000'000);
+  EXPECT_GT(created.at_micros, core::SystemClock::Shared()->NowMicros() - 60'000'000);
   EXPECT_EQ((*entries)[1].outcome, "denied");
   EXPECT_EQ((*entries)[1].status, 403);
   EXPECT_NE((*entries)[1].detail.find("needs admin"), std::string::npos) << (*entries)[1].detail;
