@@ -6,7 +6,6 @@ import hashlib
 import http.client
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys

@@ -7,7 +7,7 @@ import hashlib
 import io
 import os
 import tempfile
-from typing import Any, BinaryIO, Iterator, Optional
+from typing import Any, BinaryIO, Optional
 
 from .errors import IntegrityError
 
@@ -134,8 +134,3 @@ class AtomicOutput:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-
-
-def temporary_file(suffix: str = "") -> Iterator[Any]:
-    """A named temporary file removed when the with-block ends."""
-    return tempfile.NamedTemporaryFile(prefix="ferry-", suffix=suffix)  # type: ignore[return-value]
