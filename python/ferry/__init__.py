@@ -16,11 +16,13 @@ from .errors import (  # noqa: E402
     FerryError, FerryTimeout, IntegrityError, NotFound, PayloadTooLarge, PermissionDenied,
     RateLimited, ServerError, Unauthenticated, Unavailable)
 from .features import OnlineFeatures  # noqa: E402
+from .pipelines import PipelineRunFailed  # noqa: E402
 from .serving import DeploymentFailed, InferResult, Prediction  # noqa: E402
 from .tracking import ActiveRun  # noqa: E402
 
 __all__ = [
-    "Client", "ActiveRun", "OnlineFeatures", "Prediction", "InferResult", "DeploymentFailed",
+    "Client", "ActiveRun", "OnlineFeatures", "PipelineRunFailed", "Prediction", "InferResult",
+    "DeploymentFailed",
     "FerryError", "FerryConnectionError", "FerryTimeout", "IntegrityError", "ApiError",
     "BadRequest", "Unauthenticated", "PermissionDenied", "NotFound", "Conflict",
     "AlreadyExists", "FailedPrecondition", "PayloadTooLarge", "RateLimited", "ServerError",

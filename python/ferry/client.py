@@ -9,6 +9,7 @@ from ._transport import Transport
 from .datasets import Datasets
 from .features import Features
 from .models import Models
+from .pipelines import Pipelines
 from .serving import InferResult, Prediction, Serving
 from .tracking import ActiveRun, Tracking
 
@@ -30,7 +31,7 @@ class Client:
         verify: for https, ``True`` (system CAs), ``False`` (no check), or a CA file path.
 
     Parts: ``datasets``, ``features``, ``tracking`` (and ``start_run``), ``models``,
-    ``serving`` (and ``deploy``, ``predict``, ``infer``, ``feedback``).
+    ``serving`` (and ``deploy``, ``predict``, ``infer``, ``feedback``), ``pipelines``.
     """
 
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *,
@@ -45,6 +46,7 @@ class Client:
         self.tracking = Tracking(self._transport)
         self.models = Models(self._transport)
         self.serving = Serving(self._transport)
+        self.pipelines = Pipelines(self._transport)
 
     def __repr__(self) -> str:
         return f"ferry.Client({self.url!r})"
