@@ -19,7 +19,7 @@ import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ._transport import Transport, path_of
-from ._util import user_name
+from ._util import require_pandas, user_name
 from .errors import FerryError
 
 # The server's limits per batch (tracking_store.h).
@@ -142,6 +142,25 @@ class ActiveRun:
                 "POST", path_of("api", "v1", "runs", self.run_id, "artifacts"),
                 query={"path": name or os.path.basename(path)}, body=body,
                 content_type="application/octet-stream", timeout=timeout).json()
+
+    def log_artifacts(self, local_dir: Any, prefix: str = "",
+                      timeout: Optional[float] = None) -> List[Dict[str, Any]]:
+        """Uploads every file under a folder, named by their paths relative to it (under
+        ``prefix/`` when given), in sorted order. Symbolic links are not followed."""
+        root = os.fspath(local_dir)
+        if not os.path.isdir(root):
+            raise NotADirectoryError(f"{root}: not a folder")
+        stored = []
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(folder, name)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                relative = os.path.relpath(path, root).replace(os.sep, "/")
+                stored.append(self.log_artifact(
+                    path, f"{prefix.strip('/')}/{relative}" if prefix else relative, timeout))
+        return stored
 
     # -- flushing and ending --------------------------------------------------------------
 
@@ -339,3 +358,27 @@ class Tracking:
             token = page.get("next_page_token") or ""
             if not token:
                 return
+
+    def search_runs_df(self, experiments: Optional[List[str]] = None, filter: str = "",
+                       order_by: str = "", max_results: Optional[int] = None) -> Any:
+        """search_runs as a DataFrame, one row per run, as MLflow's: run_id, experiment,
+        name, status, start_time, end_time, then ``params.K``, ``metrics.K`` (latest
+        values) and ``tags.K`` columns."""
+        pandas = require_pandas("search_runs_df")
+        rows = []
+        for run in self.search_runs(experiments, filter, order_by, max_results):
+            info = run["info"]
+            row: Dict[str, Any] = {k: info.get(k) for k in (
+                "run_id", "experiment", "name", "status", "start_time", "end_time")}
+            row.update({f"params.{k}": v for k, v in run.get("params", {}).items()})
+            for k, point in run.get("metrics", {}).items():
+                value = point["value"]
+                row[f"metrics.{k}"] = float(value.replace("Infinity", "inf")) \
+                    if isinstance(value, str) else value
+            row.update({f"tags.{k}": v for k, v in run.get("tags", {}).items()})
+            rows.append(row)
+        frame = pandas.DataFrame(rows)
+        for column in ("start_time", "end_time"):
+            if column in frame:
+                frame[column] = pandas.to_datetime(frame[column], utc=True)
+        return frame

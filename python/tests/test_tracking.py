@@ -142,3 +142,33 @@ def test_values_of_a_run_never_ended_are_flushed_at_exit(client, unique, world):
     run_id = out.stdout.strip()
     assert len(client.tracking.metric_history(run_id, "m")) == 50
     assert client.tracking.get_run(run_id)["info"]["status"] == "RUNNING"
+
+
+def test_log_artifacts_uploads_a_folder(client, tmp_path, unique):
+    folder = tmp_path / "model"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.json").write_text("{}")
+    (folder / "sub" / "b.bin").write_bytes(b"\x00" * 10)
+    (folder / "link").symlink_to(folder / "a.json")
+    with client.start_run(experiment=unique) as run:
+        stored = run.log_artifacts(folder, prefix="model")
+        with pytest.raises(NotADirectoryError):
+            run.log_artifacts(folder / "a.json")
+    assert [a["path"] for a in stored] == ["model/a.json", "model/sub/b.bin"]
+    got = client.tracking.get_run(run.run_id)["artifacts"]
+    assert sorted(a["path"] for a in got) == ["model/a.json", "model/sub/b.bin"]
+
+
+def test_search_runs_as_a_dataframe(client, unique):
+    for depth, auc in ((3, 0.8), (5, 0.9)):
+        with client.start_run(experiment=unique, params={"depth": depth},
+                              tags={"team": "risk"}) as run:
+            run.log_metric("auc", auc)
+            run.log_metric("loss", float("inf"))
+    frame = client.tracking.search_runs_df([unique], order_by="metrics.auc DESC")
+    assert frame["params.depth"].tolist() == ["5", "3"]
+    assert frame["metrics.auc"].tolist() == [0.9, 0.8]
+    assert frame["metrics.loss"].tolist() == [math.inf, math.inf]
+    assert frame["tags.team"].tolist() == ["risk", "risk"]
+    assert (frame["status"] == "FINISHED").all()
+    assert str(frame["start_time"].dtype).startswith("datetime64")
