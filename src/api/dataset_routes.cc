@@ -120,36 +120,42 @@ std::string DownloadFileName(const dataset::VersionRecord& version) {
 
 // GET .../versions/{ref}/content: the version's bytes, rebuilt by Export (which verifies
 // every chunk and the whole file's SHA-256) into a temporary file that is then streamed.
-// Runs on the IO thread, like every ordinary handler: a large version keeps this
-// thread's other connections waiting while it is rebuilt, not while it is sent.
-absl::StatusOr<Response> DownloadVersion(const dataset::DatasetStore& datasets,
-                                         const store::Workspace& workspace, Request& request) {
+// A streaming route with no body: the version is resolved here (a bad reference is
+// answered at once), the rebuild runs in the sink's Finish on the blocking pool, so a
+// large version keeps no IO thread (and its other connections) waiting.
+absl::StatusOr<server::BodySinkPtr> StartDownload(
+    std::shared_ptr<dataset::DatasetStore> datasets, const store::Workspace& workspace,
+    Request& request) {
   ASSIGN_OR_RETURN(dataset::DatasetRef ref,
                    dataset::ParseDatasetRef(
                        core::Cat(request.PathParam("name"), "@", request.PathParam("ref"))));
-  ASSIGN_OR_RETURN(dataset::VersionRecord version, datasets.Resolve(ref));
-  RETURN_IF_ERROR(core::CheckFreeSpace(workspace.ferry_dir(), static_cast<uint64_t>(version.size),
-                                       core::Cat("downloading ", version.Ref())));
-  // Pinned to the number: a tag or "latest" that moves meanwhile cannot change the
-  // bytes under the headers that describe them.
-  dataset::DatasetRef pinned;
-  pinned.name = version.dataset;
-  pinned.version = version.version;
-  ASSIGN_OR_RETURN(
-      std::shared_ptr<server::BodyFile> file,
-      BuildFileAnswer(workspace.ferry_dir() / "uploads", "download", [&](const fs::path& path) {
-        return datasets.Export(pinned, path).status();
-      }));
-  Response response;
-  response.body_file = std::move(file);
-  response.content_type = version.format == table::Format::kCsv         ? server::kCsvContentType
-                          : version.format == table::Format::kJsonLines ? kJsonLinesType
-                                                                        : kOpaqueType;
-  response.headers.emplace_back(
-      "Content-Disposition", core::Cat("attachment; filename=\"", DownloadFileName(version), "\""));
-  response.headers.emplace_back("ETag", core::Cat("\"sha256:", version.content_sha256, "\""));
-  response.headers.emplace_back("X-Ferry-Sha256", version.content_sha256);
-  return response;
+  ASSIGN_OR_RETURN(dataset::VersionRecord version, datasets->Resolve(ref));
+  const fs::path ferry_dir = workspace.ferry_dir();
+  return CreateNoBodySink([datasets, ferry_dir,
+                           version = std::move(version)]() -> absl::StatusOr<Response> {
+    RETURN_IF_ERROR(core::CheckFreeSpace(ferry_dir, static_cast<uint64_t>(version.size),
+                                         core::Cat("downloading ", version.Ref())));
+    // Pinned to the number: a tag or "latest" that moves meanwhile cannot change the
+    // bytes under the headers that describe them.
+    dataset::DatasetRef pinned;
+    pinned.name = version.dataset;
+    pinned.version = version.version;
+    ASSIGN_OR_RETURN(std::shared_ptr<server::BodyFile> file,
+                     BuildFileAnswer(ferry_dir / "uploads", "download", [&](const fs::path& path) {
+                       return datasets->Export(pinned, path).status();
+                     }));
+    Response response;
+    response.body_file = std::move(file);
+    response.content_type = version.format == table::Format::kCsv ? server::kCsvContentType
+                            : version.format == table::Format::kJsonLines ? kJsonLinesType
+                                                                          : kOpaqueType;
+    response.headers.emplace_back(
+        "Content-Disposition",
+        core::Cat("attachment; filename=\"", DownloadFileName(version), "\""));
+    response.headers.emplace_back("ETag", core::Cat("\"sha256:", version.content_sha256, "\""));
+    response.headers.emplace_back("X-Ferry-Sha256", version.content_sha256);
+    return response;
+  });
 }
 
 }  // namespace
@@ -186,10 +192,13 @@ absl::Status AddDatasetRoutes(server::Router& router, store::Workspace& workspac
         ASSIGN_OR_RETURN(dataset::VersionRecord version, datasets->Resolve(ref));
         return server::JsonResponse(dataset::VersionToJson(version));
       }));
-  RETURN_IF_ERROR(router.Get("/api/v1/datasets/{name}/versions/{ref}/content",
-                             [datasets, &workspace](Request& request) {
-                               return DownloadVersion(*datasets, workspace, request);
-                             }));
+  // HEAD too (streaming routes are per method): it rebuilds the file for its size.
+  for (server::Method method : {server::Method::kGet, server::Method::kHead}) {
+    RETURN_IF_ERROR(router.AddStreaming(method, "/api/v1/datasets/{name}/versions/{ref}/content",
+                                        [datasets, &workspace](Request& request) {
+                                          return StartDownload(datasets, workspace, request);
+                                        }));
+  }
   RETURN_IF_ERROR(router.PostStreaming("/api/v1/datasets/{name}/versions",
                                        [datasets, &workspace](Request& request) {
                                          return StartUpload(datasets, workspace, request);

@@ -45,7 +45,26 @@ class FileUploadSink final : public server::BodySink {
   std::optional<core::AtomicFile> file_;  // never committed: resetting removes the file
 };
 
+class NoBodySink final : public server::BodySink {
+ public:
+  explicit NoBodySink(std::function<absl::StatusOr<server::Response>()> finish)
+      : finish_(std::move(finish)) {}
+
+  absl::Status Append(std::string_view) override {
+    return absl::InvalidArgumentError("this request takes no body");
+  }
+  absl::StatusOr<server::Response> Finish() override { return finish_(); }
+  void Abort(std::string_view) override {}
+
+ private:
+  const std::function<absl::StatusOr<server::Response>()> finish_;
+};
+
 }  // namespace
+
+server::BodySinkPtr CreateNoBodySink(std::function<absl::StatusOr<server::Response>()> finish) {
+  return std::make_unique<NoBodySink>(std::move(finish));
+}
 
 absl::StatusOr<server::BodySinkPtr> CreateFileUploadSink(const fs::path& folder, std::string what,
                                                          UploadFinish finish) {

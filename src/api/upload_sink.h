@@ -26,4 +26,9 @@ using UploadFinish =
 absl::StatusOr<server::BodySinkPtr> CreateFileUploadSink(const std::filesystem::path& folder,
                                                          std::string what, UploadFinish finish);
 
+// For a GET whose answer takes long to build (a dataset version rebuilt for download):
+// registered as a streaming route, its work runs in `finish` on the blocking pool instead
+// of on an IO thread that serves other connections. A request body is refused (400).
+server::BodySinkPtr CreateNoBodySink(std::function<absl::StatusOr<server::Response>()> finish);
+
 }  // namespace ferry::api

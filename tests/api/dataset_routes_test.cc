@@ -179,5 +179,22 @@ TEST_F(DatasetRoutesTest, DownloadOfAnUnknownVersionIs404LikeTheVersionItself) {
   EXPECT_TRUE(Uploads().empty());
 }
 
+TEST_F(DatasetRoutesTest, DownloadRunsOnTheBlockingPoolAndTakesNoBody) {
+  ASSERT_EQ(Upload("/api/v1/datasets/scores/versions?filename=a.csv", "id\n1\n"), 201);
+  const std::string target = "/api/v1/datasets/scores/versions/1/content";
+  // A streaming route: the server runs its rebuild in the sink's Finish, off the IO
+  // threads; HEAD too.
+  for (server::Method method : {server::Method::kGet, server::Method::kHead}) {
+    request_ = server::Request::Make(method, target);
+    EXPECT_TRUE(router_.MatchStreaming(request_).has_value());
+  }
+  server::Request with_body = server::Request::Make(server::Method::kGet, target, "x=1");
+  server::Response refused = router_.Dispatch(with_body, authorizer_);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("this request takes no body"), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.body_file, nullptr);
+  EXPECT_TRUE(Uploads().empty());
+}
+
 }  // namespace
 }  // namespace ferry::api
