@@ -50,7 +50,7 @@ TEST(AccessPolicyTest, EveryRouteOfTheServerNeedsTheRightScope) {
       EXPECT_EQ(needed, kScopeAdmin);
     } else if (pattern.ends_with("/infer") || pattern.ends_with(":predict")) {
       EXPECT_EQ(needed, kScopePredict);
-    } else if (method == Method::kGet) {
+    } else if (method == Method::kGet || method == Method::kHead) {
       EXPECT_NE(needed & kScopeRead, 0);
       EXPECT_EQ(needed & (kScopeWrite | kScopeAdmin), 0);
     } else if (pattern != "/api/v1/runs/search" && pattern != "/api/v1/features/online" &&
