@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "dataset/dataset_json.h"
 #include "dataset/dataset_store.h"
 #include "server/body_file.h"
 
@@ -158,6 +159,55 @@ absl::StatusOr<server::BodySinkPtr> StartDownload(
   });
 }
 
+absl::StatusOr<dataset::VersionRecord> VersionOf(const dataset::DatasetStore& datasets,
+                                                 const Request& request) {
+  ASSIGN_OR_RETURN(dataset::DatasetRef ref,
+                   dataset::ParseDatasetRef(
+                       core::Cat(request.PathParam("name"), "@", request.PathParam("ref"))));
+  return datasets.Resolve(ref);
+}
+
+// GET .../versions/{ref}/profile[?sketches=true]: schema and per-column statistics
+// (counts, quantiles, histograms, top values); null for an opaque version.
+absl::StatusOr<Response> ShowProfile(const dataset::DatasetStore& datasets, Request& request) {
+  ASSIGN_OR_RETURN(QueryParams query, QueryParams::Parse(request.query()));
+  RETURN_IF_ERROR(query.OnlyThese({"sketches"}));
+  ASSIGN_OR_RETURN(bool sketches, query.GetBool("sketches", false));
+  ASSIGN_OR_RETURN(dataset::VersionRecord version, VersionOf(datasets, request));
+  nlohmann::json body = {{"version", dataset::VersionToJson(version)}, {"profile", nullptr}};
+  if (version.profile) {
+    ASSIGN_OR_RETURN(table::TableProfile profile, datasets.Profile(version));
+    body["profile"] = dataset::ProfileToJson(profile, sketches);
+  }
+  return server::JsonResponse(body);
+}
+
+// GET .../versions/{ref}/lineage: what the version was made from and what was made from
+// it, one step each way (a model's lineage route walks any depth).
+absl::StatusOr<Response> ShowLineage(const dataset::DatasetStore& datasets, Request& request) {
+  ASSIGN_OR_RETURN(dataset::VersionRecord version, VersionOf(datasets, request));
+  ASSIGN_OR_RETURN(dataset::DatasetStore::VersionLineage links, datasets.Lineage(version));
+  return server::JsonResponse(
+      nlohmann::json{{"version", version.Ref()},
+                     {"made_from", dataset::LineageEdgesToJson(links.inputs, true)},
+                     {"used_by", dataset::LineageEdgesToJson(links.consumers, false)}});
+}
+
+// GET .../versions/{ref}/diff?to=OTHER@REF: bytes shared and new, schema, rows and
+// statistics from this version to another (of any dataset).
+absl::StatusOr<Response> ShowDiff(const dataset::DatasetStore& datasets, Request& request) {
+  ASSIGN_OR_RETURN(QueryParams query, QueryParams::Parse(request.query()));
+  RETURN_IF_ERROR(query.OnlyThese({"to"}));
+  std::optional<std::string> to = query.Get("to");
+  if (!to) return absl::InvalidArgumentError("query parameter \"to\" (NAME@REF) is required");
+  ASSIGN_OR_RETURN(dataset::DatasetRef before,
+                   dataset::ParseDatasetRef(
+                       core::Cat(request.PathParam("name"), "@", request.PathParam("ref"))));
+  ASSIGN_OR_RETURN(dataset::DatasetRef after, dataset::ParseDatasetRef(*to));
+  ASSIGN_OR_RETURN(dataset::VersionDiff diff, datasets.Diff(before, after));
+  return server::JsonResponse(dataset::VersionDiffToJson(diff));
+}
+
 }  // namespace
 
 absl::Status AddDatasetRoutes(server::Router& router, store::Workspace& workspace) {
@@ -192,6 +242,15 @@ absl::Status AddDatasetRoutes(server::Router& router, store::Workspace& workspac
         ASSIGN_OR_RETURN(dataset::VersionRecord version, datasets->Resolve(ref));
         return server::JsonResponse(dataset::VersionToJson(version));
       }));
+  RETURN_IF_ERROR(
+      router.Get("/api/v1/datasets/{name}/versions/{ref}/profile",
+                 [datasets](Request& request) { return ShowProfile(*datasets, request); }));
+  RETURN_IF_ERROR(
+      router.Get("/api/v1/datasets/{name}/versions/{ref}/lineage",
+                 [datasets](Request& request) { return ShowLineage(*datasets, request); }));
+  RETURN_IF_ERROR(
+      router.Get("/api/v1/datasets/{name}/versions/{ref}/diff",
+                 [datasets](Request& request) { return ShowDiff(*datasets, request); }));
   // HEAD too (streaming routes are per method): it rebuilds the file for its size.
   for (server::Method method : {server::Method::kGet, server::Method::kHead}) {
     RETURN_IF_ERROR(router.AddStreaming(method, "/api/v1/datasets/{name}/versions/{ref}/content",

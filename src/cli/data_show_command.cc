@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "dataset/dataset_json.h"
 #include "registry/lineage_view.h"
 
 namespace ferry::cli {
@@ -84,19 +85,11 @@ absl::Status RunShow(CliContext& context, const std::string& ref_text, bool json
   }
   std::ostream& out = context.out();
   if (json) {
-    const auto edges = [](const std::vector<lineage::Edge>& list, bool inputs) {
-      nlohmann::json array = nlohmann::json::array();
-      for (const lineage::Edge& e : list) {
-        const lineage::Node& other = inputs ? e.from : e.to;
-        array.push_back({{"kind", other.kind}, {"id", other.id}, {"relation", e.relation}});
-      }
-      return array;
-    };
     nlohmann::json body = {{"version", dataset::VersionToJson(v)},
                            {"profile", nullptr},
-                           {"made_from", edges(links.inputs, true)},
-                           {"used_by", edges(links.consumers, false)}};
-    if (profile) body["profile"] = nlohmann::json::parse(profile->ToJson());
+                           {"made_from", dataset::LineageEdgesToJson(links.inputs, true)},
+                           {"used_by", dataset::LineageEdgesToJson(links.consumers, false)}};
+    if (profile) body["profile"] = dataset::ProfileToJson(*profile, /*with_sketches=*/true);
     if (downstream) body["downstream"] = registry::LineageViewToJson(*downstream);
     out << body.dump() << "\n";
     return absl::OkStatus();
@@ -153,13 +146,7 @@ absl::Status RunDiff(CliContext& context, const std::string& a, const std::strin
   ASSIGN_OR_RETURN(dataset::VersionDiff diff, opened.datasets->Diff(before, after));
   std::ostream& out = context.out();
   if (json) {
-    nlohmann::json body = {{"before", diff.before.Ref()},
-                           {"after", diff.after.Ref()},
-                           {"shared_bytes", diff.shared_bytes},
-                           {"new_bytes", diff.new_bytes},
-                           {"profile", nullptr}};
-    if (diff.profile) body["profile"] = nlohmann::json::parse(diff.profile->ToJson());
-    out << body.dump() << "\n";
+    out << dataset::VersionDiffToJson(diff).dump() << "\n";
     return absl::OkStatus();
   }
   out << diff.before.Ref() << " -> " << diff.after.Ref() << "\n";

@@ -196,5 +196,54 @@ TEST_F(DatasetRoutesTest, DownloadRunsOnTheBlockingPoolAndTakesNoBody) {
   EXPECT_TRUE(Uploads().empty());
 }
 
+TEST_F(DatasetRoutesTest, ProfileLineageAndDiffOfVersions) {
+  ASSERT_EQ(Upload("/api/v1/datasets/scores/versions?filename=a.csv", "id,score\n1,0.5\n2,1.5\n"),
+            201);
+  ASSERT_EQ(Upload("/api/v1/datasets/scores/versions?filename=a.csv",
+                   "id,score,who\n1,0.5,x\n2,2.5,y\n3,4.0,z\n"),
+            201);
+  server::Response profile = Get("/api/v1/datasets/scores/versions/1/profile");
+  ASSERT_EQ(profile.status, 200) << profile.body;
+  nlohmann::json body = nlohmann::json::parse(profile.body);
+  EXPECT_EQ(body["version"]["ref"], "scores@1");
+  ASSERT_EQ(body["profile"]["columns"].size(), 2u);
+  const nlohmann::json& score = body["profile"]["columns"][1];
+  EXPECT_EQ(score["name"], "score");
+  EXPECT_EQ(score["min"], 0.5);
+  EXPECT_EQ(score["max"], 1.5);
+  EXPECT_TRUE(score.contains("histogram"));
+  EXPECT_FALSE(score.contains("sketches"));  // only with ?sketches=true
+  body = nlohmann::json::parse(Get("/api/v1/datasets/scores/versions/1/profile?sketches=true").body);
+  EXPECT_TRUE(body["profile"]["columns"][1].contains("sketches"));
+  EXPECT_EQ(Get("/api/v1/datasets/scores/versions/1/profile?nope=1").status, 400);
+  EXPECT_EQ(Get("/api/v1/datasets/scores/versions/9/profile").status, 404);
+
+  server::Response diff = Get("/api/v1/datasets/scores/versions/1/diff?to=scores@latest");
+  ASSERT_EQ(diff.status, 200) << diff.body;
+  body = nlohmann::json::parse(diff.body);
+  EXPECT_EQ(body["before"], "scores@1");
+  EXPECT_EQ(body["after"], "scores@2");
+  EXPECT_FALSE(body["profile"].is_null());
+  EXPECT_NE(body["profile"].dump().find("who"), std::string::npos) << body.dump();  // added
+  EXPECT_EQ(Get("/api/v1/datasets/scores/versions/1/diff").status, 400);
+  EXPECT_EQ(Get("/api/v1/datasets/scores/versions/1/diff?to=bad%20ref").status, 400);
+  EXPECT_EQ(Get("/api/v1/datasets/scores/versions/1/diff?to=other@1").status, 404);
+
+  server::Response lineage = Get("/api/v1/datasets/scores/versions/2/lineage");
+  ASSERT_EQ(lineage.status, 200) << lineage.body;
+  body = nlohmann::json::parse(lineage.body);
+  EXPECT_EQ(body["version"], "scores@2");
+  EXPECT_TRUE(body["made_from"].is_array());
+  EXPECT_TRUE(body["used_by"].is_array());
+  EXPECT_EQ(Get("/api/v1/datasets/missing/versions/1/lineage").status, 404);
+}
+
+TEST_F(DatasetRoutesTest, AnOpaqueVersionHasNoProfile) {
+  ASSERT_EQ(Upload("/api/v1/datasets/blob/versions?filename=b.bin&format=opaque", "\x01\x02"), 201);
+  server::Response profile = Get("/api/v1/datasets/blob/versions/1/profile");
+  ASSERT_EQ(profile.status, 200) << profile.body;
+  EXPECT_TRUE(nlohmann::json::parse(profile.body)["profile"].is_null());
+}
+
 }  // namespace
 }  // namespace ferry::api
