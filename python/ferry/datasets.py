@@ -30,6 +30,25 @@ class Datasets:
         return self._t.request(
             "GET", path_of("api", "v1", "datasets", name, "versions", ref)).json()
 
+    def profile(self, name: str, ref: Any = "latest") -> Optional[Dict[str, Any]]:
+        """The version's schema and per-column statistics (counts, nulls, min/max/mean,
+        quantiles, histogram, top values); None for an opaque version."""
+        return self._t.request(
+            "GET", path_of("api", "v1", "datasets", name, "versions", ref, "profile")).json()[
+            "profile"]
+
+    def lineage(self, name: str, ref: Any = "latest") -> Dict[str, Any]:
+        """``{"version", "made_from": [...], "used_by": [...]}``, one step each way."""
+        return self._t.request(
+            "GET", path_of("api", "v1", "datasets", name, "versions", ref, "lineage")).json()
+
+    def diff(self, name: str, ref: Any, to: str) -> Dict[str, Any]:
+        """From ``name@ref`` to ``to`` (``"OTHER@REF"``): bytes shared and new, columns
+        added, removed or retyped, rows and statistics that changed."""
+        return self._t.request(
+            "GET", path_of("api", "v1", "datasets", name, "versions", ref, "diff"),
+            query={"to": to}).json()
+
     def upload(self, name: str, data: Any, *, filename: Optional[str] = None,
                message: Optional[str] = None, tag: Optional[str] = None,
                format: Optional[str] = None, lenient: bool = False,

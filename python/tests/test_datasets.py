@@ -125,3 +125,22 @@ def test_errors_name_the_problem_and_store_nothing(client, tmp_path, unique):
         client.datasets.upload(unique, tmp_path / "no-such-file.csv")
     with pytest.raises(TypeError):
         client.datasets.upload(unique, 42)
+
+
+def test_profile_lineage_and_diff(client, unique):
+    client.datasets.upload(unique, b"id,score\n1,0.5\n2,1.5\n", filename="s.csv")
+    client.datasets.upload(unique, b"id,score,who\n1,0.5,x\n2,2.5,y\n", filename="s.csv")
+    profile = client.datasets.profile(unique, 1)
+    columns = {c["name"]: c for c in profile["columns"]}
+    assert columns["score"]["min"] == 0.5 and columns["score"]["max"] == 1.5
+    assert sum(columns["score"]["histogram"]["counts"]) == 2
+    diff = client.datasets.diff(unique, 1, to=f"{unique}@2")
+    assert diff["before"] == f"{unique}@1" and diff["after"] == f"{unique}@2"
+    assert diff["profile"]["added_columns"] == [{"name": "who", "type": "string"}]
+    assert client.datasets.lineage(unique, 2)["version"] == f"{unique}@2"
+    client.datasets.upload(unique, b"\x00", filename="x.bin", format="opaque")
+    assert client.datasets.profile(unique) is None
+    with pytest.raises(ferry.BadRequest):
+        client.datasets.diff(unique, 1, to="not a ref")
+    with pytest.raises(ferry.NotFound):
+        client.datasets.profile(unique, 99)
