@@ -19,7 +19,7 @@ import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ._transport import Transport, path_of
-from ._util import require_pandas, user_name
+from ._util import AtomicOutput, HashingWriter, check_sha256, require_pandas, user_name
 from .errors import FerryError
 
 # The server's limits per batch (tracking_store.h).
@@ -325,6 +325,27 @@ class Tracking:
     def get_run(self, run_id: str) -> Dict[str, Any]:
         """``{"info", "params", "metrics" (latest per key), "tags", "inputs", "artifacts"}``."""
         return self._t.request("GET", path_of("api", "v1", "runs", run_id)).json()
+
+    def artifacts(self, run_id: str) -> List[Dict[str, Any]]:
+        """A run's artifacts: ``[{"path", "digest", "size"}]``."""
+        return self._t.request("GET", path_of("api", "v1", "runs", run_id,
+                                              "artifacts")).json()["artifacts"]
+
+    def download_artifact(self, run_id: str, path: str, destination: Any = None, *,
+                          timeout: Optional[float] = None) -> str:
+        """Writes an artifact to ``destination`` (default: its base name in the current
+        folder) by way of a temporary file, checking its SHA-256; returns the path."""
+        output = AtomicOutput(destination)
+        with output as sink:
+            writer = HashingWriter(sink)
+            answer = self._t.request("GET", path_of("api", "v1", "runs", run_id, "artifacts"),
+                                     query={"path": path}, stream_to=writer, timeout=timeout)
+            check_sha256(answer.headers.get("X-Ferry-Sha256"), writer,
+                         f"artifact {path} of run {run_id}")
+            if output.path is None:
+                output.path = path.rsplit("/", 1)[-1]
+        assert output.path is not None
+        return output.path
 
     def metric_history(self, run_id: str, key: str) -> List[Dict[str, Any]]:
         """Every point of a metric series: ``[{"value", "step", "timestamp"}]``."""

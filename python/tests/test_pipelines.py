@@ -45,7 +45,7 @@ def test_a_run_started_and_waited_for(piped):
     assert piped.pipelines.triggers("py_pipe")[0]["outcome"] == "started"
 
 
-def test_a_failing_run_raises_with_the_step_error(piped):
+def test_a_failing_run_raises_with_the_step_error(piped, tmp_path):
     started = piped.pipelines.run("py_pipe", {"word": "boom"})
     assert started["outcome"] in ("started", "queued")
     with pytest.raises(ferry.PipelineRunFailed) as e:
@@ -54,6 +54,13 @@ def test_a_failing_run_raises_with_the_step_error(piped):
     assert "the word was boom" in str(e.value)
     run = piped.pipelines.wait(started["run"]["id"], check=False)
     assert run["state"] == "failed"
+    # A command step's output is kept as artifacts of the step's run.
+    check = [s for s in run["steps"] if s["step"] == "check"][0]
+    logs = {a["path"] for a in piped.tracking.artifacts(check["tracking_run"])}
+    assert "logs/stderr.1.txt" in logs
+    stderr = piped.tracking.download_artifact(check["tracking_run"], "logs/stderr.1.txt",
+                                              tmp_path / "stderr.txt")
+    assert "the word was boom" in open(stderr).read()
 
 
 def test_unknown_pipelines_and_bad_params(piped):

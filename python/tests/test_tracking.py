@@ -45,6 +45,14 @@ def test_run_logs_everything_and_finishes(client, tmp_path, unique):
     assert got["inputs"][0]["dataset_version"] == f"{unique}-data@1"
     assert got["inputs"][0]["role"] == "train"
     assert [a["path"] for a in got["artifacts"]] == ["model/weights.bin"]
+    assert [a["path"] for a in client.tracking.artifacts(run.run_id)] == ["model/weights.bin"]
+    copy = client.tracking.download_artifact(run.run_id, "model/weights.bin", tmp_path / "w.bin")
+    assert (tmp_path / "w.bin").read_bytes() == artifact.read_bytes() and copy.endswith("w.bin")
+    with pytest.raises(ferry.NotFound):
+        client.tracking.download_artifact(run.run_id, "model/nope.bin", tmp_path / "n.bin")
+    with pytest.raises(ferry.BadRequest):
+        client.tracking.download_artifact(run.run_id, "../etc/passwd", tmp_path / "n.bin")
+    assert not (tmp_path / "n.bin").exists()
     assert unique in [e["name"] for e in client.tracking.experiments()]
 
 

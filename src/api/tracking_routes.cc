@@ -3,11 +3,14 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "api/file_answer.h"
 #include "api/json_body.h"
 #include "api/query_params.h"
 #include "api/upload_sink.h"
+#include "core/sha256.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "server/body_file.h"
 #include "tracking/run_search.h"
 
 namespace ferry::api {
@@ -147,6 +150,61 @@ absl::StatusOr<Response> SearchFromBody(const TrackingStore& tracking, const Req
   return Search(tracking, search);
 }
 
+// Content types of the artifacts people open in a browser; anything else downloads.
+std::string_view ArtifactContentType(std::string_view path) {
+  if (path.ends_with(".txt") || path.ends_with(".log")) return server::kTextContentType;
+  if (path.ends_with(".json")) return server::kJsonContentType;
+  if (path.ends_with(".csv")) return server::kCsvContentType;
+  return "application/octet-stream";
+}
+
+// GET /api/v1/runs/{run_id}/artifacts: the list; with ?path=P, that artifact's bytes,
+// verified against their digest, streamed from a temporary copy. A streaming route with
+// no body, so a large artifact is copied on the blocking pool, not on an IO thread.
+absl::StatusOr<server::BodySinkPtr> StartArtifactRead(std::shared_ptr<TrackingStore> tracking,
+                                                      const store::Workspace& workspace,
+                                                      Request& request) {
+  ASSIGN_OR_RETURN(QueryParams query, QueryParams::Parse(request.query()));
+  RETURN_IF_ERROR(query.OnlyThese({"path"}));
+  std::optional<std::string> path = query.Get("path");
+  if (path) RETURN_IF_ERROR(tracking::ValidateArtifactPath(*path));
+  ASSIGN_OR_RETURN(tracking::Run run, tracking->GetRun(request.PathParam("run_id")));
+  if (!path) {
+    json list = json::array();
+    for (const tracking::Artifact& a : run.artifacts) {
+      list.push_back({{"path", a.path}, {"digest", a.digest}, {"size", a.size}});
+    }
+    return CreateNoBodySink(
+        [body = json{{"artifacts", std::move(list)}}]() -> absl::StatusOr<Response> {
+          return server::JsonResponse(body);
+        });
+  }
+  const tracking::Artifact* found = nullptr;
+  for (const tracking::Artifact& a : run.artifacts) {
+    if (a.path == *path) found = &a;
+  }
+  if (found == nullptr) {
+    return absl::NotFoundError(Cat("run ", run.info.run_id, " has no artifact \"", *path, "\""));
+  }
+  ASSIGN_OR_RETURN(core::Digest digest, core::Digest::FromHex(found->digest));
+  // The workspace outlives the router and so every request's sink.
+  return CreateNoBodySink(
+      [ws = &workspace, digest, name = found->path]() -> absl::StatusOr<Response> {
+        const store::ObjectStore& objects = ws->objects();
+        ASSIGN_OR_RETURN(std::shared_ptr<server::BodyFile> file,
+                         BuildFileAnswer(ws->ferry_dir() / "uploads", "artifact",
+                                         [&](const std::filesystem::path& copy) {
+                                           return objects.GetToFile(digest, copy);
+                                         }));
+        Response response;
+        response.body_file = std::move(file);
+        response.content_type = ArtifactContentType(name);
+        response.headers.emplace_back("ETag", Cat("\"sha256:", digest.ToHex(), "\""));
+        response.headers.emplace_back("X-Ferry-Sha256", digest.ToHex());
+        return response;
+      });
+}
+
 }  // namespace
 
 absl::Status AddTrackingRoutes(server::Router& router, store::Workspace& workspace,
@@ -216,6 +274,12 @@ absl::Status AddTrackingRoutes(server::Router& router, store::Workspace& workspa
     }
     return server::JsonResponse(json{{"key", request.PathParam("key")}, {"points", out}});
   }));
+  for (server::Method method : {server::Method::kGet, server::Method::kHead}) {
+    RETURN_IF_ERROR(router.AddStreaming(method, "/api/v1/runs/{run_id}/artifacts",
+                                        [tracking, &workspace](Request& request) {
+                                          return StartArtifactRead(tracking, workspace, request);
+                                        }));
+  }
   return router.PostStreaming(
       "/api/v1/runs/{run_id}/artifacts",
       [tracking, &workspace](Request& request) -> absl::StatusOr<server::BodySinkPtr> {
