@@ -16,6 +16,7 @@ export interface ChartProps {
   x: number[];
   xLabel: string;
   time?: boolean; // x holds Unix seconds
+  integerX?: boolean; // x holds steps: ticks on whole numbers only
   series: ChartSeries[];
   yLabel: string;
   y2Label?: string; // the unit of series with scale 'y2'
@@ -32,7 +33,12 @@ export function Chart(props: ChartProps) {
   useEffect(() => {
     if (!holder.current) return;
     const axes: uPlot.Axis[] = [
-      { label: props.xLabel, stroke: '#333', grid: { stroke: '#e6e6e6' } },
+      {
+        label: props.xLabel,
+        stroke: '#333',
+        grid: { stroke: '#e6e6e6' },
+        ...(props.integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] } : {}),
+      },
       { label: props.yLabel, stroke: '#333', grid: { stroke: '#e6e6e6' }, size: 60 },
     ];
     const scales: uPlot.Scales = { x: { time: !!props.time } };

@@ -171,7 +171,7 @@ function LiveCharts({ endpoints }: { endpoints: string[] }) {
     <div class="charts">
       <Chart
         testId="chart-throughput"
-        title="Throughput, last 15 minutes (this tab's polls)"
+        title="Throughput (requests/s), last 15 minutes of this tab's polls"
         x={x}
         time
         xLabel="time"
@@ -180,7 +180,7 @@ function LiveCharts({ endpoints }: { endpoints: string[] }) {
       />
       <Chart
         testId="chart-p99"
-        title="Latency p99, last 15 minutes"
+        title="Latency p99 (ms), last 15 minutes"
         x={x}
         time
         xLabel="time"

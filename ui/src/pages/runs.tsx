@@ -308,7 +308,7 @@ function RunDetail({ id, onClose }: { id: string; onClose: () => void }) {
             <dt>duration</dt>
             <dd>{fmtDuration(runSeconds(data.run.info.start_time, data.run.info.end_time))}</dd>
             <dt>user</dt>
-            <dd>{data.run.info.user ?? '–'}</dd>
+            <dd>{data.run.info.user || '–'}</dd>
           </dl>
           <div class="columns">
             <KeyValues title="Params" values={data.run.params} testId="run-params" />
@@ -418,6 +418,7 @@ function SeriesChart({ title, series }: { title: string; series: { label: string
       title={title}
       x={steps}
       xLabel="step"
+      integerX
       yLabel={title}
       width={460}
       height={200}
