@@ -152,6 +152,8 @@ export function Freshness({ polled }: { polled: Polled<unknown> }) {
           refreshed {at.toLocaleTimeString('en-GB')} ({Math.round((Date.now() - at.getTime()) / 1000)} s
           ago), every 5 s while visible
         </>
+      ) : polled.error ? (
+        'not loaded'
       ) : (
         'loading…'
       )}
