@@ -22,6 +22,7 @@
 #include "server/health_routes.h"
 #include "store/leadership.h"
 #include "store/postgres_metadata_store.h"
+#include "ui/ui_routes.h"
 
 namespace ferry::api {
 
@@ -97,6 +98,8 @@ absl::StatusOr<std::shared_ptr<server::Router>> BuildRouter(
   runner.triggers.leadership = leadership;
   ASSIGN_OR_RETURN(std::shared_ptr<PipelinesApi> pipelines_api, OpenPipelines(workspace, runner));
   RETURN_IF_ERROR(AddPipelineRoutes(*router, std::move(pipelines_api)));
+  // The dashboard (/ui/): static files only; it reads everything through the routes above.
+  RETURN_IF_ERROR(ui::AddUiRoutes(*router));
   return router;
 }
 

@@ -16,13 +16,18 @@ struct Rule {
 constexpr ScopeSet kOpen = 0;
 constexpr ScopeSet kModelProtocol = kScopeRead | kScopePredict;
 
-// Linear search: 25 entries compared by length first are cheaper than hashing the
+// Linear search: 21 entries compared by length first are cheaper than hashing the
 // pattern, and this runs on every request.
 constexpr std::array kRules = {
     Rule{Method::kGet, "/healthz", kOpen},
     Rule{Method::kGet, "/readyz", kOpen},
     Rule{Method::kGet, "/v2/health/live", kOpen},
     Rule{Method::kGet, "/v2/health/ready", kOpen},
+    // The dashboard's files hold no data (each datum comes from the API with the user's
+    // token), and a browser cannot send a token with a page load.
+    Rule{Method::kGet, "/ui", kOpen},
+    Rule{Method::kGet, "/ui/{path...}", kOpen},
+    Rule{Method::kGet, "/ui/assets/{file}", kOpen},
     Rule{Method::kGet, "/v2", kModelProtocol},
     Rule{Method::kGet, "/v2/models/{model}", kModelProtocol},
     Rule{Method::kGet, "/v2/models/{model}/ready", kModelProtocol},

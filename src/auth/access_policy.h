@@ -3,6 +3,7 @@
 // Which scopes a route needs (token.h): the one table of ferry's access rules.
 //
 //   health probes (/healthz, /readyz, /v2/health/*)      none (always open)
+//   the dashboard's static files (/ui, /ui/...)          none (always open)
 //   inference (/v2/.../infer, /v1/models/M:predict),
 //   online feature lookups, feedback                      predict
 //   the KServe v2 model metadata and readiness GETs       read or predict

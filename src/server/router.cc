@@ -36,6 +36,7 @@ bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 // One segment of a pattern: literal text, or a parameter with literal text around it.
 struct PatternSegment {
   bool is_param = false;
+  bool is_rest = false;      // "{name...}": the rest of the path
   std::string_view literal;  // the whole segment when !is_param
   std::string_view prefix;
   std::string_view name;
@@ -60,6 +61,8 @@ absl::Status ParseSegment(std::string_view pattern, std::string_view text, Patte
   size_t close = text.find('}', open);
   if (close == std::string_view::npos) return bad("'{' without '}'");
   std::string_view name = text.substr(open + 1, close - open - 1);
+  const bool is_rest = name.ends_with("...");
+  if (is_rest) name.remove_suffix(3);
   if (name.empty() || !IsNameStart(name.front()) ||
       !std::all_of(name.begin(), name.end(), IsNameChar)) {
     return bad(core::Cat("parameter name \"", name, "\" is not [A-Za-z_][A-Za-z0-9_]*"));
@@ -70,8 +73,12 @@ absl::Status ParseSegment(std::string_view pattern, std::string_view text, Patte
       suffix.find_first_of("{}") != std::string_view::npos) {
     return bad("at most one parameter per segment");
   }
+  if (is_rest && (!prefix.empty() || !suffix.empty())) {
+    return bad(core::Cat("{", name, "...} must be a whole segment"));
+  }
   out = PatternSegment{};
   out.is_param = true;
+  out.is_rest = is_rest;
   out.prefix = prefix;
   out.name = name;
   out.suffix = suffix;
@@ -125,6 +132,7 @@ struct Router::Node {
   std::vector<std::pair<std::string, std::unique_ptr<Node>>> literals;
   // Most literal text first, so "{model}:predict" is tried before "{model}".
   std::vector<std::unique_ptr<ParamEdge>> params;
+  std::unique_ptr<ParamEdge> rest;  // "{name...}", tried last
   std::array<Handler, kMethodCount> handlers;
   std::array<StreamingHandler, kMethodCount> streaming;
   uint8_t method_mask = 0;  // MethodBit of each method served here (HEAD with GET)
@@ -165,6 +173,9 @@ struct Router::MatchState {
   // The parameters captured on the way down to the current node.
   std::array<std::pair<const ParamEdge*, std::string_view>, kMaxParams> captures;
   size_t capture_count = 0;
+  // A "{name...}" parameter captured segments[rest_from, end) (joined with '/').
+  const ParamEdge* rest = nullptr;
+  size_t rest_from = 0;
   const Node* found = nullptr;  // the most specific node with routes for the path
 };
 
@@ -209,6 +220,12 @@ absl::StatusOr<Router::Node*> Router::NodeForNewRoute(Method method, std::string
       start = end + 1;
     }
   }
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    if (segments[i].is_rest) {
+      return absl::InvalidArgumentError(core::Cat(
+          "route pattern \"", pattern, "\": {", segments[i].name, "...} must be the last segment"));
+    }
+  }
   std::vector<std::string_view> names;
   for (const PatternSegment& segment : segments) {
     if (!segment.is_param) continue;
@@ -234,6 +251,13 @@ absl::StatusOr<Router::Node*> Router::NodeForNewRoute(Method method, std::string
       for (auto& [literal, child] : node->literals) {
         if (literal == segment.literal) next = child.get();
       }
+    } else if (segment.is_rest) {
+      if (node->rest != nullptr && node->rest->name != segment.name) {
+        return absl::InvalidArgumentError(
+            core::Cat("route pattern \"", pattern, "\": parameter {", segment.name,
+                      "...} where an earlier pattern has {", node->rest->name, "...}"));
+      }
+      if (node->rest != nullptr) next = node->rest->child.get();
     } else {
       for (auto& edge : node->params) {
         if (edge->prefix != segment.prefix || edge->suffix != segment.suffix) continue;
@@ -258,6 +282,10 @@ absl::StatusOr<Router::Node*> Router::NodeForNewRoute(Method method, std::string
     Node* next = child.get();
     if (!segment.is_param) {
       node->literals.emplace_back(std::string(segment.literal), std::move(child));
+    } else if (segment.is_rest) {
+      node->rest = std::make_unique<ParamEdge>();
+      node->rest->name = segment.name;
+      node->rest->child = std::move(child);
     } else {
       auto edge = std::make_unique<ParamEdge>();
       edge->prefix = segment.prefix;
@@ -292,12 +320,27 @@ bool Router::Search(const Node& node, size_t index, MatchState& state) {
     if (Search(*edge->child, index + 1, state)) return true;
     --state.capture_count;
   }
+  // The rest of the path, even a single empty segment ("/ui/"), if the route serves any.
+  if (node.rest != nullptr && node.rest->child->method_mask != 0) {
+    state.rest = node.rest.get();
+    state.rest_from = index;
+    state.found = node.rest->child.get();
+    return true;
+  }
   return false;
 }
 
 void Router::SetPathParams(const MatchState& state, Request& request) {
   for (size_t i = 0; i < state.capture_count; ++i) {
     request.AddPathParam(state.captures[i].first->name, state.captures[i].second);
+  }
+  if (state.rest != nullptr) {
+    std::string rest;
+    for (size_t i = state.rest_from; i < state.segments.size(); ++i) {
+      if (i > state.rest_from) rest += '/';
+      rest += state.segments[i];
+    }
+    request.AddPathParam(state.rest->name, rest);
   }
   request.SetRoutePattern(state.found->pattern);
 }
@@ -312,6 +355,7 @@ void Router::Visit(const Node& node, const std::function<void(Method, std::strin
   }
   for (const auto& [literal, child] : node.literals) Visit(*child, fn);
   for (const auto& edge : node.params) Visit(*edge->child, fn);
+  if (node.rest != nullptr) Visit(*node.rest->child, fn);
 }
 
 Response Router::Dispatch(Request& request, Authorizer& authorizer) const {

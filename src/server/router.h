@@ -11,6 +11,7 @@
 //
 //   /v2/models/{model}/versions/{version}/infer
 //   /v1/models/{model}:predict          (TF-Serving style: a literal suffix)
+//   /ui/{path...}                       (the rest of the path: a whole last segment)
 //
 // Matching rules, in the order a request sees them:
 //   - The path is split on '/' and each segment is percent-decoded before matching, so
@@ -23,6 +24,10 @@
 //     text around it ("{model}:predict") beats a bare "{model}". A parameter matches at
 //     least one character. When a preferred branch leads nowhere further down, the
 //     next one is tried ("/m/stats/x" can still match "/m/{id}/x" next to "/m/stats").
+//   - A rest parameter "{name...}" is tried last and takes every remaining segment,
+//     joined with '/', at least one of them but possibly empty: "/ui/{path...}" matches
+//     "/ui/" (path "") and "/ui/runs/7" (path "runs/7"), not "/ui". The single-page
+//     dashboard uses it so any client-side route reloads.
 //   - No pattern matches the path: 404 (code "not_found").
 //   - The most specific pattern that matches the path owns it. If it has no handler
 //     for the method: 405 (code "method_not_allowed") with an Allow header listing the

@@ -36,7 +36,9 @@ TEST(AccessPolicyTest, EveryRouteOfTheServerNeedsTheRightScope) {
         << server::MethodName(method) << " " << pattern << " is in the policy but not served";
   });
 
-  const std::set<std::string> open = {"/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"};
+  const std::set<std::string> open = {"/healthz",         "/readyz", "/v2/health/live",
+                                      "/v2/health/ready", "/ui",     "/ui/{path...}",
+                                      "/ui/assets/{file}"};
   for (const auto& [method, pattern] : routes) {
     const ScopeSet needed = RequiredScopes(method, pattern);
     SCOPED_TRACE(std::string(server::MethodName(method)) + " " + pattern);
@@ -44,7 +46,7 @@ TEST(AccessPolicyTest, EveryRouteOfTheServerNeedsTheRightScope) {
       EXPECT_EQ(needed, 0);
       continue;
     }
-    EXPECT_NE(needed, 0) << "only the health probes are open";
+    EXPECT_NE(needed, 0) << "only the health probes and the dashboard's files are open";
     if (method == Method::kDelete || pattern.starts_with("/api/v1/tokens") ||
         pattern == "/api/v1/audit") {
       EXPECT_EQ(needed, kScopeAdmin);

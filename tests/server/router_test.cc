@@ -44,6 +44,9 @@ Router ModelRouter() {
   EXPECT_TRUE(router.Post("/v1/models/{model}:predict", Echo("predict", {"model"})).ok());
   EXPECT_TRUE(router.Post("/v1/models/{model}:classify", Echo("classify", {"model"})).ok());
   EXPECT_TRUE(router.Get("/files/v{version}", Echo("file", {"version"})).ok());
+  EXPECT_TRUE(router.Get("/ui", Echo("ui_bare")).ok());
+  EXPECT_TRUE(router.Get("/ui/assets/{file}", Echo("ui_asset", {"file"})).ok());
+  EXPECT_TRUE(router.Get("/ui/{path...}", Echo("ui_page", {"path"})).ok());
   return router;
 }
 
@@ -136,7 +139,16 @@ INSTANTIATE_TEST_SUITE_P(
         RouteCase{Method::kGet, "/v2/models/..", 400, "", {}},
         RouteCase{Method::kGet, "/v2/models/%2E%2E", 400, "", {}},
         RouteCase{Method::kGet, "/v2/models/./x", 400, "", {}},
-        RouteCase{Method::kGet, "*", 400, "", {}}));
+        RouteCase{Method::kGet, "*", 400, "", {}},
+        // A rest parameter takes every remaining segment, after literals and parameters.
+        RouteCase{Method::kGet, "/ui", 200, "ui_bare", {}},
+        RouteCase{Method::kGet, "/ui/", 200, "ui_page", {{"path", ""}}},
+        RouteCase{Method::kGet, "/ui/runs", 200, "ui_page", {{"path", "runs"}}},
+        RouteCase{Method::kGet, "/ui/runs/a%20b/", 200, "ui_page", {{"path", "runs/a b/"}}},
+        RouteCase{Method::kGet, "/ui/assets/x.js", 200, "ui_asset", {{"file", "x.js"}}},
+        RouteCase{Method::kGet, "/ui/assets/x/y.js", 200, "ui_page", {{"path", "assets/x/y.js"}}},
+        RouteCase{Method::kGet, "/ui/a/../b", 400, "", {}},
+        RouteCase{Method::kPost, "/ui/runs", 405, "", {}}));
 
 TEST(RouterTest, MethodNotAllowedListsTheMethodsOfThePath) {
   Router router = ModelRouter();
@@ -172,8 +184,9 @@ TEST(RouterTest, UnknownPathIsJsonNotFound) {
 
 TEST(RouterTest, RejectsMalformedPatterns) {
   const char* bad[] = {
-      "",    "healthz", "/a//b",   "/a/",      "/{}",    "/{1x}", "/{a-b}",
-      "/{a", "/a}",     "/{a}{b}", "/{a}/{a}", "/x%20y", "/{a}}", "/{a}x{b}",
+      "",       "healthz",  "/a//b",  "/a/",       "/{}",      "/{1x}",
+      "/{a-b}", "/{a",      "/a}",    "/{a}{b}",   "/{a}/{a}", "/x%20y",
+      "/{a}}",  "/{a}x{b}", "/{...}", "/{a...}/b", "/x{a...}", "/{a...}.js",
   };
   for (const char* pattern : bad) {
     Router router;

@@ -1,0 +1,90 @@
+// A uPlot chart in a Preact component: created once, its data replaced on each render.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export const PALETTE = ['#1f5fbf', '#c4421a', '#2a8c4a', '#8a3fb5', '#b8860b', '#0e7c86', '#a12a5e', '#555'];
+
+export interface ChartSeries {
+  label: string;
+  values: (number | null)[];
+  scale?: string; // a second y scale, for a second unit
+}
+
+export interface ChartProps {
+  title: string;
+  x: number[];
+  xLabel: string;
+  time?: boolean; // x holds Unix seconds
+  integerX?: boolean; // x holds steps: ticks on whole numbers only
+  series: ChartSeries[];
+  yLabel: string;
+  y2Label?: string; // the unit of series with scale 'y2'
+  width?: number;
+  height?: number;
+  testId?: string;
+}
+
+export function Chart(props: ChartProps) {
+  const holder = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = `${props.series.map((s) => s.label + (s.scale ?? '')).join('|')}|${props.time}`;
+
+  useEffect(() => {
+    if (!holder.current) return;
+    const axes: uPlot.Axis[] = [
+      {
+        label: props.xLabel,
+        stroke: '#333',
+        grid: { stroke: '#e6e6e6' },
+        ...(props.integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] } : {}),
+      },
+      { label: props.yLabel, stroke: '#333', grid: { stroke: '#e6e6e6' }, size: 60 },
+    ];
+    const scales: uPlot.Scales = { x: { time: !!props.time } };
+    if (props.y2Label) {
+      axes.push({ label: props.y2Label, scale: 'y2', side: 1, stroke: '#333', grid: { show: false }, size: 60 });
+      scales.y2 = {};
+    }
+    const opts: uPlot.Options = {
+      width: props.width ?? 520,
+      height: props.height ?? 220,
+      scales,
+      axes,
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } },
+      series: [
+        { label: props.xLabel },
+        ...props.series.map((s, i) => ({
+          label: s.label,
+          scale: s.scale ?? 'y',
+          stroke: PALETTE[i % PALETTE.length],
+          width: 2,
+          spanGaps: true,
+          points: { show: true, size: 4 },
+        })),
+      ],
+    };
+    plot.current = new uPlot(opts, data(props), holder.current);
+    return () => {
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shape, props.width, props.height]);
+
+  useEffect(() => {
+    plot.current?.setData(data(props));
+  });
+
+  return (
+    <figure class="chart" data-testid={props.testId}>
+      <figcaption>{props.title}</figcaption>
+      <div ref={holder} />
+    </figure>
+  );
+}
+
+function data(props: ChartProps): uPlot.AlignedData {
+  return [props.x, ...props.series.map((s) => s.values)] as uPlot.AlignedData;
+}

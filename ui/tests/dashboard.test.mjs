@@ -1,0 +1,325 @@
+// Browser tests of the dashboard: a real `ferry server` on a demo workspace, the pages
+// opened in Debian's headless Chromium through playwright-core, what they show checked
+// against the API's JSON, no console errors or failed requests, screenshots saved.
+//
+// Usage: node tests/dashboard.test.mjs pages|auth
+//   FERRY_BIN        the ferry binary (CTest passes it)
+//   FERRY_UI_OUT     folder for screenshots and logs (default: a temporary folder)
+//   CHROMIUM         the browser (default /usr/bin/chromium)
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const suite = process.argv[2];
+const ferry = process.env.FERRY_BIN;
+if (!ferry || !['pages', 'auth'].includes(suite)) {
+  console.error('usage: FERRY_BIN=PATH node tests/dashboard.test.mjs pages|auth');
+  process.exit(2);
+}
+const out = process.env.FERRY_UI_OUT || mkdtempSync(join(tmpdir(), 'ferry-ui-out-'));
+mkdirSync(out, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), 'ferry-ui-test-'));
+const cleanups = [];
+
+function log(...args) {
+  console.log(`[ui ${suite}]`, ...args);
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function startServer(workspace) {
+  const port = await freePort();
+  const logFile = join(out, `server-${suite}-${port}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(ferry, ['server', '--listen', `127.0.0.1:${port}`], {
+    cwd: workspace,
+    stdio: ['ignore', fd, fd],
+  });
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    });
+  cleanups.push(stop);
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`ferry server exited ${child.exitCode}; see ${logFile}`);
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return { base, stop };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`ferry server did not become ready; see ${logFile}`);
+}
+
+async function api(base, path, { token, body } = {}) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(base + path, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function launch() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  cleanups.push(() => browser.close());
+  return browser;
+}
+
+// A page whose console errors, page errors and failed requests are collected; `allow`
+// lets a test accept the answers it expects (the 401 before a token is given).
+async function watchedPage(browser, allow = () => false) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !allow(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !allow(`${r.status()} ${r.url()}`)) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  return { page, problems };
+}
+
+async function shot(page, name) {
+  const path = join(out, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  log('screenshot', path);
+}
+
+// --- pages: overview and runs on a demo workspace ------------------------------------
+
+async function pagesSuite() {
+  const workspace = join(scratch, 'ws');
+  log('ferry demo (small world) ...');
+  try {
+    execFileSync(
+      ferry,
+      ['demo', '--workspace', workspace, '--customers', '1000', '--merchants', '100', '--history-days', '7', '--live-days', '3'],
+      { stdio: ['ignore', openSync(join(out, 'demo.log'), 'w'), openSync(join(out, 'demo.log'), 'a')] },
+    );
+  } catch (e) {
+    // On a world this small the demo's own checks (drift, recovery) may not all pass; the
+    // workspace is populated either way, which is all these tests need.
+    log(`demo exited ${e.status} (see demo.log); using its workspace`);
+  }
+  const { base } = await startServer(workspace);
+
+  // Live traffic, so throughput and latency are not empty.
+  for (let i = 0; i < 30; i++) {
+    await api(base, '/v1/models/fraud:predict', {
+      body: { instances: [{ transaction_id: `t-ui-${i}`, customer_id: 'c0000042', merchant_id: 'm00007' }] },
+    });
+  }
+  // More runs than one page, with params and metric series, to page through and compare.
+  await api(base, '/api/v1/experiments', { body: { name: 'ui-paging' } });
+  for (let i = 0; i < 60; i++) {
+    const { run } = await api(base, '/api/v1/runs', {
+      body: {
+        experiment: 'ui-paging',
+        name: `trial-${String(i).padStart(2, '0')}`,
+        params: { max_depth: String(3 + (i % 4)), eta: '0.1' },
+        metrics: [0, 1, 2, 3].map((step) => ({ key: 'auc', value: 0.7 + i / 1000 + step / 100, step })),
+      },
+    });
+    await api(base, `/api/v1/runs/${run.run_id}/status`, { body: { status: 'FINISHED' } });
+  }
+
+  const browser = await launch();
+  const { page, problems } = await watchedPage(browser);
+
+  // Overview.
+  await page.goto(`${base}/ui/`);
+  await page.waitForSelector('[data-testid=endpoints] tbody tr');
+  await page.waitForSelector('[data-testid=workspace]');
+  const workspaceInfo = await api(base, '/api/v1/workspace');
+  assert.match(await page.textContent('[data-testid=workspace]'), new RegExp(workspaceInfo.workspace_id.slice(0, 12)));
+  const { endpoints } = await api(base, '/api/v1/endpoints');
+  assert.ok(endpoints.length > 0, 'the demo deploys an endpoint');
+  for (const e of endpoints) {
+    const row = page.locator(`tr[data-endpoint="${e.endpoint}"]`);
+    assert.equal(await row.count(), 1, `a row for endpoint ${e.endpoint}`);
+    const text = await row.textContent();
+    assert.ok(text.includes(e.state), `state ${e.state} in: ${text}`);
+    assert.ok(text.includes(e.model), `model ${e.model}`);
+    assert.equal((await row.locator('[data-col=version]').textContent()).trim(), String(e.version));
+    const requests = Number((await row.locator('[data-col=requests]').textContent()).replace(/,/g, ''));
+    assert.ok(requests >= 30 && requests <= e.traffic.requests, `requests ${requests} vs API ${e.traffic.requests}`);
+    assert.notEqual((await row.locator('[data-col=p99]').textContent()).trim(), '–', 'p99 shown');
+    const monitoring = await api(base, `/api/v1/deployments/${e.endpoint}/monitoring`);
+    const drifted = await row.locator('[data-col=drift] li').evaluateAll((lis) => lis.map((li) => Number(li.dataset.drifted)));
+    assert.deepEqual(drifted, monitoring.models.map((m) => m.drift.features_drifted));
+  }
+  const { rules } = await api(base, '/api/v1/alerts');
+  const firing = rules.flatMap((r) => r.alerts.filter((a) => a.state === 'firing' || a.state === 'pending'));
+  if (firing.length === 0) {
+    assert.match(await page.textContent('[data-testid=no-alerts]'), new RegExp(`${rules.length} rules? in force`));
+  } else {
+    assert.equal(await page.locator('[data-testid=alerts] tbody tr').count(), firing.length);
+  }
+  // The live chart fills from the polls: a second poll within ~5 s, without a reload.
+  const first = await page.textContent('[data-testid=freshness]');
+  await page.waitForFunction(
+    (before) => document.querySelector('[data-testid=freshness]').textContent.split('(')[0] !== before.split('(')[0],
+    first,
+    { timeout: 12000 },
+  );
+  assert.equal(await page.locator('[data-testid=chart-throughput] canvas').count(), 1);
+  assert.match(await page.textContent('[data-testid=chart-throughput]'), /requests\/s/);
+  assert.match(await page.textContent('[data-testid=chart-p99]'), /\(ms\)/);
+  await shot(page, 'overview');
+
+  // Runs: the first page of the experiment, as the API orders it.
+  await page.click('nav >> text=Runs');
+  await page.waitForURL(/\/ui\/runs/);
+  await page.selectOption('select[name=experiment]', 'ui-paging');
+  await page.waitForSelector('[data-testid=runs] tbody tr');
+  const apiPage = await api(base, '/api/v1/runs/search', { body: { experiments: ['ui-paging'], max_results: 50 } });
+  const shownIds = () => page.locator('[data-testid=runs] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.run));
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs] tbody tr').length === 50);
+  assert.deepEqual(await shownIds(), apiPage.runs.map((r) => r.info.run_id));
+  const headers = await page.locator('[data-testid=runs] thead tr').first().textContent();
+  for (const key of ['max_depth', 'eta', 'auc']) assert.ok(headers.includes(key), `column ${key}`);
+  // Next page: the rest, from the page token; previous returns.
+  await page.click('text=next →');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs] tbody tr').length === 10);
+  const second = await api(base, '/api/v1/runs/search', {
+    body: { experiments: ['ui-paging'], max_results: 50, page_token: apiPage.next_page_token },
+  });
+  assert.deepEqual(await shownIds(), second.runs.map((r) => r.info.run_id));
+  await page.click('text=← previous');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs] tbody tr').length === 50);
+  // A filter and an order, applied by the server.
+  await page.fill('input[name=filter]', "params.max_depth = '4'");
+  await page.fill('input[name=order_by]', 'metrics.auc DESC');
+  await page.click('button:text("Search")');
+  const filtered = await api(base, '/api/v1/runs/search', {
+    body: { experiments: ['ui-paging'], max_results: 50, filter: "params.max_depth = '4'", order_by: 'metrics.auc DESC' },
+  });
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=runs] tbody tr').length === n, filtered.runs.length);
+  assert.deepEqual(await shownIds(), filtered.runs.map((r) => r.info.run_id));
+  await shot(page, 'runs');
+
+  // One run: its params and one chart per metric.
+  const target = filtered.runs[0];
+  await page.click(`tr[data-run="${target.info.run_id}"] td:nth-child(2) a`);
+  await page.waitForSelector('[data-testid=run-detail] [data-testid=run-params]');
+  const full = await api(base, `/api/v1/runs/${target.info.run_id}`);
+  const paramsText = await page.textContent('[data-testid=run-params]');
+  for (const [k, v] of Object.entries(full.params)) assert.ok(paramsText.includes(k) && paramsText.includes(v), `param ${k}`);
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid=run-detail] .chart canvas').length === n,
+    Object.keys(full.metrics).length,
+  );
+  assert.ok(page.url().includes(`run=${target.info.run_id}`));
+  await shot(page, 'run-detail');
+
+  // Compare two runs: differing params highlighted, one overlaid chart per metric.
+  const [a, b] = filtered.runs;
+  await page.check(`tr[data-run="${a.info.run_id}"] input[type=checkbox]`);
+  await page.check(`tr[data-run="${b.info.run_id}"] input[type=checkbox]`);
+  await page.click('text=compare 2 selected');
+  await page.waitForSelector('[data-testid=compare] .chart canvas');
+  assert.equal(await page.locator('[data-testid=compare] tr[data-key=auc].differs').count(), a.metrics.auc.value !== b.metrics.auc.value ? 1 : 0);
+  assert.equal(await page.locator('[data-testid=compare] tr[data-key=eta].differs').count(), 0);
+  const legend = await page.textContent('[data-testid=compare] .chart');
+  assert.ok(legend.includes(a.info.name) && legend.includes(b.info.name), 'legend names both runs');
+  await shot(page, 'runs-compare');
+
+  // A client-side route reloads.
+  await page.reload();
+  await page.waitForSelector('[data-testid=runs] tbody tr');
+
+  assert.deepEqual(problems, [], 'no console errors or failed requests');
+}
+
+// --- auth: the token form, a good token, a token without read scope -------------------
+
+async function authSuite() {
+  const workspace = join(scratch, 'ws');
+  execFileSync(ferry, ['init', workspace], { stdio: 'ignore' });
+  const config = join(workspace, '.ferry', 'config.yaml');
+  const text = readFileSync(config, 'utf8');
+  assert.match(text, /^  auth: auto/m, 'ferry init writes server.auth');
+  writeFileSync(config, text.replace(/^  auth: auto/m, '  auth: on'));
+  const token = (scope) =>
+    JSON.parse(execFileSync(ferry, ['token', 'create', `ui-${scope}`, '--scope', scope, '--json'], { cwd: workspace })).token;
+  const readToken = token('read');
+  const predictToken = token('predict');
+  const { base } = await startServer(workspace);
+
+  const browser = await launch();
+  // Before a token is given the API answers 401 (and the browser logs it); after, nothing.
+  let tokenGiven = false;
+  const { page, problems } = await watchedPage(browser, (text) => !tokenGiven && /401/.test(text));
+  await page.goto(`${base}/ui/`);
+  await page.waitForSelector('.token-form input[name=token]');
+  await shot(page, 'token-form');
+  tokenGiven = true;
+  await page.fill('input[name=token]', readToken);
+  await page.click('button:text("Use token")');
+  await page.waitForSelector('[data-testid=workspace]');
+  await page.waitForSelector('text=No endpoints');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('ferry.token')), readToken);
+  assert.ok(!page.url().includes(readToken), 'the token is never in the URL');
+  const info = await api(base, '/api/v1/workspace', { token: readToken });
+  assert.match(await page.textContent('[data-testid=workspace]'), new RegExp(info.workspace_id.slice(0, 12)));
+  await shot(page, 'token-accepted');
+  assert.deepEqual(problems, [], 'no console errors or failed requests once the token is given');
+
+  // A token that may not read: the server's 403 message is shown.
+  const denied = await watchedPage(browser, (text) => /40[13]/.test(text));
+  await denied.page.goto(`${base}/ui/`);
+  await denied.page.fill('input[name=token]', predictToken);
+  await denied.page.click('button:text("Use token")');
+  const error = await denied.page.waitForSelector('[data-testid=fetch-error]');
+  assert.match(await error.textContent(), /forbidden/);
+  await shot(denied.page, 'token-forbidden');
+}
+
+let failed = false;
+try {
+  await (suite === 'pages' ? pagesSuite() : authSuite());
+  log('ok');
+} catch (e) {
+  failed = true;
+  console.error(`[ui ${suite}] FAILED:`, e);
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  if (!failed) rmSync(scratch, { recursive: true, force: true });
+  else console.error(`[ui ${suite}] workspace kept at ${scratch}`);
+}
+process.exit(failed ? 1 : 0);
