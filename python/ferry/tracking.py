@@ -63,6 +63,7 @@ class ActiveRun:
         self._max_pending = max_pending
         self._lock = threading.Condition()
         self._params: Dict[str, str] = {}
+        self._logged_params: Dict[str, str] = {}  # every param of the run, to refuse changes
         self._tags: Dict[str, str] = {}
         self._metrics: List[Dict[str, Any]] = []
         self._inputs: List[Dict[str, str]] = []
@@ -85,10 +86,19 @@ class ActiveRun:
         self.log_params({key: value})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
+        texts = {str(k): _text("param", v) for k, v in params.items()}
         with self._lock:
             self._check_open()
-            for key, value in params.items():
-                self._params[str(key)] = _text("param", value)
+            for key, value in texts.items():
+                # Refused here rather than when its batch reaches the server, so that the
+                # line that changed a param is the one that raises.
+                known = self._logged_params.get(key)
+                if known is not None and known != value:
+                    raise ValueError(f"run {self.run_id}: param {key!r} is already {known!r}; "
+                                     f"params cannot change (got {value!r})")
+            for key, value in texts.items():
+                self._logged_params[key] = value
+                self._params[key] = value
             self._maybe_wake()
 
     def set_tag(self, key: str, value: Any) -> None:
@@ -320,7 +330,9 @@ class Tracking:
         if tags:
             body["tags"] = {str(k): _text("tag", v) for k, v in tags.items()}
         info = self._t.request("POST", "/api/v1/runs", json_body=body).json()["run"]
-        return ActiveRun(self._t, info, flush_interval, max_pending)
+        run = ActiveRun(self._t, info, flush_interval, max_pending)
+        run._logged_params.update(body.get("params", {}))
+        return run
 
     def get_run(self, run_id: str) -> Dict[str, Any]:
         """``{"info", "params", "metrics" (latest per key), "tags", "inputs", "artifacts"}``."""

@@ -82,17 +82,28 @@ def test_a_failing_block_marks_the_run_failed(client, unique):
         run.log_metric("after", 1.0)
 
 
-def test_a_refused_batch_is_raised_on_flush(client, unique):
-    with client.start_run(experiment=unique) as run:
+def test_a_changed_param_is_refused_where_it_is_logged(client, unique):
+    with client.start_run(experiment=unique, params={"seed": 1}) as run:
         run.log_param("depth", 3)
-        run.flush()
-        run.log_param("depth", 4)  # params are immutable
-        with pytest.raises(ferry.ApiError) as e:
-            run.flush()
-        assert "depth" in e.value.message
+        run.log_param("depth", 3)  # the same value again is fine
+        with pytest.raises(ValueError, match="'depth' is already '3'"):
+            run.log_param("depth", 4)  # params are immutable
+        with pytest.raises(ValueError, match="'seed' is already '1'"):
+            run.log_params({"seed": 2, "other": 5})
         run.log_metric("ok", 1.0)  # the run goes on
     got = client.tracking.get_run(run.run_id)
-    assert got["params"]["depth"] == "3" and got["info"]["status"] == "FINISHED"
+    assert got["params"] == {"seed": "1", "depth": "3"} and got["info"]["status"] == "FINISHED"
+
+
+def test_a_batch_the_server_refuses_is_raised_on_flush(client, unique):
+    with client.start_run(experiment=unique) as run:
+        run.log_metric("m", 1.0)
+        run.log_param("p" * 300, 1)  # a name the server refuses
+        with pytest.raises(ferry.BadRequest):
+            run.flush()
+        run.log_metric("ok", 1.0)  # the run goes on
+    got = client.tracking.get_run(run.run_id)
+    assert "m" not in got["metrics"] and got["metrics"]["ok"]["value"] == 1.0
 
 
 def test_bad_values_are_refused_where_they_are_logged(client, unique):
@@ -125,9 +136,7 @@ def test_search_runs_pages_filters_and_orders(client, unique):
 
 def test_end_raises_a_refused_batch_after_ending_the_run(client, unique):
     run = client.start_run(experiment=unique)
-    run.log_param("k", "a")
-    run.flush()
-    run.log_param("k", "b")
+    run.log_param("k" * 300, "a")
     with pytest.raises(ferry.ApiError):
         run.end()
     assert client.tracking.get_run(run.run_id)["info"]["status"] == "FINISHED"
