@@ -40,6 +40,13 @@ export function layoutDag(nodes: string[], edges: DagEdge[], sweeps = 4): DagLay
     if (!layer.has(n)) layer.set(n, Math.max(-1, ...preds.get(n)!.map((p) => layer.get(p) ?? -1)) + 1);
   }
 
+  // A source (no inputs) moves right to just before its nearest consumer, so a feature
+  // view read by a late step does not stretch an edge across the whole graph.
+  for (const n of nodes) {
+    if (preds.get(n)!.length === 0 && succs.get(n)!.length > 0)
+      layer.set(n, Math.min(...succs.get(n)!.map((s) => layer.get(s)!)) - 1);
+  }
+
   const depth = Math.max(0, ...layer.values()) + 1;
   const layers: string[][] = Array.from({ length: depth }, () => []);
   for (const n of nodes) layers[layer.get(n)!].push(n);

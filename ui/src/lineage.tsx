@@ -6,9 +6,9 @@ import { link } from './app';
 import { BASE } from './router';
 import { layoutDag } from './dag';
 
-const NODE_W = 176;
+const NODE_W = 146;
 const NODE_H = 50;
-const GAP_X = 70;
+const GAP_X = 82;
 const GAP_Y = 22;
 const PAD = 12;
 
@@ -36,15 +36,17 @@ export function lineageRoute(kind: string, id: string, details?: Record<string, 
 }
 
 function shortId(node: LineageNode): string {
-  if (node.kind === 'run') return `${node.details.name ?? ''} ${node.id.slice(0, 8)}`.trim();
+  if (node.kind === 'run') return `${node.details.name ?? ''} ${node.id.slice(0, 6)}`.trim();
   if (/^[0-9a-f]{40,}$/.test(node.id)) return `${node.id.slice(0, 12)}…`;
-  return node.id.length > 26 ? `${node.id.slice(0, 25)}…` : node.id;
+  // Long names lose their middle, never the version after '@'.
+  // Keep the tail: split_train@1 and split_validation@1 of one parent stay apart.
+  return node.id.length <= 19 ? node.id : `${node.id.slice(0, 5)}…${node.id.slice(-13)}`;
 }
 
 function thirdLine(node: LineageNode): string {
   if (node.details.sha256) return `sha256 ${node.details.sha256.slice(0, 12)}`;
   if (node.details.artifact_digest) return `${node.details.flavor ?? ''} ${node.details.artifact_digest.slice(0, 12)}`.trim();
-  if (node.kind === 'run') return `${node.details.experiment ?? ''} · ${node.details.status ?? ''}`;
+  if (node.kind === 'run') return (node.details.status ?? '').toLowerCase();
   return '';
 }
 
@@ -88,7 +90,7 @@ export function LineageSvg({ graph, testId }: { graph: LineageGraph; testId?: st
             <path d="M0,0 L10,5 L0,10 z" fill="#8a949e" />
           </marker>
         </defs>
-        {edges.map((e) => {
+        {edges.map((e, index) => {
           const a = place.get(e.from)!;
           const b = place.get(e.to)!;
           const x1 = a.x + NODE_W;
@@ -97,10 +99,15 @@ export function LineageSvg({ graph, testId }: { graph: LineageGraph; testId?: st
           const y2 = b.y + NODE_H / 2;
           const dx = Math.max(30, (x2 - x1) / 2);
           const label = e.relations.join(', ');
-          // The label sits near the arrow's head, where edges into one node fan out.
-          const lx = x2 - GAP_X / 2;
-          const t = 1 - GAP_X / 2 / Math.max(GAP_X, x2 - x1);
+          // The label sits just after the edge leaves its source: edges into one node
+          // (a training set's many inputs) converge, but leave from different nodes.
+          const t = Math.min(0.5, GAP_X / 2 / Math.max(GAP_X, x2 - x1));
+          const lx = x1 + GAP_X / 2;
           const ly = y1 + (y2 - y1) * (t * t * (3 - 2 * t));
+          // One label for a node's several outputs of one relation leaving close together.
+          const repeated = edges
+            .slice(0, index)
+            .some((o) => o.from === e.from && o.relations.join() === e.relations.join() && Math.abs(place.get(o.to)!.y - b.y) < 3 * NODE_H);
           return (
             <g class="edge" data-relation={label}>
               <path
@@ -110,9 +117,15 @@ export function LineageSvg({ graph, testId }: { graph: LineageGraph; testId?: st
                 stroke-width="1.2"
                 marker-end="url(#arrow)"
               />
-              <text x={lx} y={ly - 3} text-anchor="middle" class="edge-label">
-                {label}
+              {!repeated && (
+              <text x={lx} y={ly - 3 - (e.relations.length - 1) * 11} text-anchor="middle" class="edge-label">
+                {e.relations.map((r, i) => (
+                  <tspan x={lx} dy={i === 0 ? 0 : 11}>
+                    {r}
+                  </tspan>
+                ))}
               </text>
+              )}
             </g>
           );
         })}
