@@ -43,6 +43,8 @@ export function Chart(props: ChartProps) {
       { label: props.yLabel, stroke: '#333', grid: { stroke: '#e6e6e6' }, size: 60 },
     ];
     const scales: uPlot.Scales = { x: { time: !!props.time } };
+    // Bars measure from zero, or a short bar would look like an empty one.
+    if (props.series.some((s) => s.bars)) scales.y = { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] };
     if (props.y2Label) {
       axes.push({ label: props.y2Label, scale: 'y2', side: 1, stroke: '#333', grid: { show: false }, size: 60 });
       scales.y2 = {};

@@ -163,7 +163,7 @@ function ModelDetail({ name }: { name: string }) {
                     <td>{v.flavor}</td>
                     <td>{v.run_id ? runLink(v.run_id) : '–'}</td>
                     <td class="nowrap">{fmtTime(v.created_at)}</td>
-                    <td>{v.created_by}</td>
+                    <td class="nowrap">{v.created_by}</td>
                     {metricKeys.map((k) => (
                       <td class="num">{fmtMetric(v.metrics[k])}</td>
                     ))}
