@@ -17,6 +17,7 @@ import { Freshness, link } from '../app';
 import { Chart } from '../chart';
 import { fmtBytes, fmtDuration, fmtInt, fmtMicros, fmtNumber, fmtStat, fmtTime } from '../format';
 import { lineageRoute } from '../lineage';
+import { DetailHeader, showVersion, VersionLink } from './common';
 import { useLoad, usePoll } from '../poll';
 import { BASE, setQuery, useRoute } from '../router';
 
@@ -92,23 +93,14 @@ function DatasetDetail({ name }: { name: string }) {
   const current = list.find((v) => v.version === chosen);
   const show = (v: number) => {
     setDiffFrom(null);
-    setQuery({ version: String(v), from: null });
-    window.dispatchEvent(new Event('ferry:navigate'));
+    showVersion(v, { from: null });
   };
   // Compared by default: the chosen version against its parent (or the one before).
   const from = diffFrom ?? current?.parent ?? list.find((v) => chosen !== null && v.version < chosen)?.version ?? null;
 
   return (
     <section>
-      <p class="muted">
-        <a href={`${BASE}datasets`} onClick={link('datasets')}>
-          Datasets
-        </a>{' '}
-        /
-      </p>
-      <h1>{name}</h1>
-      <Freshness polled={versions} />
-      {versions.error?.status === 404 && <p class="error">No dataset {name}.</p>}
+      <DetailHeader listRoute="datasets" listTitle="Datasets" name={name} polled={versions} />
       {list.length > 0 && (
         <div class="scroll">
           <table class="data" data-testid="versions">
@@ -128,15 +120,7 @@ function DatasetDetail({ name }: { name: string }) {
               {list.map((v) => (
                 <tr data-version={v.version} class={v.version === chosen ? 'current' : ''}>
                   <td class="num">
-                    <a
-                      href={`?version=${v.version}`}
-                      onClick={(e) => {
-                        e.preventDefault();
-                        show(v.version);
-                      }}
-                    >
-                      v{v.version}
-                    </a>
+                    <VersionLink version={v.version} onShow={show} />
                   </td>
                   <td class="tags">
                     {v.tags.map((t) => (

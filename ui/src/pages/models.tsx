@@ -12,8 +12,9 @@ import {
 import { Freshness, link } from '../app';
 import { fmtBytes, fmtInt, fmtMetric, fmtTime } from '../format';
 import { LineageSvg, lineageRoute } from '../lineage';
+import { DetailHeader, keysOf, showVersion, VersionLink } from './common';
 import { usePoll } from '../poll';
-import { BASE, setQuery, useRoute } from '../router';
+import { BASE, useRoute } from '../router';
 
 export function ModelsPage() {
   const [route] = useRoute();
@@ -81,12 +82,6 @@ function ModelList() {
   );
 }
 
-function keysOf(maps: Record<string, unknown>[]): string[] {
-  const seen = new Set<string>();
-  for (const m of maps) for (const k of Object.keys(m)) seen.add(k);
-  return [...seen];
-}
-
 function runLink(runId: string) {
   const route = lineageRoute('run', runId)!;
   return (
@@ -103,21 +98,9 @@ function ModelDetail({ name }: { name: string }) {
   const versions = [...(m?.model_versions ?? [])].sort((a, b) => b.version - a.version);
   const chosen = Number(query.get('version')) || m?.latest_version || null;
   const metricKeys = keysOf(versions.map((v) => v.metrics));
-  const show = (v: number) => {
-    setQuery({ version: String(v) });
-    window.dispatchEvent(new Event('ferry:navigate'));
-  };
   return (
     <section>
-      <p class="muted">
-        <a href={`${BASE}models`} onClick={link('models')}>
-          Models
-        </a>{' '}
-        /
-      </p>
-      <h1>{name}</h1>
-      <Freshness polled={model} />
-      {model.error?.status === 404 && <p class="error">No model {name}.</p>}
+      <DetailHeader listRoute="models" listTitle="Models" name={name} polled={model} />
       {m && (
         <>
           {m.description && <p>{m.description}</p>}
@@ -142,15 +125,7 @@ function ModelDetail({ name }: { name: string }) {
                 {versions.map((v) => (
                   <tr data-version={v.version} class={v.version === chosen ? 'current' : ''}>
                     <td class="num">
-                      <a
-                        href={`?version=${v.version}`}
-                        onClick={(e) => {
-                          e.preventDefault();
-                          show(v.version);
-                        }}
-                      >
-                        v{v.version}
-                      </a>
+                      <VersionLink version={v.version} onShow={(x) => showVersion(x)} />
                     </td>
                     <td class="tags">
                       {v.aliases.map((a) => (
