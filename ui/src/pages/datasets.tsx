@@ -261,7 +261,11 @@ function Diff(props: { name: string; list: DatasetVersion[]; from: number | null
           → to <strong>v{to}</strong> (choose another version above)
         </span>
       </form>
-      {from === null && <p class="muted">This is the only version: nothing to compare.</p>}
+      {from === null && (
+        <p class="muted">
+          {list.length > 1 ? 'No earlier version: choose one to compare with.' : 'This is the only version: nothing to compare.'}
+        </p>
+      )}
       {diff.error && <p class="error">{diff.error.message}</p>}
       {d && (
         <>
