@@ -185,3 +185,139 @@ export interface MetricSeries {
   key: string;
   points: { value: MetricValue; step: number; timestamp: number }[];
 }
+
+export interface ColumnSchema {
+  name: string;
+  type: string;
+}
+
+export interface DatasetVersion {
+  dataset: string;
+  version: number;
+  ref: string;
+  tags: string[];
+  rows: number;
+  size: number;
+  new_bytes: number;
+  message: string;
+  created_at: string;
+  content_sha256: string;
+  format: string;
+  parent: number | null;
+  schema: ColumnSchema[];
+}
+
+export interface Dataset {
+  name: string;
+  versions: number;
+  latest: DatasetVersion;
+}
+
+export interface ColumnProfile {
+  name: string;
+  type: string;
+  count: number;
+  null_count: number;
+  null_rate: number;
+  distinct: number;
+  distinct_exact: boolean;
+  min?: number;
+  max?: number;
+  mean?: number;
+  stddev?: number;
+  quantiles?: Record<string, number>;
+  histogram?: { counts: number[]; edges: number[] };
+  top_values?: { value: string; count: number }[];
+  length?: { min: number; max: number; mean: number };
+}
+
+export interface DatasetProfile {
+  profile: { row_count: number; bad_row_count: number; columns: ColumnProfile[] };
+  version: DatasetVersion;
+}
+
+export interface LineageLink {
+  id: string;
+  kind: string;
+  relation: string;
+}
+
+export interface DatasetLineage {
+  version: string;
+  made_from: LineageLink[];
+  used_by: LineageLink[];
+}
+
+export interface DatasetDiff {
+  before: string;
+  after: string;
+  new_bytes: number;
+  shared_bytes: number;
+  profile: {
+    rows: { before: number; after: number };
+    added_columns: ColumnSchema[];
+    removed_columns: ColumnSchema[];
+    type_changes: { column: string; before: string; after: string }[];
+    changes: { column: string; statistic: string; before: number; after: number }[];
+  };
+}
+
+export interface ModelSummary {
+  name: string;
+  versions: number;
+  latest_version: number;
+  aliases: Record<string, number>;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ModelVersion {
+  name: string;
+  version: number;
+  ref: string;
+  aliases: string[];
+  status: string;
+  run_id: string;
+  flavor: string;
+  created_at: string;
+  created_by: string;
+  description: string;
+  artifact_digest: string;
+  artifact_size: number;
+  metrics: Record<string, MetricValue>;
+  tags: Record<string, string>;
+  num_features: number;
+  reference?: { dataset_version: string; profile: string } | null;
+  signature?: {
+    feature_service?: string;
+    inputs: { name: string; type: string }[];
+    outputs: { name: string; type: string }[];
+  };
+}
+
+export interface Model extends ModelSummary {
+  model_versions: ModelVersion[];
+  alias_history: {
+    alias: string;
+    version: number | null;
+    previous_version: number | null;
+    actor: string;
+    reason: string;
+    at: string;
+  }[];
+}
+
+export interface LineageNode {
+  id: string;
+  kind: string;
+  details: Record<string, string>;
+}
+
+export interface LineageGraph {
+  root: { id: string; kind: string };
+  direction: string;
+  truncated: boolean;
+  nodes: LineageNode[];
+  edges: { from: { id: string; kind: string }; to: { id: string; kind: string }; relation: string }[];
+}

@@ -7,6 +7,8 @@ import { usePoll, type Polled } from './poll';
 import { BASE, navigate, useRoute } from './router';
 import { OverviewPage } from './pages/overview';
 import { RunsPage } from './pages/runs';
+import { DatasetsPage } from './pages/datasets';
+import { ModelsPage } from './pages/models';
 
 interface Page {
   route: string;
@@ -14,11 +16,13 @@ interface Page {
   render: () => ComponentChildren;
 }
 
-// Only built pages are listed; datasets, features, models, deployments, pipelines and
-// alerts follow in later steps.
+// Only built pages are listed; features, deployments, pipelines and alerts follow in
+// later steps.
 const PAGES: Page[] = [
   { route: '', title: 'Overview', render: () => <OverviewPage /> },
+  { route: 'datasets', title: 'Datasets', render: () => <DatasetsPage /> },
   { route: 'runs', title: 'Runs', render: () => <RunsPage /> },
+  { route: 'models', title: 'Models', render: () => <ModelsPage /> },
 ];
 
 export function App() {
@@ -87,7 +91,7 @@ export function App() {
   );
 }
 
-function link(route: string) {
+export function link(route: string) {
   return (e: MouseEvent) => {
     if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
     e.preventDefault();

@@ -9,6 +9,7 @@ export interface ChartSeries {
   label: string;
   values: (number | null)[];
   scale?: string; // a second y scale, for a second unit
+  bars?: boolean; // a histogram: x holds each bin's left edge, bars fill to the next
 }
 
 export interface ChartProps {
@@ -28,7 +29,7 @@ export interface ChartProps {
 export function Chart(props: ChartProps) {
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = `${props.series.map((s) => s.label + (s.scale ?? '')).join('|')}|${props.time}`;
+  const shape = `${props.series.map((s) => s.label + (s.scale ?? '') + (s.bars ? 'b' : '')).join('|')}|${props.time}`;
 
   useEffect(() => {
     if (!holder.current) return;
@@ -42,6 +43,8 @@ export function Chart(props: ChartProps) {
       { label: props.yLabel, stroke: '#333', grid: { stroke: '#e6e6e6' }, size: 60 },
     ];
     const scales: uPlot.Scales = { x: { time: !!props.time } };
+    // Bars measure from zero, or a short bar would look like an empty one.
+    if (props.series.some((s) => s.bars)) scales.y = { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] };
     if (props.y2Label) {
       axes.push({ label: props.y2Label, scale: 'y2', side: 1, stroke: '#333', grid: { show: false }, size: 60 });
       scales.y2 = {};
@@ -55,14 +58,26 @@ export function Chart(props: ChartProps) {
       cursor: { drag: { x: true, y: false } },
       series: [
         { label: props.xLabel },
-        ...props.series.map((s, i) => ({
-          label: s.label,
-          scale: s.scale ?? 'y',
-          stroke: PALETTE[i % PALETTE.length],
-          width: 2,
-          spanGaps: true,
-          points: { show: true, size: 4 },
-        })),
+        ...props.series.map((s, i) =>
+          s.bars
+            ? {
+                label: s.label,
+                scale: s.scale ?? 'y',
+                stroke: PALETTE[i % PALETTE.length],
+                fill: PALETTE[i % PALETTE.length] + '99',
+                width: 1,
+                paths: uPlot.paths.bars!({ size: [1, Infinity], gap: 1, align: 1 }),
+                points: { show: false },
+              }
+            : {
+                label: s.label,
+                scale: s.scale ?? 'y',
+                stroke: PALETTE[i % PALETTE.length],
+                width: 2,
+                spanGaps: true,
+                points: { show: true, size: 4 },
+              },
+        ),
       ],
     };
     plot.current = new uPlot(opts, data(props), holder.current);

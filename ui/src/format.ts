@@ -50,11 +50,43 @@ export function fmtDuration(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '–';
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+  // Rounded first, so 59.6 s of a minute reads as the next minute, not "60 s".
+  const whole = Math.round(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 export function runSeconds(start: string, end: string | null | undefined): number | null {
   if (!end) return null;
   return (new Date(end).getTime() - new Date(start).getTime()) / 1000;
+}
+
+// Bytes in binary units, two digits past 1 KiB.
+export function fmtBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '–';
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(2)} ${units[i]}`;
+}
+
+// Microseconds since the epoch (the profiles' timestamps) as UTC time.
+export function fmtMicros(micros: number | null | undefined): string {
+  if (micros === null || micros === undefined || !Number.isFinite(micros)) return '–';
+  return fmtTime(new Date(micros / 1000).toISOString());
+}
+
+// A statistic as the profile tables show it: integers whole, others to 4 significant places.
+export function fmtStat(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '–';
+  if (Number.isInteger(value) && Math.abs(value) < 1e15) return fmtInt(value);
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e9)) return value.toExponential(3);
+  return value.toLocaleString('en-US', { maximumFractionDigits: abs >= 100 ? 2 : 4 });
 }

@@ -263,7 +263,110 @@ async function pagesSuite() {
   await page.reload();
   await page.waitForSelector('[data-testid=runs] tbody tr');
 
+  await datasetsAndModels(base, page);
+
+
   assert.deepEqual(problems, [], 'no console errors or failed requests');
+}
+
+// Datasets and models: lists, a dataset's versions, profile, diff and lineage, a model's
+// versions, aliases and its lineage graph, each checked against the API's JSON.
+async function datasetsAndModels(base, page) {
+  const rowKeys = (selector, key) =>
+    page.locator(`${selector} tbody tr`).evaluateAll((trs, k) => trs.map((tr) => tr.dataset[k]), key);
+
+  // Datasets list.
+  await page.click('nav >> text=Datasets');
+  await page.waitForURL(/\/ui\/datasets$/);
+  await page.waitForSelector('[data-testid=datasets] tbody tr');
+  const { datasets } = await api(base, '/api/v1/datasets');
+  assert.ok(datasets.length > 0, 'the demo adds datasets');
+  assert.deepEqual(await rowKeys('[data-testid=datasets]', 'dataset'), datasets.map((d) => d.name));
+  for (const d of datasets) {
+    const row = page.locator(`tr[data-dataset="${d.name}"]`);
+    assert.equal((await row.locator('[data-col=versions]').textContent()).trim(), String(d.versions));
+    assert.equal((await row.locator('[data-col=rows]').textContent()).trim(), d.latest.rows.toLocaleString('en-US'));
+  }
+  await shot(page, 'datasets');
+
+  // The dataset with the most versions: its versions, newest first, and the latest's profile.
+  const many = [...datasets].sort((a, b) => b.versions - a.versions)[0];
+  assert.ok(many.versions >= 2, 'a dataset with versions to compare');
+  await page.click(`tr[data-dataset="${many.name}"] a`);
+  await page.waitForSelector('[data-testid=versions] tbody tr');
+  const { versions } = await api(base, `/api/v1/datasets/${many.name}/versions`);
+  assert.deepEqual(await rowKeys('[data-testid=versions]', 'version'), versions.map((v) => String(v.version)));
+  await page.waitForSelector('[data-testid=profile-columns] tbody tr');
+  const profile = await api(base, `/api/v1/datasets/${many.name}/versions/${versions[0].version}/profile`);
+  assert.deepEqual(await rowKeys('[data-testid=profile-columns]', 'column'), profile.profile.columns.map((c) => c.name));
+  const withHistogram = profile.profile.columns.filter((c) => c.histogram);
+  assert.ok(withHistogram.length > 0, 'numeric columns have histograms');
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid=profile] [data-testid^=histogram-] canvas').length === n,
+    withHistogram.length,
+  );
+  const timeColumn = withHistogram.find((c) => c.type === 'timestamp');
+  if (timeColumn) assert.match(await page.textContent(`[data-testid=histogram-${timeColumn.name}]`), /\(UTC\)/);
+
+  // The diff: by default against the parent; then from the first version.
+  const first = versions[versions.length - 1].version;
+  await page.selectOption('select[name=diff-from]', String(first));
+  const diff = await api(base, `/api/v1/datasets/${many.name}/versions/${first}/diff?to=${many.name}@${versions[0].version}`);
+  const rows = diff.profile.rows;
+  await page.waitForFunction(
+    (text) => document.querySelector('[data-testid=diff-rows]')?.textContent.startsWith(text),
+    `${rows.before.toLocaleString('en-US')} → ${rows.after.toLocaleString('en-US')}`,
+  );
+  assert.equal(await page.locator('[data-testid=diff-changes] tbody tr').count(), diff.profile.changes.length);
+  await shot(page, 'dataset-detail');
+
+  // Models list.
+  await page.click('nav >> text=Models');
+  await page.waitForSelector('[data-testid=models] tbody tr');
+  const { models } = await api(base, '/api/v1/models');
+  assert.deepEqual(await rowKeys('[data-testid=models]', 'model'), models.map((m) => m.name));
+  await shot(page, 'models');
+
+  // A model: versions, aliases and their history, the latest version and its lineage.
+  const name = models[0].name;
+  await page.click(`tr[data-model="${name}"] a`);
+  await page.waitForSelector('[data-testid=model-versions] tbody tr');
+  const model = await api(base, `/api/v1/models/${name}`);
+  assert.deepEqual(
+    (await rowKeys('[data-testid=model-versions]', 'version')).map(Number),
+    model.model_versions.map((v) => v.version).sort((a, b) => b - a),
+  );
+  assert.deepEqual(await rowKeys('[data-testid=aliases]', 'alias'), Object.keys(model.aliases));
+  for (const [alias, version] of Object.entries(model.aliases))
+    assert.match(await page.textContent(`tr[data-alias="${alias}"]`), new RegExp(`v${version}\\b`));
+  assert.equal(await page.locator('[data-testid=alias-history] tbody tr').count(), model.alias_history.length);
+  const latest = model.latest_version;
+  const lineage = await api(base, `/api/v1/models/${name}/versions/${latest}/lineage?direction=upstream`);
+  await page.waitForSelector('[data-testid=model-lineage] g.node');
+  assert.equal(await page.locator('[data-testid=model-lineage] g.node').count(), lineage.nodes.length);
+  const datasetNodes = lineage.nodes.filter((n) => n.kind === 'dataset_version');
+  assert.ok(datasetNodes.length > 0, 'the lineage reaches datasets');
+  for (const n of datasetNodes)
+    assert.match(await page.textContent(`[data-testid=model-lineage] g.node[data-id="${n.id}"]`), new RegExp(n.details.sha256.slice(0, 12)));
+  const inputs = (await api(base, `/api/v1/models/${name}/versions/${latest}`)).signature.inputs;
+  assert.equal(await page.locator('[data-testid=signature-inputs] tr').count(), inputs.length);
+  await shot(page, 'model-detail');
+  await page.locator('[data-testid=model-lineage]').screenshot({ path: join(out, 'model-lineage.png') });
+
+  // Its reference dataset, opened from the graph: that version's lineage one step each way.
+  const reference = model.model_versions.find((v) => v.version === latest).reference.dataset_version;
+  await page.click(`[data-testid=model-lineage] g.node[data-id="${reference}"]`);
+  await page.waitForURL(new RegExp(`/ui/datasets/${reference.split('@')[0]}\\?version=${reference.split('@')[1]}`));
+  await page.waitForSelector('[data-testid=lineage] [data-testid=made-from]');
+  const [refName, refVersion] = reference.split('@');
+  const refLineage = await api(base, `/api/v1/datasets/${refName}/versions/${refVersion}/lineage`);
+  assert.equal(await page.locator('[data-testid=made-from] li').count(), refLineage.made_from.length);
+  assert.equal(
+    await page.locator('[data-testid=lineage] ul li').count(),
+    refLineage.made_from.length + refLineage.used_by.length,
+  );
+  await page.reload();
+  await page.waitForSelector('[data-testid=profile-columns] tbody tr');
 }
 
 // --- auth: the token form, a good token, a token without read scope -------------------

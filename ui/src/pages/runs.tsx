@@ -8,6 +8,7 @@ import { Chart } from '../chart';
 import { fmtDuration, fmtInt, fmtMetric, fmtTime, metricNumber, runSeconds } from '../format';
 import { useLoad, usePoll } from '../poll';
 import { setQuery, useRoute } from '../router';
+import { keysOf } from './common';
 
 const PAGE_SIZE = 50;
 
@@ -257,13 +258,6 @@ export function RunsPage() {
       {shown && !comparing && <RunDetail id={shown} onClose={() => showRun(null)} />}
     </section>
   );
-}
-
-// Keys in first-seen order, so columns do not jump between polls.
-function keysOf(maps: Record<string, unknown>[]): string[] {
-  const seen = new Set<string>();
-  for (const m of maps) for (const k of Object.keys(m)) seen.add(k);
-  return [...seen];
 }
 
 // Keys with characters beyond [A-Za-z0-9_] are backquoted in the filter and order syntax.
