@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "server/http_url.h"
 
 namespace ferry::server {
 
@@ -25,18 +26,6 @@ struct HttpReply {
 // Sends METHOD TARGET to HOST:PORT (an IP address, or a name resolved first) with
 // `body` (JSON when not empty). Errors:
 // Unavailable when the server cannot be reached, DeadlineExceeded after `timeout`.
-struct HttpUrl {
-  std::string host;
-  uint16_t port = 80;
-  std::string target = "/";  // path and query
-};
-
-// Parses http://HOST[:PORT][/PATH] (HOST an IP address, [IPv6] or a name; port 80 when
-// none). InvalidArgument naming what is wrong: another scheme (https is not supported
-// yet), no host, a bad port, credentials in the URL, a space, control character or byte
-// beyond ASCII anywhere (which a request line cannot carry).
-absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
-
 // `authorization`, when not empty, is sent as the Authorization header's value.
 absl::StatusOr<HttpReply> HttpCall(std::string_view host, uint16_t port, std::string_view method,
                                    std::string_view target, std::string_view body = {},

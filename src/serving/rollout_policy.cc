@@ -10,7 +10,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "core/yaml_fields.h"
-#include "server/http_client.h"
+#include "server/http_url.h"
 #include "features/feature_definitions.h"
 
 namespace ferry::serving {
