@@ -63,7 +63,7 @@ void LiveWindow::StartSlice(int64_t start_micros) {
   used_ = std::min(used_ + 1, ring_.size());
   Slice& slice = ring_[current_];
   slice.start_micros = start_micros;
-  slice.requests = slice.rows = slice.monitored_rows = 0;
+  slice.requests = slice.rows = slice.monitored_rows = slice.failed = 0;
   slice.latency.Clear();
   for (ColumnCounts& counts : slice.columns) counts.Clear();
 }
@@ -83,6 +83,11 @@ void LiveWindow::CountUnmonitored(int64_t now_micros, int64_t requests, int64_t 
   Rotate(now_micros);
   ring_[current_].requests += requests;
   ring_[current_].rows += rows;
+}
+
+void LiveWindow::CountFailed(int64_t now_micros, int64_t requests) {
+  Rotate(now_micros);
+  ring_[current_].failed += requests;
 }
 
 void LiveWindow::Add(int64_t now_micros, std::span<const float> values, size_t rows,
@@ -197,6 +202,7 @@ WindowContents LiveWindow::Merge(int64_t now_micros, Contents contents) {
     out.requests += slice->requests;
     out.rows += slice->rows;
     out.monitored_rows += slice->monitored_rows;
+    out.failed += slice->failed;
     (void)out.latency.Merge(slice->latency);  // same parameters: cannot fail
   }
   if (contents == Contents::kTrafficOnly) {

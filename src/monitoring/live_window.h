@@ -56,9 +56,10 @@ struct ColumnCounts {
 struct WindowContents {
   int64_t from_micros = 0;  // start of the oldest slice (workspace clock)
   int64_t to_micros = 0;    // now
-  int64_t requests = 0;     // every request
+  int64_t requests = 0;     // every request answered
   int64_t rows = 0;         // every row
   int64_t monitored_rows = 0;
+  int64_t failed = 0;       // requests answered with an error (not in `requests`)
   stats::DDSketch latency;  // seconds, monitored requests
   std::vector<ColumnCounts> columns;
 };
@@ -74,6 +75,8 @@ class LiveWindow {
 
   // Counts requests and rows that were not monitored (the sampling cap).
   void CountUnmonitored(int64_t now_micros, int64_t requests, int64_t rows);
+  // Counts requests the model failed to answer (bad input, a failed evaluation).
+  void CountFailed(int64_t now_micros, int64_t requests);
   // One monitored request: `rows` rows, `values` row-major with one value per column
   // (NaN: missing).
   void Add(int64_t now_micros, std::span<const float> values, size_t rows,
@@ -102,6 +105,7 @@ class LiveWindow {
     int64_t requests = 0;
     int64_t rows = 0;
     int64_t monitored_rows = 0;
+    int64_t failed = 0;
     stats::DDSketch latency;
     std::vector<ColumnCounts> columns;
   };

@@ -129,6 +129,9 @@ bool ModelMonitor::Admit(size_t rows) {
 }
 
 void ModelMonitor::FlushUnmonitored(int64_t now_micros) {
+  if (const int64_t failed = failed_.exchange(0, std::memory_order_relaxed); failed > 0) {
+    window_.CountFailed(now_micros, failed);
+  }
   const uint64_t pending = unmonitored_.exchange(0, std::memory_order_relaxed);
   if (pending == 0) return;
   const auto rows = static_cast<int64_t>(pending & ((uint64_t{1} << kRequestShift) - 1));
@@ -199,10 +202,15 @@ nlohmann::json TrafficToJson(const WindowSpec& spec, const WindowContents& c) {
                {"p99", Quantile(c.latency, 0.99)},
                {"max", Quantile(c.latency, 1.0)}};
   }
+  const int64_t all = c.requests + c.failed;
   return {{"window", std::move(window)},
           {"requests", c.requests},
           {"rows", c.rows},
           {"monitored_rows", c.monitored_rows},
+          {"failed", c.failed},
+          {"error_rate", all == 0 ? nlohmann::json(nullptr)
+                                  : nlohmann::json(static_cast<double>(c.failed) /
+                                                   static_cast<double>(all))},
           {"throughput", std::move(throughput)},
           {"latency_seconds", std::move(latency)}};
 }

@@ -74,6 +74,9 @@ class ModelMonitor {
   // The sampling decision for a served request of `rows` rows: true when it is to be
   // observed (then call Observe); false counts it as served but not monitored.
   bool Admit(size_t rows);
+  // A request the model failed to answer: one atomic add, moved into the window with the
+  // unmonitored counts (the error rate of the status).
+  void CountFailed() { failed_.fetch_add(1, std::memory_order_relaxed); }
   // One admitted request: `rows` rows of inputs (input_names.size() values each, NaN
   // missing) and outputs (num_outputs each), answered in `latency_seconds`.
   void Observe(int64_t now_micros, std::span<const float> inputs, std::span<const float> outputs,
@@ -109,6 +112,7 @@ class ModelMonitor {
   static constexpr int kRequestShift = 40;
   std::atomic<uint64_t> unmonitored_{0};
   std::atomic<int64_t> unmonitored_total_{0};
+  std::atomic<int64_t> failed_{0};  // failed requests not yet counted in the window
 
   std::mutex mu_;  // guards window_ (and orders FlushUnmonitored)
   LiveWindow window_;
@@ -122,8 +126,9 @@ using ModelMonitorPtr = std::shared_ptr<ModelMonitor>;
 //  request was monitored), "reference": {"dataset", "note"}, "drift": DriftReportToJson}
 nlohmann::json MonitorSnapshotToJson(const MonitorSnapshot& snapshot);
 
-// {"window": ..., "requests", "rows", "monitored_rows", "throughput", "latency_seconds"}:
-// the traffic part of the above.
+// {"window": ..., "requests", "rows", "monitored_rows", "failed", "error_rate" (failed over
+// all requests; null without any), "throughput", "latency_seconds"}: the traffic part of
+// the above.
 nlohmann::json TrafficToJson(const WindowSpec& window, const WindowContents& contents);
 
 }  // namespace ferry::monitoring

@@ -133,7 +133,10 @@ absl::Status InferenceService::Infer(std::string_view endpoint,
                          : core::MapStatusCode(status.code()).http_status;
     model.metrics->Record(http, seconds, status.ok() ? frame.rows : 0);
   }
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    if (model.monitor) model.monitor->CountFailed();
+    return status;
+  }
   if (model.monitor && model.monitor->Admit(out.rows)) {
     model.monitor->Observe(clock_->NowMicros(), out.inputs, out.outputs, out.rows, seconds);
   }

@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
+
+#include "monitoring/model_monitor.h"
 
 namespace ferry::monitoring {
 namespace {
@@ -45,6 +48,29 @@ TEST(LiveWindowTest, TimeWindowDropsSlicesAsTheyExpire) {
   EXPECT_EQ(contents.requests, 0);
   EXPECT_EQ(contents.columns[0].present, 0);
   EXPECT_EQ(contents.latency.count(), 0u);
+}
+
+TEST(LiveWindowTest, FailedRequestsCountApartAndExpireWithTheirSlice) {
+  const FeatureReference ref = Reference();
+  const int64_t t0 = 1'000 * kMinute;
+  LiveWindow window(TimeWindow(4), {&ref}, {false}, 100, t0, 1);
+  const float a = 1;
+  window.Add(t0, {&a, 1}, 1, 0.001);
+  window.CountFailed(t0, 2);
+  window.CountFailed(t0 + 20 * kMinute, 1);
+  WindowContents contents = window.Merge(t0 + 20 * kMinute);
+  EXPECT_EQ(contents.requests, 1);  // answered only
+  EXPECT_EQ(contents.failed, 3);
+  nlohmann::json traffic = TrafficToJson(TimeWindow(4), contents);
+  EXPECT_EQ(traffic["failed"], 3);
+  EXPECT_DOUBLE_EQ(traffic["error_rate"].get<double>(), 0.75);
+  // At 70 minutes the first slice (and its two failures) has expired.
+  contents = window.Merge(t0 + 70 * kMinute);
+  EXPECT_EQ(contents.failed, 1);
+  EXPECT_EQ(contents.requests, 0);
+  EXPECT_DOUBLE_EQ(TrafficToJson(TimeWindow(4), contents)["error_rate"].get<double>(), 1.0);
+  EXPECT_TRUE(TrafficToJson(TimeWindow(4), window.Merge(t0 + 200 * kMinute))["error_rate"]
+                  .is_null());
 }
 
 TEST(LiveWindowTest, CountWindowKeepsBetweenAllButOneSliceAndAllRows) {

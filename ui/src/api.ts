@@ -89,6 +89,8 @@ export interface LatencySeconds {
 export interface Traffic {
   requests: number;
   rows: number;
+  failed: number;
+  error_rate: number | null;
   throughput: { requests_per_second: number; rows_per_second: number } | null;
   latency_seconds: LatencySeconds | null;
   window: { duration?: string; rows?: number; from: string; to: string };

@@ -144,6 +144,11 @@ async function pagesSuite() {
       body: { instances: [{ transaction_id: `t-ui-${i}`, customer_id: 'c0000042', merchant_id: 'm00007' }] },
     });
   }
+  // Three requests the model refuses (a row of the wrong width): the overview's error rate.
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(api(base, '/v1/models/fraud:predict', { body: { instances: [[1, 2, 3]] } }),
+                         /400/);
+  }
   // More runs than one page, with params and metric series, to page through and compare.
   await api(base, '/api/v1/experiments', { body: { name: 'ui-paging' } });
   for (let i = 0; i < 60; i++) {
@@ -179,6 +184,10 @@ async function pagesSuite() {
     const requests = Number((await row.locator('[data-col=requests]').textContent()).replace(/,/g, ''));
     assert.ok(requests >= 30 && requests <= e.traffic.requests, `requests ${requests} vs API ${e.traffic.requests}`);
     assert.notEqual((await row.locator('[data-col=p99]').textContent()).trim(), '–', 'p99 shown');
+    // Only the three refused requests failed: their share of all requests, in percent.
+    assert.equal(e.traffic.failed, 3);
+    const errors = Number((await row.locator('[data-col=errors]').textContent()).trim());
+    assert.equal(errors.toFixed(2), ((3 / (requests + 3)) * 100).toFixed(2), `errors ${errors} %`);
     const monitoring = await api(base, `/api/v1/deployments/${e.endpoint}/monitoring`);
     const drifted = await row.locator('[data-col=drift] li').evaluateAll((lis) => lis.map((li) => Number(li.dataset.drifted)));
     assert.deepEqual(drifted, monitoring.models.map((m) => m.drift.features_drifted));

@@ -87,6 +87,7 @@ function EndpointTable({ data }: { data: OverviewData }) {
           <th class="num">p50 (ms)</th>
           <th class="num">p99 (ms)</th>
           <th class="num">requests</th>
+          <th class="num">errors (%)</th>
           <th>window</th>
           <th>drift</th>
         </tr>
@@ -110,6 +111,9 @@ function EndpointTable({ data }: { data: OverviewData }) {
               <td class="num" data-col="p50">{fmtMillis(t?.latency_seconds?.p50)}</td>
               <td class="num" data-col="p99">{fmtMillis(t?.latency_seconds?.p99)}</td>
               <td class="num" data-col="requests">{fmtInt(t?.requests)}</td>
+              <td class="num" data-col="errors" title={`${fmtInt(t?.failed)} failed`}>
+                {t?.error_rate == null ? '–' : fmtNumber(t.error_rate * 100, 2)}
+              </td>
               <td class="muted">{t?.window.duration ?? (t?.window.rows ? `${fmtInt(t.window.rows)} rows` : '–')}</td>
               <td data-col="drift">
                 <DriftCell monitoring={data.monitoring[e.endpoint]} />
