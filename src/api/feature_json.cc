@@ -198,6 +198,19 @@ nlohmann::json MaterializationJson(const std::vector<features::ViewMaterializati
   return nlohmann::json{{"views", views}};
 }
 
+void AddViewStatusJson(const features::ViewStatus& status, nlohmann::json& view_json) {
+  view_json["source_version"] = status.source_version;
+  view_json["newest_event"] = status.newest_event
+                                  ? nlohmann::json(core::FormatTimestamp(*status.newest_event))
+                                  : nlohmann::json(nullptr);
+  nlohmann::json consumers = nlohmann::json::array();
+  for (const lineage::Node& c : status.consumers) {
+    consumers.push_back({{"kind", c.kind}, {"id", c.id}});
+  }
+  view_json["consumers"] = std::move(consumers);
+  view_json["last_materialization"] = LastMaterializationJson(status.last_materialization);
+}
+
 nlohmann::json LastMaterializationJson(
     const std::optional<features::MaterializationRecord>& record) {
   if (!record) return nullptr;

@@ -29,6 +29,7 @@
 #include "features/materialization.h"
 #include "features/materialization_log.h"
 #include "features/online_features.h"
+#include "features/view_status.h"
 #include "nlohmann/json.hpp"
 
 namespace ferry::api {
@@ -50,6 +51,11 @@ nlohmann::json MaterializationJson(const std::vector<features::ViewMaterializati
 // "window_end", "source", "keys_written", "keys_kept", "rows_in_window"}, or null.
 nlohmann::json LastMaterializationJson(
     const std::optional<features::MaterializationRecord>& record);
+
+// What a view's status adds to its definition, merged into `view_json`: "source_version",
+// "newest_event" (RFC 3339 or null), "consumers" ([{"kind", "id"}]: training sets and
+// other things made from the view, from the lineage graph), "last_materialization".
+void AddViewStatusJson(const features::ViewStatus& status, nlohmann::json& view_json);
 
 // A time given by a user: RFC 3339 / ISO 8601 (a date alone is midnight UTC) or "now".
 // InvalidArgument naming `what` otherwise.

@@ -78,10 +78,7 @@ json ViewJson(FeatureApi& api, const features::FeatureView& view) {
     out["status_error"] = std::string(core::View(status.status().message()));
     return out;
   }
-  out["source_version"] = status->source_version;
-  out["newest_event"] =
-      status->newest_event ? json(core::FormatTimestamp(*status->newest_event)) : json(nullptr);
-  out["last_materialization"] = LastMaterializationJson(status->last_materialization);
+  AddViewStatusJson(*status, out);
   return out;
 }
 

@@ -182,12 +182,7 @@ absl::Status ShowView(CliContext& context, const OpenedFeatures& opened,
   if (as_json) {
     json out = json::parse(features::ToJson(v));
     out["kind"] = "feature_view";
-    out["source_version"] = s.source_version;
-    out["newest_event"] = s.newest_event ? json(core::FormatTimestamp(*s.newest_event)) : json();
-    json consumers = json::array();
-    for (const auto& c : s.consumers) consumers.push_back({{"kind", c.kind}, {"id", c.id}});
-    out["consumers"] = consumers;
-    out["last_materialization"] = api::LastMaterializationJson(s.last_materialization);
+    api::AddViewStatusJson(s, out);
     context.out() << out.dump() << "\n";
     return absl::OkStatus();
   }

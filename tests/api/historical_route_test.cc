@@ -129,6 +129,11 @@ TEST_F(HistoricalRouteTest, EntitiesFromADatasetStoredAsANewVersionWithLineage) 
   EXPECT_EQ(inputs,
             (std::vector<std::string>{"entity_table entities@1", "feature_source customers@1",
                                       "feature_view customer_stats"}));
+  // The view names the training set among its consumers.
+  server::Response view = Get("/api/v1/features/views/customer_stats");
+  ASSERT_EQ(view.status, 200) << view.body;
+  EXPECT_EQ(nlohmann::json::parse(view.body)["consumers"],
+            nlohmann::json::parse(R"([{"kind": "dataset_version", "id": "training@1"}])"));
   // The same bytes again: the version is unchanged, 200.
   server::Response again =
       Post(std::string(kRoute) + "?features=customer_stats:*&entities=entities@1&out=training", "");
