@@ -33,6 +33,11 @@ class Pipelines:
         """Applied pipelines with their triggers and last run."""
         return self._t.request("GET", "/api/v1/pipelines").json()["pipelines"]
 
+    def get(self, name: str) -> Dict[str, Any]:
+        """The applied pipeline: params, triggers, the YAML spec, and its steps as a DAG
+        (``inputs``, ``outputs``, ``depends_on``)."""
+        return self._t.request("GET", path_of("api", "v1", "pipelines", name)).json()
+
     def runs(self, name: str, limit: Optional[int] = None) -> List[Dict[str, Any]]:
         """A pipeline's runs, newest first."""
         return self._t.request("GET", path_of("api", "v1", "pipelines", name, "runs"),

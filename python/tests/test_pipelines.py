@@ -38,6 +38,11 @@ def piped(tmp_path_factory):
 
 def test_a_run_started_and_waited_for(piped):
     assert [p["name"] for p in piped.pipelines.list()] == ["py_pipe"]
+    spec = piped.pipelines.get("py_pipe")
+    assert [(s["id"], s["depends_on"]) for s in spec["steps"]] == [("make", []),
+                                                                   ("check", ["make"])]
+    assert spec["steps"][1]["inputs"] == {"text": "steps.make.out"}
+    assert spec["params"] == {"word": "hello"} and "py_pipe" in spec["spec"]
     run = piped.pipelines.run("py_pipe", {"word": "hi"}, wait=True, timeout=120)
     assert run["state"] == "succeeded" and run["params"]["word"] == "hi"
     assert [s["state"] for s in run["steps"]] == ["succeeded", "succeeded"]
@@ -66,6 +71,8 @@ def test_a_failing_run_raises_with_the_step_error(piped, tmp_path):
 def test_unknown_pipelines_and_bad_params(piped):
     with pytest.raises(ferry.NotFound):
         piped.pipelines.run("no_such_pipe")
+    with pytest.raises(ferry.NotFound):
+        piped.pipelines.get("no_such_pipe")
     with pytest.raises(ferry.NotFound):
         piped.pipelines.get_run("f" * 32)
     with pytest.raises(ferry.BadRequest, match='declares no param "undeclared"'):

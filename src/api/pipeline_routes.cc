@@ -1,12 +1,14 @@
 #include "api/pipeline_routes.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/json_body.h"
 #include "api/query_params.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "features/feature_definitions.h"
+#include "pipeline/pipeline_spec.h"
 
 namespace ferry::api {
 namespace {
@@ -129,6 +131,40 @@ absl::StatusOr<Response> StartRun(PipelinesApi& api, Request& request) {
                               202);
 }
 
+// GET /api/v1/pipelines/{name}: the applied spec, and its steps as a DAG (each step's
+// inputs, outputs and the steps it depends on) for whoever draws it.
+absl::StatusOr<Response> ShowPipeline(PipelinesApi& api, Request& request) {
+  ASSIGN_OR_RETURN(const std::string_view name, PipelineName(request));
+  ASSIGN_OR_RETURN(pipeline::AppliedPipeline applied, api.runs->GetApplied(name));
+  ASSIGN_OR_RETURN(pipeline::PipelineSpec spec,
+                   pipeline::ParsePipelineSpec(applied.spec, applied.source));
+  json steps = json::array();
+  for (const pipeline::StepSpec& step : spec.steps) {
+    json inputs = json::object();
+    std::set<std::string> after;
+    for (const auto& [input, ref] : step.inputs) {
+      inputs[input] = ref.ToString();
+      if (ref.is_step()) after.insert(ref.step);
+    }
+    steps.push_back({{"id", step.id},
+                     {"uses", step.uses ? json(pipeline::BuiltinStepName(*step.uses)) : json()},
+                     {"run", step.run.empty() ? json() : json(step.run)},
+                     {"inputs", std::move(inputs)},
+                     {"outputs", step.outputs},
+                     {"depends_on", std::vector<std::string>(after.begin(), after.end())}});
+  }
+  return server::JsonResponse(json{{"name", applied.name},
+                                   {"description", spec.description},
+                                   {"source", applied.source},
+                                   {"spec_sha256", applied.spec_sha256},
+                                   {"applied_at", core::FormatTimestamp(applied.applied_at)},
+                                   {"applied_by", applied.applied_by},
+                                   {"params", spec.params},
+                                   {"triggers", TriggersJson(applied)},
+                                   {"steps", std::move(steps)},
+                                   {"spec", applied.spec}});
+}
+
 absl::StatusOr<Response> GetRun(PipelinesApi& api, Request& request) {
   ASSIGN_OR_RETURN(pipeline::RunRecord run, api.runs->GetRun(request.PathParam("id")));
   return server::JsonResponse(pipeline::RunToJson(run));
@@ -160,6 +196,8 @@ absl::StatusOr<std::shared_ptr<PipelinesApi>> OpenPipelines(
 
 absl::Status AddPipelineRoutes(server::Router& router, std::shared_ptr<PipelinesApi> api) {
   RETURN_IF_ERROR(router.Get("/api/v1/pipelines", [api](Request&) { return ListPipelines(*api); }));
+  RETURN_IF_ERROR(router.Get("/api/v1/pipelines/{name}",
+                             [api](Request& request) { return ShowPipeline(*api, request); }));
   RETURN_IF_ERROR(router.Get("/api/v1/pipelines/{name}/runs",
                              [api](Request& request) { return ListRuns(*api, request); }));
   RETURN_IF_ERROR(router.Post("/api/v1/pipelines/{name}/runs",
