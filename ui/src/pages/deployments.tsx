@@ -321,7 +321,7 @@ function DriftRow({ f, testId }: { f: FeatureDrift; testId?: string }) {
       <td class="num">{fmtStat(f.statistic)}</td>
       <td class="num">{fmtStat(f.threshold)}</td>
       <td class="num">{fmtStat(f.p_value ?? null)}</td>
-      <td>
+      <td class="nowrap">
         <Verdict f={f} />
       </td>
       <td class="num">{fmtInt(f.live_rows)}</td>
