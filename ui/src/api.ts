@@ -31,8 +31,8 @@ export function setToken(token: string | null) {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+async function request<T>(method: string, path: string, body?: unknown, asText = false): Promise<T> {
+  const headers: Record<string, string> = { Accept: asText ? 'text/plain, */*' : 'application/json' };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -61,10 +61,12 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     if (response.status === 401) authListeners.forEach((l) => l(401));
     throw new ApiError(response.status, String(message));
   }
-  return json as T;
+  return (asText ? text : json) as T;
 }
 
 export const apiGet = <T>(path: string) => request<T>('GET', path);
+// An answer that is not JSON (the alert rules' YAML source).
+export const apiGetText = (path: string) => request<string>('GET', path, undefined, true);
 export const apiPost = <T>(path: string, body: unknown) => request<T>('POST', path, body);
 
 export const enc = encodeURIComponent;
@@ -104,6 +106,11 @@ export interface Endpoint {
   version: number;
   target_version?: number;
   traffic?: Traffic;
+  updated_at?: string;
+  updated_by?: string;
+  loaded_at?: string;
+  platform?: string;
+  rollout?: { id: number; kind: string; candidate_version: number; weight: number } | null;
 }
 
 export interface FeatureDrift {
@@ -112,7 +119,24 @@ export interface FeatureDrift {
   method: string;
   statistic: number | null;
   threshold: number;
+  p_value?: number | null;
+  live_rows?: number;
+  reference_rows?: number;
   note?: string;
+}
+
+export interface FeatureQuality {
+  name: string;
+  present: number;
+  missing: number;
+  missing_rate: number;
+  out_of_range_rate: number | null;
+  unseen_rate: number | null;
+  mean: number | null;
+  std: number | null;
+  reference_mean: number | null;
+  reference_std: number | null;
+  reference_missing_rate: number | null;
 }
 
 export interface ModelMonitoring {
@@ -124,7 +148,24 @@ export interface ModelMonitoring {
     features_drifted: number;
     features_with_verdict: number;
     dataset_drift: boolean | null;
+    drifted_share?: number | null;
+    prediction?: FeatureDrift | null;
+    data_quality?: FeatureQuality[];
   };
+  quality?: {
+    labeled: number;
+    metrics: Record<string, MetricValue>;
+    note?: string;
+    label_delay_seconds?: { p50: number | null; p95: number | null; max: number | null };
+  };
+  reference?: { dataset?: string };
+  requests?: number;
+  rows?: number;
+  monitored_rows?: number;
+  unmonitored_rows?: number;
+  latency_seconds?: LatencySeconds | null;
+  throughput?: Traffic['throughput'];
+  window?: Traffic['window'];
 }
 
 export interface Monitoring {
@@ -148,6 +189,66 @@ export interface AlertRule {
   state: string;
   annotations?: Record<string, string>;
   alerts: Alert[];
+  expr?: string;
+  for?: string;
+  labels?: Record<string, string>;
+  actions?: { type: string; name?: string; url?: string }[];
+}
+
+export interface AlertHistoryEntry {
+  id: number;
+  rule: string;
+  labels: Record<string, string>;
+  from: string;
+  to: string;
+  at: string | null;
+  value: MetricValue | null;
+  annotations?: Record<string, string>;
+}
+
+export interface RolloutCheck {
+  name: string;
+  outcome: string;
+  value: number | null;
+  threshold: number;
+  detail: string;
+}
+
+export interface RolloutEvent {
+  rollout_id: number;
+  seq: number;
+  at: string;
+  type: string;
+  phase: string;
+  weight: number;
+  reason: string;
+  actor: string;
+  figures: { decision?: string; failures?: number; failure_limit?: number; checks?: RolloutCheck[] } & Record<
+    string,
+    unknown
+  >;
+}
+
+export interface Rollout {
+  id: number;
+  endpoint: string;
+  kind: string;
+  model: string;
+  stable_version: number;
+  candidate_version: number;
+  phase: string;
+  step: number;
+  steps: number;
+  weight: number;
+  failures: number;
+  step_started_at: string;
+  last_analysis_at: string;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+  previous_version: number | null;
+  policy: Record<string, unknown>;
+  events: RolloutEvent[];
 }
 
 export interface Experiment {

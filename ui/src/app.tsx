@@ -9,6 +9,8 @@ import { OverviewPage } from './pages/overview';
 import { RunsPage } from './pages/runs';
 import { DatasetsPage } from './pages/datasets';
 import { ModelsPage } from './pages/models';
+import { DeploymentsPage } from './pages/deployments';
+import { AlertsPage } from './pages/alerts';
 
 interface Page {
   route: string;
@@ -16,13 +18,14 @@ interface Page {
   render: () => ComponentChildren;
 }
 
-// Only built pages are listed; features, deployments, pipelines and alerts follow in
-// later steps.
+// Only built pages are listed; features and pipelines follow in later steps.
 const PAGES: Page[] = [
   { route: '', title: 'Overview', render: () => <OverviewPage /> },
   { route: 'datasets', title: 'Datasets', render: () => <DatasetsPage /> },
   { route: 'runs', title: 'Runs', render: () => <RunsPage /> },
   { route: 'models', title: 'Models', render: () => <ModelsPage /> },
+  { route: 'deployments', title: 'Deployments', render: () => <DeploymentsPage /> },
+  { route: 'alerts', title: 'Alerts', render: () => <AlertsPage /> },
 ];
 
 export function App() {
