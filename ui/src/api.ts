@@ -424,3 +424,108 @@ export interface LineageGraph {
   nodes: LineageNode[];
   edges: { from: { id: string; kind: string }; to: { id: string; kind: string }; relation: string }[];
 }
+
+export interface FeatureEntity {
+  name: string;
+  join_keys: { name: string; type: string }[];
+  description: string;
+}
+
+export interface FeatureView {
+  name: string;
+  entities: string[];
+  source: string;
+  timestamp_field: string;
+  features: { name: string; type: string }[];
+  ttl_seconds: number;
+  online: boolean;
+  description: string;
+  source_version?: string;
+  newest_event?: string | null;
+  consumers?: { kind: string; id: string }[];
+  last_materialization?: {
+    materialized_at: string;
+    window_start: string | null;
+    window_end: string;
+    source: string;
+    rows_in_window: number;
+    keys_written: number;
+    keys_kept: number;
+  } | null;
+  status_error?: string;
+}
+
+export interface FeatureService {
+  name: string;
+  features: string[];
+  description: string;
+}
+
+export interface FeatureDefinitions {
+  entities: FeatureEntity[];
+  feature_views: FeatureView[];
+  feature_services: FeatureService[];
+}
+
+export interface PipelineStepRun {
+  step: string;
+  state: string;
+  attempts: number;
+  tracking_run: string;
+  cached_from: string;
+  note: string;
+  error: string;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+export interface PipelineRun {
+  id: string;
+  pipeline: string;
+  number: number;
+  state: string;
+  trigger: string;
+  trigger_detail: string;
+  params: Record<string, string>;
+  actor: string;
+  tracking_run: string;
+  created_at: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  error: string;
+  steps: PipelineStepRun[];
+}
+
+export interface PipelineTrigger {
+  kind: string;
+  value: string;
+}
+
+export interface PipelineSummary {
+  name: string;
+  source: string;
+  applied_at: string;
+  applied_by: string;
+  triggers: PipelineTrigger[];
+  last_run: PipelineRun | null;
+}
+
+export interface PipelineStep {
+  id: string;
+  uses: string | null;
+  run: string | null;
+  inputs: Record<string, string>;
+  outputs: string[] | Record<string, unknown>;
+  depends_on: string[];
+}
+
+export interface Pipeline {
+  name: string;
+  description: string;
+  source: string;
+  applied_at: string;
+  applied_by: string;
+  params: Record<string, unknown>;
+  triggers: PipelineTrigger[];
+  steps: PipelineStep[];
+}

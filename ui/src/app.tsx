@@ -11,6 +11,8 @@ import { DatasetsPage } from './pages/datasets';
 import { ModelsPage } from './pages/models';
 import { DeploymentsPage } from './pages/deployments';
 import { AlertsPage } from './pages/alerts';
+import { FeaturesPage } from './pages/features';
+import { PipelinesPage } from './pages/pipelines';
 
 interface Page {
   route: string;
@@ -18,12 +20,13 @@ interface Page {
   render: () => ComponentChildren;
 }
 
-// Only built pages are listed; features and pipelines follow in later steps.
 const PAGES: Page[] = [
   { route: '', title: 'Overview', render: () => <OverviewPage /> },
   { route: 'datasets', title: 'Datasets', render: () => <DatasetsPage /> },
+  { route: 'features', title: 'Features', render: () => <FeaturesPage /> },
   { route: 'runs', title: 'Runs', render: () => <RunsPage /> },
   { route: 'models', title: 'Models', render: () => <ModelsPage /> },
+  { route: 'pipelines', title: 'Pipelines', render: () => <PipelinesPage /> },
   { route: 'deployments', title: 'Deployments', render: () => <DeploymentsPage /> },
   { route: 'alerts', title: 'Alerts', render: () => <AlertsPage /> },
 ];

@@ -280,6 +280,7 @@ async function pagesSuite() {
 
   await datasetsAndModels(base, page);
   await deploymentsAndAlerts(base, page);
+  await featuresAndPipelines(base, page);
 
   assert.deepEqual(problems, [], 'no console errors or failed requests');
 }
@@ -457,6 +458,113 @@ async function deploymentsAndAlerts(base, page) {
   await page.click('text=Rules file as applied (YAML)');
   for (const r of rules) assert.ok((await page.textContent('[data-testid=rules-source]')).includes(`alert: ${r.name}`));
   await shot(page, 'alerts');
+}
+
+// Features and pipelines: views with their sources, freshness and consumers; the
+// fraud_retrain pipeline's DAG, its runs, one run's step states and a step's logs.
+async function featuresAndPipelines(base, page) {
+  const rowKeys = (selector, key) =>
+    page.locator(`${selector} tbody tr`).evaluateAll((trs, k) => trs.map((tr) => tr.dataset[k]), key);
+
+  await page.click('nav >> text=Features');
+  await page.waitForURL(/\/ui\/features$/);
+  await page.waitForSelector('[data-testid=feature-views] tbody tr');
+  const defs = await api(base, '/api/v1/features');
+  assert.ok(defs.feature_views.length > 0, 'the demo applies feature views');
+  assert.deepEqual(await rowKeys('[data-testid=entities]', 'entity'), defs.entities.map((e) => e.name));
+  assert.deepEqual(await rowKeys('[data-testid=feature-views]', 'view'), defs.feature_views.map((v) => v.name));
+  assert.deepEqual(await rowKeys('[data-testid=feature-services]', 'service'), defs.feature_services.map((s) => s.name));
+  for (const v of defs.feature_views) {
+    const row = page.locator(`[data-testid=feature-views] tr[data-view="${v.name}"]`);
+    assert.equal((await row.locator('[data-col=features]').textContent()).trim(), String(v.features.length));
+    assert.equal((await row.locator('[data-col=source-version]').textContent()).trim(), v.source_version ?? '–');
+    assert.match(await row.locator('[data-col=freshness]').textContent(), v.newest_event ? / ago$/ : /no events/);
+    const written = v.last_materialization ? v.last_materialization.keys_written.toLocaleString('en-US') : '–';
+    assert.equal((await row.locator('[data-col=keys-written]').textContent()).trim(), written);
+  }
+  await shot(page, 'features');
+
+  // A view with consumers: its features and the training sets, linking to the datasets page.
+  const used = defs.feature_views.find((v) => (v.consumers ?? []).length > 0);
+  assert.ok(used, 'the retrain made a training set from a view');
+  await page.click(`[data-testid=feature-views] tr[data-view="${used.name}"] a`);
+  await page.waitForURL(new RegExp(`/ui/features/${used.name}$`));
+  await page.waitForSelector('[data-testid=view-features] tr');
+  const view = await api(base, `/api/v1/features/views/${used.name}`);
+  assert.deepEqual(
+    await page.locator('[data-testid=view-features] tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.feature)),
+    view.features.map((f) => f.name),
+  );
+  const consumers = await page.locator('[data-testid=consumers] li').evaluateAll((lis) => lis.map((li) => li.dataset.id));
+  assert.deepEqual(consumers, view.consumers.map((c) => c.id));
+  await shot(page, 'feature-view');
+  const trainingSet = view.consumers.find((c) => c.kind === 'dataset_version').id;
+  await page.click(`[data-testid=consumers] li[data-id="${trainingSet}"] a`);
+  const [setName, setVersion] = trainingSet.split('@');
+  await page.waitForURL(new RegExp(`/ui/datasets/${setName}\\?version=${setVersion}`));
+  await page.waitForSelector('[data-testid=versions] tbody tr');
+
+  // Pipelines: the list, with the last run's state (the test's retrain has ended by now).
+  const { runs } = await api(base, '/api/v1/pipelines/fraud_retrain/runs');
+  for (let i = 0; i < 240 && ['queued', 'running'].includes(runs[0].state); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    runs.splice(0, runs.length, ...(await api(base, '/api/v1/pipelines/fraud_retrain/runs')).runs);
+  }
+  await page.click('nav >> text=Pipelines');
+  await page.waitForURL(/\/ui\/pipelines$/);
+  await page.waitForSelector('[data-testid=pipelines] tbody tr');
+  const { pipelines } = await api(base, '/api/v1/pipelines');
+  assert.deepEqual(await rowKeys('[data-testid=pipelines]', 'pipeline'), pipelines.map((p) => p.name));
+  for (const p of pipelines) {
+    const state = (await page.textContent(`[data-testid=pipelines] tr[data-pipeline="${p.name}"] [data-col=state]`)).trim();
+    assert.equal(state, p.last_run ? p.last_run.state : 'never run');
+  }
+  await shot(page, 'pipelines');
+
+  // fraud_retrain: one DAG node per step, an edge per dependency, its runs newest first.
+  await page.click('[data-testid=pipelines] tr[data-pipeline=fraud_retrain] td:first-child a');
+  await page.waitForSelector('[data-testid=pipeline-dag] g.node');
+  const pipeline = await api(base, '/api/v1/pipelines/fraud_retrain');
+  assert.equal(await page.locator('[data-testid=pipeline-dag] g.node').count(), pipeline.steps.length);
+  assert.equal(
+    await page.locator('[data-testid=pipeline-dag] path.edge').count(),
+    pipeline.steps.reduce((n, s) => n + s.depends_on.length, 0),
+  );
+  assert.match(await page.textContent('[data-testid=triggers]'), /alert: FraudModelDegraded/);
+  await page.waitForSelector('[data-testid=pipeline-runs] tbody tr');
+  assert.deepEqual(await rowKeys('[data-testid=pipeline-runs]', 'run'), runs.map((r) => r.id));
+  assert.ok(runs.length >= 2, "the demo's retrain and the test's");
+  await shot(page, 'pipeline');
+
+  // The test's run: its state, each step's state on the DAG and in the table.
+  const newest = runs[0];
+  await page.click(`[data-testid=pipeline-runs] tr[data-run="${newest.id}"] td:first-child a`);
+  await page.waitForSelector('[data-testid=run-dag] g.node[data-state]');
+  const run = await api(base, `/api/v1/pipeline-runs/${newest.id}`);
+  assert.equal((await page.textContent('[data-testid=run-state]')).trim(), run.state);
+  const shownStates = await page
+    .locator('[data-testid=run-dag] g.node')
+    .evaluateAll((gs) => Object.fromEntries(gs.map((g) => [g.dataset.id, g.dataset.state])));
+  assert.deepEqual(shownStates, Object.fromEntries(run.steps.map((s) => [s.step, s.state])));
+  assert.deepEqual(
+    await page.locator('[data-testid=run-steps] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.state)),
+    run.steps.map((s) => s.state),
+  );
+  // A step's logs: the built-in steps write none and say so; a script step's open in a pre.
+  const step = run.steps[0];
+  await page.click(`[data-testid=run-dag] g.node[data-id="${step.step}"]`);
+  await page.waitForURL(new RegExp(`step=${step.step}`));
+  const artifacts = (await api(base, `/api/v1/runs/${step.tracking_run}`)).artifacts ?? [];
+  const logs = artifacts.map((a) => a.path).filter((p) => /^logs\/(stdout|stderr)\.\d+\.txt$/.test(p));
+  if (logs.length === 0) {
+    await page.waitForSelector('[data-testid=no-logs]');
+  } else {
+    await page.click(`[data-testid=step-logs] button[data-log="${logs[0]}"]`);
+    await page.waitForSelector('[data-testid=log-text]');
+  }
+  await shot(page, 'pipeline-run');
+  await page.reload();
+  await page.waitForSelector('[data-testid=run-dag] g.node[data-state]');
 }
 
 // --- auth: the token form, a good token, a token without read scope -------------------
