@@ -24,7 +24,10 @@ function age(iso: string | null | undefined): string {
 }
 
 function ttl(seconds: number): string {
-  return seconds > 0 ? fmtDuration(seconds) : 'none';
+  if (seconds <= 0) return 'none';
+  if (seconds % 86400 === 0) return `${seconds / 86400} d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  return fmtDuration(seconds);
 }
 
 function SourceVersion({ id }: { id: string | undefined }) {
@@ -92,10 +95,9 @@ function FeatureList() {
                   <th>resolves to</th>
                   <th>TTL</th>
                   <th>online</th>
-                  <th>newest event (UTC)</th>
-                  <th>freshness</th>
+                  <th>newest event</th>
                   <th>last materialized (UTC)</th>
-                  <th class="num">keys written</th>
+                  <th class="num">keys</th>
                 </tr>
               </thead>
               <tbody>
@@ -118,8 +120,7 @@ function FeatureList() {
                     </td>
                     <td class="nowrap">{ttl(v.ttl_seconds)}</td>
                     <td>{v.online ? <span class="badge good">online</span> : <span class="badge neutral">offline</span>}</td>
-                    <td class="nowrap">{fmtTime(v.newest_event)}</td>
-                    <td class="nowrap" data-col="freshness">
+                    <td class="nowrap" data-col="freshness" title={`${fmtTime(v.newest_event)} UTC`}>
                       {age(v.newest_event)}
                     </td>
                     <td class="nowrap">{fmtTime(v.last_materialization?.materialized_at)}</td>

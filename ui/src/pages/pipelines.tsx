@@ -393,6 +393,7 @@ function RunDetail({ pipeline, id }: { pipeline: Pipeline; id: string }) {
           </dl>
           <p class="muted">Click a step for its logs.</p>
           <StepDag pipeline={pipeline} run={run} selected={step} onSelect={select} testId="run-dag" />
+          <h3>Steps</h3>
           <table class="data" data-testid="run-steps">
             <thead>
               <tr>
