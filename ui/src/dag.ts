@@ -88,3 +88,37 @@ export function crossings(layout: DagLayout, edges: DagEdge[]): number {
     }
   return count;
 }
+
+// Node sizes and gaps of a drawing, in pixels.
+export interface DagBox {
+  nodeW: number;
+  nodeH: number;
+  gapX: number;
+  gapY: number;
+  pad: number;
+}
+
+// Each node's top-left corner, every layer centred vertically, and the drawing's size.
+export function placeDag(layout: DagLayout, box: DagBox) {
+  const tallest = Math.max(1, ...layout.layers.map((l) => l.length));
+  const width = box.pad * 2 + layout.layers.length * box.nodeW + (layout.layers.length - 1) * box.gapX;
+  const height = box.pad * 2 + tallest * box.nodeH + (tallest - 1) * box.gapY;
+  const place = new Map<string, { x: number; y: number }>();
+  layout.layers.forEach((ns, l) => {
+    const top = box.pad + ((tallest - ns.length) * (box.nodeH + box.gapY)) / 2;
+    ns.forEach((n, i) =>
+      place.set(n, { x: box.pad + l * (box.nodeW + box.gapX), y: top + i * (box.nodeH + box.gapY) }),
+    );
+  });
+  return { width, height, place };
+}
+
+// An edge from the right side of `a` to the left side of `b`, as a cubic curve.
+export function edgeCurve(a: { x: number; y: number }, b: { x: number; y: number }, box: DagBox, minBend = 30) {
+  const x1 = a.x + box.nodeW;
+  const y1 = a.y + box.nodeH / 2;
+  const x2 = b.x;
+  const y2 = b.y + box.nodeH / 2;
+  const dx = Math.max(minBend, (x2 - x1) / 2);
+  return { x1, y1, x2, y2, d: `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}` };
+}

@@ -4,13 +4,12 @@
 import type { LineageGraph, LineageNode } from './api';
 import { link } from './app';
 import { BASE } from './router';
-import { layoutDag } from './dag';
+import { edgeCurve, layoutDag, placeDag, type DagBox } from './dag';
 
-const NODE_W = 146;
-const NODE_H = 50;
-const GAP_X = 82;
-const GAP_Y = 22;
-const PAD = 12;
+const BOX: DagBox = { nodeW: 146, nodeH: 50, gapX: 82, gapY: 22, pad: 12 };
+const NODE_W = BOX.nodeW;
+const NODE_H = BOX.nodeH;
+const GAP_X = BOX.gapX;
 
 const KIND_COLOR: Record<string, string> = {
   model_version: '#1f5fbf',
@@ -65,14 +64,7 @@ export function LineageSvg({ graph, testId }: { graph: LineageGraph; testId?: st
   }
   const edges = [...merged.values()];
   const layout = layoutDag([...nodes.keys()], edges);
-  const tallest = Math.max(1, ...layout.layers.map((l) => l.length));
-  const width = PAD * 2 + layout.layers.length * NODE_W + (layout.layers.length - 1) * GAP_X;
-  const height = PAD * 2 + tallest * NODE_H + (tallest - 1) * GAP_Y;
-  const place = new Map<string, { x: number; y: number }>();
-  layout.layers.forEach((ns, l) => {
-    const top = PAD + ((tallest - ns.length) * (NODE_H + GAP_Y)) / 2;
-    ns.forEach((n, i) => place.set(n, { x: PAD + l * (NODE_W + GAP_X), y: top + i * (NODE_H + GAP_Y) }));
-  });
+  const { width, height, place } = placeDag(layout, BOX);
 
   return (
     <div class="scroll">
@@ -93,11 +85,7 @@ export function LineageSvg({ graph, testId }: { graph: LineageGraph; testId?: st
         {edges.map((e, index) => {
           const a = place.get(e.from)!;
           const b = place.get(e.to)!;
-          const x1 = a.x + NODE_W;
-          const y1 = a.y + NODE_H / 2;
-          const x2 = b.x;
-          const y2 = b.y + NODE_H / 2;
-          const dx = Math.max(30, (x2 - x1) / 2);
+          const { x1, y1, x2, y2, d } = edgeCurve(a, b, BOX);
           const label = e.relations.join(', ');
           // The label sits just after the edge leaves its source: edges into one node
           // (a training set's many inputs) converge, but leave from different nodes.
@@ -111,7 +99,7 @@ export function LineageSvg({ graph, testId }: { graph: LineageGraph; testId?: st
           return (
             <g class="edge" data-relation={label}>
               <path
-                d={`M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`}
+                d={d}
                 fill="none"
                 stroke="#8a949e"
                 stroke-width="1.2"

@@ -14,7 +14,7 @@ import {
   type Run,
 } from '../api';
 import { Freshness, link } from '../app';
-import { layoutDag } from '../dag';
+import { edgeCurve, layoutDag, placeDag, type DagBox } from '../dag';
 import { fmtDuration, fmtTime, runSeconds } from '../format';
 import { DetailHeader } from './common';
 import { usePoll } from '../poll';
@@ -212,11 +212,7 @@ function PipelineDetail({ name }: { name: string }) {
   );
 }
 
-const NODE_W = 150;
-const NODE_H = 50;
-const GAP_X = 56;
-const GAP_Y = 18;
-const PAD = 12;
+const BOX: DagBox = { nodeW: 150, nodeH: 50, gapX: 56, gapY: 18, pad: 12 };
 
 const STATE_FILL: Record<string, string> = {
   succeeded: '#dcf1e3',
@@ -245,14 +241,7 @@ function StepDag({
   const ids = pipeline.steps.map((s) => s.id);
   const edges = pipeline.steps.flatMap((s) => s.depends_on.map((d) => ({ from: d, to: s.id })));
   const layout = layoutDag(ids, edges);
-  const tallest = Math.max(1, ...layout.layers.map((l) => l.length));
-  const width = PAD * 2 + layout.layers.length * NODE_W + (layout.layers.length - 1) * GAP_X;
-  const height = PAD * 2 + tallest * NODE_H + (tallest - 1) * GAP_Y;
-  const place = new Map<string, { x: number; y: number }>();
-  layout.layers.forEach((ns, l) => {
-    const top = PAD + ((tallest - ns.length) * (NODE_H + GAP_Y)) / 2;
-    ns.forEach((n, i) => place.set(n, { x: PAD + l * (NODE_W + GAP_X), y: top + i * (NODE_H + GAP_Y) }));
-  });
+  const { width, height, place } = placeDag(layout, BOX);
   const states = new Map((run?.steps ?? []).map((s) => [s.step, s]));
   return (
     <div class="scroll">
@@ -271,17 +260,10 @@ function StepDag({
           </marker>
         </defs>
         {edges.map((e) => {
-          const a = place.get(e.from)!;
-          const b = place.get(e.to)!;
-          const x1 = a.x + NODE_W;
-          const y1 = a.y + NODE_H / 2;
-          const x2 = b.x;
-          const y2 = b.y + NODE_H / 2;
-          const dx = Math.max(24, (x2 - x1) / 2);
           return (
             <path
               class="edge"
-              d={`M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`}
+              d={edgeCurve(place.get(e.from)!, place.get(e.to)!, BOX, 24).d}
               fill="none"
               stroke="#8a949e"
               stroke-width="1.2"
@@ -310,8 +292,8 @@ function StepDag({
               <rect
                 x={p.x}
                 y={p.y}
-                width={NODE_W}
-                height={NODE_H}
+                width={BOX.nodeW}
+                height={BOX.nodeH}
                 rx="5"
                 fill={STATE_FILL[state] ?? '#fff'}
                 stroke={selected === step.id ? '#1f5fbf' : '#8a949e'}
