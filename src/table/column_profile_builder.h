@@ -81,9 +81,13 @@ class ColumnProfileBuilder {
   // top values at the first value that would need an eviction.
   void CountNumeric(uint64_t hash, std::string_view text) {
     if (!top_paused_) {
-      if (top_.Increment(hash)) return;
+      const uint64_t key = TopValues::KeyOf(hash, text);
+      if (top_.Increment(key)) {
+        if (key != hash) distinct_.Add(hash);  // see CountString
+        return;
+      }
       distinct_.Add(hash);
-      if (top_.InsertIfRoom(hash, text)) return;
+      if (top_.InsertIfRoom(key, text)) return;
       top_paused_ = true;
     } else {
       distinct_.Add(hash);
@@ -91,9 +95,15 @@ class ColumnProfileBuilder {
     ++top_skipped_;
   }
   void CountString(uint64_t hash, std::string_view text) {
-    if (top_.Increment(hash)) return;
+    const uint64_t key = TopValues::KeyOf(hash, text);
+    if (top_.Increment(key)) {
+      // A long value shares its counter with every value of the same first bytes: only a
+      // short value's hit proves the distinct sketch has seen it.
+      if (key != hash) distinct_.Add(hash);
+      return;
+    }
     distinct_.Add(hash);
-    top_.AddNew(hash, text);
+    top_.AddNew(key, text);
   }
   void AddExactInt(int64_t value) {
     if (value < int_min_) int_min_ = value;

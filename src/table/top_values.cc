@@ -9,6 +9,11 @@ namespace ferry::table {
 
 TopValues::TopValues() { std::fill(std::begin(slot_index_), std::end(slot_index_), int8_t{-1}); }
 
+uint64_t TopValues::TruncatedKey(std::string_view prefix) {
+  // Salted: a truncated value never shares a key with a short value of the same bytes.
+  return HashBytes(prefix) ^ 0x7472756e63617465ULL;
+}
+
 void TopValues::AddNew(uint64_t hash, std::string_view value) {
   if (size_ == kCapacity) {
     // Misra-Gries: with every counter taken, the new value and one occurrence of each
@@ -146,9 +151,7 @@ absl::StatusOr<TopValues> TopValues::FromItems(const std::vector<Item>& items,
     if (item.value.size() > kMaxValueBytes || (item.truncated && item.value.size() != kMaxValueBytes)) {
       return absl::InvalidArgumentError("top_values: value longer than the limit");
     }
-    // A truncated value was counted by the hash of its full text, which is gone; its
-    // prefix's hash keeps it distinct from the untruncated values.
-    const uint64_t hash = HashBytes(item.value) ^ (item.truncated ? 0x7472756e63617465ULL : 0);
+    const uint64_t hash = item.truncated ? TruncatedKey(item.value) : HashBytes(item.value);
     if (top.Find(hash) >= 0) return absl::InvalidArgumentError("top_values: duplicate value");
     top.Insert(hash, item.value, item.count, item.truncated);
   }

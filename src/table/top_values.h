@@ -9,8 +9,10 @@
 // max_error() is 0 and the counts are exact.
 //
 // Values longer than kMaxValueBytes (256) are kept by their first 256 bytes (flagged
-// truncated) but counted by the hash of the whole value, so memory stays bounded
-// (~2.3 KiB of counters and slots, plus the values' bytes).
+// truncated), so memory stays bounded (~2.3 KiB of counters and slots, plus the values'
+// bytes), and counted by those bytes (KeyOf): long values that share their first 256 bytes
+// share a counter, as they read the same in a report, and the sketch always reads back
+// from its serialized items.
 //
 // Mergeable (Agarwal et al., "Mergeable Summaries", 2012: add counters, subtract the
 // 65th largest count, drop the non-positive) and serializable (docs/table-profile.md,
@@ -42,23 +44,32 @@ class TopValues {
 
   TopValues();
 
+  // The counter key of a value whose HashBytes is `hash`: the hash itself, or for a value
+  // longer than kMaxValueBytes the key of the prefix it is kept by. Every counting call
+  // below takes a key.
+  static uint64_t KeyOf(uint64_t hash, std::string_view value) {
+    return value.size() > kMaxValueBytes ? TruncatedKey(value.substr(0, kMaxValueBytes)) : hash;
+  }
+
   // Counts one occurrence of `value`, whose HashBytes is `hash`.
   void Add(uint64_t hash, std::string_view value) {
-    if (!Increment(hash)) {
-      AddNew(hash, value);
+    const uint64_t key = KeyOf(hash, value);
+    if (!Increment(key)) {
+      AddNew(key, value);
       OwnValues();
     }
   }
   // Counts `value` only if that needs no eviction (it is tracked, or a counter is
   // free); returns false, counting nothing, otherwise.
   bool AddIfRoom(uint64_t hash, std::string_view value) {
-    if (Increment(hash)) return true;
-    const bool inserted = InsertIfRoom(hash, value);
+    const uint64_t key = KeyOf(hash, value);
+    if (Increment(key)) return true;
+    const bool inserted = InsertIfRoom(key, value);
     OwnValues();
     return inserted;
   }
-  // The steps of Add, for callers that act between them (the column profiler): counts
-  // the value if it is tracked (returning true); ...
+  // The steps of Add, for callers that act between them (the column profiler), each
+  // taking KeyOf's key: counts the value if it is tracked (returning true); ...
   bool Increment(uint64_t hash) {
     const int index = Find(hash);
     if (index < 0) return false;
@@ -108,6 +119,8 @@ class TopValues {
     uint16_t length;       // at most kMaxValueBytes
     bool truncated;
   };
+
+  static uint64_t TruncatedKey(std::string_view prefix);
 
   int Find(uint64_t hash) const {
     size_t slot = hash & (kSlots - 1);
