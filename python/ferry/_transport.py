@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Dict, Mapping, Optional, Union
 
 from . import __version__
+from ._util import HashingWriter, check_sha256
 from .errors import ApiError, FerryConnectionError, FerryTimeout, error_class
 
 Body = Union[None, bytes, BinaryIO]
@@ -248,6 +249,16 @@ class Transport:
                 stream_to.truncate()
             attempt += 1
             time.sleep(self._backoff_delay(attempt, delay))
+
+    def download(self, path: str, sink: BinaryIO, what: str, *,
+                 query: Optional[Mapping[str, Any]] = None,
+                 timeout: Optional[float] = None) -> Response:
+        """GETs a body into `sink`, checking it against the X-Ferry-Sha256 the server
+        announced (IntegrityError otherwise)."""
+        writer = HashingWriter(sink)
+        answer = self.request("GET", path, query=query, stream_to=writer, timeout=timeout)
+        check_sha256(answer.headers.get("X-Ferry-Sha256"), writer, what)
+        return answer
 
     def _backoff_delay(self, attempt: int, retry_after: Optional[float]) -> float:
         if retry_after is not None:

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 
 from ._tables import read_rows, read_table, table_body
 from ._transport import Transport, path_of
-from ._util import AtomicOutput, HashingWriter, check_sha256
+from ._util import AtomicOutput
 
 
 class Datasets:
@@ -112,11 +112,9 @@ class Datasets:
                          f"{content_type or 'unknown'}); use download() for opaque versions")
 
     def _download_into(self, name: str, ref: Any, sink: Any, timeout: Optional[float]) -> Any:
-        writer = HashingWriter(sink)
-        answer = self._t.request(
-            "GET", path_of("api", "v1", "datasets", name, "versions", ref, "content"),
-            stream_to=writer, timeout=timeout)
-        check_sha256(answer.headers.get("X-Ferry-Sha256"), writer, f"dataset {name}@{ref}")
+        answer = self._t.download(
+            path_of("api", "v1", "datasets", name, "versions", ref, "content"), sink,
+            f"dataset {name}@{ref}", timeout=timeout)
         sink.flush()
         return answer
 

@@ -19,7 +19,7 @@ import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ._transport import Transport, path_of
-from ._util import AtomicOutput, HashingWriter, check_sha256, require_pandas, user_name
+from ._util import AtomicOutput, require_pandas, user_name
 from .errors import FerryError
 
 # The server's limits per batch (tracking_store.h).
@@ -349,11 +349,9 @@ class Tracking:
         folder) by way of a temporary file, checking its SHA-256; returns the path."""
         output = AtomicOutput(destination)
         with output as sink:
-            writer = HashingWriter(sink)
-            answer = self._t.request("GET", path_of("api", "v1", "runs", run_id, "artifacts"),
-                                     query={"path": path}, stream_to=writer, timeout=timeout)
-            check_sha256(answer.headers.get("X-Ferry-Sha256"), writer,
-                         f"artifact {path} of run {run_id}")
+            self._t.download(path_of("api", "v1", "runs", run_id, "artifacts"), sink,
+                             f"artifact {path} of run {run_id}", query={"path": path},
+                             timeout=timeout)
             if output.path is None:
                 output.path = path.rsplit("/", 1)[-1]
         assert output.path is not None
