@@ -145,16 +145,15 @@ absl::StatusOr<server::BodySinkPtr> StartDownload(
                      BuildFileAnswer(ferry_dir / "uploads", "download", [&](const fs::path& path) {
                        return datasets->Export(pinned, path).status();
                      }));
-    Response response;
-    response.body_file = std::move(file);
-    response.content_type = version.format == table::Format::kCsv ? server::kCsvContentType
-                            : version.format == table::Format::kJsonLines ? kJsonLinesType
-                                                                          : kOpaqueType;
+    Response response =
+        VerifiedFileResponse(std::move(file),
+                             version.format == table::Format::kCsv         ? server::kCsvContentType
+                             : version.format == table::Format::kJsonLines ? kJsonLinesType
+                                                                           : kOpaqueType,
+                             version.content_sha256);
     response.headers.emplace_back(
         "Content-Disposition",
         core::Cat("attachment; filename=\"", DownloadFileName(version), "\""));
-    response.headers.emplace_back("ETag", core::Cat("\"sha256:", version.content_sha256, "\""));
-    response.headers.emplace_back("X-Ferry-Sha256", version.content_sha256);
     return response;
   });
 }

@@ -32,4 +32,14 @@ absl::StatusOr<std::shared_ptr<server::BodyFile>> BuildFileAnswer(
   return file;
 }
 
+server::Response VerifiedFileResponse(std::shared_ptr<server::BodyFile> file,
+                                      std::string_view content_type, std::string_view sha256_hex) {
+  server::Response response;
+  response.body_file = std::move(file);
+  response.content_type = content_type;
+  response.headers.emplace_back("ETag", core::Cat("\"sha256:", sha256_hex, "\""));
+  response.headers.emplace_back("X-Ferry-Sha256", std::string(sha256_hex));
+  return response;
+}
+
 }  // namespace ferry::api

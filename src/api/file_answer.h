@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/body_file.h"
+#include "server/http_message.h"
 
 namespace ferry::api {
 
@@ -27,5 +28,11 @@ namespace ferry::api {
 absl::StatusOr<std::shared_ptr<server::BodyFile>> BuildFileAnswer(
     const std::filesystem::path& folder, std::string_view name,
     const std::function<absl::Status(const std::filesystem::path&)>& write);
+
+// The answer that streams `file`, whose content has the SHA-256 `sha256_hex`: the content
+// type, and the digest as `ETag: "sha256:HEX"` and `X-Ferry-Sha256: HEX` (what clients
+// check a download against).
+server::Response VerifiedFileResponse(std::shared_ptr<server::BodyFile> file,
+                                      std::string_view content_type, std::string_view sha256_hex);
 
 }  // namespace ferry::api

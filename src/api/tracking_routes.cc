@@ -196,12 +196,7 @@ absl::StatusOr<server::BodySinkPtr> StartArtifactRead(std::shared_ptr<TrackingSt
                                          [&](const std::filesystem::path& copy) {
                                            return objects.GetToFile(digest, copy);
                                          }));
-        Response response;
-        response.body_file = std::move(file);
-        response.content_type = ArtifactContentType(name);
-        response.headers.emplace_back("ETag", Cat("\"sha256:", digest.ToHex(), "\""));
-        response.headers.emplace_back("X-Ferry-Sha256", digest.ToHex());
-        return response;
+        return VerifiedFileResponse(std::move(file), ArtifactContentType(name), digest.ToHex());
       });
 }
 
