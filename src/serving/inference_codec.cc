@@ -95,6 +95,7 @@ IntRange RangeOf(DataType type) {
     case DataType::kUint8: return {0, 255};
     case DataType::kUint16: return {0, 65535};
     case DataType::kUint32: return {0, 4294967295LL};
+    case DataType::kUint64: return {0, std::numeric_limits<int64_t>::max()};
     case DataType::kInt8: return {-128, 127};
     case DataType::kInt16: return {-32768, 32767};
     case DataType::kInt32: return {-2147483648LL, 2147483647LL};

@@ -308,6 +308,7 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidInput("[3]", "INT32", "[1,2.5,3]", "input \"x\" element 1: expected an integer (got 2.5)"),
         InvalidInput("[2]", "INT32", "[1,1.0]", "input \"x\" element 1: expected an integer"),
         InvalidInput("[2]", "UINT8", "[1,-1]", "input \"x\" element 1: negative value for an unsigned type"),
+        InvalidInput("[2]", "UINT64", "[1,-7]", "input \"x\" element 1: negative value for an unsigned type"),
         InvalidInput("[2]", "UINT8", "[1,256]", "input \"x\" element 1: out of range (got 256)"),
         InvalidInput("[1]", "INT8", "[-129]", "input \"x\" element 0: out of range"),
         InvalidInput("[1]", "INT32", "[2147483648]", "out of range"),
