@@ -198,11 +198,16 @@ nlohmann::json MaterializationJson(const std::vector<features::ViewMaterializati
   return nlohmann::json{{"views", views}};
 }
 
-void AddViewStatusJson(const features::ViewStatus& status, nlohmann::json& view_json) {
+void AddViewStatusJson(const features::ViewStatus& status, int64_t now_micros,
+                       nlohmann::json& view_json) {
   view_json["source_version"] = status.source_version;
   view_json["newest_event"] = status.newest_event
                                   ? nlohmann::json(core::FormatTimestamp(*status.newest_event))
                                   : nlohmann::json(nullptr);
+  view_json["freshness_seconds"] =
+      status.newest_event
+          ? nlohmann::json(static_cast<double>(now_micros - *status.newest_event) / 1e6)
+          : nlohmann::json(nullptr);
   nlohmann::json consumers = nlohmann::json::array();
   for (const lineage::Node& c : status.consumers) {
     consumers.push_back({{"kind", c.kind}, {"id", c.id}});

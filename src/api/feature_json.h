@@ -53,9 +53,12 @@ nlohmann::json LastMaterializationJson(
     const std::optional<features::MaterializationRecord>& record);
 
 // What a view's status adds to its definition, merged into `view_json`: "source_version",
-// "newest_event" (RFC 3339 or null), "consumers" ([{"kind", "id"}]: training sets and
-// other things made from the view, from the lineage graph), "last_materialization".
-void AddViewStatusJson(const features::ViewStatus& status, nlohmann::json& view_json);
+// "newest_event" (RFC 3339 or null), "freshness_seconds" (the newest event's age by the
+// workspace's clock at `now_micros`, negative when it lies ahead; null without events),
+// "consumers" ([{"kind", "id"}]: training sets and other things made from the view, from
+// the lineage graph), "last_materialization".
+void AddViewStatusJson(const features::ViewStatus& status, int64_t now_micros,
+                       nlohmann::json& view_json);
 
 // A time given by a user: RFC 3339 / ISO 8601 (a date alone is midnight UTC) or "now".
 // InvalidArgument naming `what` otherwise.

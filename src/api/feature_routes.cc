@@ -78,7 +78,7 @@ json ViewJson(FeatureApi& api, const features::FeatureView& view) {
     out["status_error"] = std::string(core::View(status.status().message()));
     return out;
   }
-  AddViewStatusJson(*status, out);
+  AddViewStatusJson(*status, api.workspace.clock().NowMicros(), out);
   return out;
 }
 

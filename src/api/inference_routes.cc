@@ -357,7 +357,11 @@ absl::Status AddInferenceRoutes(server::Router& router, store::Workspace& worksp
   RETURN_IF_ERROR(router.Get(
       "/api/v1/deployments/{endpoint}/monitoring",
       [api](Request& request) -> absl::StatusOr<Response> {
-        ASSIGN_OR_RETURN(json report, api->monitoring->Report(request.PathParam("endpoint")));
+        ASSIGN_OR_RETURN(QueryParams params, QueryParams::Parse(request.query()));
+        RETURN_IF_ERROR(params.OnlyThese({"distributions"}));
+        ASSIGN_OR_RETURN(bool distributions, params.GetBool("distributions", false));
+        ASSIGN_OR_RETURN(json report,
+                         api->monitoring->Report(request.PathParam("endpoint"), distributions));
         return server::JsonResponse(report);
       }));
   RETURN_IF_ERROR(router.Get(

@@ -182,7 +182,7 @@ absl::Status ShowView(CliContext& context, const OpenedFeatures& opened,
   if (as_json) {
     json out = json::parse(features::ToJson(v));
     out["kind"] = "feature_view";
-    api::AddViewStatusJson(s, out);
+    api::AddViewStatusJson(s, opened.workspace->clock().NowMicros(), out);
     context.out() << out.dump() << "\n";
     return absl::OkStatus();
   }

@@ -283,6 +283,67 @@ DriftReport ComputeDrift(const MonitoredColumns& columns, const WindowContents& 
   return report;
 }
 
+std::vector<ColumnDistribution> ComputeDistributions(const MonitoredColumns& columns,
+                                                     const WindowContents& window) {
+  std::vector<ColumnDistribution> out(columns.names.size());
+  for (size_t i = 0; i < columns.names.size(); ++i) {
+    ColumnDistribution& d = out[i];
+    const FeatureReference* ref = columns.references[i];
+    const ColumnCounts& live = window.columns[i];
+    d.name = columns.names[i];
+    d.live_rows = live.present;
+    d.live_missing = live.missing;
+    if (ref == nullptr) continue;
+    d.reference_rows = ref->rows;
+    if (ref->categorical()) {
+      d.kind = ColumnDistribution::Kind::kCategorical;
+      d.categories = ref->categories;
+      d.reference_counts = ref->category_counts;
+      // The live cells are per reference category, then "unseen".
+      if (live.categories.size() == ref->categories.size() + 1) {
+        d.live_category_counts.assign(live.categories.begin(), live.categories.end() - 1);
+        d.live_unseen = live.unseen();
+      } else {
+        d.live_category_counts.assign(ref->categories.size(), 0);
+      }
+    } else if (ref->numeric()) {
+      d.kind = ColumnDistribution::Kind::kNumeric;
+      d.edges = ref->edges;
+      d.reference_shares = ref->shares;
+      d.live_counts = live.bins;
+      d.live_counts.resize(ref->shares.size(), 0);
+      d.live_below = live.below;
+      d.live_above = live.above;
+    }
+  }
+  return out;
+}
+
+nlohmann::json ColumnDistributionToJson(const ColumnDistribution& d) {
+  using Kind = ColumnDistribution::Kind;
+  nlohmann::json kind = nullptr;  // no reference
+  if (d.kind == Kind::kNumeric) kind = "numeric";
+  if (d.kind == Kind::kCategorical) kind = "categorical";
+  nlohmann::json out = {{"name", d.name},
+                        {"kind", std::move(kind)},
+                        {"reference_rows", d.reference_rows},
+                        {"live_rows", d.live_rows},
+                        {"live_missing", d.live_missing}};
+  if (d.kind == Kind::kNumeric) {
+    out["edges"] = d.edges;
+    out["reference_shares"] = d.reference_shares;
+    out["live_counts"] = d.live_counts;
+    out["live_below"] = d.live_below;
+    out["live_above"] = d.live_above;
+  } else if (d.kind == Kind::kCategorical) {
+    out["categories"] = d.categories;
+    out["reference_counts"] = d.reference_counts;
+    out["live_counts"] = d.live_category_counts;
+    out["live_unseen"] = d.live_unseen;
+  }
+  return out;
+}
+
 nlohmann::json ColumnDriftToJson(const ColumnDrift& d) {
   nlohmann::json out = {{"name", d.name},
                         {"method", DriftMethodName(d.method)},

@@ -84,6 +84,37 @@ struct MonitoredColumns {
   bool has_prediction = false;                 // the last column is the prediction
 };
 
+// What a chart of one column's reference and live distributions needs, from the same
+// bounded state the drift is computed from (never the rows). Numeric references: the
+// reference's quantile bin edges (right-closed bins, as FeatureReference), the
+// reference's share of each bin and the live count of each, with the live values below
+// the reference's minimum and above its maximum apart. Categorical references: the
+// values with their reference and live counts, and the live values the reference never
+// had ("unseen"). Neither for a column without a reference.
+struct ColumnDistribution {
+  enum class Kind : uint8_t { kNone, kNumeric, kCategorical };
+  std::string name;
+  Kind kind = Kind::kNone;
+  int64_t reference_rows = 0;
+  int64_t live_rows = 0;  // present live values
+  int64_t live_missing = 0;
+  // kNumeric
+  std::vector<double> edges;
+  std::vector<double> reference_shares;  // edges.size() - 1
+  std::vector<uint64_t> live_counts;     // edges.size() - 1
+  int64_t live_below = 0;
+  int64_t live_above = 0;
+  // kCategorical
+  std::vector<float> categories;
+  std::vector<int64_t> reference_counts;
+  std::vector<uint64_t> live_category_counts;
+  uint64_t live_unseen = 0;
+};
+
+// The distributions of `window`'s columns (inputs, then the prediction).
+std::vector<ColumnDistribution> ComputeDistributions(const MonitoredColumns& columns,
+                                                     const WindowContents& window);
+
 // Drift and data quality of `window` (its columns in `columns`' order).
 DriftReport ComputeDrift(const MonitoredColumns& columns, const WindowContents& window,
                          const MonitoringPolicy& policy);
@@ -100,5 +131,6 @@ std::optional<double> BinnedWasserstein(const FeatureReference& reference,
 
 nlohmann::json ColumnDriftToJson(const ColumnDrift& drift);
 nlohmann::json DriftReportToJson(const DriftReport& report);
+nlohmann::json ColumnDistributionToJson(const ColumnDistribution& distribution);
 
 }  // namespace ferry::monitoring

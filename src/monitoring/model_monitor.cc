@@ -157,7 +157,7 @@ void ModelMonitor::Observe(int64_t now_micros, std::span<const float> inputs,
   window_.Add(now_micros, values, rows, latency_seconds);
 }
 
-MonitorSnapshot ModelMonitor::Snapshot(int64_t now_micros) {
+MonitorSnapshot ModelMonitor::Snapshot(int64_t now_micros, bool distributions) {
   MonitorSnapshot out;
   out.window = policy_.window;
   out.reference_dataset = reference_dataset_;
@@ -169,6 +169,7 @@ MonitorSnapshot ModelMonitor::Snapshot(int64_t now_micros) {
   }
   out.unmonitored_rows = unmonitored_total_.load(std::memory_order_relaxed);
   out.drift = ComputeDrift(columns_, out.contents, policy_);
+  if (distributions) out.distributions = ComputeDistributions(columns_, out.contents);
   out.contents.columns.clear();
   return out;
 }
@@ -224,6 +225,13 @@ nlohmann::json MonitorSnapshotToJson(const MonitorSnapshot& s) {
   out["unmonitored_rows"] = s.unmonitored_rows;
   out["reference"] = std::move(reference);
   out["drift"] = DriftReportToJson(s.drift);
+  if (!s.distributions.empty()) {
+    nlohmann::json distributions = nlohmann::json::array();
+    for (const ColumnDistribution& d : s.distributions) {
+      distributions.push_back(ColumnDistributionToJson(d));
+    }
+    out["distributions"] = std::move(distributions);
+  }
   return out;
 }
 

@@ -60,6 +60,7 @@ struct MonitorSnapshot {
   WindowSpec window;
   WindowContents contents;  // columns emptied once the report is made
   DriftReport drift;
+  std::vector<ColumnDistribution> distributions;  // only when asked for
   std::string reference_dataset;
   std::string no_reference;
   int64_t unmonitored_rows = 0;  // since the monitor started: over the sampling cap
@@ -82,7 +83,8 @@ class ModelMonitor {
   void Observe(int64_t now_micros, std::span<const float> inputs, std::span<const float> outputs,
                size_t rows, double latency_seconds);
 
-  MonitorSnapshot Snapshot(int64_t now_micros);
+  // With `distributions`, each column's reference and live distributions too.
+  MonitorSnapshot Snapshot(int64_t now_micros, bool distributions = false);
   // Requests, rows and latency of the current window, without drift: cheap enough for
   // every status call.
   WindowContents Traffic(int64_t now_micros);
@@ -123,7 +125,8 @@ using ModelMonitorPtr = std::shared_ptr<ModelMonitor>;
 // {"window": {"kind", "duration"|"rows", "slices", "from", "to"}, "requests", "rows",
 //  "monitored_rows", "unmonitored_rows", "throughput": {"requests_per_second",
 //  "rows_per_second"}, "latency_seconds": {"p50", "p90", "p99", "max"} (null when no
-//  request was monitored), "reference": {"dataset", "note"}, "drift": DriftReportToJson}
+//  request was monitored), "reference": {"dataset", "note"}, "drift": DriftReportToJson,
+//  "distributions": [ColumnDistributionToJson] (when the snapshot has them)}
 nlohmann::json MonitorSnapshotToJson(const MonitorSnapshot& snapshot);
 
 // {"window": ..., "requests", "rows", "monitored_rows", "failed", "error_rate" (failed over

@@ -88,7 +88,8 @@ monitoring::MonitorSnapshot MonitoringService::Snapshot(const ServedModel& model
                 [&] { return model.monitor->Snapshot(now_micros); });
 }
 
-absl::StatusOr<nlohmann::json> MonitoringService::Report(std::string_view endpoint) {
+absl::StatusOr<nlohmann::json> MonitoringService::Report(std::string_view endpoint,
+                                                         bool distributions) {
   ASSIGN_OR_RETURN(EndpointStatus status, endpoints_.Status(endpoint));
   if (!status.serving) return endpoints_.NotServing(endpoint);
   if (!status.serving->monitor) {
@@ -101,7 +102,8 @@ absl::StatusOr<nlohmann::json> MonitoringService::Report(std::string_view endpoi
                                     std::pair{"candidate", status.candidate}}) {
     if (!model || !model->monitor) continue;
     // Fresh for the API (the caller asks for now); the cached one serves scrapes.
-    nlohmann::json report = monitoring::MonitorSnapshotToJson(model->monitor->Snapshot(now));
+    nlohmann::json report =
+        monitoring::MonitorSnapshotToJson(model->monitor->Snapshot(now, distributions));
     report["role"] = role;
     report["model"] = model->version.name;
     report["version"] = model->version.version;

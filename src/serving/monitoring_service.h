@@ -56,8 +56,9 @@ class MonitoringService {
 
   // {"endpoint", "models": [{"role": "stable"|"candidate", "model", "version", "policy",
   //  ...MonitorSnapshotToJson, "quality": LiveQualityToJson}]}. NotFound for an unknown
-  // endpoint; Unavailable when it serves nothing (NotServing's reason).
-  absl::StatusOr<nlohmann::json> Report(std::string_view endpoint);
+  // endpoint; Unavailable when it serves nothing (NotServing's reason). With
+  // `distributions`, each model's "distributions" too (ColumnDistributionToJson).
+  absl::StatusOr<nlohmann::json> Report(std::string_view endpoint, bool distributions = false);
 
   void AppendMetrics(std::string& out);
 

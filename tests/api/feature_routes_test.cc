@@ -120,10 +120,20 @@ TEST_F(FeatureRoutesTest, MaterializeRunsIncrementallyAndReportsFreshness) {
   EXPECT_EQ(Post("/api/v1/features/materialize", R"({"end": "yesterday"})").status, 400);
   EXPECT_EQ(Post("/api/v1/features/materialize", R"({"views": ["nope"]})").status, 404);
 
+  clock_->Set(At("2026-02-03T00:00:00Z"));
   server::Response list = Get("/api/v1/features");
   ASSERT_EQ(list.status, 200) << list.body;
   const nlohmann::json views = nlohmann::json::parse(list.body)["feature_views"];
   ASSERT_EQ(views.size(), 2u);
+  // Freshness by the workspace's clock, not the caller's.
+  for (const nlohmann::json& v : views) {
+    ASSERT_TRUE(v["newest_event"].is_string()) << v.dump();
+    EXPECT_DOUBLE_EQ(
+        v["freshness_seconds"].get<double>(),
+        static_cast<double>(At("2026-02-03T00:00:00Z") - At(v["newest_event"].get<std::string>())) /
+            1e6)
+        << v.dump();
+  }
   EXPECT_EQ(views[0]["last_materialization"]["window_end"], "2026-02-01T00:00:00Z");
   EXPECT_EQ(views[0]["last_materialization"]["keys_written"], 3);
 

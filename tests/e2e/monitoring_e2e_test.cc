@@ -135,6 +135,31 @@ TEST_F(MonitoringE2eTest, TrafficLikeTheTrainingDataShowsNoDriftAndShiftedTraffi
   EXPECT_NEAR(model["drift"]["data_quality"][0]["out_of_range_rate"].get<double>(),
               8.0 / 17 * 0.8, 0.03);
   EXPECT_EQ(model["unmonitored_rows"], 0);
+  EXPECT_FALSE(model.contains("distributions"));
+
+  // The distributions behind the charts. `a` takes 17 values, so it is shown by value:
+  // the shifted rows above 16 are values the reference never had.
+  HttpResult r = Http("GET", "/api/v1/deployments/scorer/monitoring?distributions=true");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json distributions = json::parse(r.body)["models"][0]["distributions"];
+  ASSERT_EQ(distributions.size(), 5u) << r.body;  // a, b, c, d, then the prediction
+  const json& a = distributions[0];
+  EXPECT_EQ(a["name"], "a") << a.dump();
+  EXPECT_EQ(a["kind"], "categorical");
+  ASSERT_EQ(a["categories"].size(), 17u);
+  ASSERT_EQ(a["reference_counts"].size(), 17u);
+  ASSERT_EQ(a["live_counts"].size(), 17u);
+  int64_t seen = 0;
+  for (const json& c : a["live_counts"]) seen += c.get<int64_t>();
+  EXPECT_EQ(seen + a["live_unseen"].get<int64_t>(), a["live_rows"].get<int64_t>());
+  EXPECT_NEAR(a["live_unseen"].get<double>() / a["live_rows"].get<double>(), 8.0 / 17 * 0.8, 0.03);
+  // The model's score (this test model gives two values: shown by value too).
+  EXPECT_EQ(distributions[4]["name"], "prediction");
+  EXPECT_EQ(distributions[4]["reference_rows"], 1000) << distributions[4].dump();
+  HttpResult bad = Http("GET", "/api/v1/deployments/scorer/monitoring?distributions=maybe");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Http("GET", "/api/v1/deployments/scorer/monitoring?histograms=true");
+  EXPECT_EQ(bad.status, 400) << bad.body;
 }
 
 TEST_F(MonitoringE2eTest, FeedbackGivesLiveQualityWithLabelDelays) {

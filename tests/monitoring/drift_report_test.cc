@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -236,6 +237,72 @@ TEST(DriftReportTest, DataQualityComparesMissingAndRangesWithTheReference) {
   EXPECT_DOUBLE_EQ(report.quality[3].out_of_range_rate, 0.5);    // 5000 > 999
   EXPECT_DOUBLE_EQ(report.quality[0].reference_missing_rate, 0);
   EXPECT_NEAR(report.quality[0].reference_mean, 10, 0.1);
+}
+
+// The distributions a chart draws: the reference's bins and shares as they are, the live
+// counts per bin with the values outside the reference's range apart, and for a
+// categorical column the counts per category with the values the reference never had.
+TEST(DriftReportTest, DistributionsGiveReferenceSharesAndLiveCounts) {
+  const table::TableProfile profile = Profile(5000, 21);
+  Fixture f(profile, MonitoringPolicy{});
+  f.columns.references[3] = nullptr;
+  f.columns.missing_reference[3] = "no column";
+  LiveWindow window(f.policy.window, f.columns.references, {false, false, false, false}, 100, 0, 1);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // x: one value below the reference's range, one above, three inside, one missing;
+  // level: 1, 2, 2, 4, 9 (unseen), missing.
+  const std::vector<float> rows{-100, 0, 1, 1, 1000, 1, 2, 2, 10,  0, 2,   3,
+                                10.5, 1, 4, 4, 9.5,  0, 9, 5, nan, 1, nan, 6};
+  window.Add(1, rows, 6, 0.001);
+  const std::vector<ColumnDistribution> d = ComputeDistributions(f.columns, window.Merge(2));
+  ASSERT_EQ(d.size(), 4u);
+
+  const ColumnDistribution& x = d[0];
+  EXPECT_EQ(x.name, "x");
+  EXPECT_EQ(x.kind, ColumnDistribution::Kind::kNumeric);
+  EXPECT_EQ(x.edges, f.refs[0].edges);
+  EXPECT_EQ(x.reference_shares, f.refs[0].shares);
+  ASSERT_EQ(x.live_counts.size(), x.edges.size() - 1);
+  EXPECT_EQ(x.live_rows, 5);
+  EXPECT_EQ(x.live_missing, 1);
+  EXPECT_EQ(x.live_below, 1);
+  EXPECT_EQ(x.live_above, 1);
+  uint64_t inside = 0;
+  for (uint64_t c : x.live_counts) inside += c;
+  EXPECT_EQ(inside, 3u);
+  // 10 lies in the bin whose edges enclose it (right-closed).
+  const auto bin = std::lower_bound(x.edges.begin() + 1, x.edges.end(), 10.0) - x.edges.begin() - 1;
+  EXPECT_GE(x.live_counts[bin], 1u);
+  EXPECT_EQ(x.reference_rows, 5000);
+
+  const ColumnDistribution& level = d[2];
+  EXPECT_EQ(level.kind, ColumnDistribution::Kind::kCategorical);
+  EXPECT_EQ(level.categories, (std::vector<float>{1, 2, 3, 4}));
+  int64_t reference = 0;
+  for (int64_t c : level.reference_counts) reference += c;
+  EXPECT_EQ(reference, 5000);
+  EXPECT_EQ(level.live_category_counts, (std::vector<uint64_t>{1, 2, 0, 1}));
+  EXPECT_EQ(level.live_unseen, 1u);
+  EXPECT_EQ(level.live_missing, 1);
+
+  EXPECT_EQ(d[3].kind, ColumnDistribution::Kind::kNone);
+  EXPECT_EQ(d[3].live_rows, 6);
+  const nlohmann::json none = ColumnDistributionToJson(d[3]);
+  EXPECT_TRUE(none["kind"].is_null());
+  EXPECT_FALSE(none.contains("edges"));
+  const nlohmann::json json = ColumnDistributionToJson(level);
+  EXPECT_EQ(json["kind"], "categorical");
+  EXPECT_EQ(json["live_counts"], nlohmann::json({1, 2, 0, 1}));
+  EXPECT_EQ(json["live_unseen"], 1);
+  const nlohmann::json numeric = ColumnDistributionToJson(x);
+  EXPECT_EQ(numeric["kind"], "numeric");
+  EXPECT_EQ(numeric["edges"].size(), x.edges.size());
+  EXPECT_EQ(numeric["reference_shares"].size(), x.edges.size() - 1);
+  EXPECT_EQ(numeric["live_counts"].size(), x.edges.size() - 1);
+  EXPECT_EQ(numeric["live_below"], 1);
+  EXPECT_EQ(numeric["live_above"], 1);
+  EXPECT_EQ(numeric["live_rows"], 5);
+  EXPECT_EQ(numeric["live_missing"], 1);
 }
 
 }  // namespace

@@ -139,6 +139,23 @@ export interface FeatureQuality {
   reference_missing_rate: number | null;
 }
 
+// A monitored column's reference and live distributions (monitoring?distributions=true).
+export interface ColumnDistribution {
+  name: string;
+  kind: 'numeric' | 'categorical' | null;
+  reference_rows: number;
+  live_rows: number;
+  live_missing: number;
+  edges?: number[];
+  reference_shares?: number[];
+  live_counts?: number[];
+  live_below?: number;
+  live_above?: number;
+  categories?: number[];
+  reference_counts?: number[];
+  live_unseen?: number;
+}
+
 export interface ModelMonitoring {
   model: string;
   version: number;
@@ -166,6 +183,7 @@ export interface ModelMonitoring {
   latency_seconds?: LatencySeconds | null;
   throughput?: Traffic['throughput'];
   window?: Traffic['window'];
+  distributions?: ColumnDistribution[];
 }
 
 export interface Monitoring {
@@ -442,6 +460,7 @@ export interface FeatureView {
   description: string;
   source_version?: string;
   newest_event?: string | null;
+  freshness_seconds?: number | null;
   consumers?: { kind: string; id: string }[];
   last_materialization?: {
     materialized_at: string;

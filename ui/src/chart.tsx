@@ -10,6 +10,9 @@ export interface ChartSeries {
   values: (number | null)[];
   scale?: string; // a second y scale, for a second unit
   bars?: boolean; // a histogram: x holds each bin's left edge, bars fill to the next
+  // Grouped bars on a categorical axis (xTicks): a narrow bar left (-1) or right (1) of x.
+  side?: -1 | 1;
+  steps?: boolean; // a step line: values[i] holds from x[i] to x[i + 1]
 }
 
 export interface ChartProps {
@@ -18,6 +21,7 @@ export interface ChartProps {
   xLabel: string;
   time?: boolean; // x holds Unix seconds
   integerX?: boolean; // x holds steps: ticks on whole numbers only
+  xTicks?: string[]; // a categorical axis: x holds 0..n-1, each tick labelled by its name
   series: ChartSeries[];
   yLabel: string;
   y2Label?: string; // the unit of series with scale 'y2'
@@ -29,22 +33,36 @@ export interface ChartProps {
 export function Chart(props: ChartProps) {
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = `${props.series.map((s) => s.label + (s.scale ?? '') + (s.bars ? 'b' : '')).join('|')}|${props.time}`;
+  const shape = `${props.series
+    .map((s) => s.label + (s.scale ?? '') + (s.bars ? 'b' : '') + (s.side ?? '') + (s.steps ? 's' : ''))
+    .join('|')}|${props.time}|${props.xTicks?.join('\u0000') ?? ''}`;
 
   useEffect(() => {
     if (!holder.current) return;
+    const ticks = props.xTicks;
     const axes: uPlot.Axis[] = [
       {
         label: props.xLabel,
         stroke: '#333',
         grid: { stroke: '#e6e6e6' },
         ...(props.integerX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] } : {}),
+        ...(ticks
+          ? {
+              splits: () => ticks.map((_, i) => i),
+              // Every k-th name when there are too many to read side by side.
+              values: (_u: uPlot, splits: number[]) => {
+                const every = Math.ceil(ticks.length / Math.max(1, Math.floor((props.width ?? 520) / 40)));
+                return splits.map((i) => (i % every === 0 ? (ticks[i] ?? '') : ''));
+              },
+            }
+          : {}),
       },
       { label: props.yLabel, stroke: '#333', grid: { stroke: '#e6e6e6' }, size: 60 },
     ];
     const scales: uPlot.Scales = { x: { time: !!props.time } };
+    if (ticks) scales.x = { time: false, range: () => [-0.5, ticks.length - 0.5] };
     // Bars measure from zero, or a short bar would look like an empty one.
-    if (props.series.some((s) => s.bars)) scales.y = { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] };
+    if (props.series.some((s) => s.bars || s.side || s.steps)) scales.y = { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] };
     if (props.y2Label) {
       axes.push({ label: props.y2Label, scale: 'y2', side: 1, stroke: '#333', grid: { show: false }, size: 60 });
       scales.y2 = {};
@@ -59,7 +77,27 @@ export function Chart(props: ChartProps) {
       series: [
         { label: props.xLabel },
         ...props.series.map((s, i) =>
-          s.bars
+          s.side
+            ? {
+                label: s.label,
+                scale: s.scale ?? 'y',
+                stroke: PALETTE[i % PALETTE.length],
+                fill: PALETTE[i % PALETTE.length] + '99',
+                width: 1,
+                paths: uPlot.paths.bars!({ size: [0.4, 48], align: s.side }),
+                points: { show: false },
+              }
+            : s.steps
+            ? {
+                label: s.label,
+                scale: s.scale ?? 'y',
+                stroke: PALETTE[i % PALETTE.length],
+                fill: PALETTE[i % PALETTE.length] + '22',
+                width: 2,
+                paths: uPlot.paths.stepped!({ align: 1 }),
+                points: { show: false },
+              }
+            : s.bars
             ? {
                 label: s.label,
                 scale: s.scale ?? 'y',

@@ -136,6 +136,20 @@ async function pagesSuite() {
     // workspace is populated either way, which is all these tests need.
     log(`demo exited ${e.status} (see demo.log); using its workspace`);
   }
+  // A pipeline of one command step, whose stdout and stderr the run page shows.
+  const logsPipeline = join(scratch, 'ui_logs.yaml');
+  writeFileSync(
+    logsPipeline,
+    [
+      'name: ui_logs',
+      'description: one command step whose output the run page shows',
+      'steps:',
+      '  - id: greet',
+      `    run: echo "hello from ui_logs"; echo "a warning" >&2`,
+      '',
+    ].join('\n'),
+  );
+  execFileSync(ferry, ['pipeline', 'apply', logsPipeline], { cwd: workspace, stdio: 'ignore' });
   const { base } = await startServer(workspace);
 
   // Live traffic, so throughput and latency are not empty.
@@ -154,6 +168,7 @@ async function pagesSuite() {
   assert.equal(before.error_rate, 3 / (before.requests + 3));
   // A retrain whose canary step starts a rollout on the endpoint (waited for later).
   await api(base, '/api/v1/pipelines/fraud_retrain/runs', { body: { actor: 'ui-test' } });
+  await api(base, '/api/v1/pipelines/ui_logs/runs', { body: { actor: 'ui-test' } });
   // More runs than one page, with params and metric series, to page through and compare.
   await api(base, '/api/v1/experiments', { body: { name: 'ui-paging' } });
   for (let i = 0; i < 60; i++) {
@@ -396,6 +411,30 @@ async function deploymentsAndAlerts(base, page) {
     else await new Promise((r) => setTimeout(r, 500));
   }
   assert.ok(rollout, 'the retrain pipeline started a canary rollout');
+  // Its policy analyses every 2 h: rolled back, and the same candidate rolled out again
+  // analysed every second, so the timeline has analyses with checks and decisions.
+  await api(base, '/api/v1/endpoints/fraud/rollout/rollback', { body: { actor: 'ui-test', reason: 'again, faster' } });
+  const firstRollout = rollout.id;
+  await api(base, '/api/v1/endpoints/fraud/rollout', {
+    body: {
+      canary: `fraud@${rollout.candidate_version}`,
+      policy: { steps: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100], interval: '1s', min_requests: 5, failure_limit: 50 },
+      actor: 'ui-test',
+    },
+  });
+  const analysed = (r) => r.events.filter((e) => e.rollout_id === r.id && (e.figures.checks ?? []).length > 0);
+  for (let i = 0; i < 100; i++) {
+    rollout = await api(base, '/api/v1/endpoints/fraud/rollout');
+    if (analysed(rollout).length >= 2 || rollout.phase !== 'progressing') break;
+    for (let k = 0; k < 20; k++) {
+      await api(base, '/v1/models/fraud:predict', {
+        body: { instances: [{ transaction_id: `t-ro-${i}-${k}`, customer_id: 'c0000042', merchant_id: 'm00007' }] },
+      });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(rollout.phase, 'progressing', JSON.stringify(rollout.events.slice(-3)));
+  assert.ok(analysed(rollout).length >= 2, 'the rollout was analysed');
   await api(base, '/api/v1/endpoints/fraud/rollout/pause', { body: { actor: 'ui-test', reason: 'looking at it' } });
   rollout = await api(base, '/api/v1/endpoints/fraud/rollout');
 
@@ -419,16 +458,40 @@ async function deploymentsAndAlerts(base, page) {
   await page.waitForSelector('[data-testid=rollout-events] li');
   assert.equal((await page.textContent('[data-testid=rollout-phase]')).trim(), rollout.phase);
   assert.equal(rollout.phase, 'paused');
+  // The timeline: this rollout's events, newest first; the first rollout's apart.
+  const current = rollout.events.filter((e) => e.rollout_id === rollout.id);
   await page.waitForFunction(
     (n) => document.querySelectorAll('[data-testid=rollout-events] > li').length === n,
-    rollout.events.length,
+    current.length,
   );
   const seqs = await page.locator('[data-testid=rollout-events] > li').evaluateAll((lis) => lis.map((li) => Number(li.dataset.seq)));
-  assert.deepEqual(seqs, rollout.events.map((e) => e.seq).sort((a, b) => b - a), 'timeline newest first');
+  assert.deepEqual(seqs, current.map((e) => e.seq).sort((a, b) => b - a), 'timeline newest first');
   assert.match(await page.textContent('[data-testid=rollout-events]'), /looking at it/);
+  const earlier = await page
+    .locator('[data-testid=earlier-rollout-events] li')
+    .evaluateAll((lis) => lis.map((li) => `${li.dataset.rollout}/${li.dataset.seq}`));
+  assert.deepEqual(
+    earlier,
+    rollout.events
+      .filter((e) => e.rollout_id !== rollout.id)
+      .sort((a, b) => b.rollout_id - a.rollout_id || b.seq - a.seq)
+      .map((e) => `${e.rollout_id}/${e.seq}`),
+  );
+  assert.ok(earlier.some((k) => k.startsWith(`${firstRollout}/`)), 'the rolled back rollout is listed');
+  // Each analysis with its checks and its decision, as the API has them.
+  const analyses = analysed(rollout);
+  for (const e of analyses) {
+    const li = page.locator(`[data-testid=rollout-events] > li[data-seq="${e.seq}"]`);
+    assert.deepEqual(
+      await li.locator('tr[data-check]').evaluateAll((trs) => trs.map((tr) => tr.dataset.check)),
+      e.figures.checks.map((c) => c.name),
+      `checks of event ${e.seq}`,
+    );
+    if (e.figures.decision) assert.equal((await li.locator('[data-testid=decision]').textContent()).trim(), e.figures.decision);
+  }
   const split = await page.textContent('[data-testid=traffic-split]');
   assert.ok(split.includes(`stable v${rollout.stable_version}`) && split.includes(`candidate v${rollout.candidate_version}`), split);
-  const monitoring = await api(base, '/api/v1/deployments/fraud/monitoring');
+  const monitoring = await api(base, '/api/v1/deployments/fraud/monitoring?distributions=true');
   assert.equal(await page.locator('[data-testid=monitoring]').count(), monitoring.models.length);
   for (const m of monitoring.models) {
     const panel = page.locator(`[data-testid=monitoring][data-model="${m.model}@${m.version}"]`);
@@ -436,9 +499,22 @@ async function deploymentsAndAlerts(base, page) {
     assert.deepEqual(features, m.drift.features.map((f) => f.name), `drift rows of ${m.model}@${m.version}`);
     assert.equal(await panel.locator('[data-testid=data-quality] tbody tr').count(), (m.drift.data_quality ?? []).length);
     if (m.drift.prediction) assert.equal(await panel.locator('[data-testid=prediction-drift] tbody tr').count(), 1);
+    // One reference-against-live chart per monitored column (inputs, then the prediction),
+    // drawn where the column has a reference.
+    const charts = await panel
+      .locator('[data-testid=distribution]')
+      .evaluateAll((divs) => divs.map((d) => [d.dataset.feature, d.dataset.kind, d.querySelectorAll('canvas').length]));
+    assert.deepEqual(
+      charts.map(([name, kind]) => [name, kind]),
+      m.distributions.map((d) => [d.name, d.kind ?? 'none']),
+      `distributions of ${m.model}@${m.version}`,
+    );
+    assert.ok(m.distributions.some((d) => d.kind === 'numeric'), 'the demo model has numeric inputs');
+    for (const [name, kind, canvases] of charts) assert.equal(canvases, kind === 'none' ? 0 : 1, `chart of ${name}`);
   }
-  assert.match(await page.textContent('main'), /distributions are not available yet/);
   await shot(page, 'deployment-detail');
+  const distributions = page.locator('[data-testid=monitoring] [data-testid=distributions]').first();
+  await distributions.screenshot({ path: join(out, 'deployment-distributions.png') });
 
   // Alerts: every rule, firing and pending first; the history, newest first.
   await page.click('nav >> text=Alerts');
@@ -478,7 +554,9 @@ async function featuresAndPipelines(base, page) {
     const row = page.locator(`[data-testid=feature-views] tr[data-view="${v.name}"]`);
     assert.equal((await row.locator('[data-col=features]').textContent()).trim(), String(v.features.length));
     assert.equal((await row.locator('[data-col=source-version]').textContent()).trim(), v.source_version ?? '–');
-    assert.match(await row.locator('[data-col=freshness]').textContent(), v.newest_event ? / ago$/ : /no events/);
+    // The newest event's age by the server's clock (the API's freshness_seconds).
+    const freshness = !v.newest_event ? /no events/ : v.freshness_seconds >= 0 ? / ago$/ : /ahead of the server's clock$/;
+    assert.match(await row.locator('[data-col=freshness]').textContent(), freshness);
     const written = v.last_materialization ? v.last_materialization.keys_written.toLocaleString('en-US') : '–';
     assert.equal((await row.locator('[data-col=keys-written]').textContent()).trim(), written);
   }
@@ -565,6 +643,36 @@ async function featuresAndPipelines(base, page) {
   await shot(page, 'pipeline-run');
   await page.reload();
   await page.waitForSelector('[data-testid=run-dag] g.node[data-state]');
+
+  // A command step's logs: both files listed, each opened showing the artifact's text.
+  let logsRun = (await api(base, '/api/v1/pipelines/ui_logs/runs')).runs[0];
+  for (let i = 0; i < 240 && ['queued', 'running'].includes(logsRun.state); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    logsRun = (await api(base, '/api/v1/pipelines/ui_logs/runs')).runs[0];
+  }
+  assert.equal(logsRun.state, 'succeeded');
+  await page.click('nav >> text=Pipelines');
+  await page.waitForSelector('[data-testid=pipelines] tr[data-pipeline=ui_logs]');
+  await page.click('[data-testid=pipelines] tr[data-pipeline=ui_logs] td:first-child a');
+  await page.waitForSelector(`[data-testid=pipeline-runs] tr[data-run="${logsRun.id}"]`);
+  await page.click(`[data-testid=pipeline-runs] tr[data-run="${logsRun.id}"] td:first-child a`);
+  await page.click('[data-testid=run-dag] g.node[data-id=greet]');
+  await page.waitForSelector('[data-testid=step-logs] button[data-log]');
+  const greet = (await api(base, `/api/v1/pipeline-runs/${logsRun.id}`)).steps[0];
+  const greetLogs = ((await api(base, `/api/v1/runs/${greet.tracking_run}`)).artifacts ?? [])
+    .map((a) => a.path)
+    .filter((p) => p.startsWith('logs/'))
+    .sort();
+  assert.deepEqual(greetLogs, ['logs/stderr.1.txt', 'logs/stdout.1.txt']);
+  const shownLogs = await page
+    .locator('[data-testid=step-logs] button[data-log]')
+    .evaluateAll((bs) => bs.map((b) => b.dataset.log).sort());
+  assert.deepEqual(shownLogs, greetLogs);
+  await page.click('[data-testid=step-logs] button[data-log="logs/stdout.1.txt"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=log-text]')?.textContent.includes('hello from ui_logs'));
+  await page.click('[data-testid=step-logs] button[data-log="logs/stderr.1.txt"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=log-text]')?.textContent.includes('a warning'));
+  await shot(page, 'pipeline-step-logs');
 }
 
 // --- auth: the token form, a good token, a token without read scope -------------------

@@ -14,6 +14,7 @@ import {
   type RolloutEvent,
 } from '../api';
 import { Freshness, link } from '../app';
+import { DistributionChart } from '../distribution';
 import { fmtInt, fmtMetric, fmtMillis, fmtNumber, fmtStat, fmtTime } from '../format';
 import { usePoll } from '../poll';
 import { BASE, useRoute } from '../router';
@@ -131,7 +132,7 @@ async function loadDetail(name: string): Promise<DetailData> {
       if (e instanceof ApiError && e.status === 404) return null;
       throw e;
     }),
-    apiGet<Monitoring>(`/api/v1/deployments/${enc(name)}/monitoring`).catch((e) => ({
+    apiGet<Monitoring>(`/api/v1/deployments/${enc(name)}/monitoring?distributions=true`).catch((e) => ({
       error: String((e as Error).message),
     })),
   ]);
@@ -216,7 +217,11 @@ function phaseClass(phase: string): string {
 }
 
 function RolloutView({ rollout }: { rollout: Rollout }) {
-  const events = [...rollout.events].sort((a, b) => b.seq - a.seq);
+  // The API gives the endpoint's recent events over all its rollouts; seq counts within
+  // one rollout. This rollout's make the timeline, earlier ones' are listed apart.
+  const newestFirst = (a: RolloutEvent, b: RolloutEvent) => b.rollout_id - a.rollout_id || b.seq - a.seq;
+  const events = rollout.events.filter((e) => e.rollout_id === rollout.id).sort(newestFirst);
+  const earlier = rollout.events.filter((e) => e.rollout_id !== rollout.id).sort(newestFirst);
   return (
     <div data-testid="rollout">
       <dl class="facts">
@@ -242,12 +247,25 @@ function RolloutView({ rollout }: { rollout: Rollout }) {
         <dd>{fmtTime(rollout.last_analysis_at)} UTC</dd>
       </dl>
       <SplitBar rollout={rollout} />
-      <h3>Timeline, newest first ({rollout.events.length} events)</h3>
+      <h3>Timeline, newest first ({events.length} events)</h3>
       <ol class="timeline" data-testid="rollout-events">
         {events.map((ev) => (
-          <TimelineEvent ev={ev} />
+          <TimelineEvent key={ev.seq} ev={ev} />
         ))}
       </ol>
+      {earlier.length > 0 && (
+        <details data-testid="earlier-rollout-events">
+          <summary>
+            Earlier rollouts on this endpoint ({earlier.length} recent events of rollouts{' '}
+            {[...new Set(earlier.map((e) => e.rollout_id))].map((id) => `#${id}`).join(', ')})
+          </summary>
+          <ol class="timeline">
+            {earlier.map((ev) => (
+              <TimelineEvent key={`${ev.rollout_id}-${ev.seq}`} ev={ev} />
+            ))}
+          </ol>
+        </details>
+      )}
     </div>
   );
 }
@@ -255,7 +273,7 @@ function RolloutView({ rollout }: { rollout: Rollout }) {
 function TimelineEvent({ ev }: { ev: RolloutEvent }) {
   const checks = ev.figures.checks ?? [];
   return (
-    <li data-seq={ev.seq} data-type={ev.type}>
+    <li data-rollout={ev.rollout_id} data-seq={ev.seq} data-type={ev.type}>
       <div>
         <span class="nowrap">{fmtTime(ev.at)}</span> <strong>{ev.type}</strong>{' '}
         <span class={`badge ${phaseClass(ev.phase)}`}>{ev.phase}</span>{' '}
@@ -412,10 +430,16 @@ function ModelMonitoringView({ m }: { m: ModelMonitoring }) {
           </table>
         </>
       )}
-      <p class="note">
-        Charts of the reference and live distributions are not available yet: the API does not
-        return distributions, only the statistics above.
-      </p>
+      {m.distributions && m.distributions.length > 0 && (
+        <>
+          <h4>Distributions, reference against live window</h4>
+          <div class="charts" data-testid="distributions">
+            {m.distributions.map((x) => (
+              <DistributionChart d={x} />
+            ))}
+          </div>
+        </>
+      )}
       {d.data_quality && d.data_quality.length > 0 && (
         <>
           <h4>Data quality, live next to reference</h4>

@@ -15,10 +15,12 @@ export function FeaturesPage() {
   return name ? <ViewDetail name={decodeURIComponent(name)} /> : <FeatureList />;
 }
 
-// "3 h 2 min ago": the age of the newest event, the view's freshness.
-function age(iso: string | null | undefined): string {
-  if (!iso) return 'no events';
-  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+// "3 h 2 min ago": the age of the newest event by the server's clock (a workspace may run
+// on a simulated one), the view's freshness.
+function age(v: FeatureView): string {
+  const seconds = v.freshness_seconds;
+  if (!v.newest_event || seconds === null || seconds === undefined) return 'no events';
+  if (seconds < 0) return `${fmtDuration(-seconds)} ahead of the server's clock`;
   // Past two days, hours and minutes are noise.
   return seconds >= 2 * 86400 ? `${Math.floor(seconds / 86400)} days ago` : `${fmtDuration(seconds)} ago`;
 }
@@ -121,7 +123,7 @@ function FeatureList() {
                     <td class="nowrap">{ttl(v.ttl_seconds)}</td>
                     <td>{v.online ? <span class="badge good">online</span> : <span class="badge neutral">offline</span>}</td>
                     <td class="nowrap" data-col="freshness" title={`${fmtTime(v.newest_event)} UTC`}>
-                      {age(v.newest_event)}
+                      {age(v)}
                     </td>
                     <td class="nowrap">{fmtTime(v.last_materialization?.materialized_at)}</td>
                     <td class="num" data-col="keys-written">
@@ -193,7 +195,7 @@ function ViewDetail({ name }: { name: string }) {
             <dd>{v.online ? 'yes' : 'no'}</dd>
             <dt>newest event</dt>
             <dd>
-              {fmtTime(v.newest_event)} UTC ({age(v.newest_event)})
+              {fmtTime(v.newest_event)} UTC ({age(v)})
             </dd>
             <dt>last materialization</dt>
             <dd data-testid="last-materialization">

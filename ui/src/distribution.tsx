@@ -1,0 +1,127 @@
+// One monitored column's reference and live distributions, as the monitoring API returns
+// them (?distributions=true): the reference's quantile bins with the reference's share and
+// the live count of each, or the reference's categories with both counts.
+import type { ColumnDistribution } from './api';
+import { Chart } from './chart';
+import { fmtInt, fmtNumber } from './format';
+
+// Numeric columns come in up to ~100 fine quantile bins, too fine for the few hundred live
+// values a window often holds: shown merged into this many bins of equal reference share.
+const SHOWN_BINS = 20;
+
+export interface Bins {
+  edges: number[]; // ascending, bins right-closed as the reference's
+  reference: number[]; // share of the reference per bin
+  live: number[]; // live count per bin
+}
+
+// Merges consecutive fine bins until each holds about 1 / target of the reference.
+export function mergeBins(edges: number[], reference: number[], live: number[], target: number): Bins {
+  const out: Bins = { edges: [edges[0]], reference: [], live: [] };
+  let share = 0;
+  let count = 0;
+  let cumulative = 0;
+  let next = 1;
+  for (let i = 0; i < reference.length; i++) {
+    share += reference[i];
+    count += live[i] ?? 0;
+    cumulative += reference[i];
+    const last = i === reference.length - 1;
+    if (!last && cumulative < next / target - 1e-9) continue;
+    out.edges.push(edges[i + 1]);
+    out.reference.push(share);
+    out.live.push(count);
+    share = 0;
+    count = 0;
+    while (next / target <= cumulative + 1e-9) next++;
+  }
+  return out;
+}
+
+function fmtShare(part: number, whole: number): string {
+  return whole > 0 ? `${fmtNumber((100 * part) / whole, 1)} %` : '–';
+}
+
+function fmtEdge(v: number): string {
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e7)) return v.toExponential(2);
+  return Number.isInteger(v) ? fmtInt(v) : fmtNumber(v, abs < 1 ? 4 : 2);
+}
+
+export function DistributionChart({ d }: { d: ColumnDistribution }) {
+  const live = d.live_rows;
+  if (d.kind === 'numeric' && d.edges && d.reference_shares && d.live_counts) {
+    const bins = mergeBins(d.edges, d.reference_shares, d.live_counts, SHOWN_BINS);
+    // Bins differ in width (each holds an equal part of the reference): heights are
+    // densities, share per unit of the value, so that areas compare.
+    const density = (share: number, i: number) => share / Math.max(bins.edges[i + 1] - bins.edges[i], 1e-12);
+    const ref = bins.reference.map(density);
+    const liveDensity = bins.live.map((c, i) => (live > 0 ? density(c / live, i) : null));
+    return (
+      <div class="distribution" data-testid="distribution" data-feature={d.name} data-kind="numeric">
+        <Chart
+          title={d.name}
+          x={bins.edges}
+          xLabel={d.name}
+          yLabel="share per unit"
+          width={420}
+          height={200}
+          series={[
+            { label: 'reference', values: [...ref, ref[ref.length - 1]], steps: true },
+            { label: 'live', values: [...liveDensity, liveDensity[liveDensity.length - 1]], steps: true },
+          ]}
+        />
+        <p class="note">
+          reference {fmtInt(d.reference_rows)} values in [{fmtEdge(d.edges[0])}, {fmtEdge(d.edges[d.edges.length - 1])}]
+          {' · '}live {fmtInt(live)} values
+          {live > 0 && (
+            <>
+              : {fmtShare(d.live_below ?? 0, live)} below the reference's minimum, {fmtShare(d.live_above ?? 0, live)}{' '}
+              above its maximum
+            </>
+          )}
+          {d.live_missing > 0 && `, ${fmtInt(d.live_missing)} missing`}. Heights are densities (share of
+          values per unit of {d.name}) over bins holding about equal shares of the reference.
+        </p>
+      </div>
+    );
+  }
+  if (d.kind === 'categorical' && d.categories && d.reference_counts && d.live_counts) {
+    const unseen = d.live_unseen ?? 0;
+    const labels = d.categories.map(fmtEdge);
+    const reference = d.reference_counts.map((c) => c / Math.max(d.reference_rows, 1));
+    const liveShares = d.live_counts.map((c) => (live > 0 ? c / live : null));
+    if (unseen > 0) {
+      labels.push('unseen');
+      reference.push(0);
+      liveShares.push(unseen / live);
+    }
+    return (
+      <div class="distribution" data-testid="distribution" data-feature={d.name} data-kind="categorical">
+        <Chart
+          title={d.name}
+          x={labels.map((_, i) => i)}
+          xTicks={labels}
+          xLabel={d.name}
+          yLabel="share of values"
+          width={420}
+          height={200}
+          series={[
+            { label: 'reference', values: reference, side: -1 },
+            { label: 'live', values: liveShares, side: 1 },
+          ]}
+        />
+        <p class="note">
+          reference {fmtInt(d.reference_rows)} values · live {fmtInt(live)} values
+          {unseen > 0 && `, ${fmtInt(unseen)} of values the reference never had`}
+          {d.live_missing > 0 && `, ${fmtInt(d.live_missing)} missing`}
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div class="distribution" data-testid="distribution" data-feature={d.name} data-kind="none">
+      <p class="muted">{d.name}: no reference to compare with</p>
+    </div>
+  );
+}
