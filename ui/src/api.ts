@@ -103,8 +103,8 @@ export interface Endpoint {
   state: string;
   reason: string;
   model: string;
-  version: number;
-  target_version?: number;
+  version: number | null; // null: serving nothing
+  target_version?: number | null;
   traffic?: Traffic;
   updated_at?: string;
   updated_by?: string;
@@ -353,7 +353,8 @@ export interface ColumnProfile {
 }
 
 export interface DatasetProfile {
-  profile: { row_count: number; bad_row_count: number; columns: ColumnProfile[] };
+  // null: the version has no profile (an opaque file, not a table).
+  profile: { row_count: number; bad_row_count: number; columns: ColumnProfile[] } | null;
   version: DatasetVersion;
 }
 
@@ -374,19 +375,20 @@ export interface DatasetDiff {
   after: string;
   new_bytes: number;
   shared_bytes: number;
+  // null: either side has no profile (an opaque file).
   profile: {
     rows: { before: number; after: number };
     added_columns: ColumnSchema[];
     removed_columns: ColumnSchema[];
     type_changes: { column: string; before: string; after: string }[];
     changes: { column: string; statistic: string; before: number; after: number }[];
-  };
+  } | null;
 }
 
 export interface ModelSummary {
   name: string;
   versions: number;
-  latest_version: number;
+  latest_version: number | null; // null: no versions (all deleted)
   aliases: Record<string, number>;
   description: string;
   created_at: string;

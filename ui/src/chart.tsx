@@ -35,7 +35,9 @@ export function Chart(props: ChartProps) {
   const plot = useRef<uPlot | null>(null);
   const shape = `${props.series
     .map((s) => s.label + (s.scale ?? '') + (s.bars ? 'b' : '') + (s.side ?? '') + (s.steps ? 's' : ''))
-    .join('|')}|${props.time}|${props.xTicks?.join('\u0000') ?? ''}`;
+    .join('|')}|${props.time}|${props.xTicks?.join('\u0000') ?? ''}|${props.xLabel}|${props.yLabel}|${
+    props.y2Label ?? ''
+  }|${!!props.integerX}`;
 
   useEffect(() => {
     if (!holder.current) return;
@@ -68,6 +70,9 @@ export function Chart(props: ChartProps) {
       scales.y2 = {};
     }
     const opts: uPlot.Options = {
+      // Times on the axes in UTC, as everywhere else in the dashboard (uPlot's default is
+      // the browser's zone).
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
       width: props.width ?? 520,
       height: props.height ?? 220,
       scales,

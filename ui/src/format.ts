@@ -29,8 +29,9 @@ export function metricNumber(value: MetricValue | undefined): number | null {
   return NaN;
 }
 
-export function fmtMetric(value: MetricValue | undefined): string {
+export function fmtMetric(value: MetricValue | null | undefined): string {
   if (value === undefined) return '';
+  if (value === null) return '–'; // a metric without a value (live quality before labels)
   if (typeof value !== 'number') return value;
   if (Number.isInteger(value) && Math.abs(value) < 1e9) return fmtInt(value);
   const abs = Math.abs(value);
@@ -89,4 +90,16 @@ export function fmtStat(value: number | null | undefined): string {
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e9)) return value.toExponential(3);
   return value.toLocaleString('en-US', { maximumFractionDigits: abs >= 100 ? 2 : 4 });
+}
+
+// "v3", or a dash where the API has no version (an endpoint serving nothing, a model
+// without versions).
+export function fmtVersion(version: number | null | undefined): string {
+  return version === null || version === undefined ? '–' : `v${version}`;
+}
+
+// A monitoring window: its duration ("1h"), or its row count for a count window.
+export function fmtWindow(window: { duration?: string; rows?: number } | null | undefined): string {
+  if (window?.duration) return window.duration;
+  return window?.rows ? `${fmtInt(window.rows)} rows` : '–';
 }

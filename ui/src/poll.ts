@@ -14,9 +14,14 @@ export interface Polled<T> {
 }
 
 export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs = POLL_MS): Polled<T> {
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [refreshedAt, setRefreshedAt] = useState<Date | null>(null);
+  // What was loaded, with the deps it was loaded for: after a change of deps (another
+  // model, dataset or run in the same component) nothing of the previous one is shown.
+  const key = JSON.stringify(deps);
+  const [state, setState] = useState<{ key: string; data?: T; error: ApiError | null; at: Date | null }>({
+    key,
+    error: null,
+    at: null,
+  });
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
@@ -25,24 +30,26 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs =
     let cancelled = false;
     let timer: number | undefined;
     let running = false;
+    let loaded = false;
     const run = async () => {
       if (running || document.visibilityState !== 'visible') return;
       running = true;
       try {
         const value = await loadRef.current();
         if (cancelled) return;
-        setData(value);
-        setError(null);
-        setRefreshedAt(new Date());
+        loaded = true;
+        setState({ key, data: value, error: null, at: new Date() });
       } catch (e) {
         if (cancelled) return;
-        setError(e instanceof ApiError ? e : new ApiError(0, String(e)));
+        const error = e instanceof ApiError ? e : new ApiError(0, String(e));
+        setState((s) => (s.key === key ? { ...s, error } : { key, error, at: null }));
       } finally {
         running = false;
       }
     };
     const onVisible = () => {
-      if (document.visibilityState === 'visible') run();
+      // A load-once (useLoad) has nothing new to fetch on coming back to the tab.
+      if (document.visibilityState === 'visible' && !(loaded && intervalMs > POLL_MS)) run();
     };
     run();
     timer = window.setInterval(run, intervalMs);
@@ -53,9 +60,15 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs =
       document.removeEventListener('visibilitychange', onVisible);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [...deps, tick, intervalMs]);
+  }, [key, tick, intervalMs]);
 
-  return { data, error, refreshedAt, refresh: () => setTick((t) => t + 1) };
+  const current = state.key === key;
+  return {
+    data: current ? state.data : undefined,
+    error: current ? state.error : null,
+    refreshedAt: current ? state.at : null,
+    refresh: () => setTick((t) => t + 1),
+  };
 }
 
 // Loads once per change of deps (no polling): for what does not change, like a finished

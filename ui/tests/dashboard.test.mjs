@@ -97,6 +97,9 @@ async function launch() {
   return browser;
 }
 
+const inFlight = new WeakMap(); // page -> its requests not yet finished
+const requestCount = new WeakMap(); // page -> requests made
+
 // A page whose console errors, page errors and failed requests are collected; `allow`
 // lets a test accept the answers it expects (the 401 before a token is given).
 async function watchedPage(browser, allow = () => false) {
@@ -108,10 +111,28 @@ async function watchedPage(browser, allow = () => false) {
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  const pending = new Set();
+  inFlight.set(page, pending);
+  page.on('request', (r) => {
+    pending.add(r);
+    requestCount.set(page, (requestCount.get(page) ?? 0) + 1);
+  });
+  page.on('requestfinished', (r) => pending.delete(r));
+  page.on('requestfailed', (r) => pending.delete(r));
   page.on('response', (r) => {
     if (r.status() >= 400 && !allow(`${r.status()} ${r.url()}`)) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
   return { page, problems };
+}
+
+// A reload once the page's requests have ended: one still in flight when the page goes
+// away is aborted, and would count as a failed request. (Not waitForLoadState's
+// 'networkidle', which a page polling every 5 s may never reach.)
+async function reload(page) {
+  const pending = inFlight.get(page);
+  for (let i = 0; i < 200 && pending.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(pending.size, 0, `requests still in flight: ${[...pending].map((r) => r.url()).join(', ')}`);
+  await page.reload();
 }
 
 async function shot(page, name) {
@@ -290,7 +311,7 @@ async function pagesSuite() {
   await shot(page, 'runs-compare');
 
   // A client-side route reloads.
-  await page.reload();
+  await reload(page);
   await page.waitForSelector('[data-testid=runs] tbody tr');
 
   await datasetsAndModels(base, page);
@@ -298,6 +319,10 @@ async function pagesSuite() {
   await featuresAndPipelines(base, page);
 
   assert.deepEqual(problems, [], 'no console errors or failed requests');
+  // Polling every 5 s, pages load a few requests each: a render loop refetching would
+  // show as hundreds more.
+  log(`${requestCount.get(page)} requests`);
+  assert.ok(requestCount.get(page) < 400, `${requestCount.get(page)} requests`);
 }
 
 // Datasets and models: lists, a dataset's versions, profile, diff and lineage, a model's
@@ -396,7 +421,7 @@ async function datasetsAndModels(base, page) {
     await page.locator('[data-testid=lineage] ul li').count(),
     refLineage.made_from.length + refLineage.used_by.length,
   );
-  await page.reload();
+  await reload(page);
   await page.waitForSelector('[data-testid=profile-columns] tbody tr');
 }
 
@@ -641,7 +666,7 @@ async function featuresAndPipelines(base, page) {
     await page.waitForSelector('[data-testid=log-text]');
   }
   await shot(page, 'pipeline-run');
-  await page.reload();
+  await reload(page);
   await page.waitForSelector('[data-testid=run-dag] g.node[data-state]');
 
   // A command step's logs: both files listed, each opened showing the artifact's text.

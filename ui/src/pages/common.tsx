@@ -57,3 +57,16 @@ export function keysOf(maps: Record<string, unknown>[]): string[] {
   for (const m of maps) for (const k of Object.keys(m)) seen.add(k);
   return [...seen];
 }
+
+// The item named by the route's second segment ("models/NAME"): decoded, or null for none
+// or for a segment that is not valid percent-encoding (a hand-typed "%"), which the page
+// then shows as unknown rather than failing to render.
+export function routeItem(route: string): string | null {
+  const segment = route.split('/')[1];
+  if (!segment) return null;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -17,14 +17,15 @@ import { Freshness, link } from '../app';
 import { Chart } from '../chart';
 import { fmtBytes, fmtDuration, fmtInt, fmtMicros, fmtNumber, fmtStat, fmtTime } from '../format';
 import { lineageRoute } from '../lineage';
-import { DetailHeader, showVersion, VersionLink } from './common';
+import { DetailHeader, VersionLink, routeItem, showVersion } from './common';
 import { useLoad, usePoll } from '../poll';
 import { BASE, setQuery, useRoute } from '../router';
 
 export function DatasetsPage() {
   const [route] = useRoute();
-  const name = route.split('/')[1];
-  return name ? <DatasetDetail name={decodeURIComponent(name)} /> : <DatasetList />;
+  const name = routeItem(route);
+  // Keyed by name: another item starts with fresh local state (chosen version, open log).
+  return name !== null ? <DatasetDetail key={name} name={name} /> : <DatasetList />;
 }
 
 function DatasetList() {
@@ -226,6 +227,7 @@ function Diff(props: { name: string; list: DatasetVersion[]; from: number | null
     [name, from, to],
   );
   const d = diff.data;
+  const p = d?.profile;
   const types = new Map<string, string>();
   for (const v of list.filter((x) => x.version === from || x.version === to))
     for (const c of v.schema) types.set(c.name, c.type);
@@ -267,27 +269,33 @@ function Diff(props: { name: string; list: DatasetVersion[]; from: number | null
         </p>
       )}
       {diff.error && <p class="error">{diff.error.message}</p>}
-      {d && (
+      {d && !d.profile && (
+        <p class="muted" data-testid="diff-no-profile">
+          {fmtBytes(d.shared_bytes)} shared, {fmtBytes(d.new_bytes)} new; no statistics to compare: one
+          side is not a table (no profile).
+        </p>
+      )}
+      {d && p && (
         <>
           <dl class="facts">
             <dt>rows</dt>
             <dd data-testid="diff-rows">
-              {fmtInt(d.profile.rows.before)} → {fmtInt(d.profile.rows.after)} (
-              {d.profile.rows.after >= d.profile.rows.before ? '+' : ''}
-              {fmtInt(d.profile.rows.after - d.profile.rows.before)})
+              {fmtInt(p.rows.before)} → {fmtInt(p.rows.after)} (
+              {p.rows.after >= p.rows.before ? '+' : ''}
+              {fmtInt(p.rows.after - p.rows.before)})
             </dd>
             <dt>bytes</dt>
             <dd>
               {fmtBytes(d.shared_bytes)} shared, {fmtBytes(d.new_bytes)} new
             </dd>
             <dt>columns added</dt>
-            <dd>{d.profile.added_columns.map((c) => `${c.name} (${c.type})`).join(', ') || '–'}</dd>
+            <dd>{p.added_columns.map((c) => `${c.name} (${c.type})`).join(', ') || '–'}</dd>
             <dt>columns removed</dt>
-            <dd>{d.profile.removed_columns.map((c) => `${c.name} (${c.type})`).join(', ') || '–'}</dd>
+            <dd>{p.removed_columns.map((c) => `${c.name} (${c.type})`).join(', ') || '–'}</dd>
             <dt>types changed</dt>
-            <dd>{d.profile.type_changes.map((c) => `${c.column}: ${c.before} → ${c.after}`).join(', ') || '–'}</dd>
+            <dd>{p.type_changes.map((c) => `${c.column}: ${c.before} → ${c.after}`).join(', ') || '–'}</dd>
           </dl>
-          {d.profile.changes.length === 0 ? (
+          {p.changes.length === 0 ? (
             <p class="muted">No statistic changed.</p>
           ) : (
             <table class="data" data-testid="diff-changes">
@@ -301,7 +309,7 @@ function Diff(props: { name: string; list: DatasetVersion[]; from: number | null
                 </tr>
               </thead>
               <tbody>
-                {d.profile.changes.map((c) => (
+                {p.changes.map((c) => (
                   <tr data-column={c.column} data-statistic={c.statistic}>
                     <td>{c.column}</td>
                     <td>{c.statistic}</td>
@@ -330,7 +338,7 @@ function Profile({ name, version }: { name: string; version: DatasetVersion }) {
     () => apiGet<DatasetProfile>(`/api/v1/datasets/${enc(name)}/versions/${version.version}/profile`),
     [name, version.version],
   );
-  const columns = profile.data?.profile.columns ?? [];
+  const columns = profile.data?.profile?.columns ?? [];
   const isTime = (c: ColumnProfile) => c.type === 'timestamp';
   const v = (c: ColumnProfile, x: number | undefined) => (isTime(c) ? fmtMicros(x) : fmtStat(x));
   return (
@@ -340,10 +348,15 @@ function Profile({ name, version }: { name: string; version: DatasetVersion }) {
           Profile of {name}@{version.version}
         </h2>
         <span class="muted">
-          {fmtInt(profile.data?.profile.row_count)} rows · {columns.length} columns · times in UTC
+          {fmtInt(profile.data?.profile?.row_count)} rows · {columns.length} columns · times in UTC
         </span>
       </header>
       {profile.error && <p class="error">{profile.error.message}</p>}
+      {profile.data && !profile.data.profile && (
+        <p class="muted" data-testid="no-profile">
+          No profile: this version is stored as a file, not read as a table (no schema or statistics).
+        </p>
+      )}
       {columns.length > 0 && (
         <div class="scroll">
           <table class="data" data-testid="profile-columns">
@@ -390,7 +403,7 @@ function Profile({ name, version }: { name: string; version: DatasetVersion }) {
       <div class="charts">
         {columns.map((c) =>
           c.histogram ? (
-            <Histogram column={c} />
+            <Histogram key={c.name} column={c} />
           ) : c.top_values?.length ? (
             <TopValues column={c} />
           ) : null,

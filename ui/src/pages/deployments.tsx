@@ -15,15 +15,16 @@ import {
 } from '../api';
 import { Freshness, link } from '../app';
 import { DistributionChart } from '../distribution';
-import { fmtInt, fmtMetric, fmtMillis, fmtNumber, fmtStat, fmtTime } from '../format';
+import { fmtInt, fmtMetric, fmtMillis, fmtNumber, fmtStat, fmtTime, fmtVersion, fmtWindow } from '../format';
 import { usePoll } from '../poll';
 import { BASE, useRoute } from '../router';
-import { DetailHeader } from './common';
+import { DetailHeader, routeItem } from './common';
 
 export function DeploymentsPage() {
   const [route] = useRoute();
-  const name = route.split('/')[1];
-  return name ? <DeploymentDetail name={decodeURIComponent(name)} /> : <DeploymentList />;
+  const name = routeItem(route);
+  // Keyed by name: another item starts with fresh local state (chosen version, open log).
+  return name !== null ? <DeploymentDetail key={name} name={name} /> : <DeploymentList />;
 }
 
 export function endpointLink(endpoint: string) {
@@ -90,9 +91,9 @@ function DeploymentList() {
                   </td>
                   <td>{e.model}</td>
                   <td class="num" data-col="version">
-                    v{e.version}
+                    {fmtVersion(e.version)}
                   </td>
-                  <td class="num">{e.target_version === undefined ? '–' : `v${e.target_version}`}</td>
+                  <td class="num">{fmtVersion(e.target_version)}</td>
                   <td data-col="rollout">
                     {e.rollout ? (
                       <span class="badge warn">
@@ -157,15 +158,15 @@ function DeploymentDetail({ name }: { name: string }) {
             <dt>model</dt>
             <dd>{e.model}</dd>
             <dt>served version</dt>
-            <dd data-testid="served-version">v{e.version}</dd>
+            <dd data-testid="served-version">{fmtVersion(e.version)}</dd>
             <dt>target version</dt>
-            <dd>{e.target_version === undefined ? '–' : `v${e.target_version}`}</dd>
+            <dd>{fmtVersion(e.target_version)}</dd>
             <dt>traffic</dt>
             <dd>
               {fmtInt(t?.requests)} requests, {fmtInt(t?.rows)} rows,{' '}
               {fmtNumber(t?.throughput?.requests_per_second ?? null, 3)} req/s; latency p50{' '}
               {fmtMillis(t?.latency_seconds?.p50)} ms, p99 {fmtMillis(t?.latency_seconds?.p99)} ms
-              <span class="muted"> (window {t?.window.duration ?? '–'})</span>
+              <span class="muted"> (window {fmtWindow(t?.window)})</span>
             </dd>
             <dt>updated</dt>
             <dd>
@@ -186,7 +187,7 @@ function DeploymentDetail({ name }: { name: string }) {
               Not monitored: {d.monitoring.error}
             </p>
           ) : (
-            d.monitoring.models.map((m) => <ModelMonitoringView m={m} />)
+            d.monitoring.models.map((m) => <ModelMonitoringView key={`${m.role}/${m.model}@${m.version}`} m={m} />)
           )}
         </>
       )}
@@ -377,7 +378,7 @@ function ModelMonitoringView({ m }: { m: ModelMonitoring }) {
           {m.model}@{m.version} <span class="muted">({m.role})</span>
         </h3>
         <span class="muted">
-          reference {m.reference?.dataset ?? '–'} · window {m.window?.duration ?? '–'}
+          reference {m.reference?.dataset ?? '–'} · window {fmtWindow(m.window)}
         </span>
       </header>
       <dl class="facts">
@@ -435,7 +436,7 @@ function ModelMonitoringView({ m }: { m: ModelMonitoring }) {
           <h4>Distributions, reference against live window</h4>
           <div class="charts" data-testid="distributions">
             {m.distributions.map((x) => (
-              <DistributionChart d={x} />
+              <DistributionChart key={x.name} d={x} />
             ))}
           </div>
         </>

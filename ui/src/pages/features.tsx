@@ -5,14 +5,15 @@ import { apiGet, enc, type FeatureDefinitions, type FeatureView } from '../api';
 import { Freshness, link } from '../app';
 import { fmtDuration, fmtInt, fmtTime } from '../format';
 import { lineageRoute } from '../lineage';
-import { DetailHeader } from './common';
+import { DetailHeader, routeItem } from './common';
 import { usePoll } from '../poll';
 import { BASE, useRoute } from '../router';
 
 export function FeaturesPage() {
   const [route] = useRoute();
-  const name = route.split('/')[1];
-  return name ? <ViewDetail name={decodeURIComponent(name)} /> : <FeatureList />;
+  const name = routeItem(route);
+  // Keyed by name: another item starts with fresh local state (chosen version, open log).
+  return name !== null ? <ViewDetail key={name} name={name} /> : <FeatureList />;
 }
 
 // "3 h 2 min ago": the age of the newest event by the server's clock (a workspace may run

@@ -10,16 +10,17 @@ import {
   type ModelVersion,
 } from '../api';
 import { Freshness, link } from '../app';
-import { fmtBytes, fmtInt, fmtMetric, fmtTime } from '../format';
+import { fmtBytes, fmtInt, fmtMetric, fmtTime, fmtVersion } from '../format';
 import { LineageSvg, lineageRoute } from '../lineage';
-import { DetailHeader, keysOf, showVersion, VersionLink } from './common';
+import { DetailHeader, VersionLink, keysOf, routeItem, showVersion } from './common';
 import { usePoll } from '../poll';
 import { BASE, useRoute } from '../router';
 
 export function ModelsPage() {
   const [route] = useRoute();
-  const name = route.split('/')[1];
-  return name ? <ModelDetail name={decodeURIComponent(name)} /> : <ModelList />;
+  const name = routeItem(route);
+  // Keyed by name: another item starts with fresh local state (chosen version, open log).
+  return name !== null ? <ModelDetail key={name} name={name} /> : <ModelList />;
 }
 
 function Aliases({ aliases }: { aliases: Record<string, number> }) {
@@ -66,7 +67,7 @@ function ModelList() {
                 <td class="num" data-col="versions">
                   {fmtInt(m.versions)}
                 </td>
-                <td class="num">v{m.latest_version}</td>
+                <td class="num">{fmtVersion(m.latest_version)}</td>
                 <td class="tags">
                   <Aliases aliases={m.aliases} />
                 </td>

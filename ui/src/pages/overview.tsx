@@ -3,7 +3,7 @@
 import { apiGet, enc, type AlertRule, type Endpoint, type Monitoring } from '../api';
 import { Freshness } from '../app';
 import { Chart } from '../chart';
-import { fmtInt, fmtMillis, fmtNumber, fmtTime } from '../format';
+import { fmtInt, fmtMillis, fmtNumber, fmtTime, fmtWindow } from '../format';
 import { usePoll } from '../poll';
 
 interface OverviewData {
@@ -114,7 +114,7 @@ function EndpointTable({ data }: { data: OverviewData }) {
               <td class="num" data-col="errors" title={`${fmtInt(t?.failed)} failed`}>
                 {t?.error_rate == null ? '–' : fmtNumber(t.error_rate * 100, 2)}
               </td>
-              <td class="muted">{t?.window.duration ?? (t?.window.rows ? `${fmtInt(t.window.rows)} rows` : '–')}</td>
+              <td class="muted">{fmtWindow(t?.window)}</td>
               <td data-col="drift">
                 <DriftCell monitoring={data.monitoring[e.endpoint]} />
               </td>

@@ -16,14 +16,15 @@ import {
 import { Freshness, link } from '../app';
 import { edgeCurve, layoutDag, placeDag, type DagBox } from '../dag';
 import { fmtDuration, fmtTime, runSeconds } from '../format';
-import { DetailHeader } from './common';
+import { DetailHeader, routeItem } from './common';
 import { usePoll } from '../poll';
 import { BASE, setQuery, useRoute } from '../router';
 
 export function PipelinesPage() {
   const [route] = useRoute();
-  const name = route.split('/')[1];
-  return name ? <PipelineDetail name={decodeURIComponent(name)} /> : <PipelineList />;
+  const name = routeItem(route);
+  // Keyed by name: another item starts with fresh local state (chosen version, open log).
+  return name !== null ? <PipelineDetail key={name} name={name} /> : <PipelineList />;
 }
 
 // A run's or a step's state as a colored badge (the same colors as the DAG's nodes).
@@ -419,7 +420,7 @@ function RunDetail({ pipeline, id }: { pipeline: Pipeline; id: string }) {
               ))}
             </tbody>
           </table>
-          {chosen && <StepLogs step={chosen} />}
+          {chosen && <StepLogs key={`${chosen.step}@${chosen.tracking_run}`} step={chosen} />}
         </>
       )}
     </section>
@@ -439,7 +440,12 @@ function StepLogs({ step }: { step: PipelineStepRun }) {
     [step.tracking_run],
     15000,
   );
-  const logs = (artifacts.data?.artifacts ?? []).map((a) => a.path).filter((p) => LOG_PATH.test(p)).sort();
+  // By attempt (stdout.10 after stdout.2), stdout before stderr within one.
+  const attempt = (p: string) => Number(p.split('.')[1]);
+  const logs = (artifacts.data?.artifacts ?? [])
+    .map((a) => a.path)
+    .filter((p) => LOG_PATH.test(p))
+    .sort((a, b) => attempt(a) - attempt(b) || (a.includes('stdout') ? -1 : 1) - (b.includes('stdout') ? -1 : 1));
   const text = usePoll(
     () =>
       open ? apiGetText(`/api/v1/runs/${enc(step.tracking_run)}/artifacts?path=${enc(open)}`) : Promise.resolve(null),
@@ -462,6 +468,7 @@ function StepLogs({ step }: { step: PipelineStepRun }) {
           </button>
         ))}
       </p>
+      {open && text.error && <p class="error">{text.error.message}</p>}
       {open && text.data !== undefined && text.data !== null && (
         <pre class="log" data-testid="log-text">
           {text.data || '(empty)'}

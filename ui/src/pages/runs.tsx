@@ -273,14 +273,19 @@ async function loadSeries(run: Run): Promise<MetricSeries[]> {
   );
 }
 
-async function loadRun(id: string): Promise<{ run: Run; series: MetricSeries[] }> {
-  const run = await apiGet<Run>(`/api/v1/runs/${enc(id)}`);
-  return { run, series: await loadSeries(run) };
-}
-
 function RunDetail({ id, onClose }: { id: string; onClose: () => void }) {
-  const loaded = usePoll(() => loadRun(id), [id], 15000);
-  const data = loaded.data;
+  const loaded = usePoll(() => apiGet<Run>(`/api/v1/runs/${enc(id)}`), [id], 15000);
+  const run = loaded.data;
+  const status = run?.info.status;
+  const keys = run ? Object.keys(run.metrics).sort().join('\u0000') : null;
+  // The metric series: polled with the run while it runs; a finished run's do not change,
+  // so they are loaded once (again only if its status or metric names change).
+  const series = usePoll(
+    () => (run ? loadSeries(run) : Promise.resolve(null)),
+    [id, status, keys],
+    status === 'RUNNING' ? 15000 : 24 * 3600 * 1000,
+  );
+  const data = run && series.data ? { run, series: series.data } : undefined;
   return (
     <section class="panel" data-testid="run-detail">
       <header>
@@ -292,6 +297,7 @@ function RunDetail({ id, onClose }: { id: string; onClose: () => void }) {
         </button>
       </header>
       {loaded.error && <p class="error">{loaded.error.message}</p>}
+      {series.error && <p class="error">{series.error.message}</p>}
       {data && (
         <>
           <dl class="facts">
@@ -364,7 +370,7 @@ function RunDetail({ id, onClose }: { id: string; onClose: () => void }) {
           {data.series.length === 0 && <p class="muted">no metrics</p>}
           <div class="charts">
             {data.series.map((s) => (
-              <SeriesChart title={s.key} series={[{ label: data.run.info.name || id.slice(0, 8), points: s.points }]} />
+              <SeriesChart key={s.key} title={s.key} series={[{ label: data.run.info.name || id.slice(0, 8), points: s.points }]} />
             ))}
           </div>
         </>
