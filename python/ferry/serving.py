@@ -275,7 +275,9 @@ class Serving:
                                query={"limit": limit, "labeled": True if labeled else None}
                                ).json()["predictions"]
 
-    def monitoring(self, endpoint: str) -> Dict[str, Any]:
-        """Drift per feature and of the prediction, data quality, live quality, latency."""
-        return self._t.request("GET", path_of("api", "v1", "deployments", endpoint,
-                                              "monitoring")).json()
+    def monitoring(self, endpoint: str, distributions: bool = False) -> Dict[str, Any]:
+        """Drift per feature and of the prediction, data quality, live quality, latency;
+        with distributions=True each column's reference and live distributions too
+        (docs/monitoring.md)."""
+        return self._t.request("GET", path_of("api", "v1", "deployments", endpoint, "monitoring"),
+                               query={"distributions": True if distributions else None}).json()

@@ -156,6 +156,11 @@ def test_deploy_predict_infer_and_feedback(registered):
     assert {p["prediction_id"] for p in labeled} == {v1.prediction_ids[0], v1.prediction_ids[1],
                                                       v2.prediction_ids[0]}
     assert "traffic" in client.serving.endpoint("risk-ep")
+    assert "distributions" not in client.serving.monitoring("risk-ep")["models"][0]
+    report = client.serving.monitoring("risk-ep", distributions=True)["models"][0]
+    shown = [d["name"] for d in report["distributions"]]
+    assert shown[:2] == ["avg_amount", "txn_count"], shown
+    assert report["distributions"][0]["live_rows"] >= 5
 
     with pytest.raises(ferry.BadRequest) as e:
         client.infer("risk-ep", [[1.0, 2.0, 3.0]])
