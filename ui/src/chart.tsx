@@ -22,6 +22,7 @@ export interface ChartProps {
   time?: boolean; // x holds Unix seconds
   integerX?: boolean; // x holds steps: ticks on whole numbers only
   xTicks?: string[]; // a categorical axis: x holds 0..n-1, each tick labelled by its name
+  percent?: boolean; // y holds shares (0..1): shown as percent on the axis and in the legend
   series: ChartSeries[];
   yLabel: string;
   y2Label?: string; // the unit of series with scale 'y2'
@@ -37,7 +38,7 @@ export function Chart(props: ChartProps) {
     .map((s) => s.label + (s.scale ?? '') + (s.bars ? 'b' : '') + (s.side ?? '') + (s.steps ? 's' : ''))
     .join('|')}|${props.time}|${props.xTicks?.join('\u0000') ?? ''}|${props.xLabel}|${props.yLabel}|${
     props.y2Label ?? ''
-  }|${!!props.integerX}`;
+  }|${!!props.integerX}|${!!props.percent}`;
 
   useEffect(() => {
     if (!holder.current) return;
@@ -53,13 +54,21 @@ export function Chart(props: ChartProps) {
               splits: () => ticks.map((_, i) => i),
               // Every k-th name when there are too many to read side by side.
               values: (_u: uPlot, splits: number[]) => {
-                const every = Math.ceil(ticks.length / Math.max(1, Math.floor((props.width ?? 520) / 40)));
+                const longest = Math.max(...ticks.map((t) => t.length));
+                const fit = Math.max(1, Math.floor((props.width ?? 520) / (7 * longest + 12)));
+                const every = Math.ceil(ticks.length / fit);
                 return splits.map((i) => (i % every === 0 ? (ticks[i] ?? '') : ''));
               },
             }
           : {}),
       },
-      { label: props.yLabel, stroke: '#333', grid: { stroke: '#e6e6e6' }, size: 60 },
+      {
+        label: props.yLabel,
+        stroke: '#333',
+        grid: { stroke: '#e6e6e6' },
+        size: 60,
+        ...(props.percent ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => `${+(v * 100).toFixed(1)} %`) } : {}),
+      },
     ];
     const scales: uPlot.Scales = { x: { time: !!props.time } };
     if (ticks) scales.x = { time: false, range: () => [-0.5, ticks.length - 0.5] };
@@ -80,47 +89,13 @@ export function Chart(props: ChartProps) {
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
       series: [
-        { label: props.xLabel },
-        ...props.series.map((s, i) =>
-          s.side
-            ? {
-                label: s.label,
-                scale: s.scale ?? 'y',
-                stroke: PALETTE[i % PALETTE.length],
-                fill: PALETTE[i % PALETTE.length] + '99',
-                width: 1,
-                paths: uPlot.paths.bars!({ size: [0.4, 48], align: s.side }),
-                points: { show: false },
-              }
-            : s.steps
-            ? {
-                label: s.label,
-                scale: s.scale ?? 'y',
-                stroke: PALETTE[i % PALETTE.length],
-                fill: PALETTE[i % PALETTE.length] + '22',
-                width: 2,
-                paths: uPlot.paths.stepped!({ align: 1 }),
-                points: { show: false },
-              }
-            : s.bars
-            ? {
-                label: s.label,
-                scale: s.scale ?? 'y',
-                stroke: PALETTE[i % PALETTE.length],
-                fill: PALETTE[i % PALETTE.length] + '99',
-                width: 1,
-                paths: uPlot.paths.bars!({ size: [1, Infinity], gap: 1, align: 1 }),
-                points: { show: false },
-              }
-            : {
-                label: s.label,
-                scale: s.scale ?? 'y',
-                stroke: PALETTE[i % PALETTE.length],
-                width: 2,
-                spanGaps: true,
-                points: { show: true, size: 4 },
-              },
-        ),
+        // The legend names the category under the cursor, not its index.
+        ticks ? { label: props.xLabel, value: (_u, v) => (v === null ? '–' : (ticks[v] ?? '')) } : { label: props.xLabel },
+        ...props.series.map((s, i) => {
+          const o = seriesOptions(s, i);
+          if (props.percent) o.value = (_u, v) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
+          return o;
+        }),
       ],
     };
     plot.current = new uPlot(opts, data(props), holder.current);
@@ -141,6 +116,26 @@ export function Chart(props: ChartProps) {
       <div ref={holder} />
     </figure>
   );
+}
+
+// How series i is drawn: its color, and a path by kind (grouped bars, steps, histogram
+// bars, or a line with points).
+function seriesOptions(s: ChartSeries, i: number): uPlot.Series {
+  const color = PALETTE[i % PALETTE.length];
+  const common = { label: s.label, scale: s.scale ?? 'y', stroke: color };
+  if (s.side) {
+    const paths = uPlot.paths.bars!({ size: [0.4, 48], align: s.side });
+    return { ...common, fill: color + '99', width: 1, paths, points: { show: false } };
+  }
+  if (s.steps) {
+    const paths = uPlot.paths.stepped!({ align: 1 });
+    return { ...common, fill: color + '22', width: 2, paths, points: { show: false } };
+  }
+  if (s.bars) {
+    const paths = uPlot.paths.bars!({ size: [1, Infinity], gap: 1, align: 1 });
+    return { ...common, fill: color + '99', width: 1, paths, points: { show: false } };
+  }
+  return { ...common, width: 2, spanGaps: true, points: { show: true, size: 4 } };
 }
 
 function data(props: ChartProps): uPlot.AlignedData {

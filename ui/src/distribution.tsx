@@ -6,7 +6,7 @@ import { Chart } from './chart';
 import { fmtInt, fmtNumber } from './format';
 
 // Numeric columns come in up to ~100 fine quantile bins, too fine for the few hundred live
-// values a window often holds: shown merged into this many bins of equal reference share.
+// values a window often holds: shown merged into about this many of equal reference share.
 const SHOWN_BINS = 20;
 
 export interface Bins {
@@ -42,33 +42,52 @@ function fmtShare(part: number, whole: number): string {
   return whole > 0 ? `${fmtNumber((100 * part) / whole, 1)} %` : '–';
 }
 
+// A bin edge or category: short, with the digits its size needs.
 function fmtEdge(v: number): string {
   const abs = Math.abs(v);
-  if (abs !== 0 && (abs < 1e-3 || abs >= 1e7)) return v.toExponential(2);
-  return Number.isInteger(v) ? fmtInt(v) : fmtNumber(v, abs < 1 ? 4 : 2);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e7)) return v.toExponential(1);
+  if (Number.isInteger(v)) return fmtInt(v);
+  return fmtNumber(v, abs >= 100 ? 0 : abs >= 1 ? 1 : 3);
 }
 
 export function DistributionChart({ d }: { d: ColumnDistribution }) {
   const live = d.live_rows;
   if (d.kind === 'numeric' && d.edges && d.reference_shares && d.live_counts) {
+    // Drawn by bin rather than on a value axis: a long tail (amounts, rates, scores) would
+    // squeeze everything else into one corner. Bins hold equal parts of the reference, so
+    // its bars are level and a live bar standing out shows where live values gathered or
+    // thinned; ticks name each bin's upper edge. Values outside the reference's range get
+    // a bin of their own at either end.
     const bins = mergeBins(d.edges, d.reference_shares, d.live_counts, SHOWN_BINS);
-    // Bins differ in width (each holds an equal part of the reference): heights are
-    // densities, share per unit of the value, so that areas compare.
-    const density = (share: number, i: number) => share / Math.max(bins.edges[i + 1] - bins.edges[i], 1e-12);
-    const ref = bins.reference.map(density);
-    const liveDensity = bins.live.map((c, i) => (live > 0 ? density(c / live, i) : null));
+    const below = d.live_below ?? 0;
+    const above = d.live_above ?? 0;
+    const labels = bins.reference.map((_, i) => `≤ ${fmtEdge(bins.edges[i + 1])}`);
+    const reference: (number | null)[] = [...bins.reference];
+    const liveShares: (number | null)[] = bins.live.map((c) => (live > 0 ? c / live : null));
+    if (below > 0) {
+      labels.unshift(`< ${fmtEdge(d.edges[0])}`);
+      reference.unshift(0);
+      liveShares.unshift(below / live);
+    }
+    if (above > 0) {
+      labels.push(`> ${fmtEdge(d.edges[d.edges.length - 1])}`);
+      reference.push(0);
+      liveShares.push(above / live);
+    }
     return (
       <div class="distribution" data-testid="distribution" data-feature={d.name} data-kind="numeric">
         <Chart
           title={d.name}
-          x={bins.edges}
+          x={labels.map((_, i) => i)}
+          xTicks={labels}
           xLabel={d.name}
-          yLabel="share per unit"
+          yLabel="share of values"
+          percent
           width={420}
           height={200}
           series={[
-            { label: 'reference', values: [...ref, ref[ref.length - 1]], steps: true },
-            { label: 'live', values: [...liveDensity, liveDensity[liveDensity.length - 1]], steps: true },
+            { label: 'reference', values: reference, side: -1 },
+            { label: 'live', values: liveShares, side: 1 },
           ]}
         />
         <p class="note">
@@ -76,12 +95,11 @@ export function DistributionChart({ d }: { d: ColumnDistribution }) {
           {' · '}live {fmtInt(live)} values
           {live > 0 && (
             <>
-              : {fmtShare(d.live_below ?? 0, live)} below the reference's minimum, {fmtShare(d.live_above ?? 0, live)}{' '}
-              above its maximum
+              : {fmtShare(below, live)} below the reference's minimum, {fmtShare(above, live)} above its maximum
             </>
           )}
-          {d.live_missing > 0 && `, ${fmtInt(d.live_missing)} missing`}. Heights are densities (share of
-          values per unit of {d.name}) over bins holding about equal shares of the reference.
+          {d.live_missing > 0 && `, ${fmtInt(d.live_missing)} missing`}. Bins hold equal shares of the
+          reference; ticks name their upper edges.
         </p>
       </div>
     );
@@ -104,6 +122,7 @@ export function DistributionChart({ d }: { d: ColumnDistribution }) {
           xTicks={labels}
           xLabel={d.name}
           yLabel="share of values"
+          percent
           width={420}
           height={200}
           series={[
