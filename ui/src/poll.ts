@@ -8,12 +8,19 @@ export const POLL_MS = 5000;
 
 export interface Polled<T> {
   data: T | undefined;
+  // With keepPrevious: `data` is still the previous deps' while theirs loads.
+  stale: boolean;
   error: ApiError | null;
   refreshedAt: Date | null;
   refresh: () => void;
 }
 
-export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs = POLL_MS): Polled<T> {
+export function usePoll<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+  intervalMs = POLL_MS,
+  options: { keepPrevious?: boolean } = {},
+): Polled<T> {
   // What was loaded, with the deps it was loaded for: after a change of deps (another
   // model, dataset or run in the same component) nothing of the previous one is shown.
   const key = JSON.stringify(deps);
@@ -63,8 +70,12 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs =
   }, [key, tick, intervalMs]);
 
   const current = state.key === key;
+  // A list paged through keeps its rows until the next page replaces them (the table is
+  // updated in place rather than rebuilt); the caller marks them stale.
+  const previous = !current && !!options.keepPrevious && state.data !== undefined;
   return {
-    data: current ? state.data : undefined,
+    data: current || previous ? state.data : undefined,
+    stale: previous,
     error: current ? state.error : null,
     refreshedAt: current ? state.at : null,
     refresh: () => setTick((t) => t + 1),

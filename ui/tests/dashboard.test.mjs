@@ -260,19 +260,27 @@ async function pagesSuite() {
   await page.waitForSelector('[data-testid=runs] tbody tr');
   const apiPage = await api(base, '/api/v1/runs/search', { body: { experiments: ['ui-paging'], max_results: 50 } });
   const shownIds = () => page.locator('[data-testid=runs] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.run));
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs] tbody tr').length === 50);
+  // n rows of the page asked for (while it loads, the previous page's rows stay, marked busy).
+  const rowsShown = (n) =>
+    page.waitForFunction(
+      (k) =>
+        document.querySelector('[data-testid=runs]')?.getAttribute('aria-busy') === 'false' &&
+        document.querySelectorAll('[data-testid=runs] tbody tr').length === k,
+      n,
+    );
+  await rowsShown(50);
   assert.deepEqual(await shownIds(), apiPage.runs.map((r) => r.info.run_id));
   const headers = await page.locator('[data-testid=runs] thead tr').first().textContent();
   for (const key of ['max_depth', 'eta', 'auc']) assert.ok(headers.includes(key), `column ${key}`);
   // Next page: the rest, from the page token; previous returns.
   await page.click('text=next →');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs] tbody tr').length === 10);
+  await rowsShown(10);
   const second = await api(base, '/api/v1/runs/search', {
     body: { experiments: ['ui-paging'], max_results: 50, page_token: apiPage.next_page_token },
   });
   assert.deepEqual(await shownIds(), second.runs.map((r) => r.info.run_id));
   await page.click('text=← previous');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs] tbody tr').length === 50);
+  await rowsShown(50);
   // A filter and an order, applied by the server.
   await page.fill('input[name=filter]', "params.max_depth = '4'");
   await page.fill('input[name=order_by]', 'metrics.auc DESC');
@@ -280,7 +288,7 @@ async function pagesSuite() {
   const filtered = await api(base, '/api/v1/runs/search', {
     body: { experiments: ['ui-paging'], max_results: 50, filter: "params.max_depth = '4'", order_by: 'metrics.auc DESC' },
   });
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=runs] tbody tr').length === n, filtered.runs.length);
+  await rowsShown(filtered.runs.length);
   assert.deepEqual(await shownIds(), filtered.runs.map((r) => r.info.run_id));
   await shot(page, 'runs');
 

@@ -6,7 +6,7 @@ import { apiGet, apiPost, enc, type Experiment, type MetricSeries, type Run, typ
 import { Freshness } from '../app';
 import { Chart } from '../chart';
 import { fmtDuration, fmtInt, fmtMetric, fmtTime, metricNumber, runSeconds } from '../format';
-import { useLoad, usePoll } from '../poll';
+import { POLL_MS, useLoad, usePoll } from '../poll';
 import { setQuery, useRoute } from '../router';
 import { keysOf } from './common';
 
@@ -41,6 +41,8 @@ export function RunsPage() {
             page_token: tokens[pageIndex] ?? undefined,
           }),
     [chosen, filter, orderBy, pageIndex, tokens[pageIndex]],
+    POLL_MS,
+    { keepPrevious: true },
   );
 
   const restart = (changes: { experiment?: string; filter?: string; orderBy?: string }) => {
@@ -58,7 +60,8 @@ export function RunsPage() {
   };
 
   const runs = page.data?.runs ?? [];
-  const next = page.data?.next_page_token ?? null;
+  // No next page while the one asked for loads: its token is not known yet.
+  const next = page.stale ? null : (page.data?.next_page_token ?? null);
   // Columns: the keys of this page's runs only.
   const paramKeys = useMemo(() => keysOf(runs.map((r) => r.params)), [runs]);
   const metricKeys = useMemo(() => keysOf(runs.map((r) => r.metrics)), [runs]);
@@ -133,9 +136,15 @@ export function RunsPage() {
           ← previous
         </button>
         <span data-testid="page-label">
-          page {pageIndex + 1}, runs {fmtInt(pageIndex * PAGE_SIZE + (runs.length ? 1 : 0))}–
-          {fmtInt(pageIndex * PAGE_SIZE + runs.length)}
-          {experimentInfo && !filter ? ` of ${fmtInt(experimentInfo.runs)}` : ''}
+          {page.stale ? (
+            `page ${pageIndex + 1}, loading…`
+          ) : (
+            <>
+              page {pageIndex + 1}, runs {fmtInt(pageIndex * PAGE_SIZE + (runs.length ? 1 : 0))}–
+              {fmtInt(pageIndex * PAGE_SIZE + runs.length)}
+              {experimentInfo && !filter ? ` of ${fmtInt(experimentInfo.runs)}` : ''}
+            </>
+          )}
         </span>
         <button
           disabled={!next}
@@ -165,7 +174,7 @@ export function RunsPage() {
       </div>
 
       <div class="scroll">
-        <table class="data runs" data-testid="runs">
+        <table class={`data runs${page.stale ? ' stale' : ''}`} data-testid="runs" aria-busy={page.stale}>
           <thead>
             <tr>
               <th />
