@@ -1,6 +1,7 @@
 // One monitored column's reference and live distributions, as the monitoring API returns
 // them (?distributions=true): the reference's quantile bins with the reference's share and
 // the live count of each, or the reference's categories with both counts.
+import type { ComponentChildren } from 'preact';
 import type { ColumnDistribution } from './api';
 import { Chart } from './chart';
 import { fmtInt, fmtNumber } from './format';
@@ -75,21 +76,7 @@ export function DistributionChart({ d }: { d: ColumnDistribution }) {
       liveShares.push(above / live);
     }
     return (
-      <div class="distribution" data-testid="distribution" data-feature={d.name} data-kind="numeric">
-        <Chart
-          title={d.name}
-          x={labels.map((_, i) => i)}
-          xTicks={labels}
-          xLabel={d.name}
-          yLabel="share of values"
-          percent
-          width={420}
-          height={200}
-          series={[
-            { label: 'reference', values: reference, side: -1 },
-            { label: 'live', values: liveShares, side: 1 },
-          ]}
-        />
+      <SharesChart d={d} labels={labels} reference={reference} live={liveShares}>
         <p class="note">
           reference {fmtInt(d.reference_rows)} values in [{fmtEdge(d.edges[0])}, {fmtEdge(d.edges[d.edges.length - 1])}]
           {' · '}live {fmtInt(live)} values
@@ -101,7 +88,7 @@ export function DistributionChart({ d }: { d: ColumnDistribution }) {
           {d.live_missing > 0 && `, ${fmtInt(d.live_missing)} missing`}. Bins hold equal shares of the
           reference; ticks name their upper edges.
         </p>
-      </div>
+      </SharesChart>
     );
   }
   if (d.kind === 'categorical' && d.categories && d.reference_counts && d.live_counts) {
@@ -115,32 +102,48 @@ export function DistributionChart({ d }: { d: ColumnDistribution }) {
       liveShares.push(unseen / live);
     }
     return (
-      <div class="distribution" data-testid="distribution" data-feature={d.name} data-kind="categorical">
-        <Chart
-          title={d.name}
-          x={labels.map((_, i) => i)}
-          xTicks={labels}
-          xLabel={d.name}
-          yLabel="share of values"
-          percent
-          width={420}
-          height={200}
-          series={[
-            { label: 'reference', values: reference, side: -1 },
-            { label: 'live', values: liveShares, side: 1 },
-          ]}
-        />
+      <SharesChart d={d} labels={labels} reference={reference} live={liveShares}>
         <p class="note">
           reference {fmtInt(d.reference_rows)} values · live {fmtInt(live)} values
           {unseen > 0 && `, ${fmtInt(unseen)} of values the reference never had`}
           {d.live_missing > 0 && `, ${fmtInt(d.live_missing)} missing`}
         </p>
-      </div>
+      </SharesChart>
     );
   }
   return (
     <div class="distribution" data-testid="distribution" data-feature={d.name} data-kind="none">
       <p class="muted">{d.name}: no reference to compare with</p>
+    </div>
+  );
+}
+
+// Side-by-side bars of the reference's and the live window's share of values per label,
+// with the caption under it.
+function SharesChart(props: {
+  d: ColumnDistribution;
+  labels: string[];
+  reference: (number | null)[];
+  live: (number | null)[];
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="distribution" data-testid="distribution" data-feature={props.d.name} data-kind={props.d.kind}>
+      <Chart
+        title={props.d.name}
+        x={props.labels.map((_, i) => i)}
+        xTicks={props.labels}
+        xLabel={props.d.name}
+        yLabel="share of values"
+        percent
+        width={420}
+        height={200}
+        series={[
+          { label: 'reference', values: props.reference, side: -1 },
+          { label: 'live', values: props.live, side: 1 },
+        ]}
+      />
+      {props.children}
     </div>
   );
 }
