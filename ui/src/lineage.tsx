@@ -1,6 +1,7 @@
 // A lineage graph (GET .../lineage) drawn as inline SVG, left to right: what a thing was
 // made from on the left, the thing itself on the right. Datasets, runs and models link
 // to their pages.
+import type { ComponentChildren } from 'preact';
 import type { LineageGraph, LineageNode } from './api';
 import { link } from './app';
 import { BASE } from './router';
@@ -67,95 +68,128 @@ export function LineageSvg({ graph, testId }: { graph: LineageGraph; testId?: st
   const { width, height, place } = placeDag(layout, BOX);
 
   return (
+    <DagFrame
+      class="lineage"
+      testId={testId}
+      width={width}
+      height={height}
+      label={`lineage of ${graph.root.id}: ${graph.nodes.length} nodes, ${graph.edges.length} edges`}
+      arrowId="arrow"
+    >
+      {edges.map((e, index) => {
+        const a = place.get(e.from)!;
+        const b = place.get(e.to)!;
+        const { x1, y1, x2, y2, d } = edgeCurve(a, b, BOX);
+        const label = e.relations.join(', ');
+        // The label sits just after the edge leaves its source: edges into one node
+        // (a training set's many inputs) converge, but leave from different nodes.
+        const t = Math.min(0.5, GAP_X / 2 / Math.max(GAP_X, x2 - x1));
+        const lx = x1 + GAP_X / 2;
+        const ly = y1 + (y2 - y1) * (t * t * (3 - 2 * t));
+        // One label for a node's several outputs of one relation leaving close together.
+        const repeated = edges
+          .slice(0, index)
+          .some((o) => o.from === e.from && o.relations.join() === e.relations.join() && Math.abs(place.get(o.to)!.y - b.y) < 3 * NODE_H);
+        return (
+          <g class="edge" data-relation={label}>
+            <EdgePath d={d} arrowId="arrow" />
+            {!repeated && (
+            <text x={lx} y={ly - 3 - (e.relations.length - 1) * 11} text-anchor="middle" class="edge-label">
+              {e.relations.map((r, i) => (
+                <tspan x={lx} dy={i === 0 ? 0 : 11}>
+                  {r}
+                </tspan>
+              ))}
+            </text>
+            )}
+          </g>
+        );
+      })}
+      {[...place.entries()].map(([k, p]) => {
+        const node = nodes.get(k)!;
+        const route = lineageRoute(node.kind, node.id, node.details);
+        const root = node.id === graph.root.id && node.kind === graph.root.kind;
+        const body = (
+          <g class={`node${root ? ' root' : ''}`} data-kind={node.kind} data-id={node.id}>
+            <title>
+              {node.kind} {node.id}
+            </title>
+            <rect
+              x={p.x}
+              y={p.y}
+              width={NODE_W}
+              height={NODE_H}
+              rx="5"
+              fill={root ? '#e8f0fc' : '#fff'}
+              stroke={KIND_COLOR[node.kind] ?? '#555'}
+              stroke-width={root ? 2 : 1.2}
+            />
+            <text x={p.x + 8} y={p.y + 14} class="node-kind" fill={KIND_COLOR[node.kind] ?? '#555'}>
+              {node.kind.replace('_', ' ')}
+            </text>
+            <text x={p.x + 8} y={p.y + 30} class="node-id">
+              {shortId(node)}
+            </text>
+            <text x={p.x + 8} y={p.y + 44} class="node-extra">
+              {thirdLine(node)}
+            </text>
+          </g>
+        );
+        return route ? (
+          <a href={BASE + route} onClick={link(route)}>
+            {body}
+          </a>
+        ) : (
+          body
+        );
+      })}
+    </DagFrame>
+  );
+}
+
+// The frame a DAG is drawn in (the lineage graph, a pipeline's steps): a scrolling box,
+// the SVG with its accessible label, and the arrowhead `arrowId` its edges end in.
+export function DagFrame(props: {
+  class: string;
+  testId?: string;
+  width: number;
+  height: number;
+  label: string;
+  arrowId: string;
+  children: ComponentChildren;
+}) {
+  return (
     <div class="scroll">
       <svg
-        class="lineage"
-        data-testid={testId}
-        width={width}
-        height={height}
-        viewBox={`0 0 ${width} ${height}`}
+        class={props.class}
+        data-testid={props.testId}
+        width={props.width}
+        height={props.height}
+        viewBox={`0 0 ${props.width} ${props.height}`}
         role="img"
-        aria-label={`lineage of ${graph.root.id}: ${graph.nodes.length} nodes, ${graph.edges.length} edges`}
+        aria-label={props.label}
       >
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+          <marker id={props.arrowId} viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">
             <path d="M0,0 L10,5 L0,10 z" fill="#8a949e" />
           </marker>
         </defs>
-        {edges.map((e, index) => {
-          const a = place.get(e.from)!;
-          const b = place.get(e.to)!;
-          const { x1, y1, x2, y2, d } = edgeCurve(a, b, BOX);
-          const label = e.relations.join(', ');
-          // The label sits just after the edge leaves its source: edges into one node
-          // (a training set's many inputs) converge, but leave from different nodes.
-          const t = Math.min(0.5, GAP_X / 2 / Math.max(GAP_X, x2 - x1));
-          const lx = x1 + GAP_X / 2;
-          const ly = y1 + (y2 - y1) * (t * t * (3 - 2 * t));
-          // One label for a node's several outputs of one relation leaving close together.
-          const repeated = edges
-            .slice(0, index)
-            .some((o) => o.from === e.from && o.relations.join() === e.relations.join() && Math.abs(place.get(o.to)!.y - b.y) < 3 * NODE_H);
-          return (
-            <g class="edge" data-relation={label}>
-              <path
-                d={d}
-                fill="none"
-                stroke="#8a949e"
-                stroke-width="1.2"
-                marker-end="url(#arrow)"
-              />
-              {!repeated && (
-              <text x={lx} y={ly - 3 - (e.relations.length - 1) * 11} text-anchor="middle" class="edge-label">
-                {e.relations.map((r, i) => (
-                  <tspan x={lx} dy={i === 0 ? 0 : 11}>
-                    {r}
-                  </tspan>
-                ))}
-              </text>
-              )}
-            </g>
-          );
-        })}
-        {[...place.entries()].map(([k, p]) => {
-          const node = nodes.get(k)!;
-          const route = lineageRoute(node.kind, node.id, node.details);
-          const root = node.id === graph.root.id && node.kind === graph.root.kind;
-          const body = (
-            <g class={`node${root ? ' root' : ''}`} data-kind={node.kind} data-id={node.id}>
-              <title>
-                {node.kind} {node.id}
-              </title>
-              <rect
-                x={p.x}
-                y={p.y}
-                width={NODE_W}
-                height={NODE_H}
-                rx="5"
-                fill={root ? '#e8f0fc' : '#fff'}
-                stroke={KIND_COLOR[node.kind] ?? '#555'}
-                stroke-width={root ? 2 : 1.2}
-              />
-              <text x={p.x + 8} y={p.y + 14} class="node-kind" fill={KIND_COLOR[node.kind] ?? '#555'}>
-                {node.kind.replace('_', ' ')}
-              </text>
-              <text x={p.x + 8} y={p.y + 30} class="node-id">
-                {shortId(node)}
-              </text>
-              <text x={p.x + 8} y={p.y + 44} class="node-extra">
-                {thirdLine(node)}
-              </text>
-            </g>
-          );
-          return route ? (
-            <a href={BASE + route} onClick={link(route)}>
-              {body}
-            </a>
-          ) : (
-            body
-          );
-        })}
+        {props.children}
       </svg>
     </div>
+  );
+}
+
+// An edge of a DAG drawn in a DagFrame: the curve `d`, ending in the frame's arrowhead.
+export function EdgePath(props: { d: string; arrowId: string; class?: string }) {
+  return (
+    <path
+      class={props.class}
+      d={props.d}
+      fill="none"
+      stroke="#8a949e"
+      stroke-width="1.2"
+      marker-end={`url(#${props.arrowId})`}
+    />
   );
 }

@@ -16,6 +16,7 @@ import {
 import { Freshness, link } from '../app';
 import { edgeCurve, layoutDag, placeDag, type DagBox } from '../dag';
 import { fmtDuration, fmtTime, runSeconds } from '../format';
+import { DagFrame, EdgePath } from '../lineage';
 import { DetailHeader, routeItem } from './common';
 import { usePoll } from '../poll';
 import { BASE, setQuery, useRoute } from '../router';
@@ -245,75 +246,58 @@ function StepDag({
   const { width, height, place } = placeDag(layout, BOX);
   const states = new Map((run?.steps ?? []).map((s) => [s.step, s]));
   return (
-    <div class="scroll">
-      <svg
-        class="lineage pipeline-dag"
-        data-testid={testId}
-        width={width}
-        height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-label={`steps of ${pipeline.name}: ${ids.length} steps, ${edges.length} dependencies`}
-      >
-        <defs>
-          <marker id="step-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">
-            <path d="M0,0 L10,5 L0,10 z" fill="#8a949e" />
-          </marker>
-        </defs>
-        {edges.map((e) => {
-          return (
-            <path
-              class="edge"
-              d={edgeCurve(place.get(e.from)!, place.get(e.to)!, BOX, 24).d}
-              fill="none"
-              stroke="#8a949e"
-              stroke-width="1.2"
-              marker-end="url(#step-arrow)"
+    <DagFrame
+      class="lineage pipeline-dag"
+      testId={testId}
+      width={width}
+      height={height}
+      label={`steps of ${pipeline.name}: ${ids.length} steps, ${edges.length} dependencies`}
+      arrowId="step-arrow"
+    >
+      {edges.map((e) => (
+        <EdgePath class="edge" d={edgeCurve(place.get(e.from)!, place.get(e.to)!, BOX, 24).d} arrowId="step-arrow" />
+      ))}
+      {pipeline.steps.map((step) => {
+        const p = place.get(step.id)!;
+        const s = states.get(step.id);
+        const state = s?.state ?? (run ? 'pending' : '');
+        const extra = s
+          ? `${state}${s.cached_from ? ' (cache)' : ''}${s.attempts > 1 ? ` · ${s.attempts} attempts` : ''}`
+          : step.uses ?? 'run';
+        return (
+          <g
+            class={`node${selected === step.id ? ' root' : ''}${onSelect ? ' clickable' : ''}`}
+            data-id={step.id}
+            data-state={state || undefined}
+            onClick={onSelect ? () => onSelect(step.id) : undefined}
+          >
+            <title>
+              {step.id}: {step.uses ?? step.run ?? ''}
+              {s?.note ? `\n${s.note}` : ''}
+            </title>
+            <rect
+              x={p.x}
+              y={p.y}
+              width={BOX.nodeW}
+              height={BOX.nodeH}
+              rx="5"
+              fill={STATE_FILL[state] ?? '#fff'}
+              stroke={selected === step.id ? '#1f5fbf' : '#8a949e'}
+              stroke-width={selected === step.id ? 2 : 1.2}
             />
-          );
-        })}
-        {pipeline.steps.map((step) => {
-          const p = place.get(step.id)!;
-          const s = states.get(step.id);
-          const state = s?.state ?? (run ? 'pending' : '');
-          const extra = s
-            ? `${state}${s.cached_from ? ' (cache)' : ''}${s.attempts > 1 ? ` · ${s.attempts} attempts` : ''}`
-            : step.uses ?? 'run';
-          return (
-            <g
-              class={`node${selected === step.id ? ' root' : ''}${onSelect ? ' clickable' : ''}`}
-              data-id={step.id}
-              data-state={state || undefined}
-              onClick={onSelect ? () => onSelect(step.id) : undefined}
-            >
-              <title>
-                {step.id}: {step.uses ?? step.run ?? ''}
-                {s?.note ? `\n${s.note}` : ''}
-              </title>
-              <rect
-                x={p.x}
-                y={p.y}
-                width={BOX.nodeW}
-                height={BOX.nodeH}
-                rx="5"
-                fill={STATE_FILL[state] ?? '#fff'}
-                stroke={selected === step.id ? '#1f5fbf' : '#8a949e'}
-                stroke-width={selected === step.id ? 2 : 1.2}
-              />
-              <text x={p.x + 8} y={p.y + 14} class="node-kind" fill="#555">
-                {step.uses ? step.uses : 'script'}
-              </text>
-              <text x={p.x + 8} y={p.y + 30} class="node-id">
-                {step.id}
-              </text>
-              <text x={p.x + 8} y={p.y + 44} class="node-extra">
-                {extra}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
-    </div>
+            <text x={p.x + 8} y={p.y + 14} class="node-kind" fill="#555">
+              {step.uses ? step.uses : 'script'}
+            </text>
+            <text x={p.x + 8} y={p.y + 30} class="node-id">
+              {step.id}
+            </text>
+            <text x={p.x + 8} y={p.y + 44} class="node-extra">
+              {extra}
+            </text>
+          </g>
+        );
+      })}
+    </DagFrame>
   );
 }
 
