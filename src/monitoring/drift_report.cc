@@ -299,19 +299,14 @@ std::vector<ColumnDistribution> ComputeDistributions(const MonitoredColumns& col
       d.kind = ColumnDistribution::Kind::kCategorical;
       d.categories = ref->categories;
       d.reference_counts = ref->category_counts;
-      // The live cells are per reference category, then "unseen".
-      if (live.categories.size() == ref->categories.size() + 1) {
-        d.live_category_counts.assign(live.categories.begin(), live.categories.end() - 1);
-        d.live_unseen = live.unseen();
-      } else {
-        d.live_category_counts.assign(ref->categories.size(), 0);
-      }
+      // The window keeps a cell per reference category, then "unseen" (LiveWindow).
+      d.live_category_counts.assign(live.categories.begin(), live.categories.end() - 1);
+      d.live_unseen = live.unseen();
     } else if (ref->numeric()) {
       d.kind = ColumnDistribution::Kind::kNumeric;
       d.edges = ref->edges;
       d.reference_shares = ref->shares;
-      d.live_counts = live.bins;
-      d.live_counts.resize(ref->shares.size(), 0);
+      d.live_counts = live.bins;  // a cell per reference bin (LiveWindow)
       d.live_below = live.below;
       d.live_above = live.above;
     }
